@@ -1,0 +1,93 @@
+# crio: the daemon, its monitor, and the two commands (run, test).
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+
+GO        ?= go
+BUILDTAGS := containers_image_openpgp exclude_graphdriver_btrfs
+GOFLAGS_BUILD := -tags "$(BUILDTAGS)" -trimpath
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+LDFLAGS   := -X github.com/crio-runtime/crio/internal/version.Version=$(VERSION)
+
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+ETCDIR    ?= $(PREFIX)/etc
+SHAREDIR  ?= $(PREFIX)/share
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+
+# Debian packages the daemon needs at run time, and what the tests add.
+RUN_PKGS  := runc containernetworking-plugins iptables libseccomp2 libseccomp-dev pkg-config gcc iproute2 util-linux
+TEST_PKGS := $(RUN_PKGS) docker-registry busybox-static
+TEST_TIMEOUT ?= 25m
+
+.PHONY: all binaries run test unit integration deps-run deps-test install completions crio.conf.example lint clean FORCE
+
+all: binaries
+
+binaries: bin/crio bin/conmon-go
+
+bin/crio: FORCE
+	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(LDFLAGS)" -o $@ ./cmd/crio
+
+bin/conmon-go: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $@ ./conmon-go
+
+# Installs only what is missing, so a prepared machine starts at once.
+define ensure_pkgs
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps-run:
+	$(call ensure_pkgs,$(RUN_PKGS))
+
+deps-test:
+	$(call ensure_pkgs,$(TEST_PKGS))
+
+# Runs the daemon in the foreground with its defaults on /var/run/crio/crio.sock.
+run: deps-run binaries
+	./bin/crio $(CRIO_FLAGS)
+
+test: deps-test binaries lint
+	CRIO_BIN_DIR=$(CURDIR)/bin $(GO) test -tags "$(BUILDTAGS)" -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+unit: binaries
+	$(GO) test -tags "$(BUILDTAGS)" -count=1 -short ./pkg/... ./internal/... ./server/... ./cmd/... ./conmon-go/...
+
+integration: deps-test binaries
+	CRIO_BIN_DIR=$(CURDIR)/bin $(GO) test -tags "$(BUILDTAGS)" -count=1 -timeout $(TEST_TIMEOUT) -v ./test/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags "$(BUILDTAGS)" ./...
+
+# Generated files; tests fail when these are stale.
+completions: bin/crio
+	./bin/crio completion bash > completions/bash/crio
+	./bin/crio completion zsh > completions/zsh/_crio
+	./bin/crio completion fish > completions/fish/crio.fish
+
+crio.conf.example: bin/crio
+	./bin/crio config --example > $@
+
+install: binaries
+	install -D -m 0755 bin/crio $(DESTDIR)$(BINDIR)/crio
+	install -D -m 0755 bin/conmon-go $(DESTDIR)$(BINDIR)/conmon-go
+	install -D -m 0644 crio.conf.example $(DESTDIR)$(ETCDIR)/crio/crio.conf
+	install -d -m 0755 $(DESTDIR)$(ETCDIR)/crio/crio.conf.d
+	install -D -m 0644 contrib/crictl.yaml $(DESTDIR)$(ETCDIR)/crictl.yaml
+	install -D -m 0644 contrib/sysconfig/crio $(DESTDIR)$(ETCDIR)/sysconfig/crio
+	install -D -m 0644 contrib/cni/10-crio-bridge.conflist $(DESTDIR)$(ETCDIR)/cni/net.d/10-crio-bridge.conflist
+	install -d -m 0755 $(DESTDIR)$(SYSTEMDDIR)
+	sed 's|@BINDIR@|$(BINDIR)|' contrib/systemd/crio.service > $(DESTDIR)$(SYSTEMDDIR)/crio.service
+	install -D -m 0644 completions/bash/crio $(DESTDIR)$(SHAREDIR)/bash-completion/completions/crio
+	install -D -m 0644 completions/zsh/_crio $(DESTDIR)$(SHAREDIR)/zsh/site-functions/_crio
+	install -D -m 0644 completions/fish/crio.fish $(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/crio.fish
+
+clean:
+	rm -rf bin
+
+FORCE:

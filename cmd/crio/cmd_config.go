@@ -1,0 +1,35 @@
+package main
+
+import (
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/crio-runtime/crio/pkg/config"
+)
+
+func configCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "config",
+		Usage: "print the effective config as commented TOML (global flags and environment included)",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "default", Usage: "print the defaults instead of the effective config"},
+			&cli.BoolFlag{Name: "example", Hidden: true, Usage: "print the defaults of crio.conf.example (host-independent)"},
+		},
+		Action: func(c *cli.Context) error {
+			def := config.Default()
+			if c.Bool("example") {
+				def = config.DefaultFor(config.ExampleHost)
+				return def.Write(os.Stdout, def)
+			}
+			if c.Bool("default") {
+				return def.Write(os.Stdout, def)
+			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			return cfg.Write(os.Stdout, def)
+		},
+	}
+}

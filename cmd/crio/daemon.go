@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"google.golang.org/grpc"
+
+	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/sdnotify"
+	"github.com/crio-runtime/crio/internal/version"
+	"github.com/crio-runtime/crio/pkg/config"
+	"github.com/crio-runtime/crio/server"
+)
+
+// shutdownGrace is how long in-flight requests get to finish on SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+func runDaemon(c *cli.Context) error {
+	if c.Args().Present() {
+		return fmt.Errorf("unknown command %q (see crio --help)", c.Args().First())
+	}
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	log, logs, err := logging.New(os.Stderr, c.String("log-format"), cfg.Crio.Runtime.LogLevel, cfg.Crio.Runtime.LogFilter)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("crio must run as root")
+	}
+
+	srv, err := server.New(cfg, log, logs)
+	if err != nil {
+		return err
+	}
+	lis, err := server.Listen(cfg.Crio.API.Listen)
+	if err != nil {
+		_ = srv.Shutdown()
+		return err
+	}
+	unary, stream := server.Interceptors(log)
+	g := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream),
+		grpc.MaxRecvMsgSize(cfg.Crio.API.GRPCMaxRecvMsgSize), grpc.MaxSendMsgSize(cfg.Crio.API.GRPCMaxSendMsgSize),
+	)
+	srv.Register(g)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- g.Serve(lis) }()
+
+	endpoint := "unix://" + cfg.Crio.API.Listen
+	log.Info("crio is serving the CRI", "version", version.Version, "socket", endpoint)
+	fmt.Fprintf(os.Stderr, "crio listening on %s; point crictl at it with: crictl --runtime-endpoint %s info\n", endpoint, endpoint)
+	_ = sdnotify.Notify("READY=1")
+
+	for {
+		select {
+		case err := <-serveErr:
+			_ = srv.Shutdown()
+			return fmt.Errorf("serve: %w", err)
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGHUP:
+				_ = sdnotify.Notify("RELOADING=1")
+				reload(c, srv, log)
+				_ = sdnotify.Notify("READY=1")
+			case syscall.SIGUSR1:
+				dumpStacks(log)
+			default:
+				log.Info("shutting down", "signal", sig.String())
+				_ = sdnotify.Notify("STOPPING=1")
+				stopGracefully(g)
+				err := srv.Shutdown()
+				_ = os.Remove(cfg.Crio.API.Listen)
+				log.Info("stopped")
+				return err
+			}
+		}
+	}
+}
+
+// reload re-reads the files with the same flags and applies what may change
+// at run time; a broken file keeps the running config.
+func reload(c *cli.Context, srv *server.Server, log *slog.Logger) {
+	next, err := loadConfig(c)
+	if err != nil {
+		log.Error("reload failed; keeping the running config", "error", err)
+		return
+	}
+	if changes := srv.Reload(next); len(changes) == 0 {
+		log.Info("config reloaded; nothing changed")
+	}
+	warnRestartOnly(srv.Config(), next, log)
+}
+
+// warnRestartOnly names the changed options that only a restart applies.
+func warnRestartOnly(running, next *config.Config, log *slog.Logger) {
+	for _, o := range config.Options() {
+		if o.Reload {
+			continue
+		}
+		if fmt.Sprint(o.Value(running).Interface()) != fmt.Sprint(o.Value(next).Interface()) {
+			log.Warn("config change needs a restart", "key", o.Path())
+		}
+	}
+}
+
+func stopGracefully(g *grpc.Server) {
+	done := make(chan struct{})
+	go func() { g.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace):
+		g.Stop()
+	}
+}
+
+func dumpStacks(log *slog.Logger) {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	log.Info("goroutine dump (SIGUSR1)", "stacks", string(buf))
+}

@@ -1,0 +1,123 @@
+// Command conmon-go is crio's per-container monitor. See pkg/monitor for the
+// contract with the daemon.
+//
+// Usage: conmon-go < config.json  (sync pipe on fd 3)
+//
+//	conmon-go --version
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/crio-runtime/crio/pkg/monitor"
+	"golang.org/x/sys/unix"
+)
+
+// detachedArg marks the re-executed, long-lived monitor process.
+const detachedArg = "--detached-monitor"
+
+// syncFD is the sync pipe handed over by the daemon.
+const syncFD = 3
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "--version", "version":
+			fmt.Printf("conmon-go contract %d\n", monitor.Version)
+			return
+		case detachedArg:
+			os.Exit(runDetached())
+		default:
+			fmt.Fprintf(os.Stderr, "conmon-go: unexpected argument %q; the config is read from stdin\n", os.Args[1])
+			os.Exit(2)
+		}
+	}
+	if err := spawn(); err != nil {
+		fmt.Fprintf(os.Stderr, "conmon-go: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// spawn re-execs this binary in a new session with the config on its stdin
+// and the sync pipe on fd 3, and returns without waiting, so the daemon only
+// reaps this short-lived process.
+func spawn() error {
+	cfg, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("config pipe: %w", err)
+	}
+	cmd := exec.Command("/proc/self/exe", detachedArg)
+	cmd.Stdin = r
+	cmd.ExtraFiles = []*os.File{os.NewFile(syncFD, "sync")}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start monitor: %w", err)
+	}
+	r.Close()
+	// The pipe buffers the config, so this returns before the child reads
+	// unless the config is huge; either way the child is already running.
+	if _, err := w.Write(cfg); err != nil {
+		return fmt.Errorf("pass config: %w", err)
+	}
+	return w.Close()
+}
+
+// runDetached is the long-lived monitor. It reports on the sync pipe until
+// the container exists, then waits for it and records its exit.
+func runDetached() int {
+	unix.CloseOnExec(syncFD)
+	syncPipe := os.NewFile(syncFD, "sync")
+	var cfg monitor.Config
+	err := json.NewDecoder(os.Stdin).Decode(&cfg)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		report(syncPipe, monitor.SyncMessage{Error: "monitor config: " + err.Error()})
+		return 1
+	}
+	os.Stdin.Close()
+	m := newMonitor(&cfg, openLogger(cfg.MonitorLog))
+	pid, err := m.create()
+	if err != nil {
+		m.log.Error("create failed", "err", err)
+		m.cleanup()
+		report(syncPipe, monitor.SyncMessage{Error: err.Error()})
+		return 1
+	}
+	report(syncPipe, monitor.SyncMessage{PID: pid, MonitorPID: os.Getpid()})
+	// Start-up garbage (config decoding, exec) is dead now; hand its pages
+	// back, as the monitor then idles for the container's whole life.
+	debug.FreeOSMemory()
+	m.waitAndRecord(pid)
+	m.cleanup()
+	return 0
+}
+
+func report(f *os.File, msg monitor.SyncMessage) {
+	data, _ := json.Marshal(&msg)
+	_, _ = f.Write(data)
+	f.Close()
+}
+
+func openLogger(path string) *slog.Logger {
+	if path == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(f, nil))
+}

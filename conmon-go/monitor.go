@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crio-runtime/crio/pkg/monitor"
+	"golang.org/x/sys/unix"
+)
+
+// drainTimeout bounds how long output is drained after the container exited;
+// a process outside the container's pid namespace may hold the pipes open.
+const drainTimeout = 5 * time.Second
+
+type monitorState struct {
+	cfg *monitor.Config
+	log *slog.Logger
+
+	logw   *logWriter
+	hub    *hub
+	tmpDir string
+
+	attachLn  *net.UnixListener
+	controlLn *net.UnixListener
+
+	// stdin is the container's stdin (pipe or pty master); nil once closed.
+	stdinMu sync.Mutex
+	stdin   *os.File
+	stdinWr sync.Mutex // serialises writers, separate so Close never waits
+	console *os.File   // pty master, nil without a terminal
+
+	pumps sync.WaitGroup
+	oom   *oomWatcher
+}
+
+func newMonitor(cfg *monitor.Config, log *slog.Logger) *monitorState {
+	if cfg.LogLineMax == 0 {
+		cfg.LogLineMax = monitor.DefaultLogLineMax
+	}
+	if cfg.CreateTimeout == 0 {
+		cfg.CreateTimeout = monitor.DefaultCreateTimeout
+	}
+	return &monitorState{cfg: cfg, log: log.With("id", cfg.ID)}
+}
+
+// containerIO holds the runtime's side of the container's stdio until create
+// has finished.
+type containerIO struct {
+	stdin, stdout, stderr *os.File // given to the runtime
+	outR, errR            *os.File // our read ends
+	consoleLn             *net.UnixListener
+	consolePath           string
+}
+
+func (c *containerIO) closeChildEnds() {
+	for _, f := range []*os.File{c.stdin, c.stdout, c.stderr} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// create prepares logging and sockets, runs "runtime create" and starts
+// copying output. It returns the container's pid.
+func (m *monitorState) create() (int, error) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return 0, fmt.Errorf("become subreaper: %w", err)
+	}
+	if err := monitor.JoinCgroup(os.Getpid(), m.cfg.CgroupProcs); err != nil {
+		return 0, err
+	}
+	var err error
+	if m.tmpDir, err = os.MkdirTemp("", "conmon-go-"); err != nil {
+		return 0, fmt.Errorf("temp dir: %w", err)
+	}
+	if m.logw, err = openLogWriter(m.cfg.LogPath, m.cfg.LogSizeMax); err != nil {
+		return 0, err
+	}
+	m.hub = newHub()
+	if err := m.listen(); err != nil {
+		return 0, err
+	}
+	cio, err := m.setupIO()
+	if err != nil {
+		return 0, err
+	}
+	pid, err := m.runCreate(cio)
+	if err != nil {
+		return 0, err
+	}
+	m.oom = watchOOM(pid, m.log)
+	m.startPumps(cio)
+	go m.serveAttach()
+	go m.serveControl()
+	return pid, nil
+}
+
+func (m *monitorState) listen() error {
+	var err error
+	if m.attachLn, err = listenUnix("unixpacket", m.cfg.AttachSocket); err != nil {
+		return err
+	}
+	m.controlLn, err = listenUnix("unix", m.cfg.ControlSocket)
+	return err
+}
+
+func listenUnix(network, path string) (*net.UnixListener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale socket: %w", err)
+	}
+	ln, err := net.ListenUnix(network, &net.UnixAddr{Name: path, Net: network})
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	ln.SetUnlinkOnClose(true)
+	return ln, nil
+}
+
+func (m *monitorState) setupIO() (*containerIO, error) {
+	cio := &containerIO{}
+	if m.cfg.Terminal {
+		cio.consolePath = filepath.Join(m.tmpDir, "console.sock")
+		ln, err := listenUnix("unix", cio.consolePath)
+		if err != nil {
+			return nil, fmt.Errorf("console socket: %w", err)
+		}
+		cio.consoleLn = ln
+		return cio, nil
+	}
+	var err error
+	if m.cfg.Stdin {
+		var w *os.File
+		if cio.stdin, w, err = os.Pipe(); err != nil {
+			return nil, fmt.Errorf("stdin pipe: %w", err)
+		}
+		m.stdin = w
+	}
+	if cio.outR, cio.stdout, err = os.Pipe(); err != nil {
+		return nil, fmt.Errorf("stdout pipe: %w", err)
+	}
+	if cio.errR, cio.stderr, err = os.Pipe(); err != nil {
+		return nil, fmt.Errorf("stderr pipe: %w", err)
+	}
+	return cio, nil
+}
+
+func (m *monitorState) runtimeArgs(pidFile, consolePath string) []string {
+	var args []string
+	if m.cfg.RuntimeRoot != "" {
+		args = append(args, "--root", m.cfg.RuntimeRoot)
+	}
+	args = append(args, m.cfg.RuntimeArgs...)
+	args = append(args, "create", "--bundle", m.cfg.Bundle, "--pid-file", pidFile)
+	if consolePath != "" {
+		args = append(args, "--console-socket", consolePath)
+	}
+	return append(args, m.cfg.ID)
+}
+
+// runCreate runs "runtime create" within the create timeout. In pipe mode
+// the runtime's stderr is the container's stderr pipe, which nobody reads
+// until create succeeded, so on failure it holds the runtime's message.
+func (m *monitorState) runCreate(cio *containerIO) (int, error) {
+	pidFile := m.cfg.PidFile
+	if pidFile == "" {
+		pidFile = filepath.Join(m.tmpDir, "pid")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.CreateTimeout)
+	defer cancel()
+	consoleCh := make(chan consoleResult, 1)
+	if cio.consoleLn != nil {
+		go func() { consoleCh <- receiveConsole(cio.consoleLn) }()
+	}
+	cmd := exec.CommandContext(ctx, m.cfg.Runtime, m.runtimeArgs(pidFile, cio.consolePath)...)
+	cmd.Dir = m.cfg.Bundle
+	if cio.stdin != nil {
+		cmd.Stdin = cio.stdin // else /dev/null: the container gets no stdin
+	}
+	if cio.consoleLn == nil {
+		cmd.Stdout, cmd.Stderr = cio.stdout, cio.stderr
+	} else {
+		f, err := os.Create(filepath.Join(m.tmpDir, "runtime.err"))
+		if err != nil {
+			return 0, fmt.Errorf("runtime stderr: %w", err)
+		}
+		defer f.Close()
+		cmd.Stdout, cmd.Stderr = f, f
+	}
+	m.log.Info("creating container", "args", cmd.Args)
+	err := cmd.Run()
+	cio.closeChildEnds()
+	if err != nil {
+		return 0, m.createError(ctx, cio, err)
+	}
+	if cio.consoleLn != nil {
+		res := <-consoleCh
+		if res.err != nil {
+			return 0, res.err
+		}
+		m.console, m.stdin = res.f, res.f
+		cio.outR = res.f
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0, fmt.Errorf("read runtime pid file: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("bad runtime pid file content %q", data)
+	}
+	return pid, nil
+}
+
+func (m *monitorState) createError(ctx context.Context, cio *containerIO, runErr error) error {
+	if ctx.Err() != nil {
+		// The runtime may have left a half-created container behind.
+		_ = exec.Command(m.cfg.Runtime, m.deleteArgs()...).Run()
+		return fmt.Errorf("runtime create timed out after %s", m.cfg.CreateTimeout)
+	}
+	var msg []byte
+	if cio.errR != nil {
+		_ = cio.errR.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		buf := make([]byte, 4096)
+		n, _ := cio.errR.Read(buf)
+		msg = buf[:n]
+	} else if data, err := os.ReadFile(filepath.Join(m.tmpDir, "runtime.err")); err == nil {
+		msg = data
+	}
+	if s := strings.TrimSpace(string(msg)); s != "" {
+		return errors.New(s)
+	}
+	return fmt.Errorf("runtime create: %w", runErr)
+}
+
+func (m *monitorState) deleteArgs() []string {
+	var args []string
+	if m.cfg.RuntimeRoot != "" {
+		args = append(args, "--root", m.cfg.RuntimeRoot)
+	}
+	args = append(args, m.cfg.RuntimeArgs...)
+	return append(args, "delete", "--force", m.cfg.ID)
+}
+
+// waitAndRecord reaps children until the container's process is gone, drains
+// its output and writes the exit record.
+func (m *monitorState) waitAndRecord(pid int) {
+	rec := monitor.ExitRecord{}
+	ws, err := reap(pid)
+	rec.FinishedAt = time.Now()
+	switch {
+	case err != nil:
+		rec.ExitCode, rec.Error = 255, err.Error()
+	case ws.Signaled():
+		rec.Signal = int(ws.Signal())
+		rec.ExitCode = 128 + rec.Signal
+	default:
+		rec.ExitCode = ws.ExitStatus()
+	}
+	m.log.Info("container exited", "pid", pid, "code", rec.ExitCode)
+	drained := make(chan struct{})
+	go func() { m.pumps.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		m.log.Warn("output not drained; something outside the container holds its stdio")
+	}
+	rec.OOMKilled = m.oom.finish()
+	if err := monitor.WriteExit(m.cfg.ExitDir, m.cfg.ID, &rec); err != nil {
+		m.log.Error("write exit record", "err", err)
+	}
+	m.hub.close()
+}
+
+// reap waits for pid, reaping every other child (runtime leftovers
+// reparented to us as subreaper) on the way.
+func reap(pid int) (unix.WaitStatus, error) {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, 0, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.ECHILD):
+			// Not our child (should not happen for a subreaper): poll.
+			for unix.Kill(pid, 0) == nil {
+				time.Sleep(200 * time.Millisecond)
+			}
+			return ws, fmt.Errorf("container process %d was not a child of the monitor; exit status unknown", pid)
+		case err != nil:
+			return ws, fmt.Errorf("wait: %w", err)
+		case got == pid && (ws.Exited() || ws.Signaled()):
+			return ws, nil
+		}
+	}
+}
+
+// cleanup removes what the monitor created apart from the log and exit record.
+func (m *monitorState) cleanup() {
+	if m.attachLn != nil {
+		m.attachLn.Close()
+	}
+	if m.controlLn != nil {
+		m.controlLn.Close()
+	}
+	if m.tmpDir != "" {
+		os.RemoveAll(m.tmpDir)
+	}
+	if m.logw != nil {
+		m.logw.close()
+	}
+}

@@ -1,0 +1,103 @@
+// Package network sets up pod networking with CNI plugins (libcni).
+package network
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
+)
+
+// defaultConflist is the bridge network used when the conf dir holds no
+// config, so a fresh machine can run pods. contrib/cni holds the same file.
+//
+//go:embed default.conflist
+var defaultConflist string
+
+// DefaultConflist returns the built-in network with the given subnet.
+func DefaultConflist(subnet string) []byte {
+	return []byte(strings.Replace(defaultConflist, "10.85.0.0/16", subnet, 1))
+}
+
+// Source says where the network config came from.
+type Source struct {
+	File     string // empty for the built-in network
+	Embedded bool
+}
+
+func (s Source) String() string {
+	if s.Embedded {
+		return "built-in default bridge network"
+	}
+	return s.File
+}
+
+// LoadConfig returns the network to use: the one named name, else the first
+// (lexically) config in dir, else the built-in bridge network.
+func LoadConfig(dir, name, subnet string) (*libcni.NetworkConfigList, Source, error) {
+	files, err := libcni.ConfFiles(dir, []string{".conf", ".conflist", ".json"})
+	if err != nil {
+		return nil, Source{}, fmt.Errorf("read cni config dir %s: %w", dir, err)
+	}
+	for _, f := range files {
+		list, err := loadFile(f)
+		if err != nil {
+			return nil, Source{File: f}, err
+		}
+		if name == "" || list.Name == name {
+			return list, Source{File: f}, nil
+		}
+	}
+	if name != "" && len(files) > 0 {
+		return nil, Source{}, fmt.Errorf("no cni network named %q in %s", name, dir)
+	}
+	list, err := libcni.NetworkConfFromBytes(DefaultConflist(subnet))
+	if err != nil {
+		return nil, Source{}, fmt.Errorf("built-in cni config: %w", err)
+	}
+	return list, Source{Embedded: true}, nil
+}
+
+func loadFile(f string) (*libcni.NetworkConfigList, error) {
+	if strings.HasSuffix(f, ".conflist") {
+		list, err := libcni.NetworkConfFromFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("cni config %s: %w", f, err)
+		}
+		return list, nil
+	}
+	conf, err := libcni.ConfFromFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("cni config %s: %w", f, err)
+	}
+	list, err := libcni.ConfListFromConf(conf)
+	if err != nil {
+		return nil, fmt.Errorf("cni config %s: %w", f, err)
+	}
+	return list, nil
+}
+
+// ErrNotReady is wrapped by Ready's error.
+var ErrNotReady = errors.New("network plugin not ready")
+
+// Ready reports whether the network can be set up: a config is loadable and
+// every plugin it names (plus loopback) is found in the plugin dirs.
+func Ready(dir, name, subnet string, pluginDirs []string) (Source, error) {
+	list, src, err := LoadConfig(dir, name, subnet)
+	if err != nil {
+		return src, fmt.Errorf("%w: %v", ErrNotReady, err)
+	}
+	types := []string{"loopback"}
+	for _, p := range list.Plugins {
+		types = append(types, p.Network.Type)
+	}
+	for _, t := range types {
+		if _, err := invoke.FindInPath(t, pluginDirs); err != nil {
+			return src, fmt.Errorf("%w: cni plugin %q not found in %s", ErrNotReady, t, strings.Join(pluginDirs, ":"))
+		}
+	}
+	return src, nil
+}

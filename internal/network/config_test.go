@@ -1,0 +1,46 @@
+package network
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestContribConflistIsTheBuiltIn(t *testing.T) {
+	got, err := os.ReadFile("../../contrib/cni/10-crio-bridge.conflist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != defaultConflist {
+		t.Error("contrib/cni/10-crio-bridge.conflist differs from internal/network/default.conflist")
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	list, src, err := LoadConfig(dir, "", "10.99.0.0/16")
+	if err != nil || !src.Embedded || list.Name != "crio" || !strings.Contains(string(list.Bytes), "10.99.0.0/16") {
+		t.Fatalf("empty dir: %v %v %s", err, src, list.Bytes)
+	}
+	conf := `{"cniVersion":"1.0.0","name":"%s","plugins":[{"type":"bridge"}]}`
+	for _, n := range []string{"20-b.conflist", "10-a.conflist"} {
+		body := strings.Replace(conf, "%s", strings.TrimSuffix(n, ".conflist"), 1)
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, src, err = LoadConfig(dir, "", "")
+	if err != nil || list.Name != "10-a" || src.File != filepath.Join(dir, "10-a.conflist") {
+		t.Fatalf("first lexical config: %v %v %v", err, src, list)
+	}
+	if list, _, err = LoadConfig(dir, "20-b", ""); err != nil || list.Name != "20-b" {
+		t.Fatalf("named network: %v %v", err, list)
+	}
+	if _, _, err = LoadConfig(dir, "nope", ""); err == nil {
+		t.Fatal("unknown network name must fail")
+	}
+	if _, err := Ready(dir, "", "", []string{t.TempDir()}); err == nil || !strings.Contains(err.Error(), `cni plugin "loopback" not found`) {
+		t.Fatalf("Ready without plugins: %v", err)
+	}
+}

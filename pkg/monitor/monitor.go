@@ -1,0 +1,209 @@
+// Package monitor is the versioned contract between the crio daemon and its
+// per-container monitor, conmon-go.
+//
+// # Starting a monitor
+//
+// The daemon calls Start, which execs conmon-go with no arguments, writes the
+// JSON-encoded Config to its stdin and hands it the write end of a sync pipe
+// as fd 3. conmon-go re-execs itself in a new session (setsid) and exits at
+// once, so the daemon only ever reaps that short-lived first process; the
+// long-lived monitor is reparented to the nearest subreaper (normally pid 1)
+// and survives daemon restarts. The daemon therefore must not make itself a
+// child subreaper.
+//
+// The monitor joins the cgroups listed in Config.CgroupProcs, makes itself a
+// child subreaper, runs "<runtime> [RuntimeArgs] create" and writes exactly one
+// JSON SyncMessage to fd 3 ({"pid":N,"monitorPid":M} or {"error":"..."})
+// before closing it. The daemon runs "<runtime> start" itself afterwards.
+//
+// # Logs
+//
+// Container output is written to Config.LogPath in the kubelet CRI format, one
+// record per line:
+//
+//	<timestamp> <stdout|stderr> <P|F> <content>\n
+//
+// The timestamp is RFC 3339 with nanoseconds, fixed width, local offset
+// (layout TimestampLayout). A record's content is at most LogLineMax bytes.
+// A complete line is written with tag F. A longer line is split into P records
+// of exactly LogLineMax bytes followed by an F record with the remainder.
+// An unterminated line is written as P when the container stops writing for a
+// moment (about 100ms) or closes the stream, like conmon, which tags
+// unterminated data P. With a terminal all output is stdout.
+//
+// # Attach socket
+//
+// Config.AttachSocket is a unix SOCK_SEQPACKET socket (Go network
+// "unixpacket"); message boundaries carry the framing. Every message from the
+// monitor is one StreamType byte followed by output bytes. Every attached client
+// receives all output produced while it is attached; when the container has
+// exited and its output is drained the monitor closes the connection. Every
+// message from a client starts with one AttachMsg byte:
+//
+//	AttachStdin  (0) + data          bytes for the container's stdin
+//	AttachResize (1) + rows + cols   each a big-endian uint16
+//	AttachEOF    (2)                 the client's stdin ended
+//
+// When a client's stdin ends (AttachEOF) or the client disconnects, the
+// monitor closes the container's stdin if Config.StdinOnce is set. Detaching
+// never stops the container.
+//
+// # Control socket
+//
+// Config.ControlSocket is a unix stream socket. A client sends one line and
+// reads one line back, "ok" or "error <message>":
+//
+//	reopen\n              reopen Config.LogPath (after the kubelet rotated it)
+//	resize <rows> <cols>\n  set the terminal size (no-op without a terminal)
+//
+// # Exit record
+//
+// When the container's process exits the monitor writes one ExitRecord as JSON
+// to <ExitDir>/<ID> atomically (temporary file, fsync, rename, fsync of the
+// directory), then exits.
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// Version is the version of this contract. The monitor refuses a Config with
+// another version, so the daemon and monitor binary must come from one build.
+const Version = 1
+
+// TimestampLayout is the layout of the timestamp of each CRI log record.
+const TimestampLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Defaults used when the corresponding Config field is zero.
+const (
+	DefaultLogLineMax    = 16 * 1024
+	DefaultCreateTimeout = 4 * time.Minute
+)
+
+// StreamType prefixes every output message on the attach socket.
+type StreamType byte
+
+// Output stream types.
+const (
+	Stdout StreamType = 1
+	Stderr StreamType = 2
+)
+
+// AttachMsg prefixes every message a client sends on the attach socket.
+type AttachMsg byte
+
+// Client message types.
+const (
+	AttachStdin  AttachMsg = 0
+	AttachResize AttachMsg = 1
+	AttachEOF    AttachMsg = 2
+)
+
+// Config describes one container to the monitor. It is passed as JSON on the
+// monitor's stdin.
+type Config struct {
+	// Version must equal the Version constant; Start fills it in.
+	Version int `json:"version"`
+	// ID is the container id, as known to the runtime.
+	ID string `json:"id"`
+	// Bundle is the OCI bundle directory.
+	Bundle string `json:"bundle"`
+	// Runtime is the path of the OCI runtime binary (runc, crun).
+	Runtime string `json:"runtime"`
+	// RuntimeRoot is passed as "--root" to the runtime when set.
+	RuntimeRoot string `json:"runtimeRoot,omitempty"`
+	// RuntimeArgs are extra global runtime flags, placed before "create".
+	RuntimeArgs []string `json:"runtimeArgs,omitempty"`
+	// LogPath is the CRI log file; empty disables logging.
+	LogPath string `json:"logPath,omitempty"`
+	// LogSizeMax truncates the log file when it would grow beyond this many
+	// bytes, like conmon's --log-size-max; 0 means unlimited.
+	LogSizeMax int64 `json:"logSizeMax,omitempty"`
+	// LogLineMax is the maximum content bytes of one log record; 0 means
+	// DefaultLogLineMax.
+	LogLineMax int `json:"logLineMax,omitempty"`
+	// ExitDir receives the exit record, a file named ID.
+	ExitDir string `json:"exitDir"`
+	// AttachSocket is the path of the attach socket (at most 107 bytes).
+	AttachSocket string `json:"attachSocket"`
+	// ControlSocket is the path of the control socket (at most 107 bytes).
+	ControlSocket string `json:"controlSocket"`
+	// PidFile is where the runtime writes the container pid; empty means a
+	// temporary file.
+	PidFile string `json:"pidFile,omitempty"`
+	// Terminal allocates a pty (runtime --console-socket).
+	Terminal bool `json:"terminal,omitempty"`
+	// Stdin keeps the container's stdin open for attach clients.
+	Stdin bool `json:"stdin,omitempty"`
+	// StdinOnce closes the container's stdin when the first attach client
+	// detaches or ends its stdin.
+	StdinOnce bool `json:"stdinOnce,omitempty"`
+	// CreateTimeout bounds "runtime create"; 0 means DefaultCreateTimeout.
+	CreateTimeout time.Duration `json:"createTimeout,omitempty"`
+	// CgroupProcs lists cgroup.procs files (for example the pod's cgroup in
+	// each v1 hierarchy) the monitor writes its own pid into before it creates
+	// the container. Failure to join is fatal.
+	CgroupProcs []string `json:"cgroupProcs,omitempty"`
+	// MonitorLog is a file for the monitor's own diagnostics; empty discards.
+	MonitorLog string `json:"monitorLog,omitempty"`
+}
+
+// Validate reports the first missing or malformed field.
+func (c *Config) Validate() error {
+	switch {
+	case c.Version != Version:
+		return fmt.Errorf("contract version %d, monitor speaks %d", c.Version, Version)
+	case c.ID == "" || c.ID != filepath.Base(c.ID) || c.ID == "." || c.ID == "..":
+		return fmt.Errorf("invalid container id %q", c.ID)
+	case c.Bundle == "":
+		return errors.New("bundle is required")
+	case c.Runtime == "":
+		return errors.New("runtime is required")
+	case c.ExitDir == "":
+		return errors.New("exit dir is required")
+	case c.AttachSocket == "" || len(c.AttachSocket) > 107:
+		return fmt.Errorf("invalid attach socket path %q", c.AttachSocket)
+	case c.ControlSocket == "" || len(c.ControlSocket) > 107:
+		return fmt.Errorf("invalid control socket path %q", c.ControlSocket)
+	case c.LogLineMax < 0 || c.LogSizeMax < 0 || c.CreateTimeout < 0:
+		return errors.New("negative limit")
+	}
+	return nil
+}
+
+// SyncMessage is written once by the monitor on the sync pipe (fd 3).
+type SyncMessage struct {
+	// PID is the container's init pid on success.
+	PID int `json:"pid,omitempty"`
+	// MonitorPID is the long-lived monitor's pid.
+	MonitorPID int `json:"monitorPid,omitempty"`
+	// Error is set when the container could not be created; for runtime
+	// failures it is the runtime's error output.
+	Error string `json:"error,omitempty"`
+}
+
+// Size is a terminal size.
+type Size struct {
+	Rows uint16
+	Cols uint16
+}
+
+// ExitRecord is what the monitor writes to <ExitDir>/<ID> when the container's
+// process has exited.
+type ExitRecord struct {
+	// ExitCode is the exit status, or 128+signal when killed by a signal.
+	ExitCode int `json:"exitCode"`
+	// Signal is the signal number that killed the process, 0 if it exited.
+	Signal int `json:"signal,omitempty"`
+	// FinishedAt is when the monitor reaped the process (RFC 3339, nanoseconds).
+	FinishedAt time.Time `json:"finishedAt"`
+	// OOMKilled is set when the kernel OOM killer fired in the container's
+	// memory cgroup during its life.
+	OOMKilled bool `json:"oomKilled"`
+	// Error describes why the status is not trustworthy (for example the
+	// process could not be waited for); ExitCode is then 255.
+	Error string `json:"error,omitempty"`
+}

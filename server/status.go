@@ -1,0 +1,51 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/network"
+	"github.com/crio-runtime/crio/internal/oci"
+)
+
+// Status reports whether the runtime and the network are ready, the runtime
+// handlers and their features; verbose adds the effective config (crictl info).
+func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
+	cfg := s.Config()
+	runtimeCond := &runtimeapi.RuntimeCondition{Type: runtimeapi.RuntimeReady, Status: true}
+	def := cfg.Crio.Runtime.Runtimes[cfg.Crio.Runtime.DefaultRuntime]
+	if _, err := oci.RuntimePath(cfg.Crio.Runtime.DefaultRuntime, def); err != nil {
+		runtimeCond.Status, runtimeCond.Reason, runtimeCond.Message = false, "RuntimeNotFound", err.Error()
+	} else if _, err := oci.MonitorPath(def); err != nil {
+		runtimeCond.Status, runtimeCond.Reason, runtimeCond.Message = false, "MonitorNotFound", err.Error()
+	}
+	netCond := &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady, Status: true}
+	n := cfg.Crio.Network
+	if _, err := network.Ready(n.NetworkDir, n.CNIDefaultNetwork, n.DefaultSubnet, n.PluginDirs); err != nil {
+		netCond.Status, netCond.Reason, netCond.Message = false, "NetworkPluginNotReady", err.Error()
+	}
+	resp := &runtimeapi.StatusResponse{
+		Status:   &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, netCond}},
+		Features: &runtimeapi.RuntimeFeatures{},
+	}
+	for _, name := range cfg.HandlerNames() {
+		resp.RuntimeHandlers = append(resp.RuntimeHandlers, &runtimeapi.RuntimeHandler{
+			Name:     name,
+			Features: &runtimeapi.RuntimeHandlerFeatures{},
+		})
+	}
+	if req.GetVerbose() {
+		m, err := cfg.ToMap()
+		if err != nil {
+			return nil, err
+		}
+		data, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		resp.Info = map[string]string{"config": string(data)}
+	}
+	return resp, nil
+}

@@ -1,0 +1,251 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Options tune a test daemon.
+type Options struct {
+	// Config is extra TOML appended to the generated config file.
+	Config string
+	// Args are extra command-line arguments.
+	Args []string
+	// Env is extra environment.
+	Env []string
+}
+
+// Daemon is a running crio under test.
+type Daemon struct {
+	Dir        string // private root of everything the daemon writes
+	Socket     string
+	ConfigFile string
+	ConfigDir  string
+	Runtime    runtimeapi.RuntimeServiceClient
+	Image      runtimeapi.ImageServiceClient
+
+	t    testing.TB
+	opts Options
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan struct{}
+	conn *grpc.ClientConn
+}
+
+// NewDaemon prepares a private directory and config; Start runs it.
+func NewDaemon(t testing.TB, opts Options) *Daemon {
+	t.Helper()
+	RequireRoot(t)
+	// On the local disk, not a tmpfs: overlay needs a real upper dir.
+	dir, err := os.MkdirTemp("/var/tmp", "crio-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Daemon{t: t, opts: opts, Dir: dir, Socket: filepath.Join(dir, "crio.sock"),
+		ConfigFile: filepath.Join(dir, "crio.conf"), ConfigDir: filepath.Join(dir, "crio.conf.d")}
+	for _, sub := range []string{"crio.conf.d", "cni", "logs", "exits", "run"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(d.ConfigFile, []byte(d.baseConfig()+opts.Config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.cleanup)
+	return d
+}
+
+// StartDaemon prepares and starts a daemon and waits until it serves.
+func StartDaemon(t testing.TB, opts Options) *Daemon {
+	d := NewDaemon(t, opts)
+	d.Start()
+	return d
+}
+
+func (d *Daemon) baseConfig() string {
+	return fmt.Sprintf(`[crio]
+root = %[1]q
+runroot = %[2]q
+log_dir = %[3]q
+state_dir = %[4]q
+version_file = %[5]q
+clean_shutdown_file = %[6]q
+storage_driver = "vfs"
+
+[crio.api]
+listen = %[7]q
+
+[crio.runtime]
+log_level = "debug"
+cgroup_manager = "cgroupfs"
+container_exits_dir = %[8]q
+container_attach_socket_dir = %[9]q
+namespaces_dir = %[9]q
+
+[crio.runtime.runtimes.runc]
+runtime_root = %[10]q
+
+[crio.network]
+network_dir = %[11]q
+`, d.path("storage"), d.path("run/storage"), d.path("logs"), d.path("state"), d.path("run/version"),
+		d.path("clean.shutdown"), d.Socket, d.path("exits"), d.path("run"), d.path("run/runc"), d.path("cni"))
+}
+
+func (d *Daemon) path(p string) string { return filepath.Join(d.Dir, p) }
+
+// Command returns the crio command line for this daemon's config.
+func (d *Daemon) Command(args ...string) *exec.Cmd {
+	all := append([]string{"--config", d.ConfigFile, "--config-dir", d.ConfigDir}, d.opts.Args...)
+	cmd := exec.Command(filepath.Join(Binaries(d.t), "crio"), append(all, args...)...)
+	cmd.Env = append(os.Environ(), d.opts.Env...)
+	return cmd
+}
+
+// Start runs the daemon and connects the CRI clients.
+func (d *Daemon) Start() {
+	d.t.Helper()
+	d.logs = &syncBuffer{}
+	d.cmd = d.Command()
+	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.done = make(chan struct{})
+	go func() { _ = d.cmd.Wait(); close(d.done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if c, err := net.Dial("unix", d.Socket); err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case <-d.done:
+			d.t.Fatalf("crio exited at start: %v\n%s", d.cmd.ProcessState, d.Logs())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("crio did not serve within 30s\n%s", d.Logs())
+		}
+	}
+	conn, err := grpc.NewClient("unix://"+d.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.conn = conn
+	d.Runtime = runtimeapi.NewRuntimeServiceClient(conn)
+	d.Image = runtimeapi.NewImageServiceClient(conn)
+}
+
+// Signal sends sig to the daemon.
+func (d *Daemon) Signal(sig syscall.Signal) {
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+// Wait waits for the daemon to exit and returns its exit code.
+func (d *Daemon) Wait(timeout time.Duration) int {
+	d.t.Helper()
+	select {
+	case <-d.done:
+	case <-time.After(timeout):
+		d.t.Fatalf("crio did not exit within %s\n%s", timeout, d.Logs())
+	}
+	if d.conn != nil {
+		d.conn.Close()
+		d.conn = nil
+	}
+	return d.cmd.ProcessState.ExitCode()
+}
+
+// Stop sends SIGTERM and waits; it fails the test on a non-zero exit.
+func (d *Daemon) Stop() {
+	d.t.Helper()
+	d.Signal(syscall.SIGTERM)
+	if code := d.Wait(30 * time.Second); code != 0 {
+		d.t.Fatalf("crio exited %d\n%s", code, d.Logs())
+	}
+}
+
+// Kill stops the daemon with SIGKILL, as a crash would.
+func (d *Daemon) Kill() {
+	d.Signal(syscall.SIGKILL)
+	d.Wait(10 * time.Second)
+}
+
+// Logs returns everything the daemon wrote so far.
+func (d *Daemon) Logs() string { return d.logs.String() }
+
+// WaitLog waits until the daemon's log contains s.
+func (d *Daemon) WaitLog(s string, timeout time.Duration) {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(d.Logs(), s) {
+		if time.Now().After(deadline) {
+			d.t.Fatalf("log never showed %q:\n%s", s, d.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Ctx is a per-call context with a generous timeout.
+func Ctx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func (d *Daemon) cleanup() {
+	if d.cmd != nil && d.cmd.Process != nil {
+		select {
+		case <-d.done:
+		default:
+			_ = d.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-d.done:
+			case <-time.After(15 * time.Second):
+				_ = d.cmd.Process.Kill()
+				<-d.done
+			}
+		}
+	}
+	if d.conn != nil {
+		d.conn.Close()
+	}
+	if d.t.Failed() && d.logs != nil {
+		d.t.Logf("crio log:\n%s", d.Logs())
+	}
+	CleanupDir(d.t, d.Dir)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
