@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -25,10 +24,11 @@ type hub struct {
 	mu      sync.Mutex
 	clients map[*attachClient]struct{}
 	closed  bool
+	writers sync.WaitGroup
 }
 
 type attachClient struct {
-	conn *net.UnixConn
+	conn *os.File
 	q    chan []byte
 }
 
@@ -71,8 +71,9 @@ func (h *hub) broadcast(st monitor.StreamType, data []byte) {
 	}
 }
 
-// close ends every attachment once its queued output is sent.
-func (h *hub) close() {
+// close ends every attachment once its queued output is sent, waiting at
+// most timeout for that.
+func (h *hub) close(timeout time.Duration) {
 	h.mu.Lock()
 	h.closed = true
 	cs := h.clients
@@ -81,13 +82,19 @@ func (h *hub) close() {
 	for c := range cs {
 		close(c.q)
 	}
+	done := make(chan struct{})
+	go func() { h.writers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
 }
 
 func (m *monitorState) serveAttach() {
 	for {
-		conn, err := m.attachLn.AcceptUnix()
+		conn, err := m.attachLn.accept()
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
+			if !errors.Is(err, os.ErrClosed) {
 				m.log.Warn("attach accept", "err", err)
 				time.Sleep(100 * time.Millisecond)
 				continue
@@ -99,7 +106,11 @@ func (m *monitorState) serveAttach() {
 			conn.Close()
 			continue
 		}
-		go c.writeLoop()
+		m.hub.writers.Add(1)
+		go func() {
+			defer m.hub.writers.Done()
+			c.writeLoop()
+		}()
 		go m.readClient(c)
 	}
 }
@@ -112,7 +123,7 @@ func (c *attachClient) writeLoop() {
 	}
 	// Closing only the write side lets the client see EOF while its
 	// reader here notices the disconnect on its own.
-	_ = c.conn.CloseWrite()
+	_ = closeWrite(c.conn)
 	for range c.q {
 	}
 }
@@ -185,16 +196,9 @@ func (m *monitorState) resize(rows, cols uint16) {
 	if m.console == nil {
 		return
 	}
-	// Not Fd(): it would switch the descriptor to blocking mode.
-	rc, err := m.console.SyscallConn()
-	if err == nil {
-		cerr := rc.Control(func(fd uintptr) {
-			err = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
-		})
-		if cerr != nil {
-			err = cerr
-		}
-	}
+	err := control(m.console, func(fd int) error {
+		return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols})
+	})
 	if err != nil {
 		m.log.Warn("resize terminal", "err", err)
 	}
@@ -202,9 +206,9 @@ func (m *monitorState) resize(rows, cols uint16) {
 
 func (m *monitorState) serveControl() {
 	for {
-		conn, err := m.controlLn.AcceptUnix()
+		conn, err := m.controlLn.accept()
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
+			if !errors.Is(err, os.ErrClosed) {
 				m.log.Warn("control accept", "err", err)
 				time.Sleep(100 * time.Millisecond)
 				continue
@@ -215,7 +219,7 @@ func (m *monitorState) serveControl() {
 	}
 }
 
-func (m *monitorState) handleControl(conn *net.UnixConn) {
+func (m *monitorState) handleControl(conn *os.File) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	line, err := bufio.NewReaderSize(conn, 256).ReadString('\n')
@@ -252,32 +256,17 @@ type consoleResult struct {
 
 // receiveConsole accepts the runtime's connection on the console socket and
 // takes the pty master it sends with SCM_RIGHTS.
-func receiveConsole(ln *net.UnixListener) consoleResult {
-	defer ln.Close()
-	conn, err := ln.AcceptUnix()
+func receiveConsole(ln *listener) consoleResult {
+	defer ln.close()
+	conn, err := ln.accept()
 	if err != nil {
 		return consoleResult{err: fmt.Errorf("accept console socket: %w", err)}
 	}
 	defer conn.Close()
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4*4))
-	_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	fd, err := recvFD(conn)
 	if err != nil {
 		return consoleResult{err: fmt.Errorf("receive pty master: %w", err)}
 	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) == 0 {
-		return consoleResult{err: errors.New("receive pty master: no control message")}
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) == 0 {
-		return consoleResult{err: errors.New("receive pty master: no descriptor")}
-	}
-	for _, fd := range fds[1:] {
-		unix.Close(fd)
-	}
-	fd := fds[0]
-	unix.CloseOnExec(fd)
 	// Kubernetes expects \n to be shown as \r\n.
 	if t, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil {
 		t.Oflag |= unix.ONLCR

@@ -13,8 +13,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime/debug"
 	"syscall"
+	"unsafe"
 
 	"github.com/crio-runtime/crio/pkg/monitor"
 	"golang.org/x/sys/unix"
@@ -25,6 +25,16 @@ const detachedArg = "--detached-monitor"
 
 // syncFD is the sync pipe handed over by the daemon.
 const syncFD = 3
+
+func init() {
+	// Re-executed through /proc/self/exe the monitor would show up as
+	// "exe"; init runs on the main thread, whose name ps shows.
+	if len(os.Args) > 1 && os.Args[1] == detachedArg {
+		if name, err := unix.BytePtrFromString("conmon-go"); err == nil {
+			_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
+		}
+	}
+}
 
 func main() {
 	if len(os.Args) > 1 {
@@ -89,17 +99,25 @@ func runDetached() int {
 	}
 	os.Stdin.Close()
 	m := newMonitor(&cfg, openLogger(cfg.MonitorLog))
-	pid, err := m.create()
-	if err != nil {
-		m.log.Error("create failed", "err", err)
-		m.cleanup()
-		report(syncPipe, monitor.SyncMessage{Error: err.Error()})
+	// Create in a goroutine that then ends: its stack, grown by exec and
+	// decoding, is freed instead of staying pinned under the wait4 below.
+	created := make(chan int)
+	go func() {
+		pid, err := m.create()
+		if err != nil {
+			m.log.Error("create failed", "err", err)
+			m.cleanup()
+			report(syncPipe, monitor.SyncMessage{Error: err.Error()})
+			pid = 0
+		} else {
+			report(syncPipe, monitor.SyncMessage{PID: pid, MonitorPID: os.Getpid()})
+		}
+		created <- pid
+	}()
+	pid := <-created
+	if pid == 0 {
 		return 1
 	}
-	report(syncPipe, monitor.SyncMessage{PID: pid, MonitorPID: os.Getpid()})
-	// Start-up garbage (config decoding, exec) is dead now; hand its pages
-	// back, as the monitor then idles for the container's whole life.
-	debug.FreeOSMemory()
 	m.waitAndRecord(pid)
 	m.cleanup()
 	return 0

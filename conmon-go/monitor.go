@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,8 +29,8 @@ type monitorState struct {
 	hub    *hub
 	tmpDir string
 
-	attachLn  *net.UnixListener
-	controlLn *net.UnixListener
+	attachLn  *listener
+	controlLn *listener
 
 	// stdin is the container's stdin (pipe or pty master); nil once closed.
 	stdinMu sync.Mutex
@@ -58,7 +57,7 @@ func newMonitor(cfg *monitor.Config, log *slog.Logger) *monitorState {
 type containerIO struct {
 	stdin, stdout, stderr *os.File // given to the runtime
 	outR, errR            *os.File // our read ends
-	consoleLn             *net.UnixListener
+	consoleLn             *listener
 	consolePath           string
 }
 
@@ -107,30 +106,20 @@ func (m *monitorState) create() (int, error) {
 
 func (m *monitorState) listen() error {
 	var err error
-	if m.attachLn, err = listenUnix("unixpacket", m.cfg.AttachSocket); err != nil {
-		return err
+	if m.attachLn, err = listenUnix(unix.SOCK_SEQPACKET, m.cfg.AttachSocket); err != nil {
+		return fmt.Errorf("attach socket: %w", err)
 	}
-	m.controlLn, err = listenUnix("unix", m.cfg.ControlSocket)
-	return err
-}
-
-func listenUnix(network, path string) (*net.UnixListener, error) {
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale socket: %w", err)
+	if m.controlLn, err = listenUnix(unix.SOCK_STREAM, m.cfg.ControlSocket); err != nil {
+		return fmt.Errorf("control socket: %w", err)
 	}
-	ln, err := net.ListenUnix(network, &net.UnixAddr{Name: path, Net: network})
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	ln.SetUnlinkOnClose(true)
-	return ln, nil
+	return nil
 }
 
 func (m *monitorState) setupIO() (*containerIO, error) {
 	cio := &containerIO{}
 	if m.cfg.Terminal {
 		cio.consolePath = filepath.Join(m.tmpDir, "console.sock")
-		ln, err := listenUnix("unix", cio.consolePath)
+		ln, err := listenUnix(unix.SOCK_STREAM, cio.consolePath)
 		if err != nil {
 			return nil, fmt.Errorf("console socket: %w", err)
 		}
@@ -154,13 +143,17 @@ func (m *monitorState) setupIO() (*containerIO, error) {
 	return cio, nil
 }
 
-func (m *monitorState) runtimeArgs(pidFile, consolePath string) []string {
+// globalArgs are the runtime flags that precede the subcommand.
+func (m *monitorState) globalArgs() []string {
 	var args []string
 	if m.cfg.RuntimeRoot != "" {
 		args = append(args, "--root", m.cfg.RuntimeRoot)
 	}
-	args = append(args, m.cfg.RuntimeArgs...)
-	args = append(args, "create", "--bundle", m.cfg.Bundle, "--pid-file", pidFile)
+	return append(args, m.cfg.RuntimeArgs...)
+}
+
+func (m *monitorState) createArgs(pidFile, consolePath string) []string {
+	args := append(m.globalArgs(), "create", "--bundle", m.cfg.Bundle, "--pid-file", pidFile)
 	if consolePath != "" {
 		args = append(args, "--console-socket", consolePath)
 	}
@@ -181,7 +174,7 @@ func (m *monitorState) runCreate(cio *containerIO) (int, error) {
 	if cio.consoleLn != nil {
 		go func() { consoleCh <- receiveConsole(cio.consoleLn) }()
 	}
-	cmd := exec.CommandContext(ctx, m.cfg.Runtime, m.runtimeArgs(pidFile, cio.consolePath)...)
+	cmd := exec.CommandContext(ctx, m.cfg.Runtime, m.createArgs(pidFile, cio.consolePath)...)
 	cmd.Dir = m.cfg.Bundle
 	if cio.stdin != nil {
 		cmd.Stdin = cio.stdin // else /dev/null: the container gets no stdin
@@ -224,7 +217,7 @@ func (m *monitorState) runCreate(cio *containerIO) (int, error) {
 func (m *monitorState) createError(ctx context.Context, cio *containerIO, runErr error) error {
 	if ctx.Err() != nil {
 		// The runtime may have left a half-created container behind.
-		_ = exec.Command(m.cfg.Runtime, m.deleteArgs()...).Run()
+		_ = exec.Command(m.cfg.Runtime, append(m.globalArgs(), "delete", "--force", m.cfg.ID)...).Run()
 		return fmt.Errorf("runtime create timed out after %s", m.cfg.CreateTimeout)
 	}
 	var msg []byte
@@ -240,15 +233,6 @@ func (m *monitorState) createError(ctx context.Context, cio *containerIO, runErr
 		return errors.New(s)
 	}
 	return fmt.Errorf("runtime create: %w", runErr)
-}
-
-func (m *monitorState) deleteArgs() []string {
-	var args []string
-	if m.cfg.RuntimeRoot != "" {
-		args = append(args, "--root", m.cfg.RuntimeRoot)
-	}
-	args = append(args, m.cfg.RuntimeArgs...)
-	return append(args, "delete", "--force", m.cfg.ID)
 }
 
 // waitAndRecord reaps children until the container's process is gone, drains
@@ -278,7 +262,7 @@ func (m *monitorState) waitAndRecord(pid int) {
 	if err := monitor.WriteExit(m.cfg.ExitDir, m.cfg.ID, &rec); err != nil {
 		m.log.Error("write exit record", "err", err)
 	}
-	m.hub.close()
+	m.hub.close(drainTimeout)
 }
 
 // reap waits for pid, reaping every other child (runtime leftovers
@@ -307,10 +291,10 @@ func reap(pid int) (unix.WaitStatus, error) {
 // cleanup removes what the monitor created apart from the log and exit record.
 func (m *monitorState) cleanup() {
 	if m.attachLn != nil {
-		m.attachLn.Close()
+		m.attachLn.close()
 	}
 	if m.controlLn != nil {
-		m.controlLn.Close()
+		m.controlLn.close()
 	}
 	if m.tmpDir != "" {
 		os.RemoveAll(m.tmpDir)

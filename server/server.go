@@ -3,7 +3,10 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -11,6 +14,9 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/network"
+	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/internal/state"
 	"github.com/crio-runtime/crio/pkg/config"
 )
 
@@ -24,13 +30,33 @@ type Server struct {
 	logs *logging.Setup
 	log  *slog.Logger
 
+	store *state.Store
+	pods  *sandbox.Manager
+
 	reloadMu sync.Mutex
 }
 
-// New returns a server for the validated config.
-func New(cfg *config.Config, log *slog.Logger, logs *logging.Setup) (*Server, error) {
+// New returns a server for the validated config, with the pods and
+// containers restored from the state dir.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *logging.Setup) (*Server, error) {
 	s := &Server{logs: logs, log: log}
 	s.cfg.Store(cfg)
+	c := cfg.Crio
+	store, err := state.Open(c.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	s.store = store
+	n := c.Network
+	netMgr := network.NewManager(n.NetworkDir, n.CNIDefaultNetwork, n.DefaultSubnet, n.PluginDirs, filepath.Join(c.StateDir, "cni-cache"))
+	s.pods = sandbox.NewManager(sandbox.Options{
+		RunDir:        filepath.Join(c.RunRoot, "crio", "pods"),
+		NamespacesDir: c.Runtime.NamespacesDir,
+		CgroupManager: c.Runtime.CgroupManager,
+	}, store, netMgr)
+	if err := s.pods.Restore(logging.WithLogger(ctx, log)); err != nil {
+		return nil, fmt.Errorf("restore pods: %w", err)
+	}
 	return s, nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -39,7 +40,7 @@ func runDaemon(c *cli.Context) error {
 		return fmt.Errorf("crio must run as root")
 	}
 
-	srv, err := server.New(cfg, log, logs)
+	srv, err := server.New(context.Background(), cfg, log, logs)
 	if err != nil {
 		return err
 	}

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // aLongTimeAgo is a deadline in the past, used to interrupt blocked I/O.
@@ -23,7 +23,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 // blocked in stdin.Read is left behind until that Read returns. Sizes
 // received on resize are forwarded to the container's terminal.
 func Attach(ctx context.Context, socketPath string, stdin io.Reader, stdout, stderr io.Writer, resize <-chan Size) error {
-	conn, err := dial(ctx, "unixpacket", socketPath)
+	conn, err := dialUnix(ctx, unix.SOCK_SEQPACKET, socketPath)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func Attach(ctx context.Context, socketPath string, stdin io.Reader, stdout, std
 }
 
 // copyOutput demultiplexes monitor messages until the monitor closes.
-func copyOutput(conn net.Conn, stdout, stderr io.Writer) error {
+func copyOutput(conn *os.File, stdout, stderr io.Writer) error {
 	buf := make([]byte, 2*MaxPayload)
 	for {
 		n, err := conn.Read(buf)
@@ -74,7 +74,7 @@ func copyOutput(conn net.Conn, stdout, stderr io.Writer) error {
 
 type attachSender struct {
 	mu   sync.Mutex
-	conn net.Conn
+	conn *os.File
 }
 
 func (s *attachSender) send(b []byte) error {
@@ -124,14 +124,4 @@ func (s *attachSender) forwardResize(resize <-chan Size, done <-chan struct{}) {
 			}
 		}
 	}
-}
-
-// JoinCgroup writes pid into each cgroup.procs file.
-func JoinCgroup(pid int, procsFiles []string) error {
-	for _, p := range procsFiles {
-		if err := os.WriteFile(p, []byte(strconv.Itoa(pid)), 0); err != nil {
-			return fmt.Errorf("join cgroup: %w", err)
-		}
-	}
-	return nil
 }

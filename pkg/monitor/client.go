@@ -8,21 +8,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // MaxPayload is the most data bytes one attach message carries after its
 // type byte, in either direction.
 const MaxPayload = 32 * 1024
 
-// ErrMonitorGone is returned (wrapped) by the socket clients when nobody
-// listens on the socket any more, normally because the container exited.
+// ErrMonitorGone is returned (wrapped) by the socket clients when the socket
+// is gone or nobody listens on it any more, normally because the container
+// exited.
 var ErrMonitorGone = errors.New("monitor is not running")
 
 // StartResult is what Start learns from the monitor.
@@ -151,7 +152,7 @@ func Resize(ctx context.Context, controlSocket string, size Size) error {
 }
 
 func control(ctx context.Context, path, req string) error {
-	conn, err := dial(ctx, "unix", path)
+	conn, err := dialUnix(ctx, unix.SOCK_STREAM, path)
 	if err != nil {
 		return err
 	}
@@ -173,16 +174,4 @@ func control(ctx context.Context, path, req string) error {
 		return fmt.Errorf("monitor control %q: %s", req, strings.TrimPrefix(line, "error "))
 	}
 	return nil
-}
-
-func dial(ctx context.Context, network, path string) (net.Conn, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, network, path)
-	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, fmt.Errorf("%w: %w", ErrMonitorGone, err)
-		}
-		return nil, fmt.Errorf("dial monitor: %w", err)
-	}
-	return conn, nil
 }

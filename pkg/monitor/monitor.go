@@ -66,7 +66,9 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -206,4 +208,14 @@ type ExitRecord struct {
 	// Error describes why the status is not trustworthy (for example the
 	// process could not be waited for); ExitCode is then 255.
 	Error string `json:"error,omitempty"`
+}
+
+// JoinCgroup writes pid into each cgroup.procs file.
+func JoinCgroup(pid int, procsFiles []string) error {
+	for _, p := range procsFiles {
+		if err := os.WriteFile(p, []byte(strconv.Itoa(pid)), 0); err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
+	}
+	return nil
 }

@@ -37,6 +37,8 @@ type Daemon struct {
 	ConfigDir  string
 	Runtime    runtimeapi.RuntimeServiceClient
 	Image      runtimeapi.ImageServiceClient
+	// Bridge and Subnet are this daemon's private CNI network.
+	Bridge, Subnet string
 
 	t    testing.TB
 	opts Options
@@ -65,6 +67,7 @@ func NewDaemon(t testing.TB, opts Options) *Daemon {
 	if err := os.WriteFile(d.ConfigFile, []byte(d.baseConfig()+opts.Config), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	d.writeNetwork()
 	t.Cleanup(d.cleanup)
 	return d
 }
@@ -215,6 +218,7 @@ func (d *Daemon) cleanup() {
 		select {
 		case <-d.done:
 		default:
+			d.removeAllPods()
 			_ = d.cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-d.done:
@@ -231,6 +235,7 @@ func (d *Daemon) cleanup() {
 		d.t.Logf("crio log:\n%s", d.Logs())
 	}
 	CleanupDir(d.t, d.Dir)
+	d.removeBridge()
 }
 
 type syncBuffer struct {

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crio-runtime/crio/pkg/monitor"
+)
+
+// TestPumpRecords feeds chunks through a pump and checks the records.
+func TestPumpRecords(t *testing.T) {
+	tests := []struct {
+		name   string
+		max    int
+		chunks []string
+		want   []string // tag + content
+	}{
+		{"lines in one chunk", 10, []string{"a\nbb\n"}, []string{"F a", "F bb"}},
+		{"line across chunks", 10, []string{"ab", "c\n"}, []string{"F abc"}},
+		{"empty line", 10, []string{"\n"}, []string{"F "}},
+		{"exactly max", 4, []string{"abcd\n"}, []string{"F abcd"}},
+		{"one over max", 4, []string{"abcde\n"}, []string{"P abcd", "F e"}},
+		{"long across chunks", 4, []string{"abc", "defghij", "\n"}, []string{"P abcd", "P efgh", "F ij"}},
+		{"unterminated at EOF", 10, []string{"x\nyz"}, []string{"F x", "P yz"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "log")
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &monitorState{cfg: &monitor.Config{LogLineMax: tc.max}, log: slog.New(slog.DiscardHandler), hub: newHub()}
+			if m.logw, err = openLogWriter(path, 0); err != nil {
+				t.Fatal(err)
+			}
+			m.startPumps(&containerIO{outR: r})
+			for _, c := range tc.chunks {
+				// Whole chunks are not guaranteed to arrive in one read, but
+				// the records do not depend on read boundaries except for
+				// idle flushes, which these tiny writes never hit.
+				if _, err := w.WriteString(c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.Close()
+			m.pumps.Wait()
+			m.logw.close()
+			var got []string
+			for _, rec := range readLog(t, path) {
+				if rec.stream != "stdout" {
+					t.Errorf("stream %q", rec.stream)
+				}
+				got = append(got, rec.tag+" "+rec.content)
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("records %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLogSizeMax(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	w, err := openLogWriter(path, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	rec := []byte(strings.Repeat("x", 39) + "\n")
+	for i := 0; i < 3; i++ {
+		w.write(rec)
+	}
+	data, _ := os.ReadFile(path)
+	if len(data) != 40 {
+		t.Fatalf("log size %d after exceeding the limit, want one record", len(data))
+	}
+}

@@ -1,0 +1,167 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/containernetworking/cni/libcni"
+	cnitypes "github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Pod is what CNI needs to know of a pod.
+type Pod struct {
+	ID, Name, Namespace, UID string
+	NetNS                    string
+	PortMappings             []*runtimeapi.PortMapping
+	// Bandwidth in bits per second; 0 means unlimited.
+	IngressBPS, EgressBPS int64
+}
+
+// Attachment is what a pod got from ADD; it is persisted with the pod so DEL
+// uses the very config ADD used, even after the conf dir changed.
+type Attachment struct {
+	Network string   `json:"network"`
+	Config  []byte   `json:"config"`
+	IPs     []string `json:"ips"`
+}
+
+// Manager runs CNI ADD, CHECK and DEL.
+type Manager struct {
+	cni *libcni.CNIConfig
+
+	mu                sync.Mutex
+	dir, name, subnet string
+	pluginDirs        []string
+}
+
+// NewManager returns a manager reading configs from dir.
+func NewManager(dir, name, subnet string, pluginDirs []string, cacheDir string) *Manager {
+	return &Manager{
+		cni: libcni.NewCNIConfigWithCacheDir(pluginDirs, cacheDir, nil),
+		dir: dir, name: name, subnet: subnet, pluginDirs: pluginDirs,
+	}
+}
+
+// SetSubnet changes the built-in network's subnet (UpdateRuntimeConfig's pod CIDR).
+func (m *Manager) SetSubnet(cidr string) error {
+	if _, _, err := net.ParseCIDR(cidr); err != nil {
+		return fmt.Errorf("pod cidr %q: %w", cidr, err)
+	}
+	m.mu.Lock()
+	m.subnet = cidr
+	m.mu.Unlock()
+	return nil
+}
+
+// Ready reports whether pods can be networked now.
+func (m *Manager) Ready() error {
+	m.mu.Lock()
+	dir, name, subnet := m.dir, m.name, m.subnet
+	m.mu.Unlock()
+	_, err := Ready(dir, name, subnet, m.pluginDirs)
+	return err
+}
+
+func runtimeConf(p Pod) *libcni.RuntimeConf {
+	rt := &libcni.RuntimeConf{
+		ContainerID: p.ID,
+		NetNS:       p.NetNS,
+		IfName:      "eth0",
+		Args: [][2]string{
+			{"IgnoreUnknown", "1"},
+			{"K8S_POD_NAMESPACE", p.Namespace},
+			{"K8S_POD_NAME", p.Name},
+			{"K8S_POD_INFRA_CONTAINER_ID", p.ID},
+			{"K8S_POD_UID", p.UID},
+		},
+		CapabilityArgs: map[string]any{},
+	}
+	if len(p.PortMappings) > 0 {
+		var pms []map[string]any
+		for _, pm := range p.PortMappings {
+			if pm.HostPort <= 0 {
+				continue
+			}
+			proto := strings.ToLower(pm.Protocol.String())
+			entry := map[string]any{"hostPort": pm.HostPort, "containerPort": pm.ContainerPort, "protocol": proto}
+			if pm.HostIp != "" {
+				entry["hostIP"] = pm.HostIp
+			}
+			pms = append(pms, entry)
+		}
+		if len(pms) > 0 {
+			rt.CapabilityArgs["portMappings"] = pms
+		}
+	}
+	if p.IngressBPS > 0 || p.EgressBPS > 0 {
+		rt.CapabilityArgs["bandwidth"] = map[string]any{"ingressRate": p.IngressBPS, "ingressBurst": 2147483647, "egressRate": p.EgressBPS, "egressBurst": 2147483647}
+	}
+	return rt
+}
+
+// Setup runs ADD for the pod and returns its attachment. On failure DEL is
+// run so the plugins release what they allocated.
+func (m *Manager) Setup(ctx context.Context, p Pod) (*Attachment, error) {
+	m.mu.Lock()
+	list, _, err := LoadConfig(m.dir, m.name, m.subnet)
+	m.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	rt := runtimeConf(p)
+	res, err := m.cni.AddNetworkList(ctx, list, rt)
+	if err != nil {
+		_ = m.cni.DelNetworkList(context.WithoutCancel(ctx), list, rt)
+		return nil, fmt.Errorf("cni network %q: %w", list.Name, err)
+	}
+	ips, err := resultIPs(res)
+	if err != nil {
+		_ = m.cni.DelNetworkList(context.WithoutCancel(ctx), list, rt)
+		return nil, fmt.Errorf("cni network %q: %w", list.Name, err)
+	}
+	return &Attachment{Network: list.Name, Config: list.Bytes, IPs: ips}, nil
+}
+
+func resultIPs(res cnitypes.Result) ([]string, error) {
+	r, err := current.NewResultFromResult(res)
+	if err != nil {
+		return nil, fmt.Errorf("read result: %w", err)
+	}
+	var v4, v6 []string
+	for _, ip := range r.IPs {
+		if ip.Address.IP.To4() != nil {
+			v4 = append(v4, ip.Address.IP.String())
+		} else {
+			v6 = append(v6, ip.Address.IP.String())
+		}
+	}
+	// IPv4 first: the kubelet takes the first as the pod's primary IP.
+	return append(v4, v6...), nil
+}
+
+// Check runs CHECK for a pod's attachment.
+func (m *Manager) Check(ctx context.Context, p Pod, a *Attachment) error {
+	list, err := libcni.NetworkConfFromBytes(a.Config)
+	if err != nil {
+		return err
+	}
+	return m.cni.CheckNetworkList(ctx, list, runtimeConf(p))
+}
+
+// Teardown runs DEL with the config ADD used. A netns that is already gone
+// is passed as "" so plugins still release IPs and host-side rules.
+func (m *Manager) Teardown(ctx context.Context, p Pod, a *Attachment) error {
+	list, err := libcni.NetworkConfFromBytes(a.Config)
+	if err != nil {
+		return fmt.Errorf("stored cni config of pod %s: %w", p.ID, err)
+	}
+	if err := m.cni.DelNetworkList(ctx, list, runtimeConf(p)); err != nil {
+		return fmt.Errorf("cni network %q DEL: %w", list.Name, err)
+	}
+	return nil
+}

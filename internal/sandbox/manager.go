@@ -1,0 +1,293 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/network"
+	"github.com/crio-runtime/crio/internal/state"
+)
+
+const recordKind = "pods"
+
+// Options are the manager's fixed settings.
+type Options struct {
+	RunDir        string // pods' files live in RunDir/<id>
+	NamespacesDir string
+	CgroupManager string
+	ShmSize       int64
+}
+
+// ContainerHooks let the container manager take part in pod stop/remove.
+type ContainerHooks struct {
+	StopAll   func(ctx context.Context, podID string) error
+	RemoveAll func(ctx context.Context, podID string) error
+}
+
+// Manager owns all pods.
+type Manager struct {
+	opts  Options
+	store *state.Store
+	net   *network.Manager
+	index *state.Index[*Sandbox]
+	Hooks ContainerHooks
+
+	namesMu sync.Mutex
+	names   map[string]string // reservation key -> pod id
+}
+
+// NewManager returns an empty manager; Restore loads what is on disk.
+func NewManager(opts Options, store *state.Store, net *network.Manager) *Manager {
+	return &Manager{opts: opts, store: store, net: net, index: state.NewIndex[*Sandbox](), names: map[string]string{}}
+}
+
+// Network is the CNI manager (for readiness and UpdateRuntimeConfig).
+func (m *Manager) Network() *network.Manager { return m.net }
+
+func reservationKey(md *runtimeapi.PodSandboxMetadata) string {
+	return fmt.Sprintf("%s_%s_%s_%d", md.Name, md.Namespace, md.Uid, md.Attempt)
+}
+
+func (m *Manager) reserve(key, id string) error {
+	m.namesMu.Lock()
+	defer m.namesMu.Unlock()
+	if other, ok := m.names[key]; ok {
+		return status.Errorf(codes.AlreadyExists, "pod sandbox %s already exists as %s", key, other)
+	}
+	m.names[key] = id
+	return nil
+}
+
+func (m *Manager) release(key, id string) {
+	m.namesMu.Lock()
+	if m.names[key] == id {
+		delete(m.names, key)
+	}
+	m.namesMu.Unlock()
+}
+
+// Get resolves an id or unique prefix.
+func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
+	_, sb, err := m.index.Resolve(idOrPrefix)
+	if err != nil {
+		if errors.Is(err, state.ErrAmbiguous) {
+			return nil, status.Errorf(codes.InvalidArgument, "pod sandbox id %v", err)
+		}
+		return nil, status.Errorf(codes.NotFound, "pod sandbox %q not found", idOrPrefix)
+	}
+	return sb, nil
+}
+
+// List returns all pods ordered by id.
+func (m *Manager) List() []*Sandbox { return m.index.List() }
+
+func newID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Run creates a pod. Every step pushes its undo onto a cleanup stack that
+// runs if a later step fails, so a failed run leaves nothing behind.
+func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string, stages func(stage string, d time.Duration)) (_ *Sandbox, retErr error) {
+	if err := ValidateConfig(cfg); err != nil {
+		return nil, err
+	}
+	nso := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
+	sysctls, _ := SortSysctls(cfg.GetLinux().GetSysctls(), nso)
+	if err := m.checkCgroupParent(cfg.GetLinux().GetCgroupParent()); err != nil {
+		return nil, err
+	}
+	id := newID()
+	key := reservationKey(cfg.Metadata)
+	if err := m.reserve(key, id); err != nil {
+		return nil, err
+	}
+	var undo []func()
+	defer func() {
+		if retErr != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	undo = append(undo, func() { m.release(key, id) })
+
+	nodeName, _ := os.Hostname()
+	sb := &Sandbox{
+		ID: id, Config: &PodConfig{cfg}, CreatedAt: time.Now().UnixNano(), RuntimeHandler: handler,
+		Hostname: Hostname(cfg, nodeName), Dir: filepath.Join(m.opts.RunDir, id),
+		CgroupParent: cfg.GetLinux().GetCgroupParent(),
+	}
+	start := time.Now()
+	if err := os.MkdirAll(sb.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pod dir: %w", err)
+	}
+	undo = append(undo, func() { _ = RemoveFiles(sb.Dir) })
+	files, err := WriteFiles(sb.Dir, cfg, sb.Hostname, nso.GetIpc() == runtimeapi.NamespaceMode_NODE, m.opts.ShmSize)
+	if err != nil {
+		return nil, err
+	}
+	sb.Files = files
+
+	var kinds []NS
+	if nso.GetNetwork() != runtimeapi.NamespaceMode_NODE {
+		kinds = append(kinds, NetNS, UTSNS) // host network means the node's hostname too
+	}
+	if nso.GetIpc() != runtimeapi.NamespaceMode_NODE {
+		kinds = append(kinds, IPCNS)
+	}
+	sb.Namespaces, err = Pin(PinRequest{Dir: m.opts.NamespacesDir, Name: id, Kinds: kinds, Hostname: sb.Hostname, Sysctls: sysctls})
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "create pod namespaces: %v", err)
+	}
+	undo = append(undo, func() { _ = Unpin(sb.Namespaces) })
+	stages("namespaces", time.Since(start))
+
+	if netns, ok := sb.Namespaces[NetNS]; ok {
+		start = time.Now()
+		att, err := m.net.Setup(ctx, m.cniPod(sb, netns))
+		if err != nil {
+			return nil, status.Errorf(codes.Unknown, "set up pod network: %v", err)
+		}
+		sb.Network, sb.IPs = att, att.IPs
+		undo = append(undo, func() { _ = m.net.Teardown(context.WithoutCancel(ctx), m.cniPod(sb, netns), att) })
+		stages("cni_add", time.Since(start))
+		if err := WriteHosts(sb.Files.Hosts, sb.Hostname, sb.IPs); err != nil {
+			return nil, err
+		}
+	}
+	sb.Ready = true
+	if err := m.store.Put(recordKind, id, sb); err != nil {
+		return nil, fmt.Errorf("persist pod: %w", err)
+	}
+	m.index.Add(id, sb)
+	return sb, nil
+}
+
+func (m *Manager) checkCgroupParent(parent string) error {
+	if parent == "" {
+		return nil
+	}
+	if m.opts.CgroupManager == "systemd" {
+		if !strings.HasSuffix(parent, ".slice") || strings.Contains(parent, "/") {
+			return status.Errorf(codes.InvalidArgument, "config.linux.cgroup_parent %q: the systemd cgroup driver needs a slice name like kubepods-besteffort-pod<uid>.slice", parent)
+		}
+		return nil
+	}
+	if !strings.HasPrefix(parent, "/") || strings.Contains(parent, "..") {
+		return status.Errorf(codes.InvalidArgument, "config.linux.cgroup_parent %q: the cgroupfs driver needs an absolute path", parent)
+	}
+	return nil
+}
+
+func (m *Manager) cniPod(sb *Sandbox, netns string) network.Pod {
+	md := sb.Metadata()
+	return network.Pod{
+		ID: sb.ID, Name: md.Name, Namespace: md.Namespace, UID: md.Uid, NetNS: netns,
+		PortMappings: sb.Config.GetPortMappings(),
+	}
+}
+
+// Stop stops the pod's containers, tears down its network and releases its
+// namespaces; the pod stays listable as NOTREADY. Unknown ids succeed.
+func (m *Manager) Stop(ctx context.Context, idOrPrefix string) error {
+	sb, err := m.Get(idOrPrefix)
+	if status.Code(err) == codes.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return m.stopLocked(ctx, sb)
+}
+
+func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
+	if m.Hooks.StopAll != nil {
+		if err := m.Hooks.StopAll(ctx, sb.ID); err != nil {
+			return fmt.Errorf("stop containers of pod %s: %w", sb.ID, err)
+		}
+	}
+	if sb.Network != nil {
+		if err := m.net.Teardown(ctx, m.cniPod(sb, sb.Namespaces[NetNS]), sb.Network); err != nil {
+			return err
+		}
+		sb.Network = nil
+	}
+	if err := Unpin(sb.Namespaces); err != nil {
+		return fmt.Errorf("release pod namespaces: %w", err)
+	}
+	sb.Namespaces = nil
+	sb.Ready = false
+	return m.store.Put(recordKind, sb.ID, sb)
+}
+
+// Remove stops the pod if needed, removes its containers and all its state.
+// Unknown ids succeed.
+func (m *Manager) Remove(ctx context.Context, idOrPrefix string) error {
+	sb, err := m.Get(idOrPrefix)
+	if status.Code(err) == codes.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if err := m.stopLocked(ctx, sb); err != nil {
+		return err
+	}
+	if m.Hooks.RemoveAll != nil {
+		if err := m.Hooks.RemoveAll(ctx, sb.ID); err != nil {
+			return fmt.Errorf("remove containers of pod %s: %w", sb.ID, err)
+		}
+	}
+	if err := RemoveFiles(sb.Dir); err != nil {
+		return fmt.Errorf("remove pod files: %w", err)
+	}
+	if err := m.store.Delete(recordKind, sb.ID); err != nil {
+		return err
+	}
+	m.index.Remove(sb.ID)
+	m.release(reservationKey(sb.Metadata()), sb.ID)
+	return nil
+}
+
+// Restore loads every pod record after a restart. Pods whose namespaces
+// vanished (a reboot) are marked NOTREADY; their network is torn down so
+// no IP stays allocated.
+func (m *Manager) Restore(ctx context.Context) error {
+	log := logging.From(ctx)
+	return m.store.List(recordKind, func(id string, data []byte) error {
+		sb := &Sandbox{}
+		if err := json.Unmarshal(data, sb); err != nil {
+			log.Error("skipping unreadable pod record", "id", id, "error", err)
+			return nil
+		}
+		if sb.Ready {
+			if netns, ok := sb.Namespaces[NetNS]; ok && !isNsfs(netns) {
+				log.Warn("pod namespaces are gone; marking the pod not ready", "pod", id)
+				_ = m.stopLocked(ctx, sb)
+			}
+		}
+		m.index.Add(id, sb)
+		m.names[reservationKey(sb.Metadata())] = id
+		return nil
+	})
+}

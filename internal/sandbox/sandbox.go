@@ -1,0 +1,72 @@
+// Package sandbox is the pod model: pinned namespaces, the pod's files, its
+// network attachment, and the crash-safe record of each pod.
+package sandbox
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/network"
+)
+
+// Sandbox is one pod. Exported fields are its persisted record; mu
+// serialises stop and remove.
+type Sandbox struct {
+	ID             string              `json:"id"`
+	Config         *PodConfig          `json:"config"`
+	CreatedAt      int64               `json:"createdAt"`
+	Ready          bool                `json:"ready"`
+	RuntimeHandler string              `json:"runtimeHandler"`
+	Hostname       string              `json:"hostname"`
+	Dir            string              `json:"dir"`
+	Files          Files               `json:"files"`
+	Namespaces     map[NS]string       `json:"namespaces"`
+	Network        *network.Attachment `json:"network,omitempty"`
+	// IPs stay reported after stop, as the kubelet reads them from status.
+	IPs          []string `json:"ips,omitempty"`
+	CgroupParent string   `json:"cgroupParent"`
+
+	mu sync.Mutex
+}
+
+// Metadata is a shortcut for the pod's CRI metadata.
+func (s *Sandbox) Metadata() *runtimeapi.PodSandboxMetadata { return s.Config.GetMetadata() }
+
+// NamespaceOptions are the pod's namespace modes.
+func (s *Sandbox) NamespaceOptions() *runtimeapi.NamespaceOption {
+	return s.Config.GetLinux().GetSecurityContext().GetNamespaceOptions()
+}
+
+// State is the CRI state.
+func (s *Sandbox) State() runtimeapi.PodSandboxState {
+	if s.Ready {
+		return runtimeapi.PodSandboxState_SANDBOX_READY
+	}
+	return runtimeapi.PodSandboxState_SANDBOX_NOTREADY
+}
+
+// Created is the creation time.
+func (s *Sandbox) Created() time.Time { return time.Unix(0, s.CreatedAt) }
+
+// PodConfig persists a PodSandboxConfig as protobuf JSON, which keeps every
+// field exactly (labels, annotations, metadata) across restarts.
+type PodConfig struct {
+	*runtimeapi.PodSandboxConfig
+}
+
+// MarshalJSON encodes the config with protojson.
+func (p *PodConfig) MarshalJSON() ([]byte, error) {
+	return protojson.Marshal(p.PodSandboxConfig)
+}
+
+// UnmarshalJSON decodes protojson.
+func (p *PodConfig) UnmarshalJSON(b []byte) error {
+	p.PodSandboxConfig = &runtimeapi.PodSandboxConfig{}
+	return protojson.Unmarshal(b, p.PodSandboxConfig)
+}
+
+var _ json.Marshaler = (*PodConfig)(nil)

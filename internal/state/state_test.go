@@ -1,0 +1,69 @@
+package state
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestStoreRoundTripAndCrashLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rec struct{ N int }
+	if err := s.Put("pods", "a", rec{1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put("pods", "a", rec{2}); err != nil {
+		t.Fatal(err)
+	}
+	// A crash between temp write and rename leaves a temp file: ignored and removed.
+	if err := os.WriteFile(filepath.Join(dir, "pods", ".tmp-b.json123"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	if err := s.List("pods", func(id string, data []byte) error { got[id] = string(data); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got["a"] != `{"N":2}` {
+		t.Errorf("records: %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pods", ".tmp-b.json123")); !os.IsNotExist(err) {
+		t.Error("temp leftover not removed")
+	}
+	for _, bad := range []string{"", "../x", "a/b", ".."} {
+		if err := s.Put("pods", bad, rec{}); err == nil {
+			t.Errorf("id %q accepted", bad)
+		}
+	}
+	if err := s.Delete("pods", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("pods", "a"); err != nil {
+		t.Errorf("deleting twice: %v", err)
+	}
+}
+
+func TestIndexResolve(t *testing.T) {
+	x := NewIndex[int]()
+	x.Add("abc123", 1)
+	x.Add("abd456", 2)
+	if id, v, err := x.Resolve("abc"); err != nil || id != "abc123" || v != 1 {
+		t.Errorf("unique prefix: %s %d %v", id, v, err)
+	}
+	if _, _, err := x.Resolve("ab"); !errors.Is(err, ErrAmbiguous) {
+		t.Errorf("ambiguous: %v", err)
+	}
+	if _, _, err := x.Resolve("zz"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing: %v", err)
+	}
+	if _, _, err := x.Resolve(""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("empty: %v", err)
+	}
+	if l := x.List(); len(l) != 2 || l[0] != 1 {
+		t.Errorf("list %v", l)
+	}
+}

@@ -1,0 +1,21 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// RemovePodSandbox stops the pod if needed and removes it and its
+// containers. Unknown ids succeed.
+func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
+	if req.PodSandboxId == "" {
+		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
+	}
+	if err := s.pods.Remove(ctx, req.PodSandboxId); err != nil {
+		return nil, err
+	}
+	return &runtimeapi.RemovePodSandboxResponse{}, nil
+}

@@ -1,0 +1,41 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/logging"
+)
+
+// RunPodSandbox creates the pod's namespaces, files and network.
+func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
+	handler, err := s.handlerName(req.RuntimeHandler)
+	if err != nil {
+		return nil, err
+	}
+	log := logging.From(ctx)
+	sb, err := s.pods.Run(ctx, req.GetConfig(), handler, func(stage string, d time.Duration) {
+		log.Debug("pod stage done", "stage", stage, "duration", d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("pod sandbox ready", "pod", sb.ID, "name", sb.Metadata().Name, "namespace", sb.Metadata().Namespace, "ips", sb.IPs)
+	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: sb.ID}, nil
+}
+
+// handlerName maps the CRI runtime_handler to a configured handler.
+func (s *Server) handlerName(name string) (string, error) {
+	cfg := s.Config()
+	if name == "" {
+		return cfg.Crio.Runtime.DefaultRuntime, nil
+	}
+	if _, ok := cfg.Crio.Runtime.Runtimes[name]; !ok {
+		return "", status.Errorf(codes.InvalidArgument, "runtime_handler %q is not configured (have %v)", name, cfg.HandlerNames())
+	}
+	return name, nil
+}
