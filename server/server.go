@@ -57,6 +57,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 	if err := s.pods.Restore(logging.WithLogger(ctx, log)); err != nil {
 		return nil, fmt.Errorf("restore pods: %w", err)
 	}
+	if err := s.initStreaming(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -97,4 +100,7 @@ func (s *Server) Reload(next *config.Config) []config.Change {
 }
 
 // Shutdown releases what the server holds (stores, watchers).
-func (s *Server) Shutdown() error { return nil }
+func (s *Server) Shutdown() error {
+	s.shutdownStreaming()
+	return nil
+}
