@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,8 @@ import (
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/container"
+	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/network"
 	"github.com/crio-runtime/crio/internal/sandbox"
@@ -30,8 +33,10 @@ type Server struct {
 	logs *logging.Setup
 	log  *slog.Logger
 
-	store *state.Store
-	pods  *sandbox.Manager
+	store      *state.Store
+	pods       *sandbox.Manager
+	images     *image.Service
+	containers *container.Manager
 
 	reloadMu sync.Mutex
 }
@@ -54,8 +59,26 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		NamespacesDir: c.Runtime.NamespacesDir,
 		CgroupManager: c.Runtime.CgroupManager,
 	}, store, netMgr)
-	if err := s.pods.Restore(logging.WithLogger(ctx, log)); err != nil {
+	if s.images, err = newImageService(cfg, log); err != nil {
+		return nil, err
+	}
+	s.containers = container.NewManager(container.Options{
+		RunDir:          filepath.Join(c.RunRoot, "crio", "containers"),
+		ExitsDir:        c.Runtime.ContainerExitsDir,
+		AttachSocketDir: c.Runtime.ContainerAttachSocketDir,
+		DefaultLogDir:   c.LogDir,
+		CgroupV2:        cgroupV2(),
+	}, s.Config, store, s.pods, s.images)
+	s.images.SetInUseFunc(s.containers.ImageInUse)
+	rctx := logging.WithLogger(ctx, log)
+	if err := s.pods.Restore(rctx); err != nil {
 		return nil, fmt.Errorf("restore pods: %w", err)
+	}
+	if err := s.containers.WatchExits(log); err != nil {
+		return nil, fmt.Errorf("watch container exits: %w", err)
+	}
+	if err := s.containers.Restore(rctx); err != nil {
+		return nil, fmt.Errorf("restore containers: %w", err)
 	}
 	if err := s.initStreaming(ctx); err != nil {
 		return nil, err
@@ -102,5 +125,33 @@ func (s *Server) Reload(next *config.Config) []config.Change {
 // Shutdown releases what the server holds (stores, watchers).
 func (s *Server) Shutdown() error {
 	s.shutdownStreaming()
+	if s.containers != nil {
+		s.containers.StopWatching()
+	}
+	if s.images != nil {
+		return s.images.Shutdown()
+	}
 	return nil
+}
+
+func newImageService(cfg *config.Config, log *slog.Logger) (*image.Service, error) {
+	c := cfg.Crio
+	svc, err := image.New(image.Options{
+		Root: c.Root, RunRoot: c.RunRoot, Driver: c.StorageDriver, DriverOptions: c.StorageOption,
+		RegistriesConf: c.Image.RegistriesConf, RegistriesConfDir: c.Image.RegistriesConfDir,
+		SignaturePolicy: c.Image.SignaturePolicy, GlobalAuthFile: c.Image.GlobalAuthFile,
+		PinnedImages: c.Image.PinnedImages, PullProgressTimeout: c.Image.PullProgressTimeout.Duration,
+		ShortNameMode: c.Image.ShortNameMode, InsecureRegistries: c.Image.InsecureRegistries,
+		Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open image store: %w", err)
+	}
+	return svc, nil
+}
+
+// cgroupV2 reports a pure cgroup v2 host (not the hybrid v1 + unified layout).
+func cgroupV2() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
 }

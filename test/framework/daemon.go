@@ -27,6 +27,8 @@ type Options struct {
 	Args []string
 	// Env is extra environment.
 	Env []string
+	// InsecureRegistries are host:port registries reached over plain HTTP.
+	InsecureRegistries []string
 }
 
 // Daemon is a running crio under test.
@@ -53,7 +55,7 @@ func NewDaemon(t testing.TB, opts Options) *Daemon {
 	t.Helper()
 	RequireRoot(t)
 	// On the local disk, not a tmpfs: overlay needs a real upper dir.
-	dir, err := os.MkdirTemp("/var/tmp", "crio-test-")
+	dir, err := os.MkdirTemp("/var/tmp", "crt-") // short: unix socket paths under it must stay < 108 bytes
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +70,7 @@ func NewDaemon(t testing.TB, opts Options) *Daemon {
 		t.Fatal(err)
 	}
 	d.writeNetwork()
+	d.writeRegistries()
 	t.Cleanup(d.cleanup)
 	return d
 }
@@ -104,8 +107,32 @@ runtime_root = %[10]q
 
 [crio.network]
 network_dir = %[11]q
+
+[crio.image]
+signature_policy = %[12]q
+registries_conf = %[13]q
+registries_conf_dir = %[14]q
 `, d.path("storage"), d.path("run/storage"), d.path("logs"), d.path("state"), d.path("run/version"),
-		d.path("clean.shutdown"), d.Socket, d.path("exits"), d.path("run"), d.path("run/runc"), d.path("cni"))
+		d.path("clean.shutdown"), d.Socket, d.path("exits"), d.path("run"), d.path("run/runc"), d.path("cni"),
+		d.path("policy.json"), d.path("registries.conf"), d.path("registries.conf.d"))
+}
+
+// writeRegistries gives the daemon an accept-anything policy and a
+// registries.conf that reaches the test registries over plain HTTP.
+func (d *Daemon) writeRegistries() {
+	policy := `{"default":[{"type":"insecureAcceptAnything"}]}`
+	if err := os.WriteFile(d.path("policy.json"), []byte(policy), 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+	var conf strings.Builder
+	conf.WriteString("unqualified-search-registries = []\n")
+	for _, r := range d.opts.InsecureRegistries {
+		fmt.Fprintf(&conf, "\n[[registry]]\nlocation = %q\ninsecure = true\n", r)
+	}
+	if err := os.WriteFile(d.path("registries.conf"), []byte(conf.String()), 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+	_ = os.MkdirAll(d.path("registries.conf.d"), 0o755)
 }
 
 func (d *Daemon) path(p string) string { return filepath.Join(d.Dir, p) }

@@ -1,0 +1,109 @@
+// Package container is the container model and lifecycle: create (spec,
+// rootfs, monitor), start, stop, remove, exec, and exit tracking that
+// survives daemon restarts.
+package container
+
+import (
+	"sync"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/encoding/protojson"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Container is one container. Exported fields are its persisted record.
+type Container struct {
+	ID         string                `json:"id"`
+	PodID      string                `json:"podId"`
+	Config     *Config               `json:"config"`
+	Handler    string                `json:"handler"`
+	CreatedAt  int64                 `json:"createdAt"`
+	StartedAt  int64                 `json:"startedAt,omitempty"`
+	FinishedAt int64                 `json:"finishedAt,omitempty"`
+	Started    bool                  `json:"started"`
+	Exited     bool                  `json:"exited"`
+	ExitCode   int32                 `json:"exitCode"`
+	OOMKilled  bool                  `json:"oomKilled,omitempty"`
+	Reason     string                `json:"reason,omitempty"`
+	Message    string                `json:"message,omitempty"`
+	ImageID    string                `json:"imageId"`
+	ImageRef   string                `json:"imageRef"`
+	ImageName  string                `json:"imageName"`
+	LogPath    string                `json:"logPath"`
+	Bundle     string                `json:"bundle"`
+	AttachDir  string                `json:"attachDir"`
+	Pid        int                   `json:"pid"`
+	MonitorPid int                   `json:"monitorPid"`
+	StopSignal string                `json:"stopSignal"`
+	User       *UserRecord           `json:"user,omitempty"`
+	Resources  *specs.LinuxResources `json:"resources,omitempty"`
+
+	spec *specs.Spec // loaded from the bundle
+	mu   sync.Mutex  // guards the record fields
+	opMu sync.Mutex  // serialises start, stop and remove
+	// exited is closed once the exit record has been read.
+	exitCh chan struct{}
+}
+
+// UserRecord is the resolved user reported in ContainerStatus.
+type UserRecord struct {
+	UID, GID           int64
+	SupplementalGroups []int64
+}
+
+// Metadata is the CRI metadata.
+func (c *Container) Metadata() *runtimeapi.ContainerMetadata { return c.Config.GetMetadata() }
+
+// State is the CRI state.
+func (c *Container) State() runtimeapi.ContainerState {
+	switch {
+	case c.Exited:
+		return runtimeapi.ContainerState_CONTAINER_EXITED
+	case c.Started:
+		return runtimeapi.ContainerState_CONTAINER_RUNNING
+	default:
+		return runtimeapi.ContainerState_CONTAINER_CREATED
+	}
+}
+
+// Running reports whether the process is (believed) alive.
+func (c *Container) Running() bool { return c.Started && !c.Exited }
+
+// Spec is the container's OCI spec.
+func (c *Container) Spec() *specs.Spec { return c.spec }
+
+func (c *Container) markExited(code int32, finished time.Time, oom bool, reason string) {
+	c.Exited, c.ExitCode, c.FinishedAt, c.OOMKilled = true, code, finished.UnixNano(), oom
+	switch {
+	case reason != "":
+		c.Reason = reason
+	case oom:
+		c.Reason = "OOMKilled"
+	case code == 0:
+		c.Reason = "Completed"
+	default:
+		c.Reason = "Error"
+	}
+	if c.exitCh != nil {
+		select {
+		case <-c.exitCh:
+		default:
+			close(c.exitCh)
+		}
+	}
+}
+
+// Config persists a ContainerConfig as protobuf JSON (every field kept).
+type Config struct {
+	*runtimeapi.ContainerConfig
+}
+
+// MarshalJSON encodes with protojson.
+func (p *Config) MarshalJSON() ([]byte, error) { return protojson.Marshal(p.ContainerConfig) }
+
+// UnmarshalJSON decodes protojson.
+func (p *Config) UnmarshalJSON(b []byte) error {
+	p.ContainerConfig = &runtimeapi.ContainerConfig{}
+	return protojson.Unmarshal(b, p.ContainerConfig)
+}

@@ -1,0 +1,207 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/image"
+	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/pkg/monitor"
+)
+
+// Create makes a container in a ready pod: rootfs from the image, the OCI
+// spec, and a monitor that ran "<runtime> create". Each step's undo runs if
+// a later one fails, so a failed create leaves nothing behind.
+func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.ContainerConfig, podCfg *runtimeapi.PodSandboxConfig) (_ *Container, retErr error) {
+	if err := validateCreate(podID, cfg); err != nil {
+		return nil, err
+	}
+	sb, err := m.pods.Get(podID)
+	if err != nil {
+		return nil, err
+	}
+	if !sb.Ready {
+		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %s is not ready", sb.ID)
+	}
+	rt, err := m.Runtime(sb.RuntimeHandler)
+	if err != nil {
+		return nil, err
+	}
+	img, err := m.images.ForContainer(ctx, cfg.GetImage().GetImage())
+	if err != nil {
+		return nil, err
+	}
+	if podCfg == nil {
+		podCfg = sb.Config.PodSandboxConfig
+	}
+	id := newID()
+	key := fmt.Sprintf("%s_%s_%d", cfg.Metadata.Name, sb.ID, cfg.Metadata.Attempt)
+	if err := m.reserve(key, id); err != nil {
+		return nil, err
+	}
+	var undo []func()
+	defer func() {
+		if retErr != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	undo = append(undo, func() { m.release(key, id) })
+
+	c := &Container{
+		ID: id, PodID: sb.ID, Config: &Config{cfg}, Handler: sb.RuntimeHandler, CreatedAt: time.Now().UnixNano(),
+		ImageID: img.ID, ImageRef: img.Ref, ImageName: img.Name,
+		Bundle: filepath.Join(m.opts.RunDir, id), AttachDir: filepath.Join(m.opts.AttachSocketDir, id),
+		exitCh: make(chan struct{}),
+	}
+	if c.LogPath, err = logPath(podCfg.GetLogDirectory(), m.opts.DefaultLogDir, sb.ID, cfg.GetLogPath()); err != nil {
+		return nil, err
+	}
+	rootfs, err := m.createRootfs(id, img, cfg.Metadata.Name)
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { m.deleteRootfs(id) })
+
+	res, err := m.buildSpec(c, sb, podCfg, img, rootfs)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range res.Warnings {
+		logging.From(ctx).Warn("container spec", "container", id, "warning", w)
+	}
+	c.spec, c.StopSignal, c.Resources = res.Spec, res.StopSignal, res.Spec.Linux.Resources
+	if u := res.User.GetLinux(); u != nil {
+		c.User = &UserRecord{UID: u.Uid, GID: u.Gid, SupplementalGroups: u.SupplementalGroups}
+	}
+	if err := prepareHost(res); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{c.Bundle, c.AttachDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	undo = append(undo, func() { _ = os.RemoveAll(c.Bundle); _ = os.RemoveAll(c.AttachDir) })
+	data, err := json.Marshal(res.Spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(c.Bundle, "config.json"), data, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(c.LogPath), 0o755); err != nil {
+		return nil, fmt.Errorf("log dir: %w", err)
+	}
+	started, err := rt.Create(ctx, m.monitorConfig(c))
+	if err != nil {
+		_ = rt.Delete(context.WithoutCancel(ctx), id)
+		return nil, status.Errorf(codes.Unknown, "create container: %v", err)
+	}
+	undo = append(undo, func() {
+		_ = rt.Delete(context.WithoutCancel(ctx), id)
+		_ = os.Remove(filepath.Join(m.opts.ExitsDir, id))
+	})
+	c.Pid, c.MonitorPid = started.PID, started.MonitorPID
+	if err := m.persist(c); err != nil {
+		return nil, err
+	}
+	m.index.Add(id, c)
+	return c, nil
+}
+
+func validateCreate(podID string, cfg *runtimeapi.ContainerConfig) error {
+	switch {
+	case podID == "":
+		return status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
+	case cfg == nil:
+		return status.Error(codes.InvalidArgument, "config is required")
+	case cfg.GetMetadata() == nil || cfg.Metadata.Name == "":
+		return status.Error(codes.InvalidArgument, "config.metadata.name is required")
+	case strings.ContainsAny(cfg.Metadata.Name, "/\x00"):
+		return status.Errorf(codes.InvalidArgument, "config.metadata.name %q must not contain / or NUL", cfg.Metadata.Name)
+	case cfg.GetImage().GetImage() == "":
+		return status.Error(codes.InvalidArgument, "config.image.image is required")
+	}
+	return nil
+}
+
+// logPath joins the pod's log directory and the container's relative path;
+// the result may not leave the directory.
+func logPath(podDir, defaultDir, podID, rel string) (string, error) {
+	if rel == "" {
+		return "", nil
+	}
+	dir := podDir
+	if dir == "" {
+		dir = filepath.Join(defaultDir, podID)
+	}
+	if filepath.IsAbs(rel) {
+		return "", status.Errorf(codes.InvalidArgument, "config.log_path %q must be relative to the pod's log_directory", rel)
+	}
+	p := filepath.Join(dir, rel)
+	if !strings.HasPrefix(p, filepath.Clean(dir)+"/") {
+		return "", status.Errorf(codes.InvalidArgument, "config.log_path %q escapes the pod's log_directory", rel)
+	}
+	return p, nil
+}
+
+func (m *Manager) createRootfs(id string, img *image.ContainerImage, name string) (string, error) {
+	st := m.storage()
+	if _, err := st.CreateContainer(id, nil, img.ID, "", "", nil); err != nil {
+		return "", status.Errorf(codes.Internal, "create container layer: %v", err)
+	}
+	mp, err := st.Mount(id, "")
+	if err != nil {
+		_ = st.DeleteContainer(id)
+		return "", status.Errorf(codes.Internal, "mount container rootfs: %v", err)
+	}
+	return mp, nil
+}
+
+func (m *Manager) deleteRootfs(id string) {
+	st := m.storage()
+	_, _ = st.Unmount(id, true)
+	_ = st.DeleteContainer(id)
+}
+
+// imageFile opens a file of the image rootfs without following symlinks out of it.
+func imageFile(rootfs, name string) *os.File {
+	p, err := securejoin.SecureJoin(rootfs, name)
+	if err != nil {
+		return nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
+func (m *Manager) monitorConfig(c *Container) *monitor.Config {
+	cfg := c.Config
+	return &monitor.Config{
+		ID:            c.ID,
+		Bundle:        c.Bundle,
+		LogPath:       c.LogPath,
+		LogSizeMax:    max(0, m.cfg().Crio.Runtime.LogSizeMax), // -1 (unlimited) is 0 to the monitor
+		ExitDir:       m.opts.ExitsDir,
+		AttachSocket:  filepath.Join(c.AttachDir, "attach"),
+		ControlSocket: filepath.Join(c.AttachDir, "ctl"),
+		PidFile:       filepath.Join(c.Bundle, "pid"),
+		Terminal:      cfg.Tty,
+		Stdin:         cfg.Stdin,
+		StdinOnce:     cfg.StdinOnce,
+	}
+}

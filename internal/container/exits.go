@@ -1,0 +1,123 @@
+package container
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/crio-runtime/crio/pkg/monitor"
+)
+
+// exitWatcher turns the monitors' exit records into container state as
+// soon as they are renamed into the exits dir.
+type exitWatcher struct {
+	w    *fsnotify.Watcher
+	done chan struct{}
+}
+
+// WatchExits starts watching the exits dir; records already there (written
+// while the daemon was down) are picked up by Restore.
+func (m *Manager) WatchExits(log *slog.Logger) error {
+	if err := os.MkdirAll(m.opts.ExitsDir, 0o700); err != nil {
+		return err
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	if err := w.Add(m.opts.ExitsDir); err != nil {
+		w.Close()
+		return err
+	}
+	m.exits = &exitWatcher{w: w, done: make(chan struct{})}
+	go func() {
+		defer close(m.exits.done)
+		for {
+			select {
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if ev.Op&(fsnotify.Create|fsnotify.Rename) != 0 {
+					m.collectExit(filepath.Base(ev.Name), log)
+				}
+			case err, ok := <-w.Errors:
+				if !ok {
+					return
+				}
+				log.Warn("exit watcher", "error", err)
+			}
+		}
+	}()
+	return nil
+}
+
+// StopWatching ends the exit watcher.
+func (m *Manager) StopWatching() {
+	if m.exits != nil {
+		m.exits.w.Close()
+		<-m.exits.done
+	}
+}
+
+// collectExit reads the record of container id, if it is one of ours.
+func (m *Manager) collectExit(id string, log *slog.Logger) {
+	c, ok := m.index.Get(id)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := m.readExitLocked(c); err != nil && log != nil {
+		log.Warn("read exit record", "container", id, "error", err)
+	}
+}
+
+// readExitLocked applies the exit record if there is one; it reports
+// whether the container has exited.
+func (m *Manager) readExitLocked(c *Container) (bool, error) {
+	if c.Exited {
+		return true, nil
+	}
+	rec, err := monitor.ReadExit(m.opts.ExitsDir, c.ID)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	reason := ""
+	if rec.Error != "" {
+		c.Message = rec.Error
+	}
+	c.markExited(int32(rec.ExitCode), rec.FinishedAt, rec.OOMKilled, reason)
+	return true, m.persist(c)
+}
+
+// waitExit waits until the container's exit is recorded or timeout passes.
+func (m *Manager) waitExit(c *Container, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		c.mu.Lock()
+		exited, _ := m.readExitLocked(c)
+		ch := c.exitCh
+		c.mu.Unlock()
+		if exited {
+			return true
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		// The watcher closes ch; the short tick covers a missed event.
+		select {
+		case <-ch:
+		case <-time.After(min(left, 100*time.Millisecond)):
+		}
+	}
+}

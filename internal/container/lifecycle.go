@@ -1,0 +1,245 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/oci"
+	"github.com/crio-runtime/crio/pkg/monitor"
+)
+
+// killGrace is how long a SIGKILLed container gets to be reaped.
+const killGrace = 10 * time.Second
+
+// Start runs the created container's process.
+func (m *Manager) Start(ctx context.Context, id string) error {
+	c, err := m.Get(id)
+	if err != nil {
+		return err
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	c.mu.Lock()
+	exited, _ := m.readExitLocked(c)
+	started := c.Started
+	c.mu.Unlock()
+	if started || exited {
+		return status.Errorf(codes.FailedPrecondition, "container %s is %s, not created", c.ID, strings.ToLower(strings.TrimPrefix(c.State().String(), "CONTAINER_")))
+	}
+	rt, err := m.Runtime(c.Handler)
+	if err != nil {
+		return err
+	}
+	if err := rt.Start(ctx, c.ID); err != nil {
+		c.mu.Lock()
+		c.markExited(128, time.Now(), false, "StartError")
+		c.Message = err.Error()
+		_ = m.persist(c)
+		c.mu.Unlock()
+		return status.Errorf(codes.Unknown, "start container: %v", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Started, c.StartedAt = true, time.Now().UnixNano()
+	return m.persist(c)
+}
+
+// Stop sends the stop signal, waits up to timeout for the exit, then kills.
+// Stopping an exited or unknown container succeeds.
+func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) error {
+	c, err := m.Get(id)
+	if status.Code(err) == codes.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	return m.stopLocked(ctx, c, timeout)
+}
+
+func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Duration) error {
+	c.mu.Lock()
+	exited, _ := m.readExitLocked(c)
+	c.mu.Unlock()
+	if exited {
+		return nil
+	}
+	rt, err := m.Runtime(c.Handler)
+	if err != nil {
+		return err
+	}
+	if timeout > 0 {
+		sig := stopSignal(c.StopSignal)
+		if err := rt.Kill(ctx, c.ID, sig); err != nil {
+			return status.Errorf(codes.Unknown, "stop container %s: %v", c.ID, err)
+		}
+		if m.waitExit(c, timeout) {
+			return nil
+		}
+		logging.From(ctx).Info("container ignored its stop signal; killing", "container", c.ID, "timeout", timeout)
+	}
+	if err := rt.Kill(ctx, c.ID, syscall.SIGKILL); err != nil {
+		return status.Errorf(codes.Unknown, "kill container %s: %v", c.ID, err)
+	}
+	if !c.Started {
+		// A created container's init waits on the exec fifo; delete frees it.
+		_ = rt.Delete(ctx, c.ID)
+	}
+	if !m.waitExit(c, killGrace) {
+		return status.Errorf(codes.DeadlineExceeded, "container %s did not exit after SIGKILL", c.ID)
+	}
+	return nil
+}
+
+func stopSignal(name string) syscall.Signal {
+	if name == "" {
+		return syscall.SIGTERM
+	}
+	if n, err := strconv.Atoi(name); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n)
+	}
+	name = strings.ToUpper(name)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if s := unix.SignalNum(name); s != 0 {
+		return s
+	}
+	return syscall.SIGTERM
+}
+
+// Remove stops the container if needed and deletes it and its rootfs.
+// Unknown ids succeed.
+func (m *Manager) Remove(ctx context.Context, id string) error {
+	c, err := m.Get(id)
+	if status.Code(err) == codes.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	if _, ok := m.index.Get(c.ID); !ok {
+		return nil // removed while we waited
+	}
+	if err := m.stopLocked(ctx, c, 0); err != nil {
+		return err
+	}
+	rt, err := m.Runtime(c.Handler)
+	if err != nil {
+		return err
+	}
+	if err := rt.Delete(ctx, c.ID); err != nil {
+		return status.Errorf(codes.Unknown, "delete container %s: %v", c.ID, err)
+	}
+	m.deleteRootfs(c.ID)
+	for _, p := range []string{c.Bundle, c.Bundle + "-volumes", c.AttachDir, filepath.Join(m.opts.ExitsDir, c.ID)} {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	if err := m.store.Delete(recordKind, c.ID); err != nil {
+		return err
+	}
+	m.index.Remove(c.ID)
+	m.release(fmt.Sprintf("%s_%s_%d", c.Metadata().Name, c.PodID, c.Metadata().Attempt), c.ID)
+	return nil
+}
+
+func (m *Manager) podContainers(podID string) []*Container {
+	var out []*Container
+	for _, c := range m.index.List() {
+		if c.PodID == podID {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (m *Manager) stopPod(ctx context.Context, podID string) error {
+	var errs []error
+	for _, c := range m.podContainers(podID) {
+		errs = append(errs, m.Stop(ctx, c.ID, 0))
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) removePod(ctx context.Context, podID string) error {
+	var errs []error
+	for _, c := range m.podContainers(podID) {
+		errs = append(errs, m.Remove(ctx, c.ID))
+	}
+	return errors.Join(errs...)
+}
+
+// ReopenLog asks the monitor to reopen the log file after rotation.
+func (m *Manager) ReopenLog(ctx context.Context, id string) error {
+	c, err := m.Get(id)
+	if err != nil {
+		return err
+	}
+	if !c.Running() {
+		return status.Errorf(codes.FailedPrecondition, "container %s is not running", c.ID)
+	}
+	if err := monitor.ReopenLog(ctx, filepath.Join(c.AttachDir, "ctl")); err != nil {
+		return status.Errorf(codes.Unknown, "reopen log of %s: %v", c.ID, err)
+	}
+	return nil
+}
+
+// Restore loads the records after a restart and applies exits that
+// happened while the daemon was down.
+func (m *Manager) Restore(ctx context.Context) error {
+	log := logging.From(ctx)
+	return m.store.List(recordKind, func(id string, data []byte) error {
+		c := &Container{exitCh: make(chan struct{})}
+		if err := json.Unmarshal(data, c); err != nil {
+			log.Error("skipping unreadable container record", "id", id, "error", err)
+			return nil
+		}
+		if b, err := os.ReadFile(filepath.Join(c.Bundle, "config.json")); err == nil {
+			c.spec = &specs.Spec{}
+			_ = json.Unmarshal(b, c.spec)
+		}
+		if _, err := m.readExitLocked(c); err != nil {
+			log.Warn("read exit record", "container", id, "error", err)
+		}
+		if !c.Exited {
+			m.reconcile(ctx, c)
+		}
+		m.index.Add(id, c)
+		m.names[fmt.Sprintf("%s_%s_%d", c.Metadata().Name, c.PodID, c.Metadata().Attempt)] = id
+		return nil
+	})
+}
+
+// reconcile marks a container whose runtime state is gone and whose monitor
+// left no record (a reboot) as exited with an unknown code.
+func (m *Manager) reconcile(ctx context.Context, c *Container) {
+	rt, err := m.Runtime(c.Handler)
+	if err != nil {
+		return
+	}
+	if _, err := rt.State(ctx, c.ID); errors.Is(err, oci.ErrNotExist) {
+		c.markExited(255, time.Now(), false, "Unknown")
+		c.Message = "container state was lost (monitor and runtime state are gone)"
+		_ = m.persist(c)
+	}
+}

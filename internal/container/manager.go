@@ -1,0 +1,152 @@
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/containers/storage"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/crio-runtime/crio/internal/image"
+	"github.com/crio-runtime/crio/internal/oci"
+	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/internal/state"
+	"github.com/crio-runtime/crio/pkg/config"
+)
+
+const recordKind = "containers"
+
+// Options are the manager's fixed paths and host facts.
+type Options struct {
+	RunDir          string // bundles: RunDir/<id>
+	ExitsDir        string
+	AttachSocketDir string
+	DefaultLogDir   string
+	CgroupV2        bool
+}
+
+// Manager owns all containers.
+type Manager struct {
+	opts   Options
+	cfg    func() *config.Config
+	store  *state.Store
+	pods   *sandbox.Manager
+	images *image.Service
+	index  *state.Index[*Container]
+
+	namesMu sync.Mutex
+	names   map[string]string
+
+	runtimesMu sync.Mutex
+	runtimes   map[string]*oci.Runtime
+
+	exits *exitWatcher
+}
+
+// NewManager returns a manager; Restore loads the records.
+func NewManager(opts Options, cfg func() *config.Config, store *state.Store, pods *sandbox.Manager, images *image.Service) *Manager {
+	m := &Manager{
+		opts: opts, cfg: cfg, store: store, pods: pods, images: images,
+		index: state.NewIndex[*Container](), names: map[string]string{}, runtimes: map[string]*oci.Runtime{},
+	}
+	pods.Hooks = sandbox.ContainerHooks{StopAll: m.stopPod, RemoveAll: m.removePod}
+	return m
+}
+
+func (m *Manager) storage() storage.Store { return m.images.Store() }
+
+// Runtime returns the handler's runtime, resolving its binaries once.
+func (m *Manager) Runtime(handler string) (*oci.Runtime, error) {
+	m.runtimesMu.Lock()
+	defer m.runtimesMu.Unlock()
+	if r, ok := m.runtimes[handler]; ok {
+		return r, nil
+	}
+	h, ok := m.cfg().Crio.Runtime.Runtimes[handler]
+	if !ok {
+		return nil, status.Errorf(codes.InvalidArgument, "runtime handler %q is not configured", handler)
+	}
+	r, err := oci.NewRuntime(handler, h)
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "%v", err)
+	}
+	m.runtimes[handler] = r
+	return r, nil
+}
+
+// Get resolves an id or unique prefix.
+func (m *Manager) Get(idOrPrefix string) (*Container, error) {
+	_, c, err := m.index.Resolve(idOrPrefix)
+	if err != nil {
+		if errors.Is(err, state.ErrAmbiguous) {
+			return nil, status.Errorf(codes.InvalidArgument, "container id %v", err)
+		}
+		return nil, status.Errorf(codes.NotFound, "container %q not found", idOrPrefix)
+	}
+	return c, nil
+}
+
+// List returns all containers ordered by id.
+func (m *Manager) List() []*Container { return m.index.List() }
+
+// ImageInUse tells the image service which container uses an image.
+func (m *Manager) ImageInUse(imageID string) (string, bool) {
+	for _, c := range m.index.List() {
+		if c.ImageID == imageID {
+			return c.Metadata().GetName() + " (" + c.ID + ")", true
+		}
+	}
+	return "", false
+}
+
+func (m *Manager) reserve(key, id string) error {
+	m.namesMu.Lock()
+	defer m.namesMu.Unlock()
+	if other, ok := m.names[key]; ok {
+		return status.Errorf(codes.AlreadyExists, "container name %s is already in use by %s", key, other)
+	}
+	m.names[key] = id
+	return nil
+}
+
+func (m *Manager) release(key, id string) {
+	m.namesMu.Lock()
+	if m.names[key] == id {
+		delete(m.names, key)
+	}
+	m.namesMu.Unlock()
+}
+
+func newID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (m *Manager) persist(c *Container) error {
+	if err := m.store.Put(recordKind, c.ID, c); err != nil {
+		return fmt.Errorf("persist container %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// Status returns the container after applying any exit record, so a status
+// read right after an exit never shows a stale RUNNING.
+func (m *Manager) Status(id string) (*Container, error) {
+	c, err := m.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	_, _ = m.readExitLocked(c)
+	c.mu.Unlock()
+	return c, nil
+}
+
+// Snapshot lists the containers for list RPCs (exit records are applied by
+// the watcher, so no file is read per container).
+func (m *Manager) Snapshot() []*Container { return m.index.List() }

@@ -1,0 +1,124 @@
+package container
+
+import (
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/image"
+	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/internal/spec"
+	"github.com/crio-runtime/crio/internal/spec/hostos"
+)
+
+// hostLimits are read once: what this daemon may grant containers.
+var hostLimits = sync.OnceValues(func() ([]string, int) {
+	caps, err := hostos.BoundingCapabilities()
+	if err != nil {
+		caps = nil
+	}
+	minOOM, err := hostos.MinOOMScoreAdj()
+	if err != nil {
+		minOOM = 0
+	}
+	return caps, minOOM
+})
+
+func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeapi.PodSandboxConfig, img *image.ContainerImage, rootfs string) (*spec.Result, error) {
+	rc := m.cfg().Crio
+	caps, minOOM := hostLimits()
+	if rc.Runtime.MinOOMScoreAdj > minOOM {
+		minOOM = rc.Runtime.MinOOMScoreAdj
+	}
+	h := rc.Runtime.Runtimes[sb.RuntimeHandler]
+	in := spec.Input{
+		ContainerID:   c.ID,
+		Config:        c.Config.ContainerConfig,
+		SandboxConfig: podCfg,
+		Sandbox: spec.Sandbox{
+			NetNSPath:      sb.Namespaces[sandbox.NetNS],
+			IPCNSPath:      sb.Namespaces[sandbox.IPCNS],
+			UTSNSPath:      sb.Namespaces[sandbox.UTSNS],
+			CgroupParent:   sb.CgroupParent,
+			CgroupDriver:   rc.Runtime.CgroupManager,
+			CgroupV2:       m.opts.CgroupV2,
+			Hostname:       sb.Hostname,
+			HostnamePath:   sb.Files.Hostname,
+			HostsPath:      sb.Files.Hosts,
+			ResolvConfPath: sb.Files.ResolvConf,
+			ShmPath:        sb.Files.Shm,
+		},
+		Image: spec.ImageConfig{
+			Entrypoint: img.Config.Entrypoint, Cmd: img.Config.Cmd, Env: img.Config.Env,
+			WorkingDir: img.Config.WorkingDir, User: img.Config.User, StopSignal: img.Config.StopSignal,
+			Volumes: volumeList(img.Config.Volumes),
+		},
+		RootfsPath: rootfs,
+		Runtime: spec.RuntimeOptions{
+			DefaultCapabilities:          rc.Runtime.DefaultCapabilities,
+			HostCapabilities:             caps,
+			DefaultUlimits:               rc.Runtime.DefaultUlimits,
+			DefaultSysctls:               rc.Runtime.DefaultSysctls,
+			DefaultEnv:                   rc.Runtime.DefaultEnv,
+			SeccompUseDefaultWhenEmpty:   rc.Runtime.SeccompUseDefaultWhenEmpty,
+			SeccompProfilePath:           rc.Runtime.SeccompProfile,
+			ImageVolumes:                 rc.Image.ImageVolumes,
+			MinOOMScoreAdj:               minOOM,
+			PidsLimit:                    rc.Runtime.PidsLimit,
+			PrivilegedWithoutHostDevices: h != nil && h.PrivilegedWithoutHostDevices,
+		},
+		Host:          hostos.Host{},
+		VolumeBindDir: c.Bundle + "-volumes",
+	}
+	if f := imageFile(rootfs, "/etc/passwd"); f != nil {
+		defer f.Close()
+		in.Passwd = f
+	}
+	if f := imageFile(rootfs, "/etc/group"); f != nil {
+		defer f.Close()
+		in.Group = f
+	}
+	return spec.Build(in)
+}
+
+func volumeList(v map[string]struct{}) []string {
+	out := make([]string, 0, len(v))
+	for k := range v {
+		out = append(out, k)
+	}
+	return out
+}
+
+// prepareHost does the host-side work the spec asks for: volume dirs and
+// mount propagation of the host mounts that back shared/slave mounts.
+func prepareHost(res *spec.Result) error {
+	for _, d := range res.VolumeDirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, p := range res.Propagation {
+		if err := ensurePropagation(p.Path, p.Mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensurePropagation makes the mount holding path shared (for rshared) or at
+// least slave-capable, as runc requires of the source's mount.
+func ensurePropagation(path, mode string) error {
+	mp, opts, err := mountOf(path)
+	if err != nil {
+		return err
+	}
+	if hasOpt(opts, "shared:") {
+		return nil
+	}
+	if mode == spec.PropagationSlave && hasOpt(opts, "master:") {
+		return nil
+	}
+	return unix.Mount("", mp, "", unix.MS_SHARED, "")
+}

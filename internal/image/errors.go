@@ -1,0 +1,116 @@
+package image
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/containers/image/v5/docker"
+	"github.com/containers/image/v5/signature"
+	"github.com/docker/distribution/registry/api/errcode"
+	v2 "github.com/docker/distribution/registry/api/v2"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// layerRejectedError is a layer that failed our content checks.
+type layerRejectedError struct {
+	digest string
+	err    error
+}
+
+func (e *layerRejectedError) Error() string {
+	return fmt.Sprintf("layer %s rejected: %v", e.digest, e.err)
+}
+
+func (e *layerRejectedError) Unwrap() error { return e.err }
+
+// errNoProgress is the cancellation cause of the progress watchdog.
+var errNoProgress = errors.New("pull made no progress")
+
+// pullError turns a containers/image error into a gRPC status error that
+// names the image and, where it matters, the registry.
+func pullError(ref, registry string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	code, msg := classify(registry, err)
+	return status.Errorf(code, "pull %s: %s", ref, msg)
+}
+
+func classify(registry string, err error) (codes.Code, string) {
+	var (
+		rejected *layerRejectedError
+		unauth   docker.ErrUnauthorizedForCredentials
+		polErr   signature.PolicyRequirementError
+		x509U    x509.UnknownAuthorityError
+		x509H    x509.HostnameError
+		x509C    x509.CertificateInvalidError
+		tlsVer   *tls.CertificateVerificationError
+		tlsRec   tls.RecordHeaderError
+		netOp    *net.OpError
+		ecoder   errcode.ErrorCoder
+		errcErr  errcode.Error
+	)
+	switch {
+	case errors.As(err, &rejected):
+		return codes.InvalidArgument, rejected.Error()
+	case errors.Is(err, errNoProgress):
+		return codes.DeadlineExceeded, err.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded, err.Error()
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled, err.Error()
+	case strings.Contains(err.Error(), "is blocked in"):
+		return codes.PermissionDenied, err.Error()
+	case errors.As(err, &polErr):
+		return codes.FailedPrecondition, "rejected by signature policy: " + err.Error()
+	case errors.As(err, &unauth):
+		return codes.Unauthenticated, fmt.Sprintf("registry %s refused the credentials: %v", registry, err)
+	case errors.As(err, &x509U), errors.As(err, &x509H), errors.As(err, &x509C), errors.As(err, &tlsVer):
+		return codes.Unavailable, fmt.Sprintf("TLS verification of registry %s failed (add its CA under the certs directory as %s/ca.crt, or mark it insecure): %v", registry, registry, err)
+	case errors.As(err, &tlsRec), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return codes.Unavailable, fmt.Sprintf("registry %s does not speak TLS (mark it insecure to use plain HTTP): %v", registry, err)
+	case errors.As(err, &ecoder) && ecoder.ErrorCode() == errcode.ErrorCodeUnauthorized:
+		return codes.Unauthenticated, fmt.Sprintf("registry %s requires valid credentials (missing or rejected): %v", registry, err)
+	case errors.As(err, &ecoder) && ecoder.ErrorCode() == errcode.ErrorCodeDenied:
+		return codes.PermissionDenied, fmt.Sprintf("registry %s denied access: %v", registry, err)
+	case errors.As(err, &ecoder) && ecoder.ErrorCode() == v2.ErrorCodeManifestUnknown,
+		errors.As(err, &errcErr) && errcErr.Code == v2.ErrorCodeNameUnknown:
+		return codes.NotFound, err.Error()
+	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &netOp):
+		return codes.Unavailable, fmt.Sprintf("registry %s unreachable: %v", registry, err)
+	case strings.Contains(err.Error(), "ApplyLayer") && !strings.Contains(err.Error(), "no space left"):
+		return codes.InvalidArgument, "layer cannot be applied: " + err.Error()
+	case isVerificationError(err):
+		return codes.InvalidArgument, err.Error()
+	case strings.Contains(err.Error(), "manifest unknown"):
+		return codes.NotFound, err.Error()
+	}
+	return codes.Unknown, err.Error()
+}
+
+// isVerificationError recognises content that failed verification in
+// containers/image or containers/storage (their errors are untyped).
+func isVerificationError(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{
+		"digest mismatch", "Digest did not match", "does not match digest", "does not match config's DiffID",
+		"invalid tar header", "archive/tar", "unexpected EOF", "gzip: invalid header", "is outside of",
+		"breakout", "does not match expected", "rejected as unsafe", "gzip: invalid checksum",
+		"flate: corrupt input", "zstd: ", "invalid compressed data",
+	} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}

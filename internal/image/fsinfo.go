@@ -1,0 +1,122 @@
+package image
+
+import (
+	"context"
+	"io/fs"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// containerUsageTTL bounds how often a writable layer is re-measured:
+// writable layers change, but walking them on every kubelet poll is too
+// costly on a busy node.
+const containerUsageTTL = 10 * time.Second
+
+type usage struct {
+	bytes, inodes uint64
+	at            time.Time
+}
+
+// fsCache remembers per-layer usage. Image layers are immutable, so each is
+// measured once; writable (container) layers are re-measured after a TTL.
+type fsCache struct {
+	mu     sync.Mutex
+	layers map[string]usage
+}
+
+func (c *fsCache) init() { c.layers = map[string]usage{} }
+
+// FsInfo reports the store's usage: image layers as ImageFilesystems and
+// container writable layers as ContainerFilesystems, both on the graph root.
+func (s *Service) FsInfo(ctx context.Context) (*runtimeapi.ImageFsInfoResponse, error) {
+	layers, err := s.store.Layers()
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "list layers: %v", err)
+	}
+	containers, err := s.store.Containers()
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "list containers: %v", err)
+	}
+	writable := make(map[string]bool, len(containers))
+	for _, c := range containers {
+		writable[c.LayerID] = true
+	}
+	now := time.Now()
+	var img, ctr usage
+	live := make(map[string]bool, len(layers))
+	s.fs.mu.Lock()
+	for _, l := range layers {
+		live[l.ID] = true
+		u, ok := s.fs.layers[l.ID]
+		stale := !ok || (writable[l.ID] && now.Sub(u.at) > containerUsageTTL)
+		if stale {
+			u = s.measureLayer(l.ID, l.UncompressedSize)
+			u.at = now
+			s.fs.layers[l.ID] = u
+		}
+		if writable[l.ID] {
+			ctr.bytes += u.bytes
+			ctr.inodes += u.inodes
+		} else {
+			img.bytes += u.bytes
+			img.inodes += u.inodes
+		}
+	}
+	for id := range s.fs.layers {
+		if !live[id] {
+			delete(s.fs.layers, id)
+		}
+	}
+	s.fs.mu.Unlock()
+	root := s.store.GraphRoot()
+	mk := func(u usage) []*runtimeapi.FilesystemUsage {
+		return []*runtimeapi.FilesystemUsage{{
+			Timestamp:  now.UnixNano(),
+			FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: root},
+			UsedBytes:  &runtimeapi.UInt64Value{Value: u.bytes},
+			InodesUsed: &runtimeapi.UInt64Value{Value: u.inodes},
+		}}
+	}
+	return &runtimeapi.ImageFsInfoResponse{ImageFilesystems: mk(img), ContainerFilesystems: mk(ctr)}, nil
+}
+
+// measureLayer walks a layer's own directory (its diff for overlay, its
+// full tree for vfs). Unknown drivers fall back to the recorded diff size.
+func (s *Service) measureLayer(id string, diffSize int64) usage {
+	root := s.store.GraphRoot()
+	var dir string
+	switch s.store.GraphDriverName() {
+	case "overlay", "overlay2":
+		dir = filepath.Join(root, "overlay", id, "diff")
+	case "vfs":
+		dir = filepath.Join(root, "vfs", "dir", id)
+	}
+	var u usage
+	if dir != "" {
+		err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil // vanished or unreadable: count what we can
+			}
+			u.inodes++
+			if info, err := d.Info(); err == nil {
+				if st, ok := info.Sys().(*syscall.Stat_t); ok {
+					u.bytes += uint64(st.Blocks) * 512
+				}
+			}
+			return nil
+		})
+		if err == nil && u.inodes > 0 {
+			return u
+		}
+	}
+	if diffSize > 0 {
+		u.bytes = uint64(diffSize)
+	}
+	return u
+}

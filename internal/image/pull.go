@@ -1,0 +1,242 @@
+package image
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/containers/image/v5/copy"
+	"github.com/containers/image/v5/docker"
+	"github.com/containers/image/v5/docker/reference"
+	"github.com/containers/image/v5/manifest"
+	istorage "github.com/containers/image/v5/storage"
+	"github.com/containers/image/v5/types"
+	"github.com/containers/storage"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Pull fetches ref into the store and returns the image ID (the config
+// digest's hex), which is also the image's Id and ImageRef everywhere else.
+// Identical concurrent pulls share one download.
+func (s *Service) Pull(ctx context.Context, ref string, auth *runtimeapi.AuthConfig, _ *runtimeapi.PodSandboxConfig) (string, error) {
+	sys := s.systemContext()
+	authKey, err := applyAuth(sys, auth)
+	if err != nil {
+		return "", err
+	}
+	cands, err := s.pullCandidates(sys, ref)
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, len(cands))
+	for i, c := range cands {
+		names[i] = c.String()
+	}
+	key := strings.Join(names, ",") + "|" + authKey
+	return s.pulls.do(ctx, key, func(pctx context.Context) (string, error) {
+		return s.pullAny(pctx, sys, ref, cands)
+	})
+}
+
+// pullAny tries each candidate in order and returns the first success.
+func (s *Service) pullAny(ctx context.Context, sys *types.SystemContext, input string, cands []reference.Named) (string, error) {
+	var errs []error
+	for _, c := range cands {
+		id, err := s.pullOne(ctx, sys, c)
+		if err == nil {
+			s.log.InfoContext(ctx, "pulled image", "ref", input, "name", c.String(), "id", id)
+			return id, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil || !tryNext(err) {
+			break
+		}
+	}
+	if len(errs) == 1 {
+		return "", errs[0]
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = status.Convert(e).Message()
+	}
+	return "", status.Errorf(status.Code(errs[len(errs)-1]), "pull %s: every candidate failed: %s", input, strings.Join(msgs, "; "))
+}
+
+// tryNext says whether another short-name candidate is worth trying.
+func tryNext(err error) bool {
+	switch status.Code(err) {
+	case codes.NotFound, codes.Unavailable, codes.Unauthenticated, codes.Unknown:
+		return true
+	}
+	return false
+}
+
+func (s *Service) pullOne(ctx context.Context, sys *types.SystemContext, named reference.Named) (id string, retErr error) {
+	registry := reference.Domain(named)
+	sys = s.withInsecure(sys, registry)
+	srcRef, err := docker.NewReference(named)
+	if err != nil {
+		return "", status.Errorf(codes.InvalidArgument, "image reference %s: %v", named, err)
+	}
+	destRef, err := istorage.Transport.NewStoreReference(s.store, named, "")
+	if err != nil {
+		return "", status.Errorf(codes.Internal, "storage reference for %s: %v", named, err)
+	}
+	policyCtx, err := s.policyContext(sys)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = policyCtx.Destroy() }()
+
+	s.gc.begin()
+	defer func() { s.gc.end(retErr != nil) }()
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	opts := &copy.Options{SourceCtx: sys, DestinationCtx: sys}
+	var resolved types.ImageReference
+	opts.ReportResolvedReference = &resolved
+	var stopWatch func()
+	if t := s.progressTimeout(); t > 0 {
+		opts.Progress, opts.ProgressInterval, stopWatch = watchProgress(t, cancel)
+	}
+	facts := &pullFacts{}
+	_, err = copy.Image(ctx, policyCtx, destRef, checkedRef{ImageReference: srcRef, facts: facts}, opts)
+	if stopWatch != nil {
+		stopWatch()
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, errNoProgress) {
+			err = cause
+		}
+		err = s.explainPolicy(err, named)
+		return "", pullError(named.String(), registry, err)
+	}
+	if resolved == nil {
+		resolved = destRef
+	}
+	img, err := istorage.Transport.GetStoreImage(s.store, resolved)
+	if err != nil {
+		return "", status.Errorf(codes.Internal, "find pulled image %s: %v", named, err)
+	}
+	s.dropInfo(img.ID) // names changed; facts are rebuilt lazily
+	if err := facts.crossLayerCheck(s.layerOrder(img.ID)); err != nil {
+		if _, derr := s.store.DeleteImage(img.ID, true); derr != nil {
+			s.log.WarnContext(ctx, "delete rejected image", "id", img.ID, "err", derr)
+		}
+		return "", pullError(named.String(), registry, err)
+	}
+	return img.ID, nil
+}
+
+// watchProgress returns a progress channel for copy.Options and cancels the
+// pull with errNoProgress when no event (bytes read, blob started or done)
+// arrives for timeout. stop must be called after copy.Image returns.
+func watchProgress(timeout time.Duration, cancel context.CancelCauseFunc) (chan types.ProgressProperties, time.Duration, func()) {
+	ch := make(chan types.ProgressProperties, 16)
+	interval := min(max(timeout/4, 50*time.Millisecond), time.Second)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		for {
+			select {
+			case _, ok := <-ch:
+				if !ok {
+					return
+				}
+				timer.Reset(timeout)
+			case <-timer.C:
+				cancel(fmt.Errorf("%w for %v (pull_progress_timeout)", errNoProgress, timeout))
+				for range ch { // keep copy.Image from blocking until it returns
+				}
+				return
+			}
+		}
+	}()
+	return ch, interval, func() { close(ch); <-finished }
+}
+
+// applyAuth puts CRI credentials into sys and returns a key that separates
+// pulls made with different credentials.
+func applyAuth(sys *types.SystemContext, auth *runtimeapi.AuthConfig) (string, error) {
+	if auth == nil {
+		return "", nil
+	}
+	user, pass := auth.GetUsername(), auth.GetPassword()
+	if a := auth.GetAuth(); a != "" {
+		dec, err := base64.StdEncoding.DecodeString(a)
+		if err != nil {
+			return "", status.Errorf(codes.InvalidArgument, "auth config: auth is not base64: %v", err)
+		}
+		var ok bool
+		user, pass, ok = strings.Cut(string(dec), ":")
+		if !ok {
+			return "", status.Error(codes.InvalidArgument, "auth config: auth is not base64(user:password)")
+		}
+	}
+	switch {
+	case auth.GetRegistryToken() != "":
+		sys.DockerBearerRegistryToken = auth.GetRegistryToken()
+	case auth.GetIdentityToken() != "":
+		sys.DockerAuthConfig = &types.DockerAuthConfig{Username: user, IdentityToken: auth.GetIdentityToken()}
+	case user != "" || pass != "":
+		sys.DockerAuthConfig = &types.DockerAuthConfig{Username: user, Password: pass}
+	default:
+		return "", nil
+	}
+	return fmt.Sprintf("%s:%s:%s:%s", user, pass, auth.GetIdentityToken(), auth.GetRegistryToken()), nil
+}
+
+// withInsecure returns sys, or a copy that skips TLS verification (and
+// allows plain HTTP) when registry is listed in Options.InsecureRegistries.
+func (s *Service) withInsecure(sys *types.SystemContext, registry string) *types.SystemContext {
+	if !matchInsecure(s.opts.InsecureRegistries, registry) {
+		return sys
+	}
+	c := *sys
+	c.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
+	return &c
+}
+
+func matchInsecure(list []string, registry string) bool {
+	host := registry
+	if h, _, err := net.SplitHostPort(registry); err == nil {
+		host = h
+	}
+	ip := net.ParseIP(host)
+	for _, e := range list {
+		e = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(e, "https://"), "http://"), "/")
+		if e == registry || e == host {
+			return true
+		}
+		if _, cidr, err := net.ParseCIDR(e); err == nil && ip != nil && cidr.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// layerOrder lists the image's layer blob digests, bottom first.
+func (s *Service) layerOrder(id string) []string {
+	mb, err := s.store.ImageBigData(id, storage.ImageDigestBigDataKey)
+	if err != nil {
+		return nil
+	}
+	m, err := manifest.FromBlob(mb, manifest.GuessMIMEType(mb))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range m.LayerInfos() {
+		out = append(out, l.Digest.String())
+	}
+	return out
+}

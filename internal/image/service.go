@@ -1,0 +1,178 @@
+// Package image is the CRI ImageService backend: it pulls images from
+// registries with containers/image into a containers/storage store and
+// answers list, status, remove and filesystem-usage queries from that store.
+package image
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/containers/image/v5/types"
+	"github.com/containers/storage"
+)
+
+// DefaultPullProgressTimeout is the pull_progress_timeout CRI-O uses; the
+// config layer passes it in (Options.PullProgressTimeout 0 disables it).
+const DefaultPullProgressTimeout = time.Minute
+
+// Options configures a Service.
+type Options struct {
+	// Root and RunRoot are the containers/storage graph root and run root.
+	Root, RunRoot string
+	// Driver is the storage driver: "overlay" (default) or "vfs".
+	Driver        string
+	DriverOptions []string
+	// RegistriesConf and RegistriesConfDir override
+	// /etc/containers/registries.conf and registries.conf.d.
+	RegistriesConf    string
+	RegistriesConfDir string
+	// SignaturePolicy is the policy.json path ("" = system default; when
+	// that file does not exist either, every image is accepted).
+	SignaturePolicy string
+	// GlobalAuthFile is an auth.json used when a pull carries no AuthConfig.
+	GlobalAuthFile string
+	// CertDir overrides /etc/containers/certs.d: a directory holding
+	// <host[:port]>/ca.crt (and client certs) per registry.
+	CertDir string
+	// PinnedImages are names or globs ("prefix*", "*keyword*") of images
+	// reported as pinned.
+	PinnedImages []string
+	// PullProgressTimeout cancels a pull that moved no bytes for this long;
+	// 0 (or negative) disables the watchdog.
+	PullProgressTimeout time.Duration
+	// ShortNameMode is "enforcing" (default: ambiguous short names fail) or
+	// "disabled" (try every unqualified-search registry in order).
+	ShortNameMode string
+	// InsecureRegistries are registries (host, host:port or CIDR) reached
+	// without TLS verification, in addition to registries.conf.
+	InsecureRegistries []string
+	// InUse reports whether a container uses imageID; Remove refuses such
+	// images. It may also be set later with SetInUseFunc.
+	InUse InUseFunc
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// InUseFunc reports whether any container uses imageID, and its name.
+type InUseFunc func(imageID string) (containerName string, inUse bool)
+
+// Service is the image store plus pull logic. It is safe for concurrent use.
+type Service struct {
+	opts  Options
+	store storage.Store
+	log   *slog.Logger
+	tmp   string // big files and blob info cache, private to this store
+
+	inUseMu sync.RWMutex
+	inUse   InUseFunc
+
+	pulls pullGroup    // in-flight pulls, shared by identical requests
+	gc    layerJanitor // removes layers left by failed pulls
+
+	infoMu sync.Mutex
+	info   map[string]*imageInfo // image ID -> immutable facts
+
+	fs fsCache
+}
+
+// New opens (creating if needed) the containers/storage store.
+func New(opts Options) (*Service, error) {
+	if opts.Root == "" || opts.RunRoot == "" {
+		return nil, fmt.Errorf("image store: root and runroot must be set")
+	}
+	if opts.Driver == "" {
+		opts.Driver = "overlay"
+	}
+	switch opts.ShortNameMode {
+	case "", "enforcing", "disabled", "permissive":
+	default:
+		return nil, fmt.Errorf("image store: unknown short name mode %q", opts.ShortNameMode)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	store, err := storage.GetStore(storage.StoreOptions{
+		RunRoot:            opts.RunRoot,
+		GraphRoot:          opts.Root,
+		GraphDriverName:    opts.Driver,
+		GraphDriverOptions: opts.DriverOptions,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open storage at %s (%s driver): %w", opts.Root, opts.Driver, err)
+	}
+	tmp := filepath.Join(opts.Root, "crio-image-tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		_, _ = store.Shutdown(false)
+		return nil, fmt.Errorf("create image temp dir: %w", err)
+	}
+	s := &Service{
+		opts:  opts,
+		store: store,
+		log:   opts.Logger,
+		tmp:   tmp,
+		inUse: opts.InUse,
+		info:  map[string]*imageInfo{},
+	}
+	s.pulls.init()
+	s.gc.store = store
+	s.gc.log = opts.Logger
+	s.fs.init()
+	return s, nil
+}
+
+// Store returns the underlying containers/storage store.
+func (s *Service) Store() storage.Store { return s.store }
+
+// SetInUseFunc sets the hook Remove consults before deleting an image.
+func (s *Service) SetInUseFunc(f InUseFunc) {
+	s.inUseMu.Lock()
+	s.inUse = f
+	s.inUseMu.Unlock()
+}
+
+// Shutdown releases the store without unmounting layers in use by running
+// containers.
+func (s *Service) Shutdown() error {
+	if _, err := s.store.Shutdown(false); err != nil {
+		return fmt.Errorf("shut down image store: %w", err)
+	}
+	return nil
+}
+
+// systemContext is the containers/image configuration shared by pulls and
+// local name resolution.
+func (s *Service) systemContext() *types.SystemContext {
+	sys := &types.SystemContext{
+		SystemRegistriesConfPath:    s.opts.RegistriesConf,
+		SystemRegistriesConfDirPath: s.opts.RegistriesConfDir,
+		SignaturePolicyPath:         s.opts.SignaturePolicy,
+		AuthFilePath:                s.opts.GlobalAuthFile,
+		DockerPerHostCertDirPath:    s.opts.CertDir,
+		BigFilesTemporaryDir:        s.tmp,
+		BlobInfoCacheDir:            s.tmp,
+		DockerRegistryUserAgent:     "crio",
+	}
+	switch s.opts.ShortNameMode {
+	case "disabled":
+		m := types.ShortNameModeDisabled
+		sys.ShortNameMode = &m
+	case "permissive":
+		m := types.ShortNameModePermissive
+		sys.ShortNameMode = &m
+	default:
+		m := types.ShortNameModeEnforcing
+		sys.ShortNameMode = &m
+	}
+	return sys
+}
+
+func (s *Service) progressTimeout() time.Duration {
+	if s.opts.PullProgressTimeout < 0 {
+		return 0
+	}
+	return s.opts.PullProgressTimeout
+}

@@ -1,0 +1,284 @@
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/containers/image/v5/docker/reference"
+	"github.com/containers/image/v5/manifest"
+	"github.com/containers/storage"
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// imageInfo holds the facts about an image that never change for its ID.
+type imageInfo struct {
+	size        uint64
+	uid         *int64
+	username    string
+	annotations map[string]string
+	config      *ocispec.Image
+}
+
+// List returns all images, or only the one filter names.
+func (s *Service) List(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*runtimeapi.Image, error) {
+	if name := filter.GetImage().GetImage(); name != "" {
+		img, err := s.lookup(name)
+		if err != nil || img == nil {
+			return []*runtimeapi.Image{}, err
+		}
+		out, err := s.toCRI(img)
+		if err != nil {
+			return nil, err
+		}
+		return []*runtimeapi.Image{out}, nil
+	}
+	images, err := s.store.Images()
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "list images: %v", err)
+	}
+	out := make([]*runtimeapi.Image, 0, len(images))
+	for i := range images {
+		ci, err := s.toCRI(&images[i])
+		if err != nil {
+			if errors.Is(err, storage.ErrImageUnknown) || errors.Is(err, storage.ErrLayerUnknown) {
+				continue // removed while we listed
+			}
+			return nil, err
+		}
+		out = append(out, ci)
+	}
+	return out, nil
+}
+
+// Status returns the image spec names, or nil (no error) when there is none.
+// verbose adds "info": the image config as JSON.
+func (s *Service) Status(ctx context.Context, spec *runtimeapi.ImageSpec, verbose bool) (*runtimeapi.Image, map[string]string, error) {
+	img, err := s.lookup(spec.GetImage())
+	if err != nil || img == nil {
+		return nil, nil, err
+	}
+	out, err := s.toCRI(img)
+	if err != nil {
+		if errors.Is(err, storage.ErrImageUnknown) {
+			return nil, nil, nil
+		}
+		return nil, nil, err
+	}
+	if !verbose {
+		return out, nil, nil
+	}
+	info, err := s.imageInfo(img)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := json.Marshal(map[string]any{"imageSpec": info.config, "pinned": out.Pinned})
+	if err != nil {
+		return nil, nil, status.Errorf(codes.Internal, "encode image info: %v", err)
+	}
+	return out, map[string]string{"info": string(b)}, nil
+}
+
+// lookup finds an image by ID, ID prefix, name:tag or name@digest (short
+// names resolved like pulls). A missing image is (nil, nil).
+func (s *Service) lookup(input string) (*storage.Image, error) {
+	in, err := normalizeInput(input)
+	if err != nil {
+		return nil, err
+	}
+	if id := strings.TrimPrefix(in, "sha256:"); idPrefixExpr.MatchString(id) {
+		img, err := s.store.Image(id)
+		if err == nil && strings.HasPrefix(img.ID, id) {
+			return img, nil
+		}
+		if idPattern.MatchString(id) || strings.HasPrefix(in, "sha256:") {
+			return nil, nil
+		}
+	}
+	cands, err := s.localCandidates(s.systemContext(), in)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cands {
+		if img := s.lookupName(c); img != nil {
+			return img, nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *Service) lookupName(named reference.Named) *storage.Image {
+	if img, err := s.store.Image(named.String()); err == nil {
+		return img
+	}
+	d, ok := named.(reference.Digested)
+	if !ok {
+		return nil
+	}
+	// Pulled by tag but asked for by digest: match the repository and the
+	// manifest digest(s) the store recorded.
+	images, err := s.store.ImagesByDigest(d.Digest())
+	if err != nil {
+		return nil
+	}
+	for i := range images {
+		for _, n := range images[i].Names {
+			if r, err := reference.ParseNormalizedNamed(n); err == nil && r.Name() == named.Name() {
+				return images[i]
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) toCRI(img *storage.Image) (*runtimeapi.Image, error) {
+	info, err := s.imageInfo(img)
+	if err != nil {
+		return nil, err
+	}
+	tags, digests := repoNames(img)
+	out := &runtimeapi.Image{
+		Id:          img.ID,
+		RepoTags:    tags,
+		RepoDigests: digests,
+		Size:        info.size,
+		Username:    info.username,
+		Spec:        &runtimeapi.ImageSpec{Image: img.ID, Annotations: info.annotations},
+		Pinned:      s.pinned(img.ID, tags, digests),
+	}
+	if info.uid != nil {
+		out.Uid = &runtimeapi.Int64Value{Value: *info.uid}
+	}
+	return out, nil
+}
+
+// repoNames splits the store's names into tags and digests, and adds
+// repo@digest for every repository the image is known under (like CRI-O).
+func repoNames(img *storage.Image) (tags, digests []string) {
+	tags, digests = []string{}, []string{}
+	seen := map[string]bool{}
+	var repos []reference.Named
+	for _, n := range img.Names {
+		r, err := reference.ParseNormalizedNamed(n)
+		if err != nil {
+			continue
+		}
+		repos = append(repos, reference.TrimNamed(r))
+		if _, ok := r.(reference.Digested); ok {
+			if !seen[r.String()] {
+				seen[r.String()] = true
+				digests = append(digests, r.String())
+			}
+			continue
+		}
+		tags = append(tags, reference.TagNameOnly(r).String())
+	}
+	ds := []digest.Digest{}
+	if img.Digest != "" {
+		ds = append(ds, img.Digest)
+	}
+	for _, d := range img.Digests {
+		if d != img.Digest {
+			ds = append(ds, d)
+		}
+	}
+	for _, repo := range repos {
+		for _, d := range ds {
+			if c, err := reference.WithDigest(repo, d); err == nil && !seen[c.String()] {
+				seen[c.String()] = true
+				digests = append(digests, c.String())
+			}
+		}
+	}
+	return tags, digests
+}
+
+// pinned matches the image's names and ID against Options.PinnedImages:
+// exact names, "prefix*" and "*keyword*" globs like CRI-O, or path.Match.
+func (s *Service) pinned(id string, tags, digests []string) bool {
+	names := append(append([]string{id}, tags...), digests...)
+	for _, p := range s.opts.PinnedImages {
+		for _, n := range names {
+			if matchPinned(p, n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func matchPinned(pattern, name string) bool {
+	switch {
+	case pattern == name:
+		return true
+	case strings.HasPrefix(pattern, "*") && strings.HasSuffix(pattern, "*") && len(pattern) > 1:
+		return strings.Contains(name, pattern[1:len(pattern)-1])
+	case strings.HasSuffix(pattern, "*") && !strings.Contains(pattern[:len(pattern)-1], "*"):
+		return strings.HasPrefix(name, pattern[:len(pattern)-1])
+	}
+	ok, _ := path.Match(pattern, name)
+	return ok
+}
+
+func (s *Service) dropInfo(id string) {
+	s.infoMu.Lock()
+	delete(s.info, id)
+	s.infoMu.Unlock()
+}
+
+// imageInfo returns (and caches) size, user, annotations and config.
+func (s *Service) imageInfo(img *storage.Image) (*imageInfo, error) {
+	s.infoMu.Lock()
+	info := s.info[img.ID]
+	s.infoMu.Unlock()
+	if info != nil {
+		return info, nil
+	}
+	info = &imageInfo{config: &ocispec.Image{}}
+	size, err := s.store.ImageSize(img.ID)
+	if err != nil {
+		return nil, fmt.Errorf("size of image %s: %w", img.ID, err)
+	}
+	if size > 0 {
+		info.size = uint64(size)
+	}
+	mb, err := s.store.ImageBigData(img.ID, storage.ImageDigestBigDataKey)
+	if err == nil {
+		if m, err := manifest.FromBlob(mb, manifest.GuessMIMEType(mb)); err == nil {
+			if oci, ok := m.(*manifest.OCI1); ok {
+				info.annotations = oci.Annotations
+			}
+			if cfgInfo := m.ConfigInfo(); cfgInfo.Digest != "" {
+				if cb, err := s.store.ImageBigData(img.ID, cfgInfo.Digest.String()); err == nil {
+					_ = json.Unmarshal(cb, info.config)
+				}
+			}
+		}
+	}
+	info.uid, info.username = parseUser(info.config.Config.User)
+	s.infoMu.Lock()
+	s.info[img.ID] = info
+	s.infoMu.Unlock()
+	return info, nil
+}
+
+// parseUser splits an image USER into a numeric uid or a username (the
+// group part is ignored, as CRI reports only the user).
+func parseUser(u string) (*int64, string) {
+	user, _, _ := strings.Cut(u, ":")
+	if user == "" {
+		return nil, ""
+	}
+	if n, err := strconv.ParseInt(user, 10, 64); err == nil {
+		return &n, ""
+	}
+	return nil, user
+}

@@ -1,0 +1,127 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// MaxExecOutput caps what ExecSync keeps of each stream.
+const MaxExecOutput = 16 << 20
+
+// ExecResult is the outcome of ExecSync.
+type ExecResult struct {
+	Stdout, Stderr []byte
+	ExitCode       int32
+	TimedOut       bool
+}
+
+// ExecSync runs proc in the container and waits for it, up to timeout (0 =
+// no limit). On timeout the process is killed. The process spec comes from
+// the container's, so it gets the container's user, env, caps and seccomp.
+func (r *Runtime) ExecSync(ctx context.Context, id, workDir string, proc *specs.Process, timeout time.Duration) (*ExecResult, error) {
+	dir, err := os.MkdirTemp(workDir, "exec-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	procFile, pidFile := filepath.Join(dir, "process.json"), filepath.Join(dir, "pid")
+	data, err := json.Marshal(proc)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(procFile, data, 0o600); err != nil {
+		return nil, err
+	}
+	args := append(r.globalArgs(), "exec", "--process", procFile, "--pid-file", pidFile, id)
+	cmd := exec.Command(r.Path, args...)
+	stdout, stderr := &capped{max: MaxExecOutput}, &capped{max: MaxExecOutput}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s exec: %w", r.Name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var timer <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		timer = t.C
+	}
+	res := &ExecResult{}
+	select {
+	case err = <-done:
+	case <-timer:
+		res.TimedOut = true
+		killExec(pidFile, cmd)
+		err = <-done
+	case <-ctx.Done():
+		killExec(pidFile, cmd)
+		<-done
+		return nil, ctx.Err()
+	}
+	res.Stdout, res.Stderr = stdout.bytes(), stderr.bytes()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		res.ExitCode = int32(ee.ExitCode())
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			res.ExitCode = 128 + int32(ws.Signal())
+		}
+	default:
+		return nil, fmt.Errorf("%s exec: %w", r.Name, err)
+	}
+	return res, nil
+}
+
+// killExec kills the exec'd process (runc cannot forward SIGKILL) and runc.
+func killExec(pidFile string, cmd *exec.Cmd) {
+	for i := 0; i < 50; i++ {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				break
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+}
+
+// capped keeps the first max bytes and notes how much it dropped.
+type capped struct {
+	buf     bytes.Buffer
+	max     int
+	dropped int64
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	room := c.max - c.buf.Len()
+	if room >= len(p) {
+		return c.buf.Write(p)
+	}
+	if room > 0 {
+		c.buf.Write(p[:room])
+	}
+	c.dropped += int64(len(p) - max(room, 0))
+	return len(p), nil
+}
+
+func (c *capped) bytes() []byte {
+	if c.dropped > 0 {
+		fmt.Fprintf(&c.buf, "\n[output truncated: %d bytes dropped]\n", c.dropped)
+	}
+	return c.buf.Bytes()
+}

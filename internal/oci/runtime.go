@@ -1,0 +1,137 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/crio-runtime/crio/pkg/config"
+	"github.com/crio-runtime/crio/pkg/monitor"
+)
+
+// Runtime is one configured handler: its runtime binary, state root and monitor.
+type Runtime struct {
+	Name    string
+	Path    string
+	Root    string
+	Monitor string
+	Args    []string // extra global runtime args
+}
+
+// NewRuntime resolves a handler's binaries.
+func NewRuntime(name string, h *config.RuntimeHandler) (*Runtime, error) {
+	path, err := RuntimePath(name, h)
+	if err != nil {
+		return nil, err
+	}
+	mon, err := MonitorPath(h)
+	if err != nil {
+		return nil, err
+	}
+	return &Runtime{Name: name, Path: path, Root: h.RuntimeRoot, Monitor: mon}, nil
+}
+
+func (r *Runtime) globalArgs() []string {
+	args := append([]string{}, r.Args...)
+	if r.Root != "" {
+		args = append(args, "--root", r.Root)
+	}
+	return args
+}
+
+// run executes the runtime and returns its stdout; a failure carries the
+// runtime's stderr, which is the message users need.
+func (r *Runtime) run(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, r.Path, append(r.globalArgs(), args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("%s %s: %s", r.Name, args[0], msg)
+	}
+	return stdout.Bytes(), nil
+}
+
+// Create starts the container's monitor, which runs "<runtime> create".
+func (r *Runtime) Create(ctx context.Context, cfg *monitor.Config) (monitor.StartResult, error) {
+	c := *cfg
+	c.Runtime, c.RuntimeRoot, c.RuntimeArgs = r.Path, r.Root, r.Args
+	return monitor.Start(ctx, r.Monitor, &c)
+}
+
+// Start runs the container's process.
+func (r *Runtime) Start(ctx context.Context, id string) error {
+	_, err := r.run(ctx, nil, "start", id)
+	return err
+}
+
+// Kill sends sig to the container's init process.
+func (r *Runtime) Kill(ctx context.Context, id string, sig syscall.Signal) error {
+	_, err := r.run(ctx, nil, "kill", id, fmt.Sprint(int(sig)))
+	if err != nil && (isGone(err) || strings.Contains(err.Error(), "not running") || strings.Contains(err.Error(), "process already finished")) {
+		return nil
+	}
+	return err
+}
+
+// Delete removes the runtime's state of the container (force kills it).
+func (r *Runtime) Delete(ctx context.Context, id string) error {
+	_, err := r.run(ctx, nil, "delete", "--force", id)
+	if err != nil && isGone(err) {
+		return nil
+	}
+	return err
+}
+
+// State is the runtime's view of a container.
+type State struct {
+	Status string `json:"status"`
+	Pid    int    `json:"pid"`
+}
+
+// ErrNotExist is returned by State for a container the runtime does not know.
+var ErrNotExist = errors.New("container does not exist in the runtime")
+
+// State asks the runtime for the container's status.
+func (r *Runtime) State(ctx context.Context, id string) (*State, error) {
+	out, err := r.run(ctx, nil, "state", id)
+	if err != nil {
+		if isGone(err) {
+			return nil, ErrNotExist
+		}
+		return nil, err
+	}
+	st := &State{}
+	if err := json.Unmarshal(out, st); err != nil {
+		return nil, fmt.Errorf("%s state %s: %w", r.Name, id, err)
+	}
+	return st, nil
+}
+
+// Update applies new resources to the running container's cgroup.
+func (r *Runtime) Update(ctx context.Context, id string, res *specs.LinuxResources) error {
+	data, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	_, err = r.run(ctx, data, "update", "--resources", "-", id)
+	return err
+}
+
+func isGone(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "does not exist") || strings.Contains(s, "not found")
+}

@@ -1,0 +1,76 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/container"
+)
+
+// ContainerStatus reports a container's state, exit, image, mounts and user.
+func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
+	if req.ContainerId == "" {
+		return nil, status.Error(codes.InvalidArgument, "container_id is required")
+	}
+	c, err := s.containers.Status(req.ContainerId)
+	if err != nil {
+		return nil, err
+	}
+	resp := &runtimeapi.ContainerStatusResponse{Status: containerStatus(c)}
+	if req.Verbose {
+		info, err := json.Marshal(map[string]any{
+			"pid": c.Pid, "monitorPid": c.MonitorPid, "sandboxID": c.PodID, "runtimeHandler": c.Handler,
+			"bundle": c.Bundle, "runtimeSpec": c.Spec(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		resp.Info = map[string]string{"info": string(info)}
+	}
+	return resp, nil
+}
+
+func containerStatus(c *container.Container) *runtimeapi.ContainerStatus {
+	cfg := c.Config
+	st := &runtimeapi.ContainerStatus{
+		Id: c.ID, Metadata: c.Metadata(), State: c.State(),
+		CreatedAt: c.CreatedAt, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt, ExitCode: c.ExitCode,
+		Image:    &runtimeapi.ImageSpec{Image: c.ImageName, UserSpecifiedImage: cfg.GetImage().GetUserSpecifiedImage()},
+		ImageRef: c.ImageRef, ImageId: c.ImageID,
+		Reason: c.Reason, Message: c.Message,
+		Labels: cfg.Labels, Annotations: cfg.Annotations, Mounts: cfg.Mounts, LogPath: c.LogPath,
+	}
+	if r := c.Resources; r != nil {
+		lr := &runtimeapi.LinuxContainerResources{}
+		if r.CPU != nil {
+			if r.CPU.Shares != nil {
+				lr.CpuShares = int64(*r.CPU.Shares)
+			}
+			if r.CPU.Quota != nil {
+				lr.CpuQuota = *r.CPU.Quota
+			}
+			if r.CPU.Period != nil {
+				lr.CpuPeriod = int64(*r.CPU.Period)
+			}
+			lr.CpusetCpus, lr.CpusetMems = r.CPU.Cpus, r.CPU.Mems
+		}
+		if r.Memory != nil {
+			if r.Memory.Limit != nil {
+				lr.MemoryLimitInBytes = *r.Memory.Limit
+			}
+			if r.Memory.Swap != nil {
+				lr.MemorySwapLimitInBytes = *r.Memory.Swap
+			}
+		}
+		lr.Unified = r.Unified
+		st.Resources = &runtimeapi.ContainerResources{Linux: lr}
+	}
+	if u := c.User; u != nil {
+		st.User = &runtimeapi.ContainerUser{Linux: &runtimeapi.LinuxContainerUser{Uid: u.UID, Gid: u.GID, SupplementalGroups: u.SupplementalGroups}}
+	}
+	return st
+}

@@ -1,0 +1,181 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/test/framework"
+	"github.com/crio-runtime/crio/test/registry"
+)
+
+// env is a daemon with a registry holding a busybox image.
+type env struct {
+	d      *framework.Daemon
+	reg    *registry.Registry
+	image  string // pullable reference
+	imgRef string // what PullImage returned
+}
+
+func newEnv(t *testing.T, img registry.Image) *env {
+	t.Helper()
+	framework.RequireRoot(t)
+	reg := registry.Start(t, registry.Options{})
+	reg.Push(t, "busybox:test", img)
+	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}})
+	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
+	resp, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}})
+	if err != nil {
+		t.Fatalf("pull: %v", err)
+	}
+	e.imgRef = resp.ImageRef
+	return e
+}
+
+func (e *env) pod(t *testing.T, name string) (string, *runtimeapi.PodSandboxConfig) {
+	t.Helper()
+	cfg := framework.PodConfig(name)
+	cfg.LogDirectory = filepath.Join(e.d.Dir, "podlogs", name)
+	id, _ := runPod(t, e.d, cfg)
+	return id, cfg
+}
+
+func (e *env) create(t *testing.T, podID string, podCfg *runtimeapi.PodSandboxConfig, name string, cmd ...string) string {
+	t.Helper()
+	cfg := &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: name},
+		Image:    &runtimeapi.ImageSpec{Image: e.image},
+		Command:  cmd,
+		LogPath:  name + ".log",
+		Labels:   map[string]string{"c": name},
+		Linux:    &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER}}},
+	}
+	resp, err := e.d.Runtime.CreateContainer(framework.Ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: cfg, SandboxConfig: podCfg})
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	return resp.ContainerId
+}
+
+func (e *env) start(t *testing.T, id string) {
+	t.Helper()
+	if _, err := e.d.Runtime.StartContainer(framework.Ctx(t), &runtimeapi.StartContainerRequest{ContainerId: id}); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+}
+
+func (e *env) status(t *testing.T, id string) *runtimeapi.ContainerStatus {
+	t.Helper()
+	st, err := e.d.Runtime.ContainerStatus(framework.Ctx(t), &runtimeapi.ContainerStatusRequest{ContainerId: id})
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	return st.Status
+}
+
+func (e *env) waitExited(t *testing.T, id string) *runtimeapi.ContainerStatus {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := e.status(t, id)
+		if st.State == runtimeapi.ContainerState_CONTAINER_EXITED {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container %s never exited: %+v", id, st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}[+-Z][0-9:]* (stdout|stderr) (P|F) (.*)$`)
+
+func TestContainerLifecycleExitCodeAndLogs(t *testing.T) {
+	e := newEnv(t, registry.Image{Cmd: []string{"sh"}})
+	podID, podCfg := e.pod(t, "life")
+	id := e.create(t, podID, podCfg, "exit3", "sh", "-c", "echo hello; echo oops >&2; exit 3")
+	st := e.status(t, id)
+	if st.State != runtimeapi.ContainerState_CONTAINER_CREATED || st.ImageRef != e.imgRef || st.Labels["c"] != "exit3" {
+		t.Fatalf("after create: %+v (pulled %s)", st, e.imgRef)
+	}
+	e.start(t, id)
+	st = e.waitExited(t, id)
+	if st.ExitCode != 3 || st.Reason != "Error" || st.FinishedAt == 0 || st.StartedAt == 0 {
+		t.Errorf("exit: %+v", st)
+	}
+	data, err := os.ReadFile(st.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	got := map[string]string{}
+	for _, l := range lines {
+		m := logLine.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("log line not in CRI format: %q", l)
+		}
+		got[m[1]] = m[3]
+	}
+	if got["stdout"] != "hello" || got["stderr"] != "oops" {
+		t.Errorf("log: %q", data)
+	}
+	// Starting an exited container is refused; stop of an exited one succeeds.
+	if _, err := e.d.Runtime.StartContainer(framework.Ctx(t), &runtimeapi.StartContainerRequest{ContainerId: id}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("restart of exited container: %v", err)
+	}
+	if _, err := e.d.Runtime.StopContainer(framework.Ctx(t), &runtimeapi.StopContainerRequest{ContainerId: id}); err != nil {
+		t.Errorf("stop exited: %v", err)
+	}
+	// The image is in use: removal refused until the container is gone.
+	if _, err := e.d.Image.RemoveImage(framework.Ctx(t), &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("remove image in use: %v", err)
+	}
+	if _, err := e.d.Runtime.RemoveContainer(framework.Ctx(t), &runtimeapi.RemoveContainerRequest{ContainerId: id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.d.Runtime.ContainerStatus(framework.Ctx(t), &runtimeapi.ContainerStatusRequest{ContainerId: id}); status.Code(err) != codes.NotFound {
+		t.Errorf("status after remove: %v", err)
+	}
+	if _, err := e.d.Image.RemoveImage(framework.Ctx(t), &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
+		t.Errorf("remove image after container: %v", err)
+	}
+}
+
+func TestContainerStopEscalatesAndExecSync(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "stop")
+	id := e.create(t, podID, podCfg, "sleeper", "sh", "-c", "trap '' TERM; while true; do sleep 1; done")
+	e.start(t, id)
+	if st := e.status(t, id); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Fatalf("running: %+v", st)
+	}
+	ctx := framework.Ctx(t)
+	ex, err := e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"sh", "-c", "echo out; echo err >&2; exit 7"}, Timeout: 10})
+	if err != nil || string(ex.Stdout) != "out\n" || string(ex.Stderr) != "err\n" || ex.ExitCode != 7 {
+		t.Errorf("exec: %v %+v", err, ex)
+	}
+	_, err = e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"sleep", "30"}, Timeout: 1})
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Errorf("exec timeout: %v", err)
+	}
+	ex, err = e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"/no/such/binary"}})
+	if err != nil || ex.ExitCode == 0 || len(ex.Stderr) == 0 {
+		t.Errorf("exec of missing binary: %v %+v", err, ex)
+	}
+	start := time.Now()
+	if _, err := e.d.Runtime.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id, Timeout: 1}); err != nil {
+		t.Fatal(err)
+	}
+	st := e.status(t, id)
+	if st.State != runtimeapi.ContainerState_CONTAINER_EXITED || st.ExitCode != 137 {
+		t.Errorf("after stop ignoring TERM: %+v", st)
+	}
+	t.Logf("stop with 1s timeout took %s", time.Since(start))
+}
