@@ -23,13 +23,16 @@ TEST_TIMEOUT ?= 25m
 
 all: binaries
 
-binaries: bin/crio bin/conmon-go
+binaries: bin/crio bin/conmon-go bin/pause
 
 bin/crio: FORCE
 	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(LDFLAGS)" -o $@ ./cmd/crio
 
 bin/conmon-go: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $@ ./conmon-go
+
+bin/pause: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o $@ ./cmd/pause
 
 # Installs only what is missing, so a prepared machine starts at once.
 define ensure_pkgs
@@ -76,6 +79,7 @@ crio.conf.example: bin/crio
 install: binaries
 	install -D -m 0755 bin/crio $(DESTDIR)$(BINDIR)/crio
 	install -D -m 0755 bin/conmon-go $(DESTDIR)$(BINDIR)/conmon-go
+	install -D -m 0755 bin/pause $(DESTDIR)$(BINDIR)/pause
 	install -D -m 0644 crio.conf.example $(DESTDIR)$(ETCDIR)/crio/crio.conf
 	install -d -m 0755 $(DESTDIR)$(ETCDIR)/crio/crio.conf.d
 	install -D -m 0644 contrib/crictl.yaml $(DESTDIR)$(ETCDIR)/crictl.yaml

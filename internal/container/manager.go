@@ -45,6 +45,10 @@ type Manager struct {
 	runtimes   map[string]*oci.Runtime
 
 	exits *exitWatcher
+
+	pauseOnce sync.Once
+	pauseDir  string
+	pauseErr  error
 }
 
 // NewManager returns a manager; Restore loads the records.
@@ -53,7 +57,7 @@ func NewManager(opts Options, cfg func() *config.Config, store *state.Store, pod
 		opts: opts, cfg: cfg, store: store, pods: pods, images: images,
 		index: state.NewIndex[*Container](), names: map[string]string{}, runtimes: map[string]*oci.Runtime{},
 	}
-	pods.Hooks = sandbox.ContainerHooks{StopAll: m.stopPod, RemoveAll: m.removePod}
+	pods.Hooks = sandbox.ContainerHooks{StopAll: m.stopPod, RemoveAll: m.removePod, StartInfra: m.StartInfra, StopInfra: m.StopInfra}
 	return m
 }
 

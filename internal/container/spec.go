@@ -41,6 +41,7 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 			NetNSPath:      sb.Namespaces[sandbox.NetNS],
 			IPCNSPath:      sb.Namespaces[sandbox.IPCNS],
 			UTSNSPath:      sb.Namespaces[sandbox.UTSNS],
+			PIDNSPath:      sb.PIDNamespace(),
 			CgroupParent:   sb.CgroupParent,
 			CgroupDriver:   rc.Runtime.CgroupManager,
 			CgroupV2:       m.opts.CgroupV2,

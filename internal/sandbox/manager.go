@@ -36,6 +36,10 @@ type Options struct {
 type ContainerHooks struct {
 	StopAll   func(ctx context.Context, podID string) error
 	RemoveAll func(ctx context.Context, podID string) error
+	// StartInfra runs the infra process of a pod that shares one PID
+	// namespace and returns its pid; StopInfra ends it.
+	StartInfra func(ctx context.Context, sb *Sandbox) (int, error)
+	StopInfra  func(ctx context.Context, sb *Sandbox) error
 }
 
 // Manager owns all pods.
@@ -171,6 +175,19 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 			return nil, err
 		}
 	}
+	if nso.GetPid() == runtimeapi.NamespaceMode_POD {
+		if m.Hooks.StartInfra == nil {
+			return nil, status.Error(codes.Unimplemented, "pods sharing one PID namespace need the container runtime")
+		}
+		start = time.Now()
+		pid, err := m.Hooks.StartInfra(ctx, sb)
+		if err != nil {
+			return nil, err
+		}
+		sb.InfraPID = pid
+		undo = append(undo, func() { _ = m.Hooks.StopInfra(context.WithoutCancel(ctx), sb) })
+		stages("infra", time.Since(start))
+	}
 	sb.Ready = true
 	if err := m.store.Put(recordKind, id, sb); err != nil {
 		return nil, fmt.Errorf("persist pod: %w", err)
@@ -223,6 +240,12 @@ func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
 		if err := m.Hooks.StopAll(ctx, sb.ID); err != nil {
 			return fmt.Errorf("stop containers of pod %s: %w", sb.ID, err)
 		}
+	}
+	if sb.InfraPID != 0 && m.Hooks.StopInfra != nil {
+		if err := m.Hooks.StopInfra(ctx, sb); err != nil {
+			return fmt.Errorf("stop pod infra process: %w", err)
+		}
+		sb.InfraPID = 0
 	}
 	if sb.Network != nil {
 		if err := m.net.Teardown(ctx, m.cniPod(sb, sb.Namespaces[NetNS]), sb.Network); err != nil {

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -29,8 +30,19 @@ type Sandbox struct {
 	// IPs stay reported after stop, as the kubelet reads them from status.
 	IPs          []string `json:"ips,omitempty"`
 	CgroupParent string   `json:"cgroupParent"`
+	// InfraPID is the pause process of a pod whose containers share one
+	// PID namespace; 0 otherwise.
+	InfraPID int `json:"infraPid,omitempty"`
 
 	mu sync.Mutex
+}
+
+// PIDNamespace is the shared PID namespace containers join, if any.
+func (s *Sandbox) PIDNamespace() string {
+	if s.InfraPID == 0 {
+		return ""
+	}
+	return fmt.Sprintf("/proc/%d/ns/pid", s.InfraPID)
 }
 
 // Metadata is a shortcut for the pod's CRI metadata.

@@ -40,7 +40,7 @@ func Binaries(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		for _, pkg := range []string{"./cmd/crio", "./conmon-go"} {
+		for _, pkg := range []string{"./cmd/crio", "./conmon-go", "./cmd/pause"} {
 			cmd := exec.Command("go", "build", "-tags", BuildTags, "-o", binDir+"/", pkg)
 			cmd.Dir = RepoRoot()
 			if out, err := cmd.CombinedOutput(); err != nil {

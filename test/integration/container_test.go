@@ -2,6 +2,7 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -178,4 +179,48 @@ func TestContainerStopEscalatesAndExecSync(t *testing.T) {
 		t.Errorf("after stop ignoring TERM: %+v", st)
 	}
 	t.Logf("stop with 1s timeout took %s", time.Since(start))
+}
+
+func TestSharedPIDNamespacePod(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	cfg := framework.PodConfig("sharedpid")
+	cfg.Linux.SecurityContext.NamespaceOptions.Pid = runtimeapi.NamespaceMode_POD
+	podID, _ := runPod(t, e.d, cfg)
+	mk := func(name string, cmd ...string) string {
+		c := &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: name},
+			Image:    &runtimeapi.ImageSpec{Image: e.image},
+			Command:  cmd,
+			Linux:    &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_POD}}},
+		}
+		resp, err := e.d.Runtime.CreateContainer(framework.Ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: c, SandboxConfig: cfg})
+		if err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+		e.start(t, resp.ContainerId)
+		return resp.ContainerId
+	}
+	mk("sleeper", "sleep", "3600")
+	other := mk("looker", "sleep", "3600")
+	ex, err := e.d.Runtime.ExecSync(framework.Ctx(t), &runtimeapi.ExecSyncRequest{ContainerId: other, Cmd: []string{"ps", "-o", "pid,args"}, Timeout: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(ex.Stdout)
+	if !strings.Contains(out, "sleep 3600") || !strings.Contains(out, "/pause") || strings.Count(out, "sleep 3600") < 2 {
+		t.Errorf("containers of a shared-PID pod must see each other and pause as PID 1:\n%s", out)
+	}
+	if !regexp.MustCompile(`(?m)^\s*1\s+/pause`).MatchString(out) {
+		t.Errorf("pause is not PID 1:\n%s", out)
+	}
+	// Stopping the pod ends the infra process too.
+	if _, err := e.d.Runtime.StopPodSandbox(framework.Ctx(t), &runtimeapi.StopPodSandboxRequest{PodSandboxId: podID}); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := exec.Command("runc", "--root", filepath.Join(e.d.Dir, "run/runc"), "list").Output()
+	for _, line := range strings.Split(strings.TrimSpace(string(list)), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 2 && (f[0] == podID || f[2] != "stopped") {
+			t.Errorf("after pod stop the infra is gone and containers are stopped: %s", line)
+		}
+	}
 }

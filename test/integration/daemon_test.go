@@ -60,9 +60,9 @@ func TestVersionStatusRuntimeConfig(t *testing.T) {
 	}
 
 	// An RPC whose issue has not landed says so honestly.
-	_, err = d.Runtime.Attach(ctx, &runtimeapi.AttachRequest{ContainerId: "x"})
+	_, err = d.Runtime.CheckpointContainer(ctx, &runtimeapi.CheckpointContainerRequest{ContainerId: "x"})
 	if status.Code(err) != codes.Unimplemented {
-		t.Errorf("Attach: %v, want Unimplemented", err)
+		t.Errorf("CheckpointContainer: %v, want Unimplemented", err)
 	}
 	d.Stop()
 }

@@ -24,7 +24,7 @@ func TestMakeInstall(t *testing.T) {
 		t.Fatalf("make install: %v\n%s", err, out)
 	}
 	for _, f := range []string{
-		"bin/crio", "bin/conmon-go", "etc/crio/crio.conf", "etc/crictl.yaml", "etc/sysconfig/crio",
+		"bin/crio", "bin/conmon-go", "bin/pause", "etc/crio/crio.conf", "etc/crictl.yaml", "etc/sysconfig/crio",
 		"etc/cni/net.d/10-crio-bridge.conflist", "lib/systemd/system/crio.service",
 		"share/bash-completion/completions/crio", "share/zsh/site-functions/_crio", "share/fish/vendor_completions.d/crio.fish",
 	} {

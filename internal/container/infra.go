@@ -1,0 +1,189 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/internal/spec"
+	"github.com/crio-runtime/crio/pkg/monitor"
+)
+
+// pauseRootfs returns a read-only rootfs holding only the pause binary,
+// prepared once from the pause binary beside crio (or in $PATH).
+func (m *Manager) pauseRootfs() (string, error) {
+	m.pauseOnce.Do(func() {
+		m.pauseDir, m.pauseErr = preparePause(filepath.Join(m.opts.RunDir, ".pause-rootfs"))
+	})
+	return m.pauseDir, m.pauseErr
+}
+
+func preparePause(dir string) (string, error) {
+	src, err := findPause()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(dir, ".pause-")
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(tmp, in)
+	if err == nil {
+		err = tmp.Chmod(0o755)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, "pause"))
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return "", fmt.Errorf("prepare pause rootfs: %w", err)
+	}
+	return dir, nil
+}
+
+func findPause() (string, error) {
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "pause")
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("pause")
+	if err != nil {
+		return "", fmt.Errorf("the pause binary is not beside crio or in $PATH")
+	}
+	return p, nil
+}
+
+// StartInfra runs the pod's infra process, which owns the PID namespace its
+// containers share. It runs under a monitor like any container, with the pod
+// id as the runtime's container id.
+func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, retErr error) {
+	rootfs, err := m.pauseRootfs()
+	if err != nil {
+		return 0, status.Errorf(codes.FailedPrecondition, "pod shares one PID namespace but %v", err)
+	}
+	rt, err := m.Runtime(sb.RuntimeHandler)
+	if err != nil {
+		return 0, err
+	}
+	cgPath, err := spec.CgroupsPath(m.cfg().Crio.Runtime.CgroupManager, sb.CgroupParent, sb.ID)
+	if err != nil {
+		return 0, err
+	}
+	bundle := filepath.Join(m.opts.RunDir, sb.ID)
+	attach := filepath.Join(m.opts.AttachSocketDir, sb.ID)
+	defer func() {
+		if retErr != nil {
+			_ = rt.Delete(context.WithoutCancel(ctx), sb.ID)
+			_ = os.RemoveAll(bundle)
+			_ = os.RemoveAll(attach)
+			_ = os.Remove(filepath.Join(m.opts.ExitsDir, sb.ID))
+		}
+	}()
+	for _, d := range []string{bundle, attach} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return 0, err
+		}
+	}
+	data, err := json.Marshal(infraSpec(rootfs, cgPath, sb))
+	if err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
+		return 0, err
+	}
+	res, err := rt.Create(ctx, &monitor.Config{
+		ID: sb.ID, Bundle: bundle, ExitDir: m.opts.ExitsDir,
+		AttachSocket: filepath.Join(attach, "attach"), ControlSocket: filepath.Join(attach, "ctl"),
+		PidFile: filepath.Join(bundle, "pid"),
+	})
+	if err != nil {
+		return 0, status.Errorf(codes.Unknown, "create pod infra process: %v", err)
+	}
+	if err := rt.Start(ctx, sb.ID); err != nil {
+		return 0, status.Errorf(codes.Unknown, "start pod infra process: %v", err)
+	}
+	return res.PID, nil
+}
+
+// StopInfra kills the infra process and removes its runtime state.
+func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
+	rt, err := m.Runtime(sb.RuntimeHandler)
+	if err != nil {
+		return err
+	}
+	if err := rt.Kill(ctx, sb.ID, syscall.SIGKILL); err != nil {
+		return err
+	}
+	exitFile := filepath.Join(m.opts.ExitsDir, sb.ID)
+	for deadline := time.Now().Add(killGrace); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(exitFile); err == nil {
+			break
+		}
+		if _, err := rt.State(ctx, sb.ID); err != nil {
+			break // runtime no longer knows it (e.g. after a reboot)
+		}
+	}
+	if err := rt.Delete(ctx, sb.ID); err != nil {
+		return err
+	}
+	for _, p := range []string{filepath.Join(m.opts.RunDir, sb.ID), filepath.Join(m.opts.AttachSocketDir, sb.ID), exitFile} {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// infraSpec is the pause process: read-only root, no capabilities, the
+// pod's pinned namespaces and a new PID namespace it is PID 1 of.
+func infraSpec(rootfs, cgroupsPath string, sb *sandbox.Sandbox) *specs.Spec {
+	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}}
+	for kind, typ := range map[sandbox.NS]specs.LinuxNamespaceType{sandbox.NetNS: specs.NetworkNamespace, sandbox.IPCNS: specs.IPCNamespace, sandbox.UTSNS: specs.UTSNamespace} {
+		if p, ok := sb.Namespaces[kind]; ok {
+			ns = append(ns, specs.LinuxNamespace{Type: typ, Path: p})
+		}
+	}
+	return &specs.Spec{
+		Version: specs.Version,
+		Root:    &specs.Root{Path: rootfs, Readonly: true},
+		Process: &specs.Process{
+			Args: []string{"/pause"}, Cwd: "/", NoNewPrivileges: true,
+			Capabilities: &specs.LinuxCapabilities{},
+			Env:          []string{"PATH=/"},
+		},
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		},
+		Linux: &specs.Linux{
+			Namespaces:    ns,
+			CgroupsPath:   cgroupsPath,
+			MaskedPaths:   spec.DefaultMaskedPaths,
+			ReadonlyPaths: spec.DefaultReadonlyPaths,
+		},
+	}
+}
