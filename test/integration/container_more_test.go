@@ -1,0 +1,220 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/test/framework"
+	"github.com/crio-runtime/crio/test/registry"
+)
+
+func parseLog(t *testing.T, path string) (tags []string, texts []string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		m := logLine.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("not a CRI log line: %.80q", l)
+		}
+		tags = append(tags, m[1]+" "+m[2])
+		texts = append(texts, m[3])
+	}
+	return tags, texts
+}
+
+func TestLongLinesSplitPartial(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "long")
+	// 40000 'a's then a newline: 16384 P, 16384 P, 7232 F.
+	id := e.create(t, podID, podCfg, "long", "sh", "-c", "head -c 40000 /dev/zero | tr '\\0' a; echo")
+	e.start(t, id)
+	st := e.waitExited(t, id)
+	tags, texts := parseLog(t, st.LogPath)
+	want := []string{"stdout P", "stdout P", "stdout F"}
+	if strings.Join(tags, ",") != strings.Join(want, ",") || len(texts[0]) != 16384 || len(texts[1]) != 16384 || len(texts[2]) != 7232 {
+		lens := []int{}
+		for _, x := range texts {
+			lens = append(lens, len(x))
+		}
+		t.Errorf("tags %v lens %v", tags, lens)
+	}
+}
+
+func TestReopenLogDuringOutputLosesNothing(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "reopen")
+	id := e.create(t, podID, podCfg, "counter", "sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo line$i; i=$((i+1)); done; sleep 1")
+	e.start(t, id)
+	st := e.status(t, id)
+	var rotated []string
+	for i := 0; i < 5; i++ {
+		time.Sleep(100 * time.Millisecond)
+		r := st.LogPath + "." + strconv.Itoa(i)
+		if err := os.Rename(st.LogPath, r); err != nil {
+			t.Fatal(err)
+		}
+		rotated = append(rotated, r)
+		if _, err := e.d.Runtime.ReopenContainerLog(framework.Ctx(t), &runtimeapi.ReopenContainerLogRequest{ContainerId: id}); err != nil {
+			if e.status(t, id).State == runtimeapi.ContainerState_CONTAINER_EXITED {
+				break
+			}
+			t.Fatalf("reopen: %v", err)
+		}
+	}
+	e.waitExited(t, id)
+	seen := map[string]int{}
+	for _, p := range append(rotated, st.LogPath) {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		_, texts := parseLog(t, p)
+		for _, x := range texts {
+			seen[x]++
+		}
+	}
+	for i := 0; i < 20000; i++ {
+		if n := seen["line"+strconv.Itoa(i)]; n != 1 {
+			t.Fatalf("line%d seen %d times across %d rotations", i, n, len(rotated))
+		}
+	}
+}
+
+func TestOOMKilled(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "oom")
+	cfg := &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "hog"},
+		Image:    &runtimeapi.ImageSpec{Image: e.image},
+		Command:  []string{"sh", "-c", "x=$(head -c 256m /dev/zero | tr '\\0' a); echo survived"},
+		Linux: &runtimeapi.LinuxContainerConfig{
+			Resources:       &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 32 << 20},
+			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER}},
+		},
+	}
+	resp, err := e.d.Runtime.CreateContainer(framework.Ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: cfg, SandboxConfig: podCfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start(t, resp.ContainerId)
+	st := e.waitExited(t, resp.ContainerId)
+	if st.Reason != "OOMKilled" || st.ExitCode != 137 {
+		t.Errorf("want OOMKilled/137, got %s/%d", st.Reason, st.ExitCode)
+	}
+}
+
+func TestUpdateContainerResourcesReachesCgroup(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "update")
+	id := e.create(t, podID, podCfg, "upd", "sleep", "3600")
+	e.start(t, id)
+	_, err := e.d.Runtime.UpdateContainerResources(framework.Ctx(t), &runtimeapi.UpdateContainerResourcesRequest{
+		ContainerId: id,
+		Linux:       &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 64 << 20, CpuShares: 512, CpuQuota: 20000, CpuPeriod: 100000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cg := "/crio-" + id // no cgroup parent: the container's cgroup is at the root
+	checks := map[string]string{
+		"/sys/fs/cgroup/memory" + cg + "/memory.limit_in_bytes": strconv.Itoa(64 << 20),
+		"/sys/fs/cgroup/cpu" + cg + "/cpu.shares":               "512",
+		"/sys/fs/cgroup/cpu" + cg + "/cpu.cfs_quota_us":         "20000",
+	}
+	for f, want := range checks {
+		if got, err := os.ReadFile(f); err != nil || strings.TrimSpace(string(got)) != want {
+			t.Errorf("%s = %q (%v), want %s", f, got, err, want)
+		}
+	}
+	st := e.status(t, id)
+	if r := st.GetResources().GetLinux(); r.MemoryLimitInBytes != 64<<20 || r.CpuShares != 512 || r.CpuQuota != 20000 {
+		t.Errorf("status resources: %+v", r)
+	}
+}
+
+// TestDaemonSIGKILLRestart: containers keep running and exiting while the
+// daemon is down; after restart every state and exit code is right.
+func TestDaemonSIGKILLRestart(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "crash")
+	running := e.create(t, podID, podCfg, "running", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done")
+	e.start(t, running)
+	exits := e.create(t, podID, podCfg, "exits", "sh", "-c", "sleep 2; echo bye; exit 5")
+	e.start(t, exits)
+	created := e.create(t, podID, podCfg, "created", "true")
+	e.d.Kill()
+	time.Sleep(3 * time.Second) // "exits" exits while the daemon is down
+	e.d.Start()
+	if st := e.status(t, running); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Errorf("running container after restart: %+v", st)
+	}
+	st := e.status(t, exits)
+	if st.State != runtimeapi.ContainerState_CONTAINER_EXITED || st.ExitCode != 5 {
+		t.Errorf("container that exited while down: %+v", st)
+	}
+	if _, texts := parseLog(t, st.LogPath); len(texts) != 1 || texts[0] != "bye" {
+		t.Errorf("log of container that exited while down: %v", texts)
+	}
+	if st := e.status(t, created); st.State != runtimeapi.ContainerState_CONTAINER_CREATED {
+		t.Errorf("created container after restart: %+v", st)
+	}
+	e.start(t, created)
+	if st := e.waitExited(t, created); st.ExitCode != 0 || st.Reason != "Completed" {
+		t.Errorf("start after restart: %+v", st)
+	}
+	ctx := framework.Ctx(t)
+	if _, err := e.d.Runtime.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: running, Timeout: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.status(t, running); st.State != runtimeapi.ContainerState_CONTAINER_EXITED || st.ExitCode != 0 {
+		t.Errorf("stop after restart: %+v", st)
+	}
+	if _, err := e.d.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := e.d.Runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
+	if len(list.Containers) != 0 {
+		t.Errorf("containers left after pod removal: %d", len(list.Containers))
+	}
+}
+
+// TestSecondRuntimeHandler runs a pod on a second runc handler with its own root.
+func TestSecondRuntimeHandler(t *testing.T) {
+	framework.RequireRoot(t)
+	reg := registry.Start(t, registry.Options{})
+	reg.Push(t, "busybox:test", registry.Image{})
+	root := filepath.Join(t.TempDir(), "runc2")
+	d := framework.StartDaemon(t, framework.Options{
+		InsecureRegistries: []string{reg.Addr},
+		Config:             "\n[crio.runtime.runtimes.runc2]\nruntime_path = \"/usr/bin/runc\"\nruntime_root = \"" + root + "\"\n",
+	})
+	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
+	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := framework.PodConfig("second")
+	resp, err := d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "runc2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := e.create(t, resp.PodSandboxId, cfg, "on-runc2", "sleep", "3600")
+	e.start(t, id)
+	if _, err := os.Stat(filepath.Join(root, id, "state.json")); err != nil {
+		t.Errorf("container not under the second handler's root: %v", err)
+	}
+	st, _ := d.Runtime.PodSandboxStatus(framework.Ctx(t), &runtimeapi.PodSandboxStatusRequest{PodSandboxId: resp.PodSandboxId})
+	if st.Status.RuntimeHandler != "runc2" {
+		t.Errorf("pod handler %q", st.Status.RuntimeHandler)
+	}
+}
