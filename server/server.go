@@ -70,6 +70,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		CgroupV2:        cgroupV2(),
 	}, s.Config, store, s.pods, s.images)
 	s.images.SetInUseFunc(s.containers.ImageInUse)
+	s.SetStreamContainers(s.containers)
 	rctx := logging.WithLogger(ctx, log)
 	if err := s.pods.Restore(rctx); err != nil {
 		return nil, fmt.Errorf("restore pods: %w", err)

@@ -1,10 +1,116 @@
 package server
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
 
-// initStreaming starts the streaming server (exec, attach, port-forward).
-// Filled in by the streaming issue.
-func (s *Server) initStreaming(ctx context.Context) error { return nil }
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
-// shutdownStreaming stops the streaming server.
-func (s *Server) shutdownStreaming() {}
+	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/internal/streaming"
+)
+
+// streamServers holds each Server's streaming server, and streamContainers
+// what runs exec and attach for it. They live here rather than as Server
+// fields so this file owns all of the streaming state.
+var (
+	streamServers    sync.Map // *Server -> *streaming.Server
+	streamContainers sync.Map // *Server -> streaming.Containers
+)
+
+// initStreaming starts the streaming server (exec, attach, port-forward) on
+// stream_address:stream_port.
+func (s *Server) initStreaming(ctx context.Context) error {
+	a := s.Config().Crio.API
+	cfg := streaming.Config{Addr: net.JoinHostPort(a.StreamAddress, a.StreamPort)}
+	if a.StreamIdleTimeout != "" {
+		d, err := time.ParseDuration(a.StreamIdleTimeout)
+		if err != nil {
+			return fmt.Errorf("stream_idle_timeout: %w", err)
+		}
+		cfg.IdleTimeout = d
+	}
+	if a.StreamEnableTLS {
+		cfg.TLS = &streaming.TLSFiles{Cert: a.StreamTLSCert, Key: a.StreamTLSKey, CA: a.StreamTLSCA}
+	}
+	srv, err := streaming.New(cfg, s.podNetNS, s.log)
+	if err != nil {
+		return err
+	}
+	if c, ok := streamContainers.Load(s); ok {
+		srv.SetContainers(c.(streaming.Containers))
+	}
+	streamServers.Store(s, srv)
+	go func() {
+		if err := srv.Serve(); err != nil {
+			s.log.Error("streaming server stopped", "error", err)
+		}
+	}()
+	s.log.Info("streaming server listening", "url", srv.URL())
+	return nil
+}
+
+// shutdownStreaming stops the streaming server and ends its open streams.
+func (s *Server) shutdownStreaming() {
+	streamContainers.Delete(s)
+	if v, ok := streamServers.LoadAndDelete(s); ok {
+		_ = v.(*streaming.Server).Close()
+	}
+}
+
+// stream is this server's streaming server, nil before initStreaming.
+func (s *Server) stream() *streaming.Server {
+	if v, ok := streamServers.Load(s); ok {
+		return v.(*streaming.Server)
+	}
+	return nil
+}
+
+// SetStreamContainers installs what runs exec and attach sessions, before or
+// after initStreaming; until it is called, Exec and Attach answer NotFound
+// for every container.
+func (s *Server) SetStreamContainers(c streaming.Containers) {
+	streamContainers.Store(s, c)
+	if st := s.stream(); st != nil {
+		st.SetContainers(c)
+	}
+}
+
+// StreamURL is the streaming server's base URL ("" when not running).
+func (s *Server) StreamURL() string {
+	if st := s.stream(); st != nil {
+		return st.URL()
+	}
+	return ""
+}
+
+// podNetNS finds a ready pod's network namespace for port-forward.
+func (s *Server) podNetNS(podID string) (string, error) {
+	sb, err := s.readyPod(podID)
+	if err != nil {
+		return "", err
+	}
+	return sb.Namespaces[sandbox.NetNS], nil
+}
+
+// readyPod resolves a pod that can take streams: NotFound if unknown,
+// FailedPrecondition if not ready.
+func (s *Server) readyPod(podID string) (*sandbox.Sandbox, error) {
+	sb, err := s.pods.Get(podID)
+	if err != nil {
+		return nil, err
+	}
+	if !sb.Ready {
+		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %s is not ready", sb.ID)
+	}
+	return sb, nil
+}
+
+// streamingUnavailable is returned when the streaming server is not running.
+func streamingUnavailable() error {
+	return status.Error(codes.Unavailable, "streaming server is not running")
+}

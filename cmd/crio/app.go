@@ -17,6 +17,7 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, EnvVars: []string{"CONTAINER_CONFIG"}, Value: config.DefaultConfigFile, Usage: "Path to the main config file; \"\" reads none."},
 		&cli.StringFlag{Name: "config-dir", Aliases: []string{"d"}, EnvVars: []string{"CONTAINER_CONFIG_DIR"}, Value: config.DefaultConfigDir, Usage: "Directory of drop-in config files (*.conf, lexical order); \"\" reads none."},
 		&cli.StringFlag{Name: "log-format", EnvVars: []string{"CONTAINER_LOG_FORMAT"}, Value: "text", Usage: "Log format: text or json."},
+		&cli.StringFlag{Name: "log", EnvVars: []string{"CONTAINER_LOG"}, Usage: "Also write the daemon's own log to this file (appended)."},
 	}
 	flags = append(flags, config.Flags(config.DefaultFor(config.ExampleHost))...)
 	return &cli.App{

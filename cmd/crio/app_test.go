@@ -3,7 +3,9 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // TestCompletionsAreCurrent fails when completions/ was not regenerated
@@ -25,5 +27,24 @@ func TestCompletionsAreCurrent(t *testing.T) {
 	}
 	if _, err := completion(app, "tcsh"); err == nil {
 		t.Error("unknown shell must be an error")
+	}
+}
+
+func TestWatchdogInterval(t *testing.T) {
+	for _, tc := range []struct {
+		usec, pid string
+		want      time.Duration
+	}{
+		{"", "", 0},
+		{"2000000", "", time.Second},
+		{"2000000", strconv.Itoa(os.Getpid()), time.Second},
+		{"2000000", "1", 0}, // meant for another process
+		{"nonsense", "", 0},
+	} {
+		t.Setenv("WATCHDOG_USEC", tc.usec)
+		t.Setenv("WATCHDOG_PID", tc.pid)
+		if got := watchdogInterval(); got != tc.want {
+			t.Errorf("WATCHDOG_USEC=%q WATCHDOG_PID=%q: %v, want %v", tc.usec, tc.pid, got, tc.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -71,6 +72,9 @@ func statusConfig(c *cli.Context) error {
 	cfg, err := config.FromMap(m)
 	if err != nil {
 		return fmt.Errorf("daemon sent an unreadable config: %w", err)
+	}
+	if keys := cfg.Unimplemented(config.Default(), config.DetectHost()); len(keys) > 0 {
+		fmt.Printf("# Accepted for CRI-O compatibility but not implemented (no effect): %s\n", strings.Join(keys, ", "))
 	}
 	return cfg.Write(os.Stdout, config.Default())
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -31,7 +32,12 @@ func runDaemon(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	log, logs, err := logging.New(os.Stderr, c.String("log-format"), cfg.Crio.Runtime.LogLevel, cfg.Crio.Runtime.LogFilter)
+	out, closeLog, err := logOutput(c.String("log"))
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	log, logs, err := logging.New(out, c.String("log-format"), cfg.Crio.Runtime.LogLevel, cfg.Crio.Runtime.LogFilter)
 	if err != nil {
 		return err
 	}
@@ -39,6 +45,7 @@ func runDaemon(c *cli.Context) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("crio must run as root")
 	}
+	logCompatibility(c, cfg, log)
 
 	srv, err := server.New(context.Background(), cfg, log, logs)
 	if err != nil {
@@ -65,6 +72,9 @@ func runDaemon(c *cli.Context) error {
 	log.Info("crio is serving the CRI", "version", version.Version, "socket", endpoint)
 	fmt.Fprintf(os.Stderr, "crio listening on %s; point crictl at it with: crictl --runtime-endpoint %s info\n", endpoint, endpoint)
 	_ = sdnotify.Notify("READY=1")
+	stopWatchdog := make(chan struct{})
+	defer close(stopWatchdog)
+	startWatchdog(stopWatchdog, log)
 
 	for {
 		select {
@@ -90,6 +100,18 @@ func runDaemon(c *cli.Context) error {
 			}
 		}
 	}
+}
+
+// logOutput is stderr, plus the --log file (CRI-O's flag) when given.
+func logOutput(path string) (io.Writer, func(), error) {
+	if path == "" {
+		return os.Stderr, func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	return io.MultiWriter(os.Stderr, f), func() { _ = f.Close() }, nil
 }
 
 // reload re-reads the files with the same flags and applies what may change

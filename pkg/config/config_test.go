@@ -225,10 +225,18 @@ func TestOptionsDescribedOnce(t *testing.T) {
 			t.Errorf("flag --%s used by %s and %s", o.Flag, prev, o.Path())
 		}
 		flags[o.Flag] = o.Path()
-		if prev, ok := envs[o.Env]; ok {
-			t.Errorf("env %s used by %s and %s", o.Env, prev, o.Path())
+		for _, e := range o.Env {
+			if prev, ok := envs[e]; ok {
+				t.Errorf("env %s used by %s and %s", e, prev, o.Path())
+			}
+			envs[e] = o.Path()
 		}
-		envs[o.Env] = o.Path()
+		for _, a := range o.Aliases {
+			if prev, ok := flags[a]; ok {
+				t.Errorf("flag alias %s used by %s and %s", a, prev, o.Path())
+			}
+			flags[a] = o.Path()
+		}
 	}
 	for _, o := range HandlerOptions() {
 		if o.Doc == "" {

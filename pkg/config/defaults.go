@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"strings"
 	"time"
 )
 
@@ -21,12 +22,15 @@ var DefaultCapabilities = []string{
 type Host struct {
 	// Systemd is true where systemd is PID 1.
 	Systemd bool
+	// AppArmor is true where the kernel has AppArmor enabled.
+	AppArmor bool
 }
 
 // DetectHost reads the facts Default depends on from this machine.
 func DetectHost() Host {
 	_, err := os.Stat("/run/systemd/system")
-	return Host{Systemd: err == nil}
+	aa, _ := os.ReadFile("/sys/module/apparmor/parameters/enabled")
+	return Host{Systemd: err == nil, AppArmor: strings.TrimSpace(string(aa)) == "Y"}
 }
 
 // ExampleHost is the host crio.conf.example is generated for, so the file does
@@ -51,46 +55,23 @@ func DefaultFor(h Host) *Config {
 		VersionFile:       "/var/run/crio/version",
 		CleanShutdownFile: "/var/lib/crio/clean.shutdown",
 		StateDir:          "/var/lib/crio/state",
+		InternalWipe:      true,
 		API: APIConfig{
 			Listen:             DefaultSocket,
 			StreamAddress:      "127.0.0.1",
 			StreamPort:         "0",
 			StreamIdleTimeout:  "",
+			TLSMinVersion:      "VersionTLS12",
+			TLSCipherSuites:    []string{},
 			GRPCMaxSendMsgSize: 80 * 1024 * 1024,
 			GRPCMaxRecvMsgSize: 80 * 1024 * 1024,
 			ExtraListenAddrs:   []string{},
 		},
-		Runtime: RuntimeConfig{
-			DefaultRuntime: "runc",
-			Runtimes: map[string]*RuntimeHandler{
-				"runc": {
-					RuntimeType:        "oci",
-					RuntimeRoot:        "/run/runc",
-					MonitorCgroup:      "pod",
-					MonitorEnv:         []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-					AllowedAnnotations: []string{},
-				},
-			},
-			CgroupManager:              cgroupManager,
-			DefaultCapabilities:        append([]string(nil), DefaultCapabilities...),
-			DefaultSysctls:             []string{},
-			DefaultUlimits:             []string{},
-			DefaultEnv:                 []string{"NSS_SDB_USE_CACHE=no"},
-			SeccompUseDefaultWhenEmpty: true,
-			LogLevel:                   "info",
-			LogSizeMax:                 -1,
-			ContainerExitsDir:          "/var/run/crio/exits",
-			ContainerAttachSocketDir:   "/var/run/crio",
-			NamespacesDir:              "/var/run",
-			CtrStopTimeout:             30,
-			HooksDir:                   []string{},
-			AllowedDevices:             []string{"/dev/fuse", "/dev/net/tun"},
-			AdditionalDevices:          []string{},
-			AbsentMountSourcesToReject: []string{},
-			MinOOMScoreAdj:             -1000,
-		},
+		Runtime:           defaultRuntime(cgroupManager),
+		CheckpointRestore: CheckpointRestoreConfig{ContainerLevelEnabled: "none"},
 		Image: ImageConfig{
 			DefaultTransport:    "docker://",
+			NamespacedAuthDir:   "/etc/crio/auth",
 			PauseCommand:        "/pause",
 			PinnedImages:        []string{},
 			SignaturePolicy:     "/etc/containers/policy.json",
@@ -111,6 +92,63 @@ func DefaultFor(h Host) *Config {
 			MetricsHost:       "127.0.0.1",
 			MetricsPort:       9090,
 		},
-		Stats: StatsConfig{IncludedPodMetrics: []string{}},
+		Tracing: TracingConfig{TracingEndpoint: "127.0.0.1:4317"},
+		Stats:   StatsConfig{IncludedPodMetrics: []string{}},
+		NRI: NRIConfig{
+			NRIPluginDir:                 "/opt/nri/plugins",
+			NRIPluginConfigDir:           "/etc/nri/conf.d",
+			NRIListen:                    "/var/run/nri/nri.sock",
+			NRIPluginRegistrationTimeout: Duration{5 * time.Second},
+			NRIPluginRequestTimeout:      Duration{2 * time.Second},
+			DefaultValidator:             NRIValidatorConfig{RequiredPlugins: []string{}},
+		},
 	}}
+}
+
+// defaultRuntime is the [crio.runtime] table's defaults: CRI-O's, except
+// where this runtime behaves differently (then the default says what it does).
+func defaultRuntime(cgroupManager string) RuntimeConfig {
+	return RuntimeConfig{
+		DefaultRuntime: "runc",
+		Runtimes: map[string]*RuntimeHandler{
+			"runc": {
+				RuntimeType:            "oci",
+				RuntimeRoot:            "/run/runc",
+				MonitorCgroup:          "pod",
+				ContainerCreateTimeout: 240,
+				MonitorEnv:             []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+				AllowedAnnotations:     []string{},
+			},
+		},
+		Workloads:                   map[string]*Workload{},
+		DecryptionKeysPath:          "/etc/crio/keys/",
+		AdditionalArtifactStores:    []string{},
+		ConmonEnv:                   []string{},
+		IrqBalanceConfigFile:        "/etc/sysconfig/irqbalance",
+		IrqBalanceConfigRestoreFile: "/etc/sysconfig/orig_irq_banned_cpus",
+		CDISpecDirs:                 []string{"/etc/cdi", "/var/run/cdi"},
+		DefaultMounts:               []string{},
+		PidsLimit:                   -1,
+		MinimumMappableUID:          -1,
+		MinimumMappableGID:          -1,
+		DropInfraCtr:                true,
+		HostNetworkDisableSELinux:   true,
+		CgroupManager:               cgroupManager,
+		DefaultCapabilities:         append([]string(nil), DefaultCapabilities...),
+		DefaultSysctls:              []string{},
+		DefaultUlimits:              []string{},
+		DefaultEnv:                  []string{"NSS_SDB_USE_CACHE=no"},
+		SeccompUseDefaultWhenEmpty:  true,
+		LogLevel:                    "info",
+		LogSizeMax:                  -1,
+		ContainerExitsDir:           "/var/run/crio/exits",
+		ContainerAttachSocketDir:    "/var/run/crio",
+		NamespacesDir:               "/var/run",
+		CtrStopTimeout:              30,
+		HooksDir:                    []string{"/usr/share/containers/oci/hooks.d"},
+		AllowedDevices:              []string{"/dev/fuse", "/dev/net/tun"},
+		AdditionalDevices:           []string{},
+		AbsentMountSourcesToReject:  []string{},
+		MinOOMScoreAdj:              -1000,
+	}
 }

@@ -21,19 +21,48 @@ func Flags(def *Config) []cli.Flag {
 	}
 	flags = append(flags, &cli.StringSliceFlag{
 		Name:    "runtimes",
-		Usage:   "Runtime handlers to add, as name:path:root:type (repeatable).",
+		Usage:   "Runtime handlers to add, as name:path:root[:type[:privileged_without_host_devices[:runtime_config_path[:container_min_memory]]]] (repeatable).",
 		EnvVars: []string{"CONTAINER_RUNTIMES"},
 	})
-	return flags
+	return append(flags, compatFlags()...)
+}
+
+// compatFlags are CRI-O's flags that set no config key and that this runtime
+// accepts without acting on them (profiling), so unit files keep working.
+func compatFlags() []cli.Flag {
+	const usage = "Accepted for CRI-O compatibility; not implemented (reported at start)."
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "profile", EnvVars: []string{"CONTAINER_PROFILE"}, Usage: usage},
+		&cli.StringFlag{Name: "profile-cpu", EnvVars: []string{"CONTAINER_PROFILE_CPU"}, Usage: usage},
+		&cli.StringFlag{Name: "profile-mem", EnvVars: []string{"CONTAINER_PROFILE_MEM"}, Usage: usage},
+		&cli.Int64Flag{Name: "profile-port", EnvVars: []string{"CONTAINER_PROFILE_PORT"}, Value: 6060, Usage: usage},
+		&cli.BoolFlag{Name: "enable-profile-unix-socket", EnvVars: []string{"ENABLE_PROFILE_UNIX_SOCKET"}, Usage: usage},
+		&cli.StringFlag{Name: "address", Hidden: true, Usage: usage},
+	}
+}
+
+// UnimplementedFlags names the flags (or their environment twins) that were
+// given and that this runtime accepts but does not act on.
+func UnimplementedFlags(ctx *cli.Context) []string {
+	var out []string
+	for _, o := range Options() {
+		if o.NotImpl && o.Flag != "" && ctx.IsSet(o.Flag) {
+			out = append(out, "--"+o.Flag)
+		}
+	}
+	for _, f := range compatFlags() {
+		if name := f.Names()[0]; ctx.IsSet(name) {
+			out = append(out, "--"+name)
+		}
+	}
+	return out
 }
 
 func newFlag(o Option, def reflect.Value) cli.Flag {
-	var aliases []string
-	if o.Short != "" {
-		aliases = []string{o.Short}
+	aliases, env, usage := o.Aliases, o.Env, o.Doc
+	if o.NotImpl {
+		usage += " (Accepted for CRI-O compatibility; not implemented.)"
 	}
-	env := []string{o.Env}
-	usage := o.Doc
 	switch v := def.Interface().(type) {
 	case string:
 		return &cli.StringFlag{Name: o.Flag, Aliases: aliases, EnvVars: env, Usage: usage, Value: v}
@@ -67,7 +96,7 @@ func (c *Config) ApplyFlags(ctx *cli.Context) error {
 		case int, int64:
 			v.SetInt(ctx.Int64(o.Flag))
 		case []string:
-			v.Set(reflect.ValueOf(ctx.StringSlice(o.Flag)))
+			v.Set(reflect.ValueOf(splitList(ctx.StringSlice(o.Flag))))
 		case Duration:
 			var d Duration
 			if err := d.UnmarshalText([]byte(ctx.String(o.Flag))); err != nil {
@@ -76,7 +105,7 @@ func (c *Config) ApplyFlags(ctx *cli.Context) error {
 			v.Set(reflect.ValueOf(d))
 		}
 	}
-	for _, spec := range ctx.StringSlice("runtimes") {
+	for _, spec := range splitList(ctx.StringSlice("runtimes")) {
 		if err := c.addRuntimeSpec(spec); err != nil {
 			return err
 		}
@@ -84,20 +113,36 @@ func (c *Config) ApplyFlags(ctx *cli.Context) error {
 	return nil
 }
 
-// addRuntimeSpec parses CRI-O's name:path:root:type handler form.
+// splitList accepts a single comma-separated value as a list, as CRI-O does.
+func splitList(v []string) []string {
+	if len(v) != 1 {
+		return v
+	}
+	var out []string
+	for _, s := range strings.Split(v[0], ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// addRuntimeSpec parses CRI-O's handler form
+// name:path:root[:type[:privileged_without_host_devices[:runtime_config_path[:container_min_memory]]]].
 func (c *Config) addRuntimeSpec(spec string) error {
 	parts := strings.Split(spec, ":")
-	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
-		return fmt.Errorf("flag --runtimes: %q must be name:path[:root[:type[:privileged_without_host_devices]]]", spec)
+	if len(parts) < 2 || len(parts) > 7 || parts[0] == "" || parts[1] == "" {
+		return fmt.Errorf("flag --runtimes: %q must be name:path:root[:type[:privileged_without_host_devices[:runtime_config_path[:container_min_memory]]]]", spec)
 	}
 	h := NewHandler()
 	h.RuntimePath = parts[1]
-	if len(parts) > 2 {
-		h.RuntimeRoot = parts[2]
+	set := func(i int, dst *string) {
+		if len(parts) > i && parts[i] != "" {
+			*dst = parts[i]
+		}
 	}
-	if len(parts) > 3 && parts[3] != "" {
-		h.RuntimeType = parts[3]
-	}
+	set(2, &h.RuntimeRoot)
+	set(3, &h.RuntimeType)
 	if len(parts) > 4 && parts[4] != "" {
 		b, err := strconv.ParseBool(parts[4])
 		if err != nil {
@@ -105,6 +150,8 @@ func (c *Config) addRuntimeSpec(spec string) error {
 		}
 		h.PrivilegedWithoutHostDevices = b
 	}
+	set(5, &h.RuntimeConfigPath)
+	set(6, &h.ContainerMinMemory)
 	if c.Crio.Runtime.Runtimes == nil {
 		c.Crio.Runtime.Runtimes = map[string]*RuntimeHandler{}
 	}

@@ -91,7 +91,7 @@ func (c *Config) mergeHandlers(fresh map[string]*RuntimeHandler, md toml.MetaDat
 
 // NewHandler returns a runtime handler with the defaults every handler gets.
 func NewHandler() *RuntimeHandler {
-	return &RuntimeHandler{RuntimeType: "oci", MonitorCgroup: "pod", AllowedAnnotations: []string{}}
+	return &RuntimeHandler{RuntimeType: "oci", MonitorCgroup: "pod", AllowedAnnotations: []string{}, ContainerCreateTimeout: 240}
 }
 
 // Load builds the effective config from the defaults and the given files.
@@ -102,5 +102,15 @@ func Load(files []string) (*Config, error) {
 			return nil, err
 		}
 	}
+	c.foldPluginDir()
 	return c, nil
+}
+
+// foldPluginDir honours CRI-O's deprecated single plugin_dir by searching it
+// first.
+func (c *Config) foldPluginDir() {
+	n := &c.Crio.Network
+	if n.PluginDir != "" && !contains(n.PluginDirs, n.PluginDir) {
+		n.PluginDirs = append([]string{n.PluginDir}, n.PluginDirs...)
+	}
 }

@@ -11,10 +11,11 @@ type Option struct {
 	Section []string // e.g. ["crio", "api"]
 	Key     string   // TOML key
 	Flag    string   // CLI flag name; "" when the option has no flag
-	Short   string   // one-letter alias
-	Env     string   // environment variable
+	Aliases []string // further flag names, e.g. "r" or "tz"
+	Env     []string // environment variables, CRI-O's first
 	Doc     string
 	Reload  bool // SIGHUP may change it
+	NotImpl bool // accepted for CRI-O compatibility, not acted on
 
 	field reflect.StructField
 }
@@ -71,8 +72,11 @@ func walk(t reflect.Type, section []string, out []Option) []Option {
 			tables = append(tables, f)
 			continue
 		}
-		if f.Type.Kind() == reflect.Map {
-			continue
+		if f.Type.Kind() == reflect.Map && f.Type.Elem().Kind() == reflect.Pointer {
+			continue // a map of tables: written and flagged separately
+		}
+		if f.Type.Kind() == reflect.Pointer {
+			continue // an optional sub-table of a map entry
 		}
 		out = append(out, newOption(section, f))
 	}
@@ -87,11 +91,12 @@ func newOption(section []string, f reflect.StructField) Option {
 	key := tomlKey(f)
 	o := Option{
 		Section: section, Key: key, field: f,
-		Flag:   f.Tag.Get("flag"),
-		Short:  f.Tag.Get("short"),
-		Env:    f.Tag.Get("env"),
-		Doc:    f.Tag.Get("doc"),
-		Reload: f.Tag.Get("reload") == "true",
+		Flag:    f.Tag.Get("flag"),
+		Aliases: splitTag(f.Tag.Get("short")),
+		Env:     splitTag(f.Tag.Get("env")),
+		Doc:     f.Tag.Get("doc"),
+		Reload:  f.Tag.Get("reload") == "true",
+		NotImpl: f.Tag.Get("notimpl") == "true",
 	}
 	switch o.Flag {
 	case "-":
@@ -99,8 +104,26 @@ func newOption(section []string, f reflect.StructField) Option {
 	case "":
 		o.Flag = strings.ReplaceAll(key, "_", "-")
 	}
-	if o.Env == "" && o.Flag != "" {
-		o.Env = "CONTAINER_" + strings.ToUpper(key)
+	if len(o.Env) == 0 && o.Flag != "" {
+		o.Env = []string{"CONTAINER_" + strings.ToUpper(key)}
+	}
+	if o.Flag == "" {
+		o.Env = nil
 	}
 	return o
+}
+
+func splitTag(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// WorkloadOptions lists the keys of one [crio.runtime.workloads.<name>] table
+// and of its resources sub-table (Section ends in "resources").
+func WorkloadOptions() (own, resources []Option) {
+	own = walk(reflect.TypeOf(Workload{}), []string{"crio", "runtime", "workloads", "*"}, nil)
+	resources = walk(reflect.TypeOf(WorkloadResources{}), []string{"crio", "runtime", "workloads", "*", "resources"}, nil)
+	return own, resources
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -35,7 +34,7 @@ var logLevels = []string{"fatal", "panic", "error", "warn", "warning", "info", "
 
 // Validate checks the config and returns the first problem, naming the key.
 func (c *Config) Validate() error {
-	for _, check := range []func() error{c.validatePaths, c.validateAPI, c.validateRuntime, c.validateImage, c.validateNetwork} {
+	for _, check := range []func() error{c.validatePaths, c.validateAPI, c.validateRuntime, c.validateSecurity, c.validateImage, c.validateNetwork} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -122,11 +121,32 @@ func (c *Config) validateRuntime() error {
 			return bad("crio.runtime.default_ulimits", u, "%v", err)
 		}
 	}
+	if r.CtrStopTimeout < 0 {
+		return bad("crio.runtime.ctr_stop_timeout", r.CtrStopTimeout, "must not be negative")
+	}
+	return nil
+}
+
+// validateSecurity refuses CRI-O settings that ask for a security property
+// this runtime cannot give; ignoring them would silently weaken isolation.
+func (c *Config) validateSecurity() error {
+	r := c.Crio.Runtime
 	if r.SELinux {
 		return bad("crio.runtime.selinux", true, "SELinux labelling is not supported by this runtime")
 	}
-	if r.CtrStopTimeout < 0 {
-		return bad("crio.runtime.ctr_stop_timeout", r.CtrStopTimeout, "must not be negative")
+	if r.UIDMappings != "" {
+		return bad("crio.runtime.uid_mappings", r.UIDMappings, "user namespace mappings for every container are not supported by this runtime")
+	}
+	if r.GIDMappings != "" {
+		return bad("crio.runtime.gid_mappings", r.GIDMappings, "user namespace mappings for every container are not supported by this runtime")
+	}
+	if r.PrivilegedSeccompProfile != "" {
+		return bad("crio.runtime.privileged_seccomp_profile", r.PrivilegedSeccompProfile, "seccomp for privileged containers is not supported by this runtime")
+	}
+	for _, name := range c.HandlerNames() {
+		if p := r.Runtimes[name].SeccompProfile; p != "" {
+			return bad("crio.runtime.runtimes."+name+".seccomp_profile", p, "per-handler seccomp profiles are not supported by this runtime (use crio.runtime.seccomp_profile)")
+		}
 	}
 	return nil
 }
@@ -172,14 +192,7 @@ func (c *Config) validateNetwork() error {
 }
 
 // HandlerNames lists the configured runtime handlers, sorted.
-func (c *Config) HandlerNames() []string {
-	names := make([]string, 0, len(c.Crio.Runtime.Runtimes))
-	for n := range c.Crio.Runtime.Runtimes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func (c *Config) HandlerNames() []string { return sortedKeys(c.Crio.Runtime.Runtimes) }
 
 func contains(list []string, s string) bool {
 	for _, l := range list {

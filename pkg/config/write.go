@@ -41,43 +41,74 @@ func (c *Config) Write(w io.Writer, def *Config) error {
 func (c *Config) writeHandlers(b *bytes.Buffer, def *Config) {
 	b.WriteString("\n# Runtime handlers: the CRI runtime_handler of a pod names one of these tables.\n")
 	for _, name := range c.HandlerNames() {
-		h := c.Crio.Runtime.Runtimes[name]
 		base, ok := def.Crio.Runtime.Runtimes[name]
 		if !ok {
 			base = NewHandler()
 		}
 		fmt.Fprintf(b, "\n[crio.runtime.runtimes.%s]\n", tomlTableKey(name))
-		hv, bv := reflect.ValueOf(h).Elem(), reflect.ValueOf(base).Elem()
-		for i, o := range HandlerOptions() {
-			o.Flag, o.Env = "", "" // set per handler through --runtimes
-			writeOption(b, o, hv.Field(i), bv.Field(i))
+		writeTable(b, HandlerOptions(), reflect.ValueOf(c.Crio.Runtime.Runtimes[name]).Elem(), reflect.ValueOf(base).Elem())
+	}
+	b.WriteString("\n# Workloads: [crio.runtime.workloads.<name>] tables with activation_annotation,\n" +
+		"# annotation_prefix, allowed_annotations and a [crio.runtime.workloads.<name>.resources]\n" +
+		"# table (cpushares, cpuquota, cpuperiod, cpuset, cpulimit).\n")
+	own, res := WorkloadOptions()
+	for _, name := range c.WorkloadNames() {
+		w := c.Crio.Runtime.Workloads[name]
+		fmt.Fprintf(b, "\n[crio.runtime.workloads.%s]\n", tomlTableKey(name))
+		writeTable(b, own, reflect.ValueOf(w).Elem(), reflect.ValueOf(&Workload{}).Elem())
+		if w.Resources != nil {
+			fmt.Fprintf(b, "\n[crio.runtime.workloads.%s.resources]\n", tomlTableKey(name))
+			writeTable(b, res, reflect.ValueOf(w.Resources).Elem(), reflect.ValueOf(&WorkloadResources{}).Elem())
 		}
 	}
 }
 
+// writeTable writes the options of one map entry (a handler or workload);
+// they have no flags, being set per entry.
+func writeTable(b *bytes.Buffer, opts []Option, v, def reflect.Value) {
+	for _, o := range opts {
+		o.Flag, o.Env = "", nil
+		writeOption(b, o, fieldByKey(v, o.Key), fieldByKey(def, o.Key))
+	}
+}
+
+// notImplNote marks accepted-but-ignored options in the written config.
+const notImplNote = "Accepted for CRI-O compatibility; not implemented by this runtime (a non-default value is reported at start)."
+
 func writeOption(b *bytes.Buffer, o Option, v, def reflect.Value) {
 	b.WriteString("\n")
-	for _, line := range wrap(o.Doc, 76) {
+	doc := o.Doc
+	if o.NotImpl {
+		doc += " " + notImplNote
+	}
+	for _, line := range wrap(doc, 76) {
 		fmt.Fprintf(b, "# %s\n", line)
 	}
 	if o.Flag != "" {
 		flags := "--" + o.Flag
-		if o.Short != "" {
-			flags += ", -" + o.Short
+		for _, a := range o.Aliases {
+			if len(a) == 1 {
+				flags += ", -" + a
+			} else {
+				flags += ", --" + a
+			}
 		}
-		fmt.Fprintf(b, "# Flag: %s; environment: %s.\n", flags, o.Env)
+		fmt.Fprintf(b, "# Flag: %s; environment: %s.\n", flags, strings.Join(o.Env, ", "))
 	}
 	prefix := ""
-	if reflect.DeepEqual(normalize(v.Interface()), normalize(def.Interface())) {
+	if sameValue(v, def) {
 		prefix = "# "
 	}
 	fmt.Fprintf(b, "%s%s\n", prefix, encodeKV(o.Key, v.Interface()))
 }
 
-// normalize makes nil and empty slices compare equal.
+// normalize makes nil and empty slices and maps compare equal.
 func normalize(v any) any {
 	if s, ok := v.([]string); ok && len(s) == 0 {
 		return []string{}
+	}
+	if m, ok := v.(map[string]string); ok && len(m) == 0 {
+		return map[string]string{}
 	}
 	return v
 }
@@ -86,11 +117,27 @@ func encodeKV(key string, v any) string {
 	if s, ok := v.([]string); ok && s == nil {
 		v = []string{}
 	}
+	if m, ok := v.(map[string]string); ok {
+		return key + " = " + inlineTable(m)
+	}
 	var buf bytes.Buffer
 	if err := toml.NewEncoder(&buf).Encode(map[string]any{key: v}); err != nil {
 		return fmt.Sprintf("%s = %q", key, fmt.Sprint(v))
 	}
 	return strings.TrimSpace(buf.String())
+}
+
+// inlineTable writes m as a TOML inline table, so it stays inside the
+// enclosing table.
+func inlineTable(m map[string]string) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s = %s", tomlTableKey(k), strings.TrimPrefix(encodeKV("v", m[k]), "v = ")))
+	}
+	if len(parts) == 0 {
+		return "{}"
+	}
+	return "{ " + strings.Join(parts, ", ") + " }"
 }
 
 func tomlTableKey(name string) string {

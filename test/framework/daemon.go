@@ -151,7 +151,8 @@ func (d *Daemon) Start() {
 	d.logs = &syncBuffer{}
 	d.cmd = d.Command()
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// No Pdeathsig: it fires when the forking *thread* exits, and tests
+	// throw away threads that entered pod namespaces. Cleanup stops crio.
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)
 	}
@@ -281,3 +282,6 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Pid is the daemon's process id.
+func (d *Daemon) Pid() int { return d.cmd.Process.Pid }

@@ -9,11 +9,18 @@ import (
 )
 
 // InNetNS runs fn on a thread that joined the network namespace at path.
-// Sockets fn creates live in that namespace. The thread is discarded after.
+// Sockets fn creates live in that namespace. The thread returns to its own
+// namespace afterwards; if it cannot, it is discarded.
 func InNetNS(path string, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer orig.Close()
 		f, err := os.Open(path)
 		if err != nil {
 			errc <- err
@@ -24,7 +31,11 @@ func InNetNS(path string, fn func() error) error {
 			errc <- fmt.Errorf("setns %s: %w", path, err)
 			return
 		}
-		errc <- fn()
+		err = fn()
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -24,13 +25,13 @@ func (d *Daemon) writeNetwork() {
 	d.Subnet = fmt.Sprintf("10.%d.%d.0/24", 100+n.Int64()/50, 1+n.Int64()%250)
 	conf := fmt.Sprintf(`{
   "cniVersion": "1.0.0",
-  "name": "crio-test",
+  "name": %q,
   "plugins": [
     {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": true, "hairpinMode": true,
      "ipam": {"type": "host-local", "dataDir": %q, "routes": [{"dst": "0.0.0.0/0"}], "ranges": [[{"subnet": %q}]]}},
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
-}`, d.Bridge, d.path("cni-ipam"), d.Subnet)
+}`, d.Network(), d.Bridge, d.path("cni-ipam"), d.Subnet)
 	if err := os.WriteFile(filepath.Join(d.Dir, "cni", "10-test.conflist"), []byte(conf), 0o644); err != nil {
 		d.t.Fatal(err)
 	}
@@ -38,6 +39,10 @@ func (d *Daemon) writeNetwork() {
 
 // IPAMDir is where host-local records this daemon's IP allocations.
 func (d *Daemon) IPAMDir() string { return d.path("cni-ipam") }
+
+// Network is the name of this daemon's CNI network (unique per daemon, so
+// the rules the plugins tag with it can be found and removed).
+func (d *Daemon) Network() string { return "crio-test-" + d.Bridge }
 
 // NamespacesDir is where the daemon pins pod namespaces.
 func (d *Daemon) NamespacesDir() string { return d.path("run") }
@@ -59,8 +64,31 @@ func (d *Daemon) removeAllPods() {
 	}
 }
 
+// removeBridge deletes the bridge and any NAT rule the plugins left for
+// this network (a daemon that died before CNI DEL).
 func (d *Daemon) removeBridge() {
 	_ = exec.Command("ip", "link", "del", d.Bridge).Run()
+	out, err := exec.Command("iptables", "-t", "nat", "-S", "POSTROUTING").Output()
+	if err != nil {
+		return
+	}
+	for _, rule := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(rule, "-A ") || !strings.Contains(rule, d.Network()) {
+			continue
+		}
+		args := strings.Fields("-t nat -D" + strings.TrimPrefix(rule, "-A"))
+		for i := range args {
+			args[i] = strings.Trim(args[i], `"`)
+		}
+		_ = exec.Command("iptables", args...).Run()
+		if i := strings.Index(rule, " -j "); i >= 0 {
+			chain := strings.TrimSpace(rule[i+4:])
+			if strings.HasPrefix(chain, "CNI-") {
+				_ = exec.Command("iptables", "-t", "nat", "-F", chain).Run()
+				_ = exec.Command("iptables", "-t", "nat", "-X", chain).Run()
+			}
+		}
+	}
 }
 
 // PodConfig returns a minimal pod config with a unique uid.

@@ -206,7 +206,7 @@ func TestStopRemoveLeaveNothingBehind(t *testing.T) {
 	ctx := framework.Ctx(t)
 	linksBefore := links(t)
 	id, st := runPod(t, d, framework.PodConfig("leak"))
-	if _, err := os.Stat(filepath.Join(d.IPAMDir(), "crio-test", st.Network.Ip)); err != nil {
+	if _, err := os.Stat(filepath.Join(d.IPAMDir(), d.Network(), st.Network.Ip)); err != nil {
 		t.Fatalf("no IP allocation recorded: %v", err)
 	}
 	if len(links(t)) <= len(linksBefore) {
@@ -220,7 +220,7 @@ func TestStopRemoveLeaveNothingBehind(t *testing.T) {
 	if err != nil || st2.Status.State != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
 		t.Fatalf("after stop: %v %v", st2, err)
 	}
-	if _, err := os.Stat(filepath.Join(d.IPAMDir(), "crio-test", st.Network.Ip)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(d.IPAMDir(), d.Network(), st.Network.Ip)); !os.IsNotExist(err) {
 		t.Errorf("IP allocation left after stop: %v", err)
 	}
 	// Stop is idempotent.
@@ -414,7 +414,7 @@ func TestPodsSurviveDaemonRestart(t *testing.T) {
 	if _, err := d.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(d.IPAMDir(), "crio-test", st.Network.Ip)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(d.IPAMDir(), d.Network(), st.Network.Ip)); !os.IsNotExist(err) {
 		t.Errorf("IP still allocated after stop following a restart")
 	}
 }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/crio-runtime/crio/internal/sdnotify"
+	"github.com/crio-runtime/crio/pkg/config"
+)
+
+// unimplemented splits what was asked for but is not acted on into config
+// keys (set in a file) and flags (set on the command line or environment).
+// A key whose flag was given is named once, as the flag.
+func unimplemented(c *cli.Context, cfg *config.Config) (keys, flags []string) {
+	flags = config.UnimplementedFlags(c)
+	byFlag := map[string]bool{}
+	for _, f := range flags {
+		byFlag[f] = true
+	}
+	flagOf := map[string]string{}
+	for _, o := range config.Options() {
+		if o.Flag != "" {
+			flagOf[o.Path()] = "--" + o.Flag
+		}
+	}
+	for _, k := range cfg.Unimplemented(config.Default(), config.DetectHost()) {
+		if f, ok := flagOf[k]; ok && byFlag[f] {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	return keys, flags
+}
+
+// logCompatibility writes the one start-up warning that names every CRI-O
+// setting accepted but not implemented, and says when C conmon is replaced.
+func logCompatibility(c *cli.Context, cfg *config.Config, log *slog.Logger) {
+	if repl := cfg.ConmonReplacements(); len(repl) > 0 {
+		log.Info("CRI-O's conmon is not used: containers are monitored by conmon-go", "settings", strings.Join(repl, ","))
+	}
+	keys, flags := unimplemented(c, cfg)
+	if len(keys)+len(flags) == 0 {
+		return
+	}
+	log.Warn("accepted for CRI-O compatibility but not implemented; these settings have no effect",
+		"keys", strings.Join(keys, ","), "flags", strings.Join(flags, ","))
+}
+
+// watchdogInterval is how often to tell systemd we are alive: half of
+// WATCHDOG_USEC when the unit has WatchdogSec and the variable is ours.
+func watchdogInterval() time.Duration {
+	usec := os.Getenv("WATCHDOG_USEC")
+	if usec == "" {
+		return 0
+	}
+	if pid := os.Getenv("WATCHDOG_PID"); pid != "" && pid != strconv.Itoa(os.Getpid()) {
+		return 0
+	}
+	d, err := time.ParseDuration(usec + "us")
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d / 2
+}
+
+// startWatchdog pings systemd's watchdog until stop is closed.
+func startWatchdog(stop <-chan struct{}, log *slog.Logger) {
+	every := watchdogInterval()
+	if every == 0 {
+		return
+	}
+	log.Debug("systemd watchdog enabled", "interval", every)
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_ = sdnotify.Notify("WATCHDOG=1")
+			}
+		}
+	}()
+}

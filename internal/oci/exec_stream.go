@@ -1,0 +1,163 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Size is a terminal size.
+type Size struct{ Rows, Cols uint16 }
+
+// Streams are the client's side of an interactive exec.
+type Streams struct {
+	Stdin          io.Reader // nil: no stdin
+	Stdout, Stderr io.Writer // nil: discarded
+	Resize         <-chan Size
+}
+
+// ExecStream runs proc in the container wired to the client's streams and
+// returns its exit code. With a terminal, runc's stdio is the slave of a pty
+// we own, so runc forwards our size changes to the container's terminal.
+func (r *Runtime) ExecStream(ctx context.Context, id, workDir string, proc *specs.Process, s Streams) (int, error) {
+	dir, err := os.MkdirTemp(workDir, "exec-")
+	if err != nil {
+		return -1, err
+	}
+	defer os.RemoveAll(dir)
+	procFile, pidFile := filepath.Join(dir, "process.json"), filepath.Join(dir, "pid")
+	data, err := json.Marshal(proc)
+	if err != nil {
+		return -1, err
+	}
+	if err := os.WriteFile(procFile, data, 0o600); err != nil {
+		return -1, err
+	}
+	args := append(r.globalArgs(), "exec", "--process", procFile, "--pid-file", pidFile)
+	if proc.Terminal {
+		args = append(args, "--tty")
+	}
+	cmd := exec.Command(r.Path, append(args, id)...)
+	var outputDone <-chan struct{}
+	if proc.Terminal {
+		outputDone, err = startWithPty(cmd, s)
+	} else {
+		outputDone, err = startWithPipes(cmd, s)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("%s exec: %w", r.Name, err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		killExec(pidFile, cmd)
+		<-waited
+		return -1, ctx.Err()
+	}
+	// Let the last output reach the client before the exit code does.
+	select {
+	case <-outputDone:
+	case <-time.After(5 * time.Second):
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	return -1, err
+}
+
+// startWithPipes copies stdin ourselves: exec.Cmd would make Wait block on
+// a client stdin that never ends.
+func startWithPipes(cmd *exec.Cmd, s Streams) (<-chan struct{}, error) {
+	done := make(chan struct{})
+	var stdin io.WriteCloser
+	var err error
+	if s.Stdin != nil {
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			return nil, err
+		}
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if stdin != nil {
+		go func() { _, _ = io.Copy(stdin, s.Stdin); stdin.Close() }()
+	}
+	copied := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(orDiscard(s.Stdout), stdout); copied <- struct{}{} }()
+	go func() { _, _ = io.Copy(orDiscard(s.Stderr), stderr); copied <- struct{}{} }()
+	go func() { <-copied; <-copied; close(done) }()
+	return done, nil
+}
+
+func startWithPty(cmd *exec.Cmd, s Streams) (<-chan struct{}, error) {
+	master, slave, err := openPty()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	err = cmd.Start()
+	slave.Close()
+	if err != nil {
+		master.Close()
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(orDiscard(s.Stdout), master) // ends with EIO once every slave fd is closed
+		master.Close()
+		close(done)
+	}()
+	if s.Stdin != nil {
+		go func() { _, _ = io.Copy(master, s.Stdin) }()
+	}
+	if s.Resize != nil {
+		go func() {
+			for {
+				select {
+				case sz, ok := <-s.Resize:
+					if !ok {
+						return
+					}
+					_ = setWinsize(master, sz.Rows, sz.Cols)
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+	return done, nil
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}

@@ -1,0 +1,318 @@
+// Package bench measures what the issues set targets for. It runs only with
+// CRIO_BENCH=1 (make bench) and prints figures; it asserts no timings.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/test/framework"
+	"github.com/crio-runtime/crio/test/registry"
+)
+
+func setup(t *testing.T) (*framework.Daemon, string) {
+	t.Helper()
+	if os.Getenv("CRIO_BENCH") == "" {
+		t.Skip("set CRIO_BENCH=1 (make bench)")
+	}
+	framework.RequireRoot(t)
+	reg := registry.Start(t, registry.Options{})
+	reg.Push(t, "busybox:bench", registry.Image{})
+	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}})
+	img := reg.Addr + "/busybox:bench"
+	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
+		t.Fatal(err)
+	}
+	return d, img
+}
+
+type dist []time.Duration
+
+func (d dist) pct(p float64) time.Duration {
+	s := append(dist{}, d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+func (d dist) String() string {
+	return fmt.Sprintf("p50 %v  p99 %v  (n=%d)", d.pct(0.5).Round(time.Microsecond*10), d.pct(0.99).Round(time.Microsecond*10), len(d))
+}
+
+func podCfg(i int) *runtimeapi.PodSandboxConfig {
+	c := framework.PodConfig(fmt.Sprintf("bench-%d", i))
+	return c
+}
+
+var stageRE = regexp.MustCompile(`msg="pod stage done" id=(\w+) method=RunPodSandbox stage=(\w+) duration=(\S+)`)
+
+// TestBenchRunPodSandbox: RunPodSandbox latency, sequential and 10 in
+// parallel, with the stage breakdown from the daemon's debug log, against
+// the bridge plugin's ADD alone.
+func TestBenchRunPodSandbox(t *testing.T) {
+	d, _ := setup(t)
+	ctx := framework.Ctx(t)
+	var seq dist
+	for i := 0; i < 50; i++ {
+		start := time.Now()
+		if _, err := d.Runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: podCfg(i)}); err != nil {
+			t.Fatal(err)
+		}
+		seq = append(seq, time.Since(start))
+	}
+	stages := map[string]dist{}
+	for _, m := range stageRE.FindAllStringSubmatch(d.Logs(), -1) {
+		if v, err := time.ParseDuration(m[3]); err == nil {
+			stages[m[2]] = append(stages[m[2]], v)
+		}
+	}
+	var par dist
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			start := time.Now()
+			_, err := d.Runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: podCfg(100 + i)})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			par = append(par, time.Since(start))
+		}(i)
+	}
+	wg.Wait()
+	bridge := bridgeAddAlone(t, d, 20)
+	fmt.Printf("RunPodSandbox sequential: %v\n", seq)
+	for _, s := range []string{"namespaces", "cni_add"} {
+		fmt.Printf("  stage %-10s %v\n", s, stages[s])
+	}
+	fmt.Printf("RunPodSandbox 10 parallel: %v\n", par)
+	fmt.Printf("bridge plugin ADD alone:   %v\n", bridge)
+	fmt.Printf("ratio p50 RunPodSandbox / bridge ADD: %.2f\n", float64(seq.pct(0.5))/float64(bridge.pct(0.5)))
+}
+
+// bridgeAddAlone times the bridge plugin's ADD on fresh namespaces, the way
+// a runtime calls it, with its own bridge and IPAM dir.
+func bridgeAddAlone(t *testing.T, d *framework.Daemon, n int) dist {
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`{"cniVersion":"1.0.0","name":"benchbr","type":"bridge","bridge":"crtbench0","isGateway":true,"ipMasq":true,
+"ipam":{"type":"host-local","dataDir":%q,"ranges":[[{"subnet":"10.250.0.0/24"}]]}}`, filepath.Join(dir, "ipam"))
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", "crtbench0").Run() })
+	var out dist
+	for i := 0; i < n; i++ {
+		ns := fmt.Sprintf("crtbench%d", i)
+		if err := exec.Command("ip", "netns", "add", ns).Run(); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("/usr/lib/cni/bridge")
+		cmd.Env = []string{"CNI_COMMAND=ADD", "CNI_CONTAINERID=bench" + strconv.Itoa(i), "CNI_NETNS=/var/run/netns/" + ns, "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni:/opt/cni/bin"}
+		cmd.Stdin = strings.NewReader(conf)
+		start := time.Now()
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("bridge ADD: %v %s", err, b)
+		}
+		out = append(out, time.Since(start))
+		del := exec.Command("/usr/lib/cni/bridge")
+		del.Env = append([]string{}, cmd.Env...)
+		del.Env[0] = "CNI_COMMAND=DEL"
+		del.Stdin = strings.NewReader(conf)
+		_ = del.Run()
+		_ = exec.Command("ip", "netns", "del", ns).Run()
+	}
+	return out
+}
+
+func runPod(t *testing.T, d *framework.Daemon) (string, *runtimeapi.PodSandboxConfig) {
+	cfg := podCfg(0)
+	cfg.LogDirectory = filepath.Join(d.Dir, "podlogs")
+	r, err := d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.PodSandboxId, cfg
+}
+
+func createStart(ctx context.Context, t *testing.T, d *framework.Daemon, pod string, cfg *runtimeapi.PodSandboxConfig, img string, i int) string {
+	c := &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: fmt.Sprintf("c%d", i)},
+		Image:    &runtimeapi.ImageSpec{Image: img},
+		Command:  []string{"sleep", "3600"},
+		LogPath:  fmt.Sprintf("c%d.log", i),
+		Linux:    &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER}}},
+	}
+	r, err := d.Runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: pod, Config: c, SandboxConfig: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Runtime.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: r.ContainerId}); err != nil {
+		t.Fatal(err)
+	}
+	return r.ContainerId
+}
+
+// TestBenchContainerStart: create+start of 50 containers in one pod, against
+// bare `runc create && runc start` of the same bundle, in the same run; then
+// the monitors' PSS and ExecSync cost.
+func TestBenchContainerStart(t *testing.T) {
+	d, img := setup(t)
+	ctx := framework.Ctx(t)
+	pod, cfg := runPod(t, d)
+	var ours dist
+	var ids []string
+	for i := 0; i < 50; i++ {
+		start := time.Now()
+		ids = append(ids, createStart(ctx, t, d, pod, cfg, img, i))
+		ours = append(ours, time.Since(start))
+	}
+	bare := bareRunc(t, d, ids[0], 50)
+	fmt.Printf("create+start (crio):        %v\n", ours)
+	fmt.Printf("runc create && start (bare): %v\n", bare)
+	fmt.Printf("ratio p50: %.2f  p99: %.2f\n", float64(ours.pct(0.5))/float64(bare.pct(0.5)), float64(ours.pct(0.99))/float64(bare.pct(0.99)))
+
+	var pss []int
+	for _, id := range ids[:20] {
+		st, err := d.Runtime.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info struct {
+			MonitorPid int `json:"monitorPid"`
+		}
+		_ = json.Unmarshal([]byte(st.Info["info"]), &info)
+		pss = append(pss, pssKiB(t, info.MonitorPid))
+	}
+	sum := 0
+	for _, p := range pss {
+		sum += p
+	}
+	fmt.Printf("conmon-go PSS over 20 running containers: avg %.2f MiB (min %d KiB, max %d KiB)\n", float64(sum)/float64(len(pss))/1024, minOf(pss), maxOf(pss))
+	fmt.Printf("idle minimal Go process PSS: %.2f MiB\n", float64(idleGoPSS(t))/1024)
+
+	var execs dist
+	cpu0 := cpuTicks(t, d.Pid())
+	const n = 50
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		if _, err := d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ids[0], Cmd: []string{"true"}, Timeout: 10}); err != nil {
+			t.Fatal(err)
+		}
+		execs = append(execs, time.Since(start))
+	}
+	cpu := cpuTicks(t, d.Pid()) - cpu0
+	fmt.Printf("ExecSync true: %v; CPU per call (daemon + runc children): %.1f ms\n", execs, float64(cpu)*10/n)
+}
+
+// bareRunc times runc create+start of a copy of one of our bundles.
+func bareRunc(t *testing.T, d *framework.Daemon, id string, n int) dist {
+	st, err := d.Runtime.ContainerStatus(framework.Ctx(t), &runtimeapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Bundle string `json:"bundle"`
+	}
+	_ = json.Unmarshal([]byte(st.Info["info"]), &info)
+	spec, err := os.ReadFile(filepath.Join(info.Bundle, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	var out dist
+	for i := 0; i < n; i++ {
+		bid := fmt.Sprintf("bare-%d", i)
+		bundle := filepath.Join(root, bid)
+		_ = os.MkdirAll(bundle, 0o755)
+		s := strings.Replace(string(spec), "crio-"+id, "crio-"+bid, 1)
+		_ = os.WriteFile(filepath.Join(bundle, "config.json"), []byte(s), 0o600)
+		start := time.Now()
+		c := exec.Command("runc", "--root", filepath.Join(root, "state"), "create", "--bundle", bundle, bid)
+		if b, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("runc create: %v %s", err, b)
+		}
+		if b, err := exec.Command("runc", "--root", filepath.Join(root, "state"), "start", bid).CombinedOutput(); err != nil {
+			t.Fatalf("runc start: %v %s", err, b)
+		}
+		out = append(out, time.Since(start))
+		t.Cleanup(func() { _ = exec.Command("runc", "--root", filepath.Join(root, "state"), "delete", "-f", bid).Run() })
+	}
+	return out
+}
+
+func pssKiB(t *testing.T, pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
+			v, _ := strconv.Atoi(f[1])
+			return v
+		}
+	}
+	return 0
+}
+
+func idleGoPSS(t *testing.T) int {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	_ = os.WriteFile(src, []byte("package main\nimport \"time\"\nfunc main(){ time.Sleep(time.Hour) }\n"), 0o644)
+	bin := filepath.Join(dir, "idle")
+	if b, err := exec.Command("go", "build", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, b)
+	}
+	cmd := exec.Command(bin)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(500 * time.Millisecond)
+	return pssKiB(t, cmd.Process.Pid)
+}
+
+// cpuTicks is utime+stime+cutime+cstime of pid, in clock ticks (1/100 s).
+func cpuTicks(t *testing.T, pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b)[strings.LastIndex(string(b), ")")+2:])
+	sum := 0
+	for _, i := range []int{11, 12, 13, 14} {
+		v, _ := strconv.Atoi(f[i])
+		sum += v
+	}
+	return sum
+}
+
+func minOf(v []int) int {
+	m := v[0]
+	for _, x := range v {
+		m = min(m, x)
+	}
+	return m
+}
+
+func maxOf(v []int) int {
+	m := v[0]
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
