@@ -104,7 +104,9 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if err := os.MkdirAll(filepath.Dir(c.LogPath), 0o755); err != nil {
 		return nil, fmt.Errorf("log dir: %w", err)
 	}
-	started, err := rt.Create(ctx, m.monitorConfig(c))
+	mcfg := m.monitorConfig(c)
+	mcfg.CgroupProcs = monitorCgroups(sb.CgroupParent, m.cfg().Crio.Runtime.CgroupManager, m.opts.CgroupV2)
+	started, err := rt.Create(ctx, mcfg)
 	if err != nil {
 		_ = rt.Delete(context.WithoutCancel(ctx), id)
 		return nil, status.Errorf(codes.Unknown, "create container: %v", err)

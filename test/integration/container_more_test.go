@@ -218,3 +218,48 @@ func TestSecondRuntimeHandler(t *testing.T) {
 		t.Errorf("pod handler %q", st.Status.RuntimeHandler)
 	}
 }
+
+// TestCgroupParentAndMonitorPlacement: a pod's cgroup parent holds its
+// containers and their monitors (cgroupfs driver, v1).
+func TestCgroupParentAndMonitorPlacement(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	parent := "/crio-it-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	var made []string
+	for _, ctrl := range []string{"memory", "cpu", "pids"} {
+		dir := filepath.Join("/sys/fs/cgroup", ctrl, parent)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Skipf("cgroup v1 %s: %v", ctrl, err)
+		}
+		made = append(made, dir)
+	}
+	t.Cleanup(func() {
+		e.d.Stop()
+		for _, d := range made {
+			// The monitor leaves the cgroup just after writing the exit record.
+			for i := 0; i < 50 && os.Remove(d) != nil; i++ {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	})
+	cfg := framework.PodConfig("cgparent")
+	cfg.Linux.CgroupParent = parent
+	podID, _ := runPod(t, e.d, cfg)
+	id := e.create(t, podID, cfg, "inparent", "sleep", "3600")
+	e.start(t, id)
+	procs, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory", parent, "crio-"+id, "cgroup.procs"))
+	if err != nil || strings.TrimSpace(string(procs)) == "" {
+		t.Errorf("container not in %s/crio-%s: %v %q", parent, id, err, procs)
+	}
+	st, err := e.d.Runtime.ContainerStatus(framework.Ctx(t), &runtimeapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	monitorPid := between(st.Info["info"], `"monitorPid":`, `,`)
+	podProcs, _ := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory", parent, "cgroup.procs"))
+	if monitorPid == "" || !strings.Contains("\n"+string(podProcs), "\n"+monitorPid+"\n") {
+		t.Errorf("monitor %s not in the pod cgroup: %q", monitorPid, podProcs)
+	}
+	if _, err := e.d.Runtime.RemovePodSandbox(framework.Ctx(t), &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {
+		t.Fatal(err)
+	}
+}
