@@ -38,6 +38,8 @@ type Container struct {
 	StopSignal string                `json:"stopSignal"`
 	User       *UserRecord           `json:"user,omitempty"`
 	Resources  *specs.LinuxResources `json:"resources,omitempty"`
+	// ImageMounts are the ids of images mounted for CRI image volumes.
+	ImageMounts []string `json:"imageMounts,omitempty"`
 
 	spec *specs.Spec // loaded from the bundle
 	mu   sync.Mutex  // guards the record fields

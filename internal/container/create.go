@@ -74,7 +74,12 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	}
 	undo = append(undo, func() { m.deleteRootfs(id) })
 
-	res, err := m.buildSpec(c, sb, podCfg, img, rootfs)
+	imageMounts, err := m.mountImages(ctx, c, cfg.GetMounts())
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { m.unmountImages(c) })
+	res, err := m.buildSpec(c, sb, podCfg, img, rootfs, imageMounts)
 	if err != nil {
 		return nil, err
 	}
@@ -206,4 +211,34 @@ func (m *Manager) monitorConfig(c *Container) *monitor.Config {
 		Stdin:         cfg.Stdin,
 		StdinOnce:     cfg.StdinOnce,
 	}
+}
+
+// mountImages mounts the images of CRI image volumes read-only and returns
+// reference -> mount point for the spec.
+func (m *Manager) mountImages(ctx context.Context, c *Container, mounts []*runtimeapi.Mount) (map[string]string, error) {
+	out := map[string]string{}
+	for i, mnt := range mounts {
+		ref := mnt.GetImage().GetImage()
+		if ref == "" || out[ref] != "" {
+			continue
+		}
+		img, err := m.images.ForContainer(ctx, ref)
+		if err != nil {
+			return nil, status.Errorf(status.Code(err), "mounts[%d].image: %v", i, err)
+		}
+		mp, err := m.storage().MountImage(img.ID, []string{"ro"}, "")
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "mount image %s: %v", ref, err)
+		}
+		c.ImageMounts = append(c.ImageMounts, img.ID)
+		out[ref] = mp
+	}
+	return out, nil
+}
+
+func (m *Manager) unmountImages(c *Container) {
+	for _, id := range c.ImageMounts {
+		_, _ = m.storage().UnmountImage(id, false)
+	}
+	c.ImageMounts = nil
 }

@@ -150,6 +150,7 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 		return status.Errorf(codes.Unknown, "delete container %s: %v", c.ID, err)
 	}
 	m.deleteRootfs(c.ID)
+	m.unmountImages(c)
 	for _, p := range []string{c.Bundle, c.Bundle + "-volumes", c.AttachDir, filepath.Join(m.opts.ExitsDir, c.ID)} {
 		if err := os.RemoveAll(p); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/containers/storage"
@@ -100,7 +101,7 @@ func (m *Manager) List() []*Container { return m.index.List() }
 // ImageInUse tells the image service which container uses an image.
 func (m *Manager) ImageInUse(imageID string) (string, bool) {
 	for _, c := range m.index.List() {
-		if c.ImageID == imageID {
+		if c.ImageID == imageID || slices.Contains(c.ImageMounts, imageID) {
 			return c.Metadata().GetName() + " (" + c.ID + ")", true
 		}
 	}

@@ -26,7 +26,7 @@ var hostLimits = sync.OnceValues(func() ([]string, int) {
 	return caps, minOOM
 })
 
-func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeapi.PodSandboxConfig, img *image.ContainerImage, rootfs string) (*spec.Result, error) {
+func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeapi.PodSandboxConfig, img *image.ContainerImage, rootfs string, imageMounts map[string]string) (*spec.Result, error) {
 	rc := m.cfg().Crio
 	caps, minOOM := hostLimits()
 	if rc.Runtime.MinOOMScoreAdj > minOOM {
@@ -71,6 +71,7 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 			PrivilegedWithoutHostDevices: h != nil && h.PrivilegedWithoutHostDevices,
 		},
 		Host:          hostos.Host{},
+		ImageMounts:   imageMounts,
 		VolumeBindDir: c.Bundle + "-volumes",
 	}
 	if f := imageFile(rootfs, "/etc/passwd"); f != nil {

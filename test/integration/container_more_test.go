@@ -263,3 +263,19 @@ func TestCgroupParentAndMonitorPlacement(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestImageVolumeMount(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "imgvol")
+	id := e.createWith(t, podID, podCfg, &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "imgvol"},
+		Command:  []string{"sleep", "3600"},
+		Mounts:   []*runtimeapi.Mount{{ContainerPath: "/img", Image: &runtimeapi.ImageSpec{Image: e.image}, Readonly: true}},
+	})
+	if out, _, code := e.exec(t, id, "ls", "/img/bin/busybox"); code != 0 || !strings.Contains(out, "busybox") {
+		t.Errorf("image volume content: %d %q", code, out)
+	}
+	if _, _, code := e.exec(t, id, "touch", "/img/x"); code == 0 {
+		t.Error("image volume is writable")
+	}
+}
