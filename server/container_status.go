@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/container"
@@ -42,7 +43,7 @@ func containerStatus(c *container.Container) *runtimeapi.ContainerStatus {
 		Image:    &runtimeapi.ImageSpec{Image: c.ImageName, UserSpecifiedImage: cfg.GetImage().GetUserSpecifiedImage()},
 		ImageRef: c.ImageRef, ImageId: c.ImageID,
 		Reason: c.Reason, Message: c.Message,
-		Labels: cfg.Labels, Annotations: cfg.Annotations, Mounts: cfg.Mounts, LogPath: c.LogPath,
+		Labels: cfg.Labels, Annotations: cfg.Annotations, Mounts: statusMounts(c), LogPath: c.LogPath,
 	}
 	if r := c.Resources; r != nil {
 		lr := &runtimeapi.LinuxContainerResources{}
@@ -73,4 +74,23 @@ func containerStatus(c *container.Container) *runtimeapi.ContainerStatus {
 		st.User = &runtimeapi.ContainerUser{Linux: &runtimeapi.LinuxContainerUser{Uid: u.UID, Gid: u.GID, SupplementalGroups: u.SupplementalGroups}}
 	}
 	return st
+}
+
+// statusMounts reports the requested mounts, with the resolved image of
+// each image volume.
+func statusMounts(c *container.Container) []*runtimeapi.Mount {
+	mounts := c.Config.Mounts
+	if len(c.ImageMountRefs) == 0 {
+		return mounts
+	}
+	out := make([]*runtimeapi.Mount, len(mounts))
+	for i, m := range mounts {
+		out[i] = m
+		if ref := m.GetImage().GetImage(); ref != "" {
+			cp := proto.Clone(m).(*runtimeapi.Mount)
+			cp.Image.ImageRef = c.ImageMountRefs[ref]
+			out[i] = cp
+		}
+	}
+	return out
 }

@@ -28,12 +28,18 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 	}
 	resp := &runtimeapi.StatusResponse{
 		Status:   &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, netCond}},
-		Features: &runtimeapi.RuntimeFeatures{},
+		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 	}
-	for _, name := range cfg.HandlerNames() {
+	// "" is the default handler (api.proto), then every named one.
+	for _, name := range append([]string{""}, cfg.HandlerNames()...) {
+		h := name
+		if h == "" {
+			h = cfg.Crio.Runtime.DefaultRuntime
+		}
+		path, _ := oci.RuntimePath(h, cfg.Crio.Runtime.Runtimes[h])
 		resp.RuntimeHandlers = append(resp.RuntimeHandlers, &runtimeapi.RuntimeHandler{
 			Name:     name,
-			Features: &runtimeapi.RuntimeHandlerFeatures{},
+			Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: oci.RecursiveReadOnly(path)},
 		})
 	}
 	if req.GetVerbose() {

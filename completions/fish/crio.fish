@@ -50,7 +50,7 @@ complete -c crio -n '__fish_crio_no_subcommand' -f -l min-injected-gomaxprocs -r
 complete -c crio -n '__fish_crio_no_subcommand' -f -l selinux -d 'Enable SELinux labelling (not supported by this runtime; must stay false).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l seccomp-profile -r -d 'Path to a seccomp profile used as RuntimeDefault; empty uses the built-in default profile.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l privileged-seccomp-profile -r -d 'Seccomp profile for privileged containers. Not supported by this runtime: a non-empty value is an error, since privileged containers would run unconfined.'
-complete -c crio -n '__fish_crio_no_subcommand' -f -l seccomp-use-default-when-empty -d 'Use the RuntimeDefault profile for containers that ask for no profile.'
+complete -c crio -n '__fish_crio_no_subcommand' -f -l seccomp-use-default-when-empty -d 'Use the RuntimeDefault profile for containers whose request names no seccomp profile at all (off: such containers are Unconfined, as in CRI-O; the kubelet always names one).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l apparmor-profile -r -d 'AppArmor profile for containers that ask for RuntimeDefault (only where AppArmor is enabled; elsewhere a non-default value is reported as not implemented).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l blockio-config-file -r -d 'Block I/O class configuration for the blockio cgroup controller. (Accepted for CRI-O compatibility; not implemented.)'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l blockio-reload -d 'Reload blockio_config_file and rescan block devices before applying block I/O classes. (Accepted for CRI-O compatibility; not implemented.)'

@@ -38,8 +38,10 @@ type Container struct {
 	StopSignal string                `json:"stopSignal"`
 	User       *UserRecord           `json:"user,omitempty"`
 	Resources  *specs.LinuxResources `json:"resources,omitempty"`
-	// ImageMounts are the ids of images mounted for CRI image volumes.
-	ImageMounts []string `json:"imageMounts,omitempty"`
+	// ImageMounts are the ids of images mounted for CRI image volumes;
+	// ImageMountRefs maps each volume's reference to its image id.
+	ImageMounts    []string          `json:"imageMounts,omitempty"`
+	ImageMountRefs map[string]string `json:"imageMountRefs,omitempty"`
 
 	spec *specs.Spec // loaded from the bundle
 	mu   sync.Mutex  // guards the record fields

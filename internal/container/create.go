@@ -231,6 +231,10 @@ func (m *Manager) mountImages(ctx context.Context, c *Container, mounts []*runti
 			return nil, status.Errorf(codes.Internal, "mount image %s: %v", ref, err)
 		}
 		c.ImageMounts = append(c.ImageMounts, img.ID)
+		if c.ImageMountRefs == nil {
+			c.ImageMountRefs = map[string]string{}
+		}
+		c.ImageMountRefs[ref] = img.ID
 		out[ref] = mp
 	}
 	return out, nil

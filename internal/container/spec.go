@@ -8,6 +8,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/image"
+	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/spec"
 	"github.com/crio-runtime/crio/internal/spec/hostos"
@@ -33,6 +34,10 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		minOOM = rc.Runtime.MinOOMScoreAdj
 	}
 	h := rc.Runtime.Runtimes[sb.RuntimeHandler]
+	rro := false
+	if rt, err := m.Runtime(sb.RuntimeHandler); err == nil {
+		rro = oci.RecursiveReadOnly(rt.Path)
+	}
 	in := spec.Input{
 		ContainerID:   c.ID,
 		Config:        c.Config.ContainerConfig,
@@ -69,6 +74,7 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 			MinOOMScoreAdj:               minOOM,
 			PidsLimit:                    rc.Runtime.PidsLimit,
 			PrivilegedWithoutHostDevices: h != nil && h.PrivilegedWithoutHostDevices,
+			RecursiveReadOnly:            rro,
 		},
 		Host:          hostos.Host{},
 		ImageMounts:   imageMounts,

@@ -64,11 +64,9 @@ func (r *Runtime) ExecSync(ctx context.Context, id, workDir string, proc *specs.
 	case err = <-done:
 	case <-timer:
 		res.TimedOut = true
-		killExec(pidFile, cmd)
-		err = <-done
+		err = killExec(pidFile, cmd, done)
 	case <-ctx.Done():
-		killExec(pidFile, cmd)
-		<-done
+		_ = killExec(pidFile, cmd, done)
 		return nil, ctx.Err()
 	}
 	res.Stdout, res.Stderr = stdout.bytes(), stderr.bytes()
@@ -86,8 +84,11 @@ func (r *Runtime) ExecSync(ctx context.Context, id, workDir string, proc *specs.
 	return res, nil
 }
 
-// killExec kills the exec'd process (runc cannot forward SIGKILL) and runc.
-func killExec(pidFile string, cmd *exec.Cmd) {
+// killExec kills the exec'd process (runc cannot forward SIGKILL) and lets
+// runc, its parent, reap it and exit; killing runc first would orphan the
+// process to a pid 1 that may never reap it. runc is killed only if it
+// lingers. It returns runc's exit error.
+func killExec(pidFile string, cmd *exec.Cmd, done <-chan error) error {
 	for i := 0; i < 50; i++ {
 		if b, err := os.ReadFile(pidFile); err == nil {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
@@ -95,9 +96,19 @@ func killExec(pidFile string, cmd *exec.Cmd) {
 				break
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
-	_ = cmd.Process.Kill()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		return <-done
+	}
 }
 
 // capped keeps the first max bytes and notes how much it dropped.

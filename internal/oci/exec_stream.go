@@ -61,8 +61,7 @@ func (r *Runtime) ExecStream(ctx context.Context, id, workDir string, proc *spec
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
-		killExec(pidFile, cmd)
-		<-waited
+		_ = killExec(pidFile, cmd, waited)
 		return -1, ctx.Err()
 	}
 	// Let the last output reach the client before the exit code does.

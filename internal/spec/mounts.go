@@ -69,6 +69,15 @@ func depth(p string) int { return strings.Count(path.Clean(p), "/") }
 
 func (b *builder) ipcHost() bool { return b.in.Sandbox.IPCNSPath == "" }
 
+// hostHas reports whether path exists on the host.
+func (b *builder) hostHas(path string) bool {
+	if b.in.Host == nil {
+		return false
+	}
+	_, err := b.in.Host.EvalSymlinks(path)
+	return err == nil
+}
+
 func (b *builder) defaultMounts() []specs.Mount {
 	ro := "ro"
 	if b.privileged() {
@@ -82,8 +91,9 @@ func (b *builder) defaultMounts() []specs.Mount {
 		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", ro}},
 		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", ro}},
 	}
-	if b.ipcHost() {
-		// A fresh mqueue mount needs a private IPC namespace.
+	if b.ipcHost() && b.hostHas("/dev/mqueue") {
+		// Host IPC: show the host's queues where the host mounts them; a
+		// fresh mqueue mount in the host IPC namespace shows the same ones.
 		mounts[3] = bindMount("/dev/mqueue", "/dev/mqueue", "rbind", "nosuid", "noexec", "nodev")
 	}
 	if shm := b.in.Sandbox.ShmPath; shm != "" {

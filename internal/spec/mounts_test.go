@@ -49,6 +49,13 @@ func TestDefaultMounts(t *testing.T) {
 	if m := findMount(s, "/dev/shm"); m.Type != "tmpfs" {
 		t.Errorf("shm %+v", m)
 	}
+	// Host IPC on a host without /dev/mqueue: a fresh mqueue mount (it
+	// shows the host IPC namespace's queues); with one: a bind of it.
+	if m := findMount(s, "/dev/mqueue"); m.Type != "mqueue" {
+		t.Errorf("mqueue with host IPC, host without /dev/mqueue %+v", m)
+	}
+	in.Host.(fakeHost).paths["/dev/mqueue"] = "/dev/mqueue"
+	s = build(t, in).Spec
 	if m := findMount(s, "/dev/mqueue"); m.Type != "bind" || m.Source != "/dev/mqueue" {
 		t.Errorf("mqueue with host IPC %+v", m)
 	}

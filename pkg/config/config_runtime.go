@@ -17,7 +17,7 @@ type RuntimeConfig struct {
 	SELinux                     bool                       `toml:"selinux" doc:"Enable SELinux labelling (not supported by this runtime; must stay false)."`
 	SeccompProfile              string                     `toml:"seccomp_profile" reload:"true" doc:"Path to a seccomp profile used as RuntimeDefault; empty uses the built-in default profile."`
 	PrivilegedSeccompProfile    string                     `toml:"privileged_seccomp_profile" reload:"true" doc:"Seccomp profile for privileged containers. Not supported by this runtime: a non-empty value is an error, since privileged containers would run unconfined."`
-	SeccompUseDefaultWhenEmpty  bool                       `toml:"seccomp_use_default_when_empty" doc:"Use the RuntimeDefault profile for containers that ask for no profile."`
+	SeccompUseDefaultWhenEmpty  bool                       `toml:"seccomp_use_default_when_empty" doc:"Use the RuntimeDefault profile for containers whose request names no seccomp profile at all (off: such containers are Unconfined, as in CRI-O; the kubelet always names one)."`
 	ApparmorProfile             string                     `toml:"apparmor_profile" reload:"true" doc:"AppArmor profile for containers that ask for RuntimeDefault (only where AppArmor is enabled; elsewhere a non-default value is reported as not implemented)."`
 	BlockIOConfigFile           string                     `toml:"blockio_config_file" reload:"true" notimpl:"true" doc:"Block I/O class configuration for the blockio cgroup controller."`
 	BlockIOReload               bool                       `toml:"blockio_reload" notimpl:"true" doc:"Reload blockio_config_file and rescan block devices before applying block I/O classes."`

@@ -138,7 +138,7 @@ func defaultRuntime(cgroupManager string) RuntimeConfig {
 		DefaultSysctls:              []string{},
 		DefaultUlimits:              []string{},
 		DefaultEnv:                  []string{"NSS_SDB_USE_CACHE=no"},
-		SeccompUseDefaultWhenEmpty:  true,
+		SeccompUseDefaultWhenEmpty:  false, // like CRI-O and containerd: no profile is Unconfined (the kubelet always names one)
 		LogLevel:                    "info",
 		LogSizeMax:                  -1,
 		ContainerExitsDir:           "/var/run/crio/exits",

@@ -162,9 +162,13 @@ func TestContainerStopEscalatesAndExecSync(t *testing.T) {
 	if err != nil || string(ex.Stdout) != "out\n" || string(ex.Stderr) != "err\n" || ex.ExitCode != 7 {
 		t.Errorf("exec: %v %+v", err, ex)
 	}
-	_, err = e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"sleep", "30"}, Timeout: 1})
+	_, err = e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"tail", "-f", "/dev/null"}, Timeout: 1})
 	if status.Code(err) != codes.DeadlineExceeded {
 		t.Errorf("exec timeout: %v", err)
+	}
+	ps, err := e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"ps", "-o", "pid,args"}, Timeout: 10})
+	if err != nil || strings.Contains(string(ps.Stdout), "tail") { // also not as an unreaped zombie
+		t.Errorf("the timed-out exec process is still there: %v\n%s", err, ps.GetStdout())
 	}
 	ex, err = e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"/no/such/binary"}})
 	if err != nil || ex.ExitCode == 0 || len(ex.Stderr) == 0 {

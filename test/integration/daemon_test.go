@@ -44,8 +44,11 @@ func TestVersionStatusRuntimeConfig(t *testing.T) {
 	if c := conds[runtimeapi.NetworkReady]; c == nil || !c.Status {
 		t.Errorf("NetworkReady: %+v", c)
 	}
-	if len(st.RuntimeHandlers) != 1 || st.RuntimeHandlers[0].Name != "runc" {
-		t.Errorf("handlers: %+v", st.RuntimeHandlers)
+	if len(st.RuntimeHandlers) != 2 || st.RuntimeHandlers[0].Name != "" || st.RuntimeHandlers[1].Name != "runc" || !st.RuntimeHandlers[1].Features.RecursiveReadOnlyMounts {
+		t.Errorf("handlers (the default as \"\", then runc): %+v", st.RuntimeHandlers)
+	}
+	if !st.Features.SupplementalGroupsPolicy {
+		t.Error("SupplementalGroupsPolicy feature not reported")
 	}
 	if !strings.Contains(st.Info["config"], `"listen":"`+d.Socket+`"`) {
 		t.Errorf("verbose status must carry the effective config: %.300s", st.Info["config"])
