@@ -47,6 +47,10 @@ func runDaemon(c *cli.Context) error {
 	}
 	logCompatibility(c, cfg, log)
 
+	// Catch signals before the socket exists: a SIGHUP that arrives while
+	// the server starts must queue, not kill the daemon (its default action).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
 	srv, err := server.New(context.Background(), cfg, log, logs)
 	if err != nil {
 		return err
@@ -63,8 +67,6 @@ func runDaemon(c *cli.Context) error {
 	)
 	srv.Register(g)
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- g.Serve(lis) }()
 
