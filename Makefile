@@ -19,7 +19,7 @@ RUN_PKGS  := runc containernetworking-plugins iptables libseccomp2 libseccomp-de
 TEST_PKGS := $(RUN_PKGS) docker-registry busybox-static
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all binaries run test unit integration deps-run deps-test install completions crio.conf.example lint clean FORCE
+.PHONY: all binaries run test unit integration bench deps-run deps-test install completions crio.conf.example lint clean FORCE
 
 all: binaries
 
@@ -61,6 +61,10 @@ unit: binaries
 
 integration: deps-test binaries
 	CRIO_BIN_DIR=$(CURDIR)/bin $(GO) test -tags "$(BUILDTAGS)" -count=1 -timeout $(TEST_TIMEOUT) -v ./test/...
+
+# Prints the figures the issues ask for (no timing asserts); root only.
+bench: deps-test binaries
+	CRIO_BENCH=1 CRIO_BIN_DIR=$(CURDIR)/bin $(GO) test -tags "$(BUILDTAGS)" -count=1 -timeout 30m -v -run Bench ./test/bench/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
