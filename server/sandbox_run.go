@@ -20,6 +20,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	log := logging.From(ctx)
 	sb, err := s.pods.Run(ctx, req.GetConfig(), handler, func(stage string, d time.Duration) {
 		log.Debug("pod stage done", "stage", stage, "duration", d)
+		s.observeStage(stage, d)
 	})
 	if err != nil {
 		return nil, err

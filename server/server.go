@@ -84,6 +84,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 	if err := s.initStreaming(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.initObservability(ctx); err != nil {
+		return nil, err
+	}
+	s.containers.OnChange = s.ContainerChanged
 	return s, nil
 }
 
@@ -126,6 +130,7 @@ func (s *Server) Reload(next *config.Config) []config.Change {
 // Shutdown releases what the server holds (stores, watchers).
 func (s *Server) Shutdown() error {
 	s.shutdownStreaming()
+	s.shutdownObservability()
 	if s.containers != nil {
 		s.containers.StopWatching()
 	}

@@ -61,8 +61,9 @@ func runDaemon(c *cli.Context) error {
 		return err
 	}
 	unary, stream := server.Interceptors(log)
+	mUnary, mStream := srv.ObservabilityInterceptors()
 	g := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream),
+		grpc.ChainUnaryInterceptor(unary, mUnary), grpc.ChainStreamInterceptor(stream, mStream),
 		grpc.MaxRecvMsgSize(cfg.Crio.API.GRPCMaxRecvMsgSize), grpc.MaxSendMsgSize(cfg.Crio.API.GRPCMaxSendMsgSize),
 	)
 	srv.Register(g)

@@ -72,9 +72,13 @@ func (m *Manager) collectExit(id string, log *slog.Logger) {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, err := m.readExitLocked(c); err != nil && log != nil {
+	exited, err := m.readExitLocked(c)
+	c.mu.Unlock()
+	if err != nil && log != nil {
 		log.Warn("read exit record", "container", id, "error", err)
+	}
+	if exited && m.OnChange != nil {
+		m.OnChange()
 	}
 }
 

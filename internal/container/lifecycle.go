@@ -44,6 +44,12 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// Started is set before the process runs: a process that exits at once
+	// is then never seen exited-but-not-started (events stay in order, and
+	// StartedAt <= FinishedAt).
+	c.mu.Lock()
+	c.Started, c.StartedAt = true, time.Now().UnixNano()
+	c.mu.Unlock()
 	if err := rt.Start(ctx, c.ID); err != nil {
 		c.mu.Lock()
 		c.markExited(128, time.Now(), false, "StartError")
@@ -54,7 +60,6 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.Started, c.StartedAt = true, time.Now().UnixNano()
 	return m.persist(c)
 }
 

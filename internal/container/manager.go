@@ -46,6 +46,9 @@ type Manager struct {
 	runtimes   map[string]*oci.Runtime
 
 	exits *exitWatcher
+	// OnChange, if set, is called after an exit record was applied, so
+	// events go out at once rather than at the next poll.
+	OnChange func()
 
 	pauseOnce sync.Once
 	pauseDir  string

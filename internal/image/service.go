@@ -4,6 +4,7 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -137,7 +138,9 @@ func (s *Service) SetInUseFunc(f InUseFunc) {
 // Shutdown releases the store without unmounting layers in use by running
 // containers.
 func (s *Service) Shutdown() error {
-	if _, err := s.store.Shutdown(false); err != nil {
+	// Mounted layers of running containers are expected: they stay mounted
+	// for the containers, which outlive the daemon.
+	if _, err := s.store.Shutdown(false); err != nil && !errors.Is(err, storage.ErrLayerUsedByContainer) {
 		return fmt.Errorf("shut down image store: %w", err)
 	}
 	return nil

@@ -122,7 +122,7 @@ func bridgeAddAlone(t *testing.T, d *framework.Daemon, n int) dist {
 			t.Fatal(err)
 		}
 		cmd := exec.Command("/usr/lib/cni/bridge")
-		cmd.Env = []string{"CNI_COMMAND=ADD", "CNI_CONTAINERID=bench" + strconv.Itoa(i), "CNI_NETNS=/var/run/netns/" + ns, "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni:/opt/cni/bin"}
+		cmd.Env = append(os.Environ(), "CNI_COMMAND=ADD", "CNI_CONTAINERID=bench"+strconv.Itoa(i), "CNI_NETNS=/var/run/netns/"+ns, "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni:/opt/cni/bin")
 		cmd.Stdin = strings.NewReader(conf)
 		start := time.Now()
 		if b, err := cmd.CombinedOutput(); err != nil {
@@ -130,8 +130,7 @@ func bridgeAddAlone(t *testing.T, d *framework.Daemon, n int) dist {
 		}
 		out = append(out, time.Since(start))
 		del := exec.Command("/usr/lib/cni/bridge")
-		del.Env = append([]string{}, cmd.Env...)
-		del.Env[0] = "CNI_COMMAND=DEL"
+		del.Env = append(append([]string{}, cmd.Env...), "CNI_COMMAND=DEL") // the last value wins
 		del.Stdin = strings.NewReader(conf)
 		_ = del.Run()
 		_ = exec.Command("ip", "netns", "del", ns).Run()

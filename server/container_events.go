@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/events"
+	"github.com/crio-runtime/crio/internal/logging"
+)
+
+// GetContainerEvents streams container lifecycle events, each with the
+// pod's status and its containers' statuses (what Evented PLEG reads),
+// until the client goes away. A subscriber that falls behind loses events
+// (counted) rather than slowing the daemon or other subscribers.
+func (s *Server) GetContainerEvents(req *runtimeapi.GetEventsRequest, stream runtimeapi.RuntimeService_GetContainerEventsServer) error {
+	o := s.obs()
+	sub := o.broker.Subscribe()
+	defer sub.Close()
+	ctx := stream.Context()
+	log := logging.From(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			if n := sub.Dropped(); n > 0 {
+				log.Warn("container events subscriber fell behind", "dropped", n)
+			}
+			return nil
+		case ev, ok := <-sub.Events():
+			if !ok {
+				return nil
+			}
+			if err := stream.Send(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// runEvents diffs the containers whenever kicked (ContainerChanged) and
+// at least every eventPoll, and publishes the changes.
+func (s *Server) runEvents(ctx context.Context, o *observability) {
+	t := time.NewTicker(eventPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-o.kick:
+		}
+		s.publishChanges(o)
+	}
+}
+
+func (s *Server) containerStates() []events.State {
+	snap := s.containers.Snapshot()
+	out := make([]events.State, 0, len(snap))
+	for _, c := range snap {
+		out = append(out, events.State{
+			ID: c.ID, PodID: c.PodID, Started: c.Started, Exited: c.Exited,
+			CreatedAt: c.CreatedAt, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt,
+		})
+	}
+	return out
+}
+
+func (s *Server) publishChanges(o *observability) {
+	o.publishMu.Lock()
+	defer o.publishMu.Unlock()
+	changes := o.tracker.Diff(s.containerStates(), time.Now())
+	for _, ch := range changes {
+		switch ch.Type {
+		case runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT:
+			o.metrics.ContainerStarted()
+		case runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT:
+			oom := false
+			if c, err := s.containers.Get(ch.ID); err == nil {
+				oom = c.OOMKilled
+			}
+			o.metrics.ContainerExited(oom)
+		}
+		if o.broker.Subscribers() > 0 {
+			o.broker.Publish(s.containerEvent(ch))
+		}
+	}
+}
+
+// containerEvent is the CRI event for a change, with the pod's current
+// status and the statuses of its containers.
+func (s *Server) containerEvent(ch events.Change) *runtimeapi.ContainerEventResponse {
+	ev := &runtimeapi.ContainerEventResponse{ContainerId: ch.ID, ContainerEventType: ch.Type, CreatedAt: ch.At}
+	if sb, err := s.pods.Get(ch.PodID); err == nil {
+		ev.PodSandboxStatus = podStatus(sb)
+	} else {
+		// The pod went first: report it gone rather than leave the field empty.
+		ev.PodSandboxStatus = &runtimeapi.PodSandboxStatus{Id: ch.PodID, State: runtimeapi.PodSandboxState_SANDBOX_NOTREADY}
+	}
+	for _, c := range s.containers.Snapshot() {
+		if c.PodID == ch.PodID {
+			ev.ContainersStatuses = append(ev.ContainersStatuses, containerStatus(c))
+		}
+	}
+	return ev
+}

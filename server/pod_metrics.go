@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/container"
+	"github.com/crio-runtime/crio/internal/sandbox"
+)
+
+// ListPodSandboxMetrics reports the described metrics for every ready
+// pod: network series for the pod, cgroup and disk series per container.
+func (s *Server) ListPodSandboxMetrics(ctx context.Context, req *runtimeapi.ListPodSandboxMetricsRequest) (*runtimeapi.ListPodSandboxMetricsResponse, error) {
+	return &runtimeapi.ListPodSandboxMetricsResponse{PodMetrics: s.listPodMetrics()}, nil
+}
+
+// StreamPodSandboxMetrics sends the pod metrics now and then once per
+// collection period until the client goes away.
+func (s *Server) StreamPodSandboxMetrics(req *runtimeapi.StreamPodSandboxMetricsRequest, stream runtimeapi.RuntimeService_StreamPodSandboxMetricsServer) error {
+	return s.everyPeriod(stream.Context().Done(), func() error {
+		return stream.Send(&runtimeapi.StreamPodSandboxMetricsResponse{PodSandboxMetrics: s.listPodMetrics()})
+	})
+}
+
+func (s *Server) listPodMetrics() []*runtimeapi.PodSandboxMetrics {
+	o := s.obs()
+	inc := s.metricGroups()
+	byPod := s.containersByPod()
+	var out []*runtimeapi.PodSandboxMetrics
+	for _, sb := range s.pods.List() {
+		if !sb.Ready {
+			continue
+		}
+		pm := &runtimeapi.PodSandboxMetrics{PodSandboxId: sb.ID}
+		if inc("network") && sb.Namespaces[sandbox.NetNS] != "" {
+			ps := o.collector.Pod(podRef(sb))
+			labels := []string{sb.ID, sb.Metadata().GetName(), ""}
+			for _, d := range ps.Net {
+				if d.Name == "lo" {
+					continue
+				}
+				for _, m := range netMetrics {
+					pm.Metrics = append(pm.Metrics, metric(m.name, ps.NetTime.UnixNano(), counter, append(labels[:3:3], d.Name), m.value(d)))
+				}
+			}
+		}
+		for _, c := range byPod[sb.ID] {
+			if cm := containerMetrics(o, c, inc); cm != nil {
+				pm.ContainerMetrics = append(pm.ContainerMetrics, cm)
+			}
+		}
+		out = append(out, pm)
+	}
+	return out
+}
+
+func containerMetrics(o *observability, c *container.Container, inc func(string) bool) *runtimeapi.ContainerMetrics {
+	if c.Exited {
+		return nil
+	}
+	ref, ok := containerRef(c)
+	if !ok {
+		return nil
+	}
+	st := o.collector.Container(ref)
+	labels := []string{c.ID, c.Metadata().GetName(), c.ImageName}
+	cm := &runtimeapi.ContainerMetrics{ContainerId: c.ID}
+	if st.Cgroup != nil {
+		at := st.Cgroup.Time.UnixNano()
+		for _, m := range cgroupMetrics {
+			if inc(m.group) {
+				cm.Metrics = append(cm.Metrics, metric(m.name, at, m.typ, labels, m.value(st.Cgroup)))
+			}
+		}
+	}
+	if d := st.Disk; d != nil && inc("disk") {
+		for _, m := range diskMetrics {
+			cm.Metrics = append(cm.Metrics, metric(m.name, d.Time.UnixNano(), gauge, labels, m.value(d)))
+		}
+	}
+	return cm
+}
+
+func metric(name string, at int64, typ runtimeapi.MetricType, labels []string, v uint64) *runtimeapi.Metric {
+	return &runtimeapi.Metric{Name: name, Timestamp: at, MetricType: typ, LabelValues: labels, Value: u64(v)}
+}

@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/stats"
+)
+
+// podResourcesKind is the state store kind of the recorded pod resources.
+const podResourcesKind = "pod-resources"
+
+// podResourcesRecord is the last UpdatePodSandboxResources of a pod.
+type podResourcesRecord struct {
+	PodID     string          `json:"podId"`
+	Overhead  json.RawMessage `json:"overhead,omitempty"`  // protojson LinuxContainerResources
+	Resources json.RawMessage `json:"resources,omitempty"` // protojson LinuxContainerResources
+	// Applied says whether the pod cgroup existed and took the limits.
+	Applied   bool  `json:"applied"`
+	UpdatedAt int64 `json:"updatedAt"`
+}
+
+// UpdatePodSandboxResources applies the pod's new resources (plus its
+// overhead) to the pod cgroup when the pod has one, and records them.
+func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.UpdatePodSandboxResourcesRequest) (*runtimeapi.UpdatePodSandboxResourcesResponse, error) {
+	if req.PodSandboxId == "" {
+		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
+	}
+	if err := validatePodResources(req.Resources); err != nil {
+		return nil, err
+	}
+	sb, err := s.pods.Get(req.PodSandboxId)
+	if err != nil {
+		return nil, err
+	}
+	o := s.obs()
+	rec := &podResourcesRecord{PodID: sb.ID, UpdatedAt: time.Now().UnixNano()}
+	if rec.Overhead, err = marshalResources(req.Overhead); err != nil {
+		return nil, err
+	}
+	if rec.Resources, err = marshalResources(req.Resources); err != nil {
+		return nil, err
+	}
+	total := toStatsResources(req.Resources).Add(toStatsResources(req.Overhead))
+	rel, err := stats.PodCgroup(sb.CgroupParent, s.Config().Crio.Runtime.CgroupManager)
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "pod cgroup parent: %v", err)
+	}
+	switch err := o.layout.Apply(rel, total); {
+	case errors.Is(err, stats.ErrNoCgroup):
+		logging.From(ctx).Debug("pod has no cgroup yet; resources recorded only", "pod", sb.ID, "cgroupParent", sb.CgroupParent)
+	case err != nil:
+		return nil, status.Errorf(codes.Unknown, "update pod cgroup %s: %v", rel, err)
+	default:
+		rec.Applied = true
+	}
+	if err := s.store.Put(podResourcesKind, sb.ID, rec); err != nil {
+		return nil, err
+	}
+	o.podResMu.Lock()
+	o.podRes[sb.ID] = rec
+	o.podResMu.Unlock()
+	o.gcPodResources(s)
+	return &runtimeapi.UpdatePodSandboxResourcesResponse{}, nil
+}
+
+func validatePodResources(r *runtimeapi.LinuxContainerResources) error {
+	switch {
+	case r == nil:
+		return nil
+	case r.CpuShares < 0 || r.CpuPeriod < 0 || r.MemoryLimitInBytes < 0:
+		return status.Error(codes.InvalidArgument, "resources: cpu_shares, cpu_period and memory_limit_in_bytes must not be negative")
+	case r.CpuQuota < -1:
+		return status.Errorf(codes.InvalidArgument, "resources.cpu_quota %d is invalid", r.CpuQuota)
+	}
+	return nil
+}
+
+func marshalResources(r *runtimeapi.LinuxContainerResources) (json.RawMessage, error) {
+	if r == nil {
+		return nil, nil
+	}
+	return protojson.Marshal(r)
+}
+
+func toStatsResources(r *runtimeapi.LinuxContainerResources) stats.Resources {
+	if r == nil {
+		return stats.Resources{}
+	}
+	return stats.Resources{
+		CPUShares: uint64(r.CpuShares), CPUQuota: r.CpuQuota, CPUPeriod: uint64(r.CpuPeriod),
+		MemoryLimit: r.MemoryLimitInBytes, CpusetCpus: r.CpusetCpus, CpusetMems: r.CpusetMems, Unified: r.Unified,
+	}
+}
+
+// podResources returns the recorded resources of a pod (for status info).
+func (s *Server) podResources(podID string) *podResourcesRecord {
+	o := s.obs()
+	o.podResMu.Lock()
+	defer o.podResMu.Unlock()
+	return o.podRes[podID]
+}
+
+// loadPodResources reads the records back at start-up.
+func (o *observability) loadPodResources(s *Server) {
+	_ = s.store.List(podResourcesKind, func(id string, data []byte) error {
+		rec := &podResourcesRecord{}
+		if json.Unmarshal(data, rec) == nil {
+			o.podRes[id] = rec
+		}
+		return nil
+	})
+	o.gcPodResources(s)
+}
+
+// gcPodResources forgets the records of removed pods.
+func (o *observability) gcPodResources(s *Server) {
+	o.podResMu.Lock()
+	defer o.podResMu.Unlock()
+	for id := range o.podRes {
+		if _, err := s.pods.Get(id); status.Code(err) == codes.NotFound {
+			delete(o.podRes, id)
+			_ = s.store.Delete(podResourcesKind, id)
+		}
+	}
+}
