@@ -121,6 +121,7 @@ func bridgeAddAlone(t *testing.T, d *framework.Daemon, n int) dist {
 		if err := exec.Command("ip", "netns", "add", ns).Run(); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
 		cmd := exec.Command("/usr/lib/cni/bridge")
 		cmd.Env = append(os.Environ(), "CNI_COMMAND=ADD", "CNI_CONTAINERID=bench"+strconv.Itoa(i), "CNI_NETNS=/var/run/netns/"+ns, "CNI_IFNAME=eth0", "CNI_PATH=/usr/lib/cni:/opt/cni/bin")
 		cmd.Stdin = strings.NewReader(conf)

@@ -151,8 +151,10 @@ func (d *Daemon) Start() {
 	d.logs = &syncBuffer{}
 	d.cmd = d.Command()
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	// No Pdeathsig: it fires when the forking *thread* exits, and tests
-	// throw away threads that entered pod namespaces. Cleanup stops crio.
+	// Pdeathsig fires when the forking *thread* exits: test helpers that
+	// enter pod namespaces (InNetNS) return their threads rather than
+	// discard them, so this only fires when the test process dies.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)
 	}

@@ -166,7 +166,7 @@ func (r *Registry) launch(cfgPath string) error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = r.Dir
 	// Never outlive the test binary, even if it is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // no Pdeathsig: see framework.Daemon.Start
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true} // see framework.Daemon.Start
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", BinaryPath, err)
