@@ -68,7 +68,9 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if c.LogPath, err = logPath(podCfg.GetLogDirectory(), m.opts.DefaultLogDir, sb.ID, cfg.GetLogPath()); err != nil {
 		return nil, err
 	}
+	stage := stageTimer(ctx, id)
 	rootfs, err := m.createRootfs(id, img, cfg.Metadata.Name)
+	stage("rootfs")
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +82,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	}
 	undo = append(undo, func() { m.unmountImages(c) })
 	res, err := m.buildSpec(c, sb, podCfg, img, rootfs, imageMounts)
+	stage("spec")
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +114,9 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	}
 	mcfg := m.monitorConfig(c)
 	mcfg.CgroupProcs = monitorCgroups(sb.CgroupParent, m.cfg().Crio.Runtime.CgroupManager, m.opts.CgroupV2)
+	stage("bundle")
 	started, err := rt.Create(ctx, mcfg)
+	stage("runtime_create")
 	if err != nil {
 		_ = rt.Delete(context.WithoutCancel(ctx), id)
 		return nil, status.Errorf(codes.Unknown, "create container: %v", err)
@@ -124,6 +129,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if err := m.persist(c); err != nil {
 		return nil, err
 	}
+	stage("persist")
 	m.index.Add(id, c)
 	return c, nil
 }
@@ -245,4 +251,16 @@ func (m *Manager) unmountImages(c *Container) {
 		_, _ = m.storage().UnmountImage(id, false)
 	}
 	c.ImageMounts = nil
+}
+
+// stageTimer logs how long each step of a create took, at debug level, so
+// the benchmark can break the latency down.
+func stageTimer(ctx context.Context, id string) func(string) {
+	last := time.Now()
+	log := logging.From(ctx)
+	return func(stage string) {
+		now := time.Now()
+		log.Debug("container stage done", "container", id, "stage", stage, "duration", now.Sub(last))
+		last = now
+	}
 }

@@ -93,6 +93,9 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, r
 	if err != nil {
 		return 0, err
 	}
+	if cgPath, err = m.hostCgroupsPath(cgPath); err != nil {
+		return 0, err
+	}
 	bundle := filepath.Join(m.opts.RunDir, sb.ID)
 	attach := filepath.Join(m.opts.AttachSocketDir, sb.ID)
 	defer func() {

@@ -78,7 +78,7 @@ func (m *Manager) Runtime(handler string) (*oci.Runtime, error) {
 	if !ok {
 		return nil, status.Errorf(codes.InvalidArgument, "runtime handler %q is not configured", handler)
 	}
-	r, err := oci.NewRuntime(handler, h)
+	r, err := oci.NewRuntime(handler, h, m.systemdCgroups())
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "%v", err)
 	}
@@ -158,3 +158,23 @@ func (m *Manager) Status(id string) (*Container, error) {
 // Snapshot lists the containers for list RPCs (exit records are applied by
 // the watcher, so no file is read per container).
 func (m *Manager) Snapshot() []*Container { return m.index.List() }
+
+// systemdCgroups: with cgroup_manager = "systemd" where systemd runs, the
+// runtime asks systemd for cgroups; elsewhere the slice names are laid out
+// in cgroupfs by hostCgroupsPath.
+func (m *Manager) systemdCgroups() bool {
+	return m.cfg().Crio.Runtime.CgroupManager == "systemd" && oci.SystemdRunning()
+}
+
+// hostCgroupsPath turns the spec's cgroups path into what the runtime can
+// use on this host.
+func (m *Manager) hostCgroupsPath(p string) (string, error) {
+	if m.cfg().Crio.Runtime.CgroupManager != "systemd" || m.systemdCgroups() {
+		return p, nil
+	}
+	cp, err := oci.CgroupfsPath(p)
+	if err != nil {
+		return "", status.Errorf(codes.InvalidArgument, "cgroup parent: %v", err)
+	}
+	return cp, nil
+}

@@ -88,7 +88,14 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		defer f.Close()
 		in.Group = f
 	}
-	return spec.Build(in)
+	res, err := spec.Build(in)
+	if err != nil {
+		return nil, err
+	}
+	if res.Spec.Linux.CgroupsPath, err = m.hostCgroupsPath(res.Spec.Linux.CgroupsPath); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 func volumeList(v map[string]struct{}) []string {

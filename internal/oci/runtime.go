@@ -25,8 +25,9 @@ type Runtime struct {
 	Args    []string // extra global runtime args
 }
 
-// NewRuntime resolves a handler's binaries.
-func NewRuntime(name string, h *config.RuntimeHandler) (*Runtime, error) {
+// NewRuntime resolves a handler's binaries. systemdCgroup makes the runtime
+// create cgroups through systemd (only where systemd runs).
+func NewRuntime(name string, h *config.RuntimeHandler, systemdCgroup bool) (*Runtime, error) {
 	path, err := RuntimePath(name, h)
 	if err != nil {
 		return nil, err
@@ -35,7 +36,11 @@ func NewRuntime(name string, h *config.RuntimeHandler) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Runtime{Name: name, Path: path, Root: h.RuntimeRoot, Monitor: mon}, nil
+	r := &Runtime{Name: name, Path: path, Root: h.RuntimeRoot, Monitor: mon}
+	if systemdCgroup {
+		r.Args = append(r.Args, "--systemd-cgroup")
+	}
+	return r, nil
 }
 
 func (r *Runtime) globalArgs() []string {

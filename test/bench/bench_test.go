@@ -31,7 +31,8 @@ func setup(t *testing.T) (*framework.Daemon, string) {
 	framework.RequireRoot(t)
 	reg := registry.Start(t, registry.Options{})
 	reg.Push(t, "busybox:bench", registry.Image{})
-	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}})
+	// overlay, as on a node: vfs copies the whole image per container.
+	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
 	img := reg.Addr + "/busybox:bench"
 	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
 		t.Fatal(err)
@@ -56,6 +57,8 @@ func podCfg(i int) *runtimeapi.PodSandboxConfig {
 	c := framework.PodConfig(fmt.Sprintf("bench-%d", i))
 	return c
 }
+
+var cstageRE = regexp.MustCompile(`msg="container stage done" id=\w+ method=CreateContainer container=\w+ stage=(\w+) duration=(\S+)`)
 
 var stageRE = regexp.MustCompile(`msg="pod stage done" id=(\w+) method=RunPodSandbox stage=(\w+) duration=(\S+)`)
 
@@ -183,6 +186,15 @@ func TestBenchContainerStart(t *testing.T) {
 	}
 	bare := bareRunc(t, d, ids[0], 50)
 	fmt.Printf("create+start (crio):        %v\n", ours)
+	cstages := map[string]dist{}
+	for _, m := range cstageRE.FindAllStringSubmatch(d.Logs(), -1) {
+		if v, err := time.ParseDuration(m[2]); err == nil {
+			cstages[m[1]] = append(cstages[m[1]], v)
+		}
+	}
+	for _, s := range []string{"rootfs", "spec", "bundle", "runtime_create", "persist"} {
+		fmt.Printf("  create stage %-15s %v\n", s, cstages[s])
+	}
 	fmt.Printf("runc create && start (bare): %v\n", bare)
 	fmt.Printf("ratio p50: %.2f  p99: %.2f\n", float64(ours.pct(0.5))/float64(bare.pct(0.5)), float64(ours.pct(0.99))/float64(bare.pct(0.99)))
 
@@ -241,9 +253,19 @@ func bareRunc(t *testing.T, d *framework.Daemon, id string, n int) dist {
 		_ = os.MkdirAll(bundle, 0o755)
 		s := strings.Replace(string(spec), "crio-"+id, "crio-"+bid, 1)
 		_ = os.WriteFile(filepath.Join(bundle, "config.json"), []byte(s), 0o600)
+		// runc init keeps the create's stdio open until start: give it a
+		// file, not a pipe, or waiting for the output would never end.
+		logf, err := os.Create(filepath.Join(root, bid+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		start := time.Now()
 		c := exec.Command("runc", "--root", filepath.Join(root, "state"), "create", "--bundle", bundle, bid)
-		if b, err := c.CombinedOutput(); err != nil {
+		c.Stdout, c.Stderr = logf, logf
+		err = c.Run()
+		logf.Close()
+		if err != nil {
+			b, _ := os.ReadFile(logf.Name())
 			t.Fatalf("runc create: %v %s", err, b)
 		}
 		if b, err := exec.Command("runc", "--root", filepath.Join(root, "state"), "start", bid).CombinedOutput(); err != nil {

@@ -23,6 +23,9 @@ import (
 type Options struct {
 	// Config is extra TOML appended to the generated config file.
 	Config string
+	// DropIn is TOML written as a drop-in (crio.conf.d/50-test.conf), for
+	// keys of tables the base config already has.
+	DropIn string
 	// Args are extra command-line arguments.
 	Args []string
 	// Env is extra environment.
@@ -71,6 +74,11 @@ func NewDaemon(t testing.TB, opts Options) *Daemon {
 	}
 	d.writeNetwork()
 	d.writeRegistries()
+	if opts.DropIn != "" {
+		if err := os.WriteFile(filepath.Join(d.ConfigDir, "50-test.conf"), []byte(opts.DropIn), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(d.cleanup)
 	return d
 }

@@ -282,3 +282,55 @@ func TestImageVolumeMount(t *testing.T) {
 		t.Errorf("status mounts must carry the image volume's image: %+v", m)
 	}
 }
+
+// TestSystemdSliceNamingWithoutSystemd: cgroup_manager = "systemd" takes
+// slice names; where systemd does not run they are laid out in cgroupfs the
+// way systemd would.
+func TestSystemdSliceNamingWithoutSystemd(t *testing.T) {
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		t.Skip("systemd runs here: the runtime uses it directly")
+	}
+	framework.RequireRoot(t)
+	reg := registry.Start(t, registry.Options{})
+	reg.Push(t, "busybox:test", registry.Image{})
+	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, Args: []string{"--cgroup-manager", "systemd"}})
+	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
+	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := d.Runtime.RuntimeConfig(framework.Ctx(t), &runtimeapi.RuntimeConfigRequest{})
+	if err != nil || rc.Linux.CgroupDriver != runtimeapi.CgroupDriver_SYSTEMD {
+		t.Fatalf("RuntimeConfig: %v %v", rc, err)
+	}
+	uid := strconv.FormatInt(time.Now().UnixNano(), 36)
+	slices := []string{"crt.slice", "crt-be.slice", "crt-be-pod" + uid + ".slice"}
+	t.Cleanup(func() {
+		d.Stop()
+		for _, ctrl := range []string{"memory", "cpu", "pids", "cpuset", "devices", "freezer", "blkio", "cpuacct", "net_cls", "perf_event", "net_prio", "hugetlb", "rdma", "misc", "systemd", "unified"} {
+			for i := len(slices); i > 0; i-- {
+				p := filepath.Join(append([]string{"/sys/fs/cgroup", ctrl}, slices[:i]...)...)
+				for j := 0; j < 50 && os.Remove(p) != nil && !os.IsNotExist(os.Remove(p)); j++ {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}
+	})
+	cfg := framework.PodConfig("slice")
+	cfg.Linux.CgroupParent = slices[2]
+	podID, _ := runPod(t, d, cfg)
+	id := e.create(t, podID, cfg, "inslice", "sleep", "3600")
+	e.start(t, id)
+	scope := filepath.Join(append([]string{"/sys/fs/cgroup/memory"}, slices...)...)
+	procs, err := os.ReadFile(filepath.Join(scope, "crio-"+id+".scope", "cgroup.procs"))
+	if err != nil || strings.TrimSpace(string(procs)) == "" {
+		t.Errorf("container not in %s/crio-%s.scope: %v", scope, id, err)
+	}
+	bad := framework.PodConfig("badslice")
+	bad.Linux.CgroupParent = "/kubepods/pod1"
+	if _, err := d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: bad}); err == nil {
+		t.Error("a cgroupfs path was accepted with the systemd driver")
+	}
+	if _, err := d.Runtime.RemovePodSandbox(framework.Ctx(t), &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {
+		t.Fatal(err)
+	}
+}
