@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/container"
 	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/internal/stats"
 )
 
 // ListPodSandboxMetrics reports the described metrics for every ready
@@ -27,6 +29,8 @@ func (s *Server) listPodMetrics() []*runtimeapi.PodSandboxMetrics {
 	o := s.obs()
 	inc := s.metricGroups()
 	byPod := s.containersByPod()
+	fs := s.graphRootFs(inc)
+	now := time.Now()
 	var out []*runtimeapi.PodSandboxMetrics
 	for _, sb := range s.pods.List() {
 		if !sb.Ready {
@@ -46,7 +50,7 @@ func (s *Server) listPodMetrics() []*runtimeapi.PodSandboxMetrics {
 			}
 		}
 		for _, c := range byPod[sb.ID] {
-			if cm := containerMetrics(o, c, inc); cm != nil {
+			if cm := containerMetricsOf(o, c, inc, fs, now); cm != nil {
 				pm.ContainerMetrics = append(pm.ContainerMetrics, cm)
 			}
 		}
@@ -55,7 +59,21 @@ func (s *Server) listPodMetrics() []*runtimeapi.PodSandboxMetrics {
 	return out
 }
 
-func containerMetrics(o *observability, c *container.Container, inc func(string) bool) *runtimeapi.ContainerMetrics {
+// graphRootFs measures the filesystem of the storage graph root once per
+// listing (nil when the disk group is off or statfs fails).
+func (s *Server) graphRootFs(inc func(string) bool) *stats.FsInfo {
+	if !inc("disk") {
+		return nil
+	}
+	fi, err := stats.Filesystem(s.images.Store().GraphRoot())
+	if err != nil {
+		s.log.Debug("graph root filesystem", "error", err)
+		return nil
+	}
+	return &fi
+}
+
+func containerMetricsOf(o *observability, c *container.Container, inc func(string) bool, fs *stats.FsInfo, now time.Time) *runtimeapi.ContainerMetrics {
 	if c.Exited {
 		return nil
 	}
@@ -64,19 +82,15 @@ func containerMetrics(o *observability, c *container.Container, inc func(string)
 		return nil
 	}
 	st := o.collector.Container(ref)
+	in := &metricInput{c: c, s: st.Cgroup, disk: st.Disk, fs: fs, now: now}
 	labels := []string{c.ID, c.Metadata().GetName(), c.ImageName}
 	cm := &runtimeapi.ContainerMetrics{ContainerId: c.ID}
-	if st.Cgroup != nil {
-		at := st.Cgroup.Time.UnixNano()
-		for _, m := range cgroupMetrics {
-			if inc(m.group) {
-				cm.Metrics = append(cm.Metrics, metric(m.name, at, m.typ, labels, m.value(st.Cgroup)))
-			}
+	for _, m := range containerMetrics {
+		if !inc(m.group) {
+			continue
 		}
-	}
-	if d := st.Disk; d != nil && inc("disk") {
-		for _, m := range diskMetrics {
-			cm.Metrics = append(cm.Metrics, metric(m.name, d.Time.UnixNano(), gauge, labels, m.value(d)))
+		for _, sr := range m.values(in) {
+			cm.Metrics = append(cm.Metrics, metric(m.name, sr.at.UnixNano(), m.typ, append(labels[:3:3], sr.labels...), sr.v))
 		}
 	}
 	return cm

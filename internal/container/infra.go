@@ -20,6 +20,38 @@ import (
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
+// infraRootfs is the infra process's root and command: a rootfs from
+// pause_image (pulled if missing, run with pause_command) when it is set,
+// else the built-in pause binary's.
+func (m *Manager) infraRootfs(ctx context.Context, podID string) (string, string, error) {
+	img := m.cfg().Crio.Image
+	if img.PauseImage == "" {
+		rootfs, err := m.pauseRootfs()
+		if err != nil {
+			return "", "", status.Errorf(codes.FailedPrecondition, "pod shares one PID namespace but %v", err)
+		}
+		return rootfs, "/pause", nil
+	}
+	ci, err := m.images.ForContainer(ctx, img.PauseImage)
+	if status.Code(err) == codes.NotFound {
+		if _, err = m.images.Pull(ctx, img.PauseImage, nil, nil); err == nil {
+			ci, err = m.images.ForContainer(ctx, img.PauseImage)
+		}
+	}
+	if err != nil {
+		return "", "", status.Errorf(status.Code(err), "pause_image %s: %v", img.PauseImage, err)
+	}
+	rootfs, err := m.createRootfs(podID, ci, "infra")
+	if err != nil {
+		return "", "", err
+	}
+	command := img.PauseCommand
+	if command == "" && len(ci.Config.Entrypoint) > 0 {
+		command = ci.Config.Entrypoint[0]
+	}
+	return rootfs, command, nil
+}
+
 // pauseRootfs returns a read-only rootfs holding only the pause binary,
 // prepared once from the pause binary beside crio (or in $PATH).
 func (m *Manager) pauseRootfs() (string, error) {
@@ -81,10 +113,15 @@ func findPause() (string, error) {
 // containers share. It runs under a monitor like any container, with the pod
 // id as the runtime's container id.
 func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, retErr error) {
-	rootfs, err := m.pauseRootfs()
+	rootfs, command, err := m.infraRootfs(ctx, sb.ID)
 	if err != nil {
-		return 0, status.Errorf(codes.FailedPrecondition, "pod shares one PID namespace but %v", err)
+		return 0, err
 	}
+	defer func() {
+		if retErr != nil {
+			m.deleteRootfs(sb.ID) // a pause_image rootfs; harmless otherwise
+		}
+	}()
 	rt, err := m.Runtime(sb.RuntimeHandler)
 	if err != nil {
 		return 0, err
@@ -111,7 +148,7 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, r
 			return 0, err
 		}
 	}
-	data, err := json.Marshal(infraSpec(rootfs, cgPath, sb))
+	data, err := json.Marshal(infraSpec(rootfs, command, cgPath, sb))
 	if err != nil {
 		return 0, err
 	}
@@ -153,6 +190,7 @@ func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
 	if err := rt.Delete(ctx, sb.ID); err != nil {
 		return err
 	}
+	m.deleteRootfs(sb.ID) // the pause_image rootfs, if one was made
 	for _, p := range []string{filepath.Join(m.opts.RunDir, sb.ID), filepath.Join(m.opts.AttachSocketDir, sb.ID), exitFile} {
 		if err := os.RemoveAll(p); err != nil {
 			return err
@@ -163,7 +201,7 @@ func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
 
 // infraSpec is the pause process: read-only root, no capabilities, the
 // pod's pinned namespaces and a new PID namespace it is PID 1 of.
-func infraSpec(rootfs, cgroupsPath string, sb *sandbox.Sandbox) *specs.Spec {
+func infraSpec(rootfs, command, cgroupsPath string, sb *sandbox.Sandbox) *specs.Spec {
 	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}}
 	for kind, typ := range map[sandbox.NS]specs.LinuxNamespaceType{sandbox.NetNS: specs.NetworkNamespace, sandbox.IPCNS: specs.IPCNamespace, sandbox.UTSNS: specs.UTSNamespace} {
 		if p, ok := sb.Namespaces[kind]; ok {
@@ -174,7 +212,7 @@ func infraSpec(rootfs, cgroupsPath string, sb *sandbox.Sandbox) *specs.Spec {
 		Version: specs.Version,
 		Root:    &specs.Root{Path: rootfs, Readonly: true},
 		Process: &specs.Process{
-			Args: []string{"/pause"}, Cwd: "/", NoNewPrivileges: true,
+			Args: []string{command}, Cwd: "/", NoNewPrivileges: true,
 			Capabilities: &specs.LinuxCapabilities{},
 			Env:          []string{"PATH=/"},
 		},

@@ -11,6 +11,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/crio-runtime/crio/internal/oci"
 )
 
 // Layout says where the cgroup controllers are mounted.
@@ -18,7 +20,7 @@ type Layout struct {
 	// Unified is a pure cgroup v2 host; V2Root is then the only mount.
 	Unified bool
 	V2Root  string
-	// V1 maps a controller (memory, cpu, cpuacct, cpuset, pids) to its
+	// V1 maps a controller (memory, cpu, cpuacct, cpuset, pids, blkio) to its
 	// mount on a v1 or hybrid host.
 	V1 map[string]string
 }
@@ -33,7 +35,7 @@ func DetectLayout() (Layout, error) {
 	return parseMountinfo(f)
 }
 
-var v1Controllers = []string{"cpu", "cpuacct", "cpuset", "memory", "pids", "hugetlb"}
+var v1Controllers = []string{"cpu", "cpuacct", "cpuset", "memory", "pids", "hugetlb", "blkio"}
 
 // parseMountinfo finds the cgroup mounts; a hybrid host (v1 controllers
 // plus a unified mount) is treated as v1, where the controllers live.
@@ -108,7 +110,7 @@ func ContainerCgroup(cgroupsPath string) (string, error) {
 	}
 	parts := strings.Split(cgroupsPath, ":")
 	if len(parts) == 3 && !strings.HasPrefix(cgroupsPath, "/") {
-		slice, err := ExpandSlice(parts[0])
+		slice, err := oci.ExpandSlice(parts[0])
 		if err != nil {
 			return "", err
 		}
@@ -128,35 +130,11 @@ func PodCgroup(parent, driver string) (string, error) {
 		return "", nil
 	}
 	if driver == "systemd" || strings.HasSuffix(parent, ".slice") {
-		return ExpandSlice(parent)
+		return oci.ExpandSlice(parent)
 	}
 	p := path.Clean("/" + parent)
 	if p == "/" {
 		return "", nil
 	}
 	return p, nil
-}
-
-// ExpandSlice maps a systemd slice name to its cgroup path:
-// "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice".
-func ExpandSlice(slice string) (string, error) {
-	const suffix = ".slice"
-	if !strings.HasSuffix(slice, suffix) || strings.Contains(slice, "/") {
-		return "", fmt.Errorf("invalid slice name %q", slice)
-	}
-	if slice == "-.slice" {
-		return "/", nil
-	}
-	name := strings.TrimSuffix(slice, suffix)
-	if strings.HasPrefix(name, "-") || strings.HasSuffix(name, "-") || strings.Contains(name, "--") {
-		return "", fmt.Errorf("invalid slice name %q", slice)
-	}
-	var b strings.Builder
-	prefix := ""
-	for _, comp := range strings.Split(name, "-") {
-		prefix += comp
-		b.WriteString("/" + prefix + suffix)
-		prefix += "-"
-	}
-	return b.String(), nil
 }

@@ -251,7 +251,12 @@ func (c *Collector) readContainer(r ContainerRef) (*Sample, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.opts.Layout.Read(rel)
+	s, err := c.opts.Layout.Read(rel)
+	if err != nil {
+		return nil, err
+	}
+	c.opts.Layout.addProcesses(s, rel, "/proc")
+	return s, nil
 }
 
 // Pod returns the pod's latest cgroup and network stats.

@@ -35,6 +35,8 @@ type Sample struct {
 	SwapLimit uint64
 
 	Pids uint64
+
+	Extended
 }
 
 // MemAvailable is limit - working set; with no limit the host's memory
@@ -117,6 +119,7 @@ func readV1(s *Sample, l Layout, rel string) error {
 	if d := l.dir("pids", rel); d != "" {
 		s.Pids, _ = readUint(filepath.Join(d, "pids.current"))
 	}
+	readV1Extended(s, l, rel, st)
 	return nil
 }
 
@@ -149,10 +152,12 @@ func readV2(s *Sample, dir string) error {
 	}
 	s.SwapUsage, _ = readUint(filepath.Join(dir, "memory.swap.current"))
 	s.SwapLimit, _ = readUint(filepath.Join(dir, "memory.swap.max"))
-	if kv, err := readKV(filepath.Join(dir, "cpu.stat")); err == nil {
-		s.CPUUsageNs, s.CPUUserNs, s.CPUSystemNs = kv["usage_usec"]*1000, kv["user_usec"]*1000, kv["system_usec"]*1000
+	cpu, err := readKV(filepath.Join(dir, "cpu.stat"))
+	if err == nil {
+		s.CPUUsageNs, s.CPUUserNs, s.CPUSystemNs = cpu["usage_usec"]*1000, cpu["user_usec"]*1000, cpu["system_usec"]*1000
 	}
 	s.Pids, _ = readUint(filepath.Join(dir, "pids.current"))
+	readV2Extended(s, dir, st, cpu)
 	return nil
 }
 

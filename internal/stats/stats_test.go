@@ -5,9 +5,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crio-runtime/crio/internal/oci"
 )
 
 func fixtureV1(t *testing.T) Layout {
@@ -16,9 +19,11 @@ func fixtureV1(t *testing.T) Layout {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Layout{V1: map[string]string{
-		"memory": filepath.Join(root, "memory"), "cpuacct": filepath.Join(root, "cpuacct"), "pids": filepath.Join(root, "pids"),
-	}}
+	l := Layout{V1: map[string]string{}}
+	for _, c := range []string{"memory", "cpu", "cpuacct", "pids", "blkio"} {
+		l.V1[c] = filepath.Join(root, c)
+	}
+	return l
 }
 
 func TestReadV1(t *testing.T) {
@@ -30,9 +35,22 @@ func TestReadV1(t *testing.T) {
 		CPUUsageNs: 5e9, CPUUserNs: 3e9, CPUSystemNs: 1.5e9,
 		MemUsage: 100 << 20, MemInactiveFile: 20 << 20, MemWorkingSet: 80 << 20, MemRSS: 50 << 20, MemCache: 40 << 20,
 		MemLimit: 200 << 20, PageFaults: 12345, MajorPageFaults: 12, SwapUsage: 4096, SwapLimit: 100 << 20, Pids: 3,
+		Extended: Extended{
+			CPUPeriods: 40, CPUThrottledPeriods: 10, CPUThrottledNs: 2.5e9, CPUPeriodUs: 100000, CPUShares: 512,
+			LocalPageFaults: 5, LocalMajorPageFaults: 1, MemFailcnt: 7, MemKernel: 2 << 20, MemMappedFile: 8192,
+			MemMaxUsage: 150 << 20, MemSwapLimit: 300 << 20, OOMKills: 2, Threads: 3, ThreadsMax: 1024,
+			IO: []DeviceIO{
+				{
+					Major: 8, Minor: 0,
+					Bytes: map[string]uint64{"Read": 4096, "Write": 8192, "Sync": 12288, "Async": 0, "Discard": 0, "Total": 12288},
+					Ops:   map[string]uint64{"Read": 1, "Write": 2, "Sync": 3, "Async": 0, "Discard": 0, "Total": 3},
+				},
+				{Major: 253, Minor: 1, Bytes: map[string]uint64{"Read": 512, "Write": 0}, Ops: map[string]uint64{"Read": 1, "Write": 0}},
+			},
+		},
 	}
 	want.Time = s.Time
-	if *s != want {
+	if !reflect.DeepEqual(*s, want) {
 		t.Errorf("got  %+v\nwant %+v", *s, want)
 	}
 	if got := s.MemAvailable(); got != 120<<20 {
@@ -53,9 +71,11 @@ func TestReadV2(t *testing.T) {
 		CPUUsageNs: 2.5e9, CPUUserNs: 2e9, CPUSystemNs: 5e8,
 		MemUsage: 70 << 20, MemInactiveFile: 10 << 20, MemWorkingSet: 60 << 20, MemRSS: 30 << 20, MemCache: 20 << 20,
 		PageFaults: 999, MajorPageFaults: 3, SwapUsage: 8192, Pids: 2,
+		// No limits, no memory.peak (pre-5.19): max usage is the usage.
+		Extended: Extended{LocalPageFaults: 999, LocalMajorPageFaults: 3, MemKernel: 1 << 20, MemMaxUsage: 70 << 20, Threads: 2},
 	}
 	want.Time = s.Time
-	if *s != want {
+	if !reflect.DeepEqual(*s, want) {
 		t.Errorf("got  %+v\nwant %+v", *s, want)
 	}
 	// Unlimited: the host's memory bounds what is available.
@@ -133,7 +153,7 @@ func TestCgroupPaths(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"a--b.slice", "-a.slice", "a/b.slice", "nope"} {
-		if _, err := ExpandSlice(bad); err == nil {
+		if _, err := oci.ExpandSlice(bad); err == nil {
 			t.Errorf("ExpandSlice(%q) accepted", bad)
 		}
 	}

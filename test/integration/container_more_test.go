@@ -3,6 +3,7 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -332,5 +333,53 @@ func TestSystemdSliceNamingWithoutSystemd(t *testing.T) {
 	}
 	if _, err := d.Runtime.RemovePodSandbox(framework.Ctx(t), &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPauseImage: with pause_image set, the infra process of a shared-PID
+// pod comes from that image (pulled on first use) and pause_command.
+func TestPauseImage(t *testing.T) {
+	framework.RequireRoot(t)
+	pause, err := os.ReadFile(filepath.Join(framework.Binaries(t), "pause"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.Start(t, registry.Options{})
+	reg.Push(t, "busybox:test", registry.Image{})
+	reg.Push(t, "mypause:1", registry.Image{NoBase: true, ExtraLayers: [][]registry.TarEntry{{{Name: "my-pause", Mode: 0o755, Data: pause}}}})
+	d := framework.StartDaemon(t, framework.Options{
+		InsecureRegistries: []string{reg.Addr},
+		DropIn:             "[crio.image]\npause_image = \"" + reg.Addr + "/mypause:1\"\npause_command = \"/my-pause\"\n",
+	})
+	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
+	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := framework.PodConfig("pauseimg")
+	cfg.Linux.SecurityContext.NamespaceOptions.Pid = runtimeapi.NamespaceMode_POD
+	podID, _ := runPod(t, d, cfg)
+	c := &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, Image: &runtimeapi.ImageSpec{Image: e.image}, Command: []string{"sleep", "3600"},
+		Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_POD}}},
+	}
+	resp, err := d.Runtime.CreateContainer(framework.Ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: c, SandboxConfig: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start(t, resp.ContainerId)
+	out, _, _ := e.exec(t, resp.ContainerId, "ps", "-o", "pid,args")
+	if !regexp.MustCompile(`(?m)^\s*1\s+/my-pause`).MatchString(out) {
+		t.Errorf("PID 1 is not the pause_image's command:\n%s", out)
+	}
+	img, err := d.Image.ImageStatus(framework.Ctx(t), &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: reg.Addr + "/mypause:1"}})
+	if err != nil || img.Image == nil {
+		t.Errorf("pause_image was not pulled: %v %v", img, err)
+	}
+	if _, err := d.Runtime.RemovePodSandbox(framework.Ctx(t), &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {
+		t.Fatal(err)
+	}
+	// The infra rootfs is gone with the pod, so the pause image can go too.
+	if _, err := d.Image.RemoveImage(framework.Ctx(t), &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: reg.Addr + "/mypause:1"}}); err != nil {
+		t.Errorf("remove pause image after the pod: %v", err)
 	}
 }

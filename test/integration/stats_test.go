@@ -458,3 +458,93 @@ func procCPU(t *testing.T, pid int) time.Duration {
 	st, _ := strconv.Atoi(f[12])
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
+
+// TestPodSandboxMetricsReportCAdvisorSeries checks the cAdvisor-style
+// container series against what the container really is and does: its
+// configured limits, its listening socket, its threads, and that every
+// series carries the label keys its descriptor lists.
+func TestPodSandboxMetricsReportCAdvisorSeries(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "metrics")
+	before := time.Now().Unix()
+	id := e.createWith(t, podID, podCfg, &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "server"},
+		Command:  []string{"sh", "-c", "nc -l -p 9000 & exec sleep 3600"},
+		LogPath:  "server.log",
+		Linux: &runtimeapi.LinuxContainerConfig{Resources: &runtimeapi.LinuxContainerResources{
+			CpuPeriod: 100000, CpuQuota: 20000, CpuShares: 512,
+			MemoryLimitInBytes: 64 << 20, MemorySwapLimitInBytes: 64 << 20,
+		}},
+	})
+	ctx := framework.Ctx(t)
+	descs, err := e.d.Runtime.ListMetricDescriptors(ctx, &runtimeapi.ListMetricDescriptorsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]int{}
+	for _, d := range descs.Descriptors {
+		keys[d.Name] = len(d.LabelKeys)
+	}
+	var byName map[string][]*runtimeapi.Metric
+	waitFor(t, "the listening socket to be counted", func() (bool, string) {
+		m, err := e.d.Runtime.ListPodSandboxMetrics(ctx, &runtimeapi.ListPodSandboxMetricsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName = map[string][]*runtimeapi.Metric{}
+		for _, pm := range m.PodMetrics {
+			for _, cm := range pm.ContainerMetrics {
+				if cm.ContainerId != id {
+					continue
+				}
+				for _, x := range cm.Metrics {
+					byName[x.Name] = append(byName[x.Name], x)
+				}
+			}
+		}
+		s := byName["container_sockets"]
+		return len(s) == 1 && s[0].Value.GetValue() >= 1, fmt.Sprintf("%v", s)
+	})
+	for name, ms := range byName {
+		for _, x := range ms {
+			if want, ok := keys[name]; !ok || len(x.LabelValues) != want || x.LabelValues[0] != id {
+				t.Errorf("%s labels %v, descriptor has %d keys (described: %v)", name, x.LabelValues, want, ok)
+			}
+		}
+	}
+	val := func(name string) uint64 {
+		if len(byName[name]) == 0 {
+			t.Errorf("no %s", name)
+			return 0
+		}
+		return byName[name][0].Value.GetValue()
+	}
+	for name, want := range map[string]uint64{
+		"container_spec_cpu_period": 100000, "container_spec_cpu_shares": 512,
+		"container_spec_memory_swap_limit_bytes": 64 << 20, "container_spec_memory_limit_bytes": 64 << 20,
+	} {
+		if got := val(name); got != want {
+			t.Errorf("%s = %d, want %d", name, got, want)
+		}
+	}
+	// sh exec'd into sleep, plus nc: two processes, each one thread with
+	// at least stdin/stdout/stderr open.
+	if n := val("container_threads"); n < 2 {
+		t.Errorf("threads %d", n)
+	}
+	if n := val("container_file_descriptors"); n < 6 {
+		t.Errorf("file descriptors %d", n)
+	}
+	if st := val("container_start_time_seconds"); st < uint64(before) || st > uint64(time.Now().Unix()) {
+		t.Errorf("start time %d not after %d", st, before)
+	}
+	if val("container_last_seen") < uint64(before) || val("container_fs_limit_bytes") == 0 || val("container_fs_inodes_free") == 0 {
+		t.Errorf("last seen / fs limit / inodes free: %v %v %v", byName["container_last_seen"], byName["container_fs_limit_bytes"], byName["container_fs_inodes_free"])
+	}
+	if n := len(byName["container_memory_failures_total"]); n != 4 {
+		t.Errorf("memory failure series: %d", n)
+	}
+	for _, name := range []string{"container_cpu_cfs_periods_total", "container_memory_max_usage_bytes", "container_oom_events_total", "container_memory_failcnt"} {
+		val(name)
+	}
+}

@@ -7,10 +7,12 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"k8s.io/streaming/pkg/httpstream"
 	"k8s.io/streaming/pkg/httpstream/spdy"
@@ -95,6 +97,11 @@ func (p *PortForwarder) Open(port int) (*Stream, error) {
 	h.Set("streamType", "data")
 	data, err := p.conn.CreateStream(h)
 	if err != nil {
+		// The server may refuse (unknown pod, closed port) before the data
+		// stream is set up: its reason is on the error stream.
+		if msg := readBriefly(errs); msg != "" {
+			return nil, fmt.Errorf("%s", msg)
+		}
 		_ = errs.Reset()
 		return nil, fmt.Errorf("create data stream: %w", err)
 	}
@@ -136,4 +143,19 @@ func (s *Stream) Err() error {
 		return fmt.Errorf("port-forward: %s", s.errMsg)
 	}
 	return nil
+}
+
+// readBriefly reads what the error stream holds, waiting at most a second.
+func readBriefly(r io.Reader) string {
+	got := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(r, 4096))
+		got <- string(b)
+	}()
+	select {
+	case msg := <-got:
+		return msg
+	case <-time.After(time.Second):
+		return ""
+	}
 }
