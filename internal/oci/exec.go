@@ -11,14 +11,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// MaxExecOutput caps what ExecSync keeps of each stream.
-const MaxExecOutput = 16 << 20
+// MaxExecOutput caps what ExecSync keeps of stdout and stderr together, so
+// the reply fits the kubelet's 16 MiB gRPC message limit with its notes.
+const MaxExecOutput = 16<<20 - 4<<10
 
 // ExecResult is the outcome of ExecSync.
 type ExecResult struct {
@@ -46,7 +48,8 @@ func (r *Runtime) ExecSync(ctx context.Context, id, workDir string, proc *specs.
 	}
 	args := append(r.globalArgs(), "exec", "--process", procFile, "--pid-file", pidFile, id)
 	cmd := exec.Command(r.Path, args...)
-	stdout, stderr := &capped{max: MaxExecOutput}, &capped{max: MaxExecOutput}
+	budget := &execBudget{left: MaxExecOutput}
+	stdout, stderr := &capped{budget: budget}, &capped{budget: budget}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s exec: %w", r.Name, err)
@@ -111,22 +114,31 @@ func killExec(pidFile string, cmd *exec.Cmd, done <-chan error) error {
 	}
 }
 
-// capped keeps the first max bytes and notes how much it dropped.
+// execBudget is the room stdout and stderr share.
+type execBudget struct {
+	mu   sync.Mutex
+	left int
+}
+
+func (b *execBudget) take(n int) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n = min(n, b.left)
+	b.left -= n
+	return n
+}
+
+// capped keeps what the shared budget allows and notes how much it dropped.
 type capped struct {
 	buf     bytes.Buffer
-	max     int
+	budget  *execBudget
 	dropped int64
 }
 
 func (c *capped) Write(p []byte) (int, error) {
-	room := c.max - c.buf.Len()
-	if room >= len(p) {
-		return c.buf.Write(p)
-	}
-	if room > 0 {
-		c.buf.Write(p[:room])
-	}
-	c.dropped += int64(len(p) - max(room, 0))
+	n := c.budget.take(len(p))
+	c.buf.Write(p[:n])
+	c.dropped += int64(len(p) - n)
 	return len(p), nil
 }
 

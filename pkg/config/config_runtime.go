@@ -85,7 +85,7 @@ type RuntimeHandler struct {
 	StreamWebsockets             bool              `toml:"stream_websockets" notimpl:"true" doc:"Offer WebSocket streaming for exec, attach and port-forward."`
 	ExecCPUAffinity              string            `toml:"exec_cpu_affinity" notimpl:"true" doc:"CPU that exec processes run on: \"\" (runtime default) or \"first\"."`
 	SeccompProfile               string            `toml:"seccomp_profile" doc:"Per-handler default seccomp profile. Not supported: a non-empty value is an error."`
-	ContainerCreateTimeout       int64             `toml:"container_create_timeout" notimpl:"true" doc:"Seconds a container create may take (at least 30)."`
+	ContainerCreateTimeout       int64             `toml:"container_create_timeout" doc:"Seconds the runtime's create may take before the monitor gives up and removes the container (at least 30)."`
 }
 
 // Workload is one [crio.runtime.workloads.<name>] table: pods carrying the

@@ -183,7 +183,9 @@ func (d *Daemon) Start() {
 			d.t.Fatalf("crio did not serve within 30s\n%s", d.Logs())
 		}
 	}
-	conn, err := grpc.NewClient("unix://"+d.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// 16 MiB replies, as the kubelet accepts.
+	conn, err := grpc.NewClient("unix://"+d.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)))
 	if err != nil {
 		d.t.Fatal(err)
 	}

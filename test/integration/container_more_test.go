@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/test/framework"
@@ -381,5 +383,66 @@ func TestPauseImage(t *testing.T) {
 	// The infra rootfs is gone with the pod, so the pause image can go too.
 	if _, err := d.Image.RemoveImage(framework.Ctx(t), &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: reg.Addr + "/mypause:1"}}); err != nil {
 		t.Errorf("remove pause image after the pod: %v", err)
+	}
+}
+
+func TestContainerBadInputAndLargeExecOutput(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "bad")
+	ctx := framework.Ctx(t)
+	mk := func(pod string, cfg *runtimeapi.ContainerConfig) error {
+		_, err := e.d.Runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: pod, Config: cfg, SandboxConfig: podCfg})
+		return err
+	}
+	good := func(name string) *runtimeapi.ContainerConfig {
+		return &runtimeapi.ContainerConfig{Metadata: &runtimeapi.ContainerMetadata{Name: name}, Image: &runtimeapi.ImageSpec{Image: e.image}, Command: []string{"sleep", "3600"}}
+	}
+	for name, tc := range map[string]struct {
+		pod  string
+		cfg  *runtimeapi.ContainerConfig
+		code codes.Code
+	}{
+		"unknown pod":     {"nosuchpod", good("a"), codes.NotFound},
+		"no pod id":       {"", good("a"), codes.InvalidArgument},
+		"no metadata":     {podID, &runtimeapi.ContainerConfig{Image: &runtimeapi.ImageSpec{Image: e.image}}, codes.InvalidArgument},
+		"unknown image":   {podID, &runtimeapi.ContainerConfig{Metadata: &runtimeapi.ContainerMetadata{Name: "b"}, Image: &runtimeapi.ImageSpec{Image: "example.invalid/none:1"}}, codes.NotFound},
+		"log path escape": {podID, &runtimeapi.ContainerConfig{Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, Image: &runtimeapi.ImageSpec{Image: e.image}, LogPath: "../../escape.log"}, codes.InvalidArgument},
+	} {
+		if err := mk(tc.pod, tc.cfg); status.Code(err) != tc.code {
+			t.Errorf("%s: %v, want %v", name, err, tc.code)
+		}
+	}
+	// A runtime create failure carries runc's own message and leaves nothing.
+	err := mk(podID, &runtimeapi.ContainerConfig{Metadata: &runtimeapi.ContainerMetadata{Name: "nobin"}, Image: &runtimeapi.ImageSpec{Image: e.image}, Command: []string{"/no/such/binary"}})
+	if err == nil {
+		t.Error("create with a missing binary succeeded")
+	} else if list, _ := e.d.Runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{}); len(list.Containers) != 0 {
+		t.Errorf("failed create left %d containers", len(list.Containers))
+	}
+	id := e.create(t, podID, podCfg, "ok", "sleep", "3600")
+	if err := mk(podID, good("ok")); status.Code(err) != codes.AlreadyExists {
+		t.Errorf("name clash: %v", err)
+	}
+	for _, bad := range []string{"", "nosuchcontainer"} {
+		_, err := e.d.Runtime.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: bad})
+		if want := map[string]codes.Code{"": codes.InvalidArgument, "nosuchcontainer": codes.NotFound}[bad]; status.Code(err) != want {
+			t.Errorf("start %q: %v, want %v", bad, err, want)
+		}
+	}
+	e.start(t, id)
+	// Output over 16 MiB is capped with a note.
+	ex, err := e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"sh", "-c", "head -c 20000000 /dev/zero"}, Timeout: 30})
+	if err != nil || len(ex.Stdout) < 16<<20-8<<10 || len(ex.Stdout) > 16<<20 || !strings.Contains(string(ex.Stdout[len(ex.Stdout)-100:]), "truncated") {
+		t.Errorf("large exec output: %v, %d bytes", err, len(ex.GetStdout()))
+	}
+	// A stopped pod takes no new containers.
+	if _, err := e.d.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: podID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mk(podID, good("late")); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("create in a stopped pod: %v", err)
+	}
+	if st := e.status(t, id); st.Reason == "OOMKilled" {
+		t.Errorf("a plain SIGKILL must not read as OOMKilled: %+v", st)
 	}
 }
