@@ -45,7 +45,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 		podCfg = sb.Config.PodSandboxConfig
 	}
 	id := newID()
-	key := fmt.Sprintf("%s_%s_%d", cfg.Metadata.Name, sb.ID, cfg.Metadata.Attempt)
+	key := nameKey(cfg.Metadata.Name, sb.ID, cfg.Metadata.Attempt)
 	if err := m.reserve(key, id); err != nil {
 		return nil, err
 	}

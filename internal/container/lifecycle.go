@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -165,7 +164,7 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 		return err
 	}
 	m.index.Remove(c.ID)
-	m.release(fmt.Sprintf("%s_%s_%d", c.Metadata().Name, c.PodID, c.Metadata().Attempt), c.ID)
+	m.release(nameKey(c.Metadata().Name, c.PodID, c.Metadata().Attempt), c.ID)
 	return nil
 }
 
@@ -231,7 +230,7 @@ func (m *Manager) Restore(ctx context.Context) error {
 			m.reconcile(ctx, c)
 		}
 		m.index.Add(id, c)
-		m.names[fmt.Sprintf("%s_%s_%d", c.Metadata().Name, c.PodID, c.Metadata().Attempt)] = id
+		_, _ = m.names.Reserve(nameKey(c.Metadata().Name, c.PodID, c.Metadata().Attempt), id)
 		return nil
 	})
 }

@@ -39,8 +39,7 @@ type Manager struct {
 	images *image.Service
 	index  *state.Index[*Container]
 
-	namesMu sync.Mutex
-	names   map[string]string
+	names *state.Names
 
 	runtimesMu sync.Mutex
 	runtimes   map[string]*oci.Runtime
@@ -59,7 +58,7 @@ type Manager struct {
 func NewManager(opts Options, cfg func() *config.Config, store *state.Store, pods *sandbox.Manager, images *image.Service) *Manager {
 	m := &Manager{
 		opts: opts, cfg: cfg, store: store, pods: pods, images: images,
-		index: state.NewIndex[*Container](), names: map[string]string{}, runtimes: map[string]*oci.Runtime{},
+		index: state.NewIndex[*Container](), names: state.NewNames(), runtimes: map[string]*oci.Runtime{},
 	}
 	pods.Hooks = sandbox.ContainerHooks{StopAll: m.stopPod, RemoveAll: m.removePod, StartInfra: m.StartInfra, StopInfra: m.StopInfra}
 	return m
@@ -112,22 +111,13 @@ func (m *Manager) ImageInUse(imageID string) (string, bool) {
 }
 
 func (m *Manager) reserve(key, id string) error {
-	m.namesMu.Lock()
-	defer m.namesMu.Unlock()
-	if other, ok := m.names[key]; ok {
+	if other, err := m.names.Reserve(key, id); err != nil {
 		return status.Errorf(codes.AlreadyExists, "container name %s is already in use by %s", key, other)
 	}
-	m.names[key] = id
 	return nil
 }
 
-func (m *Manager) release(key, id string) {
-	m.namesMu.Lock()
-	if m.names[key] == id {
-		delete(m.names, key)
-	}
-	m.namesMu.Unlock()
-}
+func (m *Manager) release(key, id string) { m.names.Release(key, id) }
 
 func newID() string {
 	var b [32]byte
@@ -177,4 +167,9 @@ func (m *Manager) hostCgroupsPath(p string) (string, error) {
 		return "", status.Errorf(codes.InvalidArgument, "cgroup parent: %v", err)
 	}
 	return cp, nil
+}
+
+// nameKey is the name a container reserves: unique per pod and attempt.
+func nameKey(name, podID string, attempt uint32) string {
+	return fmt.Sprintf("%s_%s_%d", name, podID, attempt)
 }

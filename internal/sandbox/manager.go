@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -50,13 +49,12 @@ type Manager struct {
 	index *state.Index[*Sandbox]
 	Hooks ContainerHooks
 
-	namesMu sync.Mutex
-	names   map[string]string // reservation key -> pod id
+	names *state.Names
 }
 
 // NewManager returns an empty manager; Restore loads what is on disk.
 func NewManager(opts Options, store *state.Store, net *network.Manager) *Manager {
-	return &Manager{opts: opts, store: store, net: net, index: state.NewIndex[*Sandbox](), names: map[string]string{}}
+	return &Manager{opts: opts, store: store, net: net, index: state.NewIndex[*Sandbox](), names: state.NewNames()}
 }
 
 // Network is the CNI manager (for readiness and UpdateRuntimeConfig).
@@ -67,22 +65,13 @@ func reservationKey(md *runtimeapi.PodSandboxMetadata) string {
 }
 
 func (m *Manager) reserve(key, id string) error {
-	m.namesMu.Lock()
-	defer m.namesMu.Unlock()
-	if other, ok := m.names[key]; ok {
+	if other, err := m.names.Reserve(key, id); err != nil {
 		return status.Errorf(codes.AlreadyExists, "pod sandbox %s already exists as %s", key, other)
 	}
-	m.names[key] = id
 	return nil
 }
 
-func (m *Manager) release(key, id string) {
-	m.namesMu.Lock()
-	if m.names[key] == id {
-		delete(m.names, key)
-	}
-	m.namesMu.Unlock()
-}
+func (m *Manager) release(key, id string) { m.names.Release(key, id) }
 
 // Get resolves an id or unique prefix.
 func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
@@ -310,7 +299,7 @@ func (m *Manager) Restore(ctx context.Context) error {
 			}
 		}
 		m.index.Add(id, sb)
-		m.names[reservationKey(sb.Metadata())] = id
+		_, _ = m.names.Reserve(reservationKey(sb.Metadata()), id)
 		return nil
 	})
 }

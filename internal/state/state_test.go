@@ -67,3 +67,21 @@ func TestIndexResolve(t *testing.T) {
 		t.Errorf("list %v", l)
 	}
 }
+
+func TestNames(t *testing.T) {
+	n := NewNames()
+	if _, err := n.Reserve("a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if other, err := n.Reserve("a", "2"); !errors.Is(err, ErrNameTaken) || other != "1" {
+		t.Errorf("clash: %q %v", other, err)
+	}
+	n.Release("a", "2") // not the holder: no effect
+	if _, err := n.Reserve("a", "2"); err == nil {
+		t.Error("release by a non-holder freed the name")
+	}
+	n.Release("a", "1")
+	if _, err := n.Reserve("a", "2"); err != nil {
+		t.Errorf("after release: %v", err)
+	}
+}
