@@ -25,6 +25,10 @@ func statusCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{Name: "info", Usage: "runtime and network readiness, handlers", Flags: []cli.Flag{socket}, Action: statusInfo},
 			{Name: "config", Usage: "the daemon's effective config as TOML", Flags: []cli.Flag{socket}, Action: statusConfig},
+			{Name: "pods", Usage: "the pods and their states", Flags: []cli.Flag{socket}, Action: statusPods},
+			{Name: "containers", Usage: "the containers and their states", Flags: []cli.Flag{socket}, Action: statusContainers},
+			{Name: "goroutines", Usage: "all goroutine stacks (needs --enable-profile-unix-socket)", Flags: []cli.Flag{socket}, Action: statusProfile("goroutine?debug=2")},
+			{Name: "heap", Usage: "a heap profile summary (needs --enable-profile-unix-socket)", Flags: []cli.Flag{socket}, Action: statusProfile("heap?debug=1")},
 		},
 		Action: statusInfo,
 	}

@@ -67,6 +67,14 @@ func runDaemon(c *cli.Context) error {
 		grpc.MaxRecvMsgSize(cfg.Crio.API.GRPCMaxRecvMsgSize), grpc.MaxSendMsgSize(cfg.Crio.API.GRPCMaxSendMsgSize),
 	)
 	srv.Register(g)
+	if c.Bool(config.ProfileSocketFlag.Name) {
+		stop, err := serveProfile(profileSocket(cfg.Crio.API.Listen), log)
+		if err != nil {
+			_ = srv.Shutdown()
+			return fmt.Errorf("profile socket: %w", err)
+		}
+		defer stop()
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- g.Serve(lis) }()

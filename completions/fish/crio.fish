@@ -2,7 +2,7 @@
 
 function __fish_crio_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i config version status info config completion help h
+        if contains -- $i config version status info config pods containers goroutines heap completion help h
             return 1
         end
     end
@@ -146,11 +146,11 @@ complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-validator-reject-names
 complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-validator-required-plugins -r -d 'NRI plugins that must be present before containers start. (Accepted for CRI-O compatibility; not implemented.)'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-validator-tolerate-missing-plugins-annotation -r -d 'Pod annotation that lets a pod start without the required NRI plugins. (Accepted for CRI-O compatibility; not implemented.)'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l runtimes -r -d 'Runtime handlers to add, as name:path:root[:type[:privileged_without_host_devices[:runtime_config_path[:container_min_memory]]]] (repeatable).'
+complete -c crio -n '__fish_crio_no_subcommand' -f -l enable-profile-unix-socket -d 'Serve Go profiling (pprof) on a root-only unix socket beside the CRI socket (crio-profile.sock).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l profile -d 'Accepted for CRI-O compatibility; not implemented (reported at start).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l profile-cpu -r -d 'Accepted for CRI-O compatibility; not implemented (reported at start).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l profile-mem -r -d 'Accepted for CRI-O compatibility; not implemented (reported at start).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l profile-port -r -d 'Accepted for CRI-O compatibility; not implemented (reported at start).'
-complete -c crio -n '__fish_crio_no_subcommand' -f -l enable-profile-unix-socket -d 'Accepted for CRI-O compatibility; not implemented (reported at start).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l help -s h -d 'show help'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l version -s v -d 'print the version'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l help -s h -d 'show help'
@@ -170,6 +170,18 @@ complete -c crio -n '__fish_seen_subcommand_from info' -f -l socket -s s -r -d '
 complete -c crio -n '__fish_seen_subcommand_from config' -f -l help -s h -d 'show help'
 complete -r -c crio -n '__fish_seen_subcommand_from status' -a 'config' -d 'the daemon\'s effective config as TOML'
 complete -c crio -n '__fish_seen_subcommand_from config' -f -l socket -s s -r -d 'the daemon\'s CRI socket'
+complete -c crio -n '__fish_seen_subcommand_from pods' -f -l help -s h -d 'show help'
+complete -r -c crio -n '__fish_seen_subcommand_from status' -a 'pods' -d 'the pods and their states'
+complete -c crio -n '__fish_seen_subcommand_from pods' -f -l socket -s s -r -d 'the daemon\'s CRI socket'
+complete -c crio -n '__fish_seen_subcommand_from containers' -f -l help -s h -d 'show help'
+complete -r -c crio -n '__fish_seen_subcommand_from status' -a 'containers' -d 'the containers and their states'
+complete -c crio -n '__fish_seen_subcommand_from containers' -f -l socket -s s -r -d 'the daemon\'s CRI socket'
+complete -c crio -n '__fish_seen_subcommand_from goroutines' -f -l help -s h -d 'show help'
+complete -r -c crio -n '__fish_seen_subcommand_from status' -a 'goroutines' -d 'all goroutine stacks (needs --enable-profile-unix-socket)'
+complete -c crio -n '__fish_seen_subcommand_from goroutines' -f -l socket -s s -r -d 'the daemon\'s CRI socket'
+complete -c crio -n '__fish_seen_subcommand_from heap' -f -l help -s h -d 'show help'
+complete -r -c crio -n '__fish_seen_subcommand_from status' -a 'heap' -d 'a heap profile summary (needs --enable-profile-unix-socket)'
+complete -c crio -n '__fish_seen_subcommand_from heap' -f -l socket -s s -r -d 'the daemon\'s CRI socket'
 complete -c crio -n '__fish_seen_subcommand_from completion' -f -l help -s h -d 'show help'
 complete -r -c crio -n '__fish_crio_no_subcommand' -a 'completion' -d 'print a shell completion script (bash, zsh or fish)'
 complete -c crio -n '__fish_seen_subcommand_from help h' -f -l help -s h -d 'show help'

@@ -24,7 +24,7 @@ func Flags(def *Config) []cli.Flag {
 		Usage:   "Runtime handlers to add, as name:path:root[:type[:privileged_without_host_devices[:runtime_config_path[:container_min_memory]]]] (repeatable).",
 		EnvVars: []string{"CONTAINER_RUNTIMES"},
 	})
-	return append(flags, compatFlags()...)
+	return append(append(flags, ProfileSocketFlag), compatFlags()...)
 }
 
 // compatFlags are CRI-O's flags that set no config key and that this runtime
@@ -36,10 +36,14 @@ func compatFlags() []cli.Flag {
 		&cli.StringFlag{Name: "profile-cpu", EnvVars: []string{"CONTAINER_PROFILE_CPU"}, Usage: usage},
 		&cli.StringFlag{Name: "profile-mem", EnvVars: []string{"CONTAINER_PROFILE_MEM"}, Usage: usage},
 		&cli.Int64Flag{Name: "profile-port", EnvVars: []string{"CONTAINER_PROFILE_PORT"}, Value: 6060, Usage: usage},
-		&cli.BoolFlag{Name: "enable-profile-unix-socket", EnvVars: []string{"ENABLE_PROFILE_UNIX_SOCKET"}, Usage: usage},
 		&cli.StringFlag{Name: "address", Hidden: true, Usage: usage},
 	}
 }
+
+// ProfileSocketFlag serves Go's pprof on a root-only unix socket beside the
+// CRI socket (crio-profile.sock); `crio status goroutines|heap` read it.
+var ProfileSocketFlag = &cli.BoolFlag{Name: "enable-profile-unix-socket", EnvVars: []string{"ENABLE_PROFILE_UNIX_SOCKET"},
+	Usage: "Serve Go profiling (pprof) on a root-only unix socket beside the CRI socket (crio-profile.sock)."}
 
 // UnimplementedFlags names the flags (or their environment twins) that were
 // given and that this runtime accepts but does not act on.

@@ -277,3 +277,25 @@ func TestStatusSubcommand(t *testing.T) {
 		t.Errorf("crio status: %v\n%s", err, out)
 	}
 }
+
+func TestStatusListsAndProfileSocket(t *testing.T) {
+	d := framework.StartDaemon(t, framework.Options{Args: []string{"--enable-profile-unix-socket"}})
+	runPod(t, d, framework.PodConfig("listed"))
+	crio := filepath.Join(framework.Binaries(t), "crio")
+	out, err := exec.Command(crio, "status", "--socket", d.Socket, "pods").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "listed") || !strings.Contains(string(out), "READY") {
+		t.Errorf("crio status pods: %v\n%s", err, out)
+	}
+	prof := filepath.Join(filepath.Dir(d.Socket), "crio-profile.sock")
+	if fi, err := os.Stat(prof); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("profile socket: %v %v", fi, err)
+	}
+	out, err = exec.Command(crio, "status", "--socket", d.Socket, "goroutines").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "goroutine ") {
+		t.Errorf("crio status goroutines: %v\n%.300s", err, out)
+	}
+	out, err = exec.Command(crio, "status", "--socket", d.Socket, "heap").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "heap profile") {
+		t.Errorf("crio status heap: %v\n%.300s", err, out)
+	}
+}
