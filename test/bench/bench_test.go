@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/streaming/client"
 	"github.com/crio-runtime/crio/test/framework"
 	"github.com/crio-runtime/crio/test/registry"
 )
@@ -229,6 +231,21 @@ func TestBenchContainerStart(t *testing.T) {
 	}
 	cpu := cpuTicks(t, d.Pid()) - cpu0
 	fmt.Printf("ExecSync true: %v; CPU per call (daemon + runc children): %.1f ms\n", execs, float64(cpu)*10/n)
+
+	// Exec through the streaming server, as kubectl exec does.
+	var streamed dist
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		resp, err := d.Runtime.Exec(ctx, &runtimeapi.ExecRequest{ContainerId: ids[0], Cmd: []string{"true"}, Stdout: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, err := client.Run(ctx, resp.Url, nil, client.Options{Stdout: io.Discard}); err != nil || code != 0 {
+			t.Fatalf("streamed exec: %d %v", code, err)
+		}
+		streamed = append(streamed, time.Since(start))
+	}
+	fmt.Printf("Exec (streaming, round trip) true: %v\n", streamed)
 }
 
 // bareRunc times runc create+start of a copy of one of our bundles.
