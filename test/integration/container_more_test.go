@@ -117,7 +117,15 @@ func TestOOMKilled(t *testing.T) {
 	}
 }
 
+func requireCgroupV1Memory(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/sys/fs/cgroup/memory/memory.limit_in_bytes"); err != nil {
+		t.Skip("reads cgroup v1 files (this host is not v1/hybrid)")
+	}
+}
+
 func TestUpdateContainerResourcesReachesCgroup(t *testing.T) {
+	requireCgroupV1Memory(t)
 	e := newEnv(t, registry.Image{})
 	podID, podCfg := e.pod(t, "update")
 	id := e.create(t, podID, podCfg, "upd", "sleep", "3600")
@@ -225,6 +233,7 @@ func TestSecondRuntimeHandler(t *testing.T) {
 // TestCgroupParentAndMonitorPlacement: a pod's cgroup parent holds its
 // containers and their monitors (cgroupfs driver, v1).
 func TestCgroupParentAndMonitorPlacement(t *testing.T) {
+	requireCgroupV1Memory(t)
 	e := newEnv(t, registry.Image{})
 	parent := "/crio-it-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	var made []string
@@ -294,6 +303,7 @@ func TestSystemdSliceNamingWithoutSystemd(t *testing.T) {
 		t.Skip("systemd runs here: the runtime uses it directly")
 	}
 	framework.RequireRoot(t)
+	requireCgroupV1Memory(t)
 	reg := registry.Start(t, registry.Options{})
 	reg.Push(t, "busybox:test", registry.Image{})
 	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, Args: []string{"--cgroup-manager", "systemd"}})
