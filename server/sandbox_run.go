@@ -17,6 +17,9 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	if err != nil {
 		return nil, err
 	}
+	if err := validatePodResources(req.GetConfig().GetLinux().GetResources()); err != nil {
+		return nil, err
+	}
 	log := logging.From(ctx)
 	sb, err := s.pods.Run(ctx, req.GetConfig(), handler, func(stage string, d time.Duration) {
 		log.Debug("pod stage done", "stage", stage, "duration", d)
@@ -24,6 +27,12 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	})
 	if err != nil {
 		return nil, err
+	}
+	if lx := req.GetConfig().GetLinux(); lx.GetResources() != nil || lx.GetOverhead() != nil {
+		if err := s.applyPodResources(ctx, sb, lx.GetOverhead(), lx.GetResources()); err != nil {
+			_ = s.pods.Remove(ctx, sb.ID)
+			return nil, err
+		}
 	}
 	log.Info("pod sandbox ready", "pod", sb.ID, "name", sb.Metadata().Name, "namespace", sb.Metadata().Namespace, "ips", sb.IPs)
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: sb.ID}, nil

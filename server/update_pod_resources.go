@@ -12,6 +12,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/stats"
 )
 
@@ -41,34 +42,9 @@ func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.
 	if err != nil {
 		return nil, err
 	}
-	o := s.obs()
-	rec := &podResourcesRecord{PodID: sb.ID, UpdatedAt: time.Now().UnixNano()}
-	if rec.Overhead, err = marshalResources(req.Overhead); err != nil {
+	if err := s.applyPodResources(ctx, sb, req.Overhead, req.Resources); err != nil {
 		return nil, err
 	}
-	if rec.Resources, err = marshalResources(req.Resources); err != nil {
-		return nil, err
-	}
-	total := toStatsResources(req.Resources).Add(toStatsResources(req.Overhead))
-	rel, err := stats.PodCgroup(sb.CgroupParent, s.Config().Crio.Runtime.CgroupManager)
-	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "pod cgroup parent: %v", err)
-	}
-	switch err := o.layout.Apply(rel, total); {
-	case errors.Is(err, stats.ErrNoCgroup):
-		logging.From(ctx).Debug("pod has no cgroup yet; resources recorded only", "pod", sb.ID, "cgroupParent", sb.CgroupParent)
-	case err != nil:
-		return nil, status.Errorf(codes.Unknown, "update pod cgroup %s: %v", rel, err)
-	default:
-		rec.Applied = true
-	}
-	if err := s.store.Put(podResourcesKind, sb.ID, rec); err != nil {
-		return nil, err
-	}
-	o.podResMu.Lock()
-	o.podRes[sb.ID] = rec
-	o.podResMu.Unlock()
-	o.gcPodResources(s)
 	return &runtimeapi.UpdatePodSandboxResourcesResponse{}, nil
 }
 
@@ -131,4 +107,40 @@ func (o *observability) gcPodResources(s *Server) {
 			_ = s.store.Delete(podResourcesKind, id)
 		}
 	}
+}
+
+// applyPodResources applies resources plus overhead to the pod cgroup when
+// it exists and records them; RunPodSandbox and UpdatePodSandboxResources
+// share it.
+func (s *Server) applyPodResources(ctx context.Context, sb *sandbox.Sandbox, overhead, resources *runtimeapi.LinuxContainerResources) error {
+	var err error
+	o := s.obs()
+	rec := &podResourcesRecord{PodID: sb.ID, UpdatedAt: time.Now().UnixNano()}
+	if rec.Overhead, err = marshalResources(overhead); err != nil {
+		return err
+	}
+	if rec.Resources, err = marshalResources(resources); err != nil {
+		return err
+	}
+	total := toStatsResources(resources).Add(toStatsResources(overhead))
+	rel, err := stats.PodCgroup(sb.CgroupParent, s.Config().Crio.Runtime.CgroupManager)
+	if err != nil {
+		return status.Errorf(codes.FailedPrecondition, "pod cgroup parent: %v", err)
+	}
+	switch err := o.layout.Apply(rel, total); {
+	case errors.Is(err, stats.ErrNoCgroup):
+		logging.From(ctx).Debug("pod has no cgroup yet; resources recorded only", "pod", sb.ID, "cgroupParent", sb.CgroupParent)
+	case err != nil:
+		return status.Errorf(codes.Unknown, "update pod cgroup %s: %v", rel, err)
+	default:
+		rec.Applied = true
+	}
+	if err := s.store.Put(podResourcesKind, sb.ID, rec); err != nil {
+		return err
+	}
+	o.podResMu.Lock()
+	o.podRes[sb.ID] = rec
+	o.podResMu.Unlock()
+	o.gcPodResources(s)
+	return nil
 }

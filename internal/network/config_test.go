@@ -44,3 +44,21 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatalf("Ready without plugins: %v", err)
 	}
 }
+
+func TestParseBandwidthAndCapabilityArgs(t *testing.T) {
+	for in, want := range map[string]int64{"10M": 10_000_000, "1Gi": 1 << 30, "500k": 500_000, "2000": 2000} {
+		if got, err := ParseBandwidth(in); err != nil || got != want {
+			t.Errorf("ParseBandwidth(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "fast", "10X", "1", "2P0"} {
+		if _, err := ParseBandwidth(bad); err == nil {
+			t.Errorf("ParseBandwidth(%q) accepted", bad)
+		}
+	}
+	rt := runtimeConf(Pod{ID: "x", IngressBPS: 1e6})
+	bw, ok := rt.CapabilityArgs["bandwidth"].(map[string]any)
+	if !ok || bw["ingressRate"] != int64(1e6) {
+		t.Errorf("bandwidth capability args: %v", rt.CapabilityArgs)
+	}
+}

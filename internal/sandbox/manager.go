@@ -203,10 +203,14 @@ func (m *Manager) checkCgroupParent(parent string) error {
 
 func (m *Manager) cniPod(sb *Sandbox, netns string) network.Pod {
 	md := sb.Metadata()
-	return network.Pod{
+	p := network.Pod{
 		ID: sb.ID, Name: md.Name, Namespace: md.Namespace, UID: md.Uid, NetNS: netns,
 		PortMappings: sb.Config.GetPortMappings(),
 	}
+	// Validated at run; a bad value here (an old record) just means no shaping.
+	p.IngressBPS, _ = network.ParseBandwidth(sb.Config.Annotations[network.IngressBandwidthAnnotation])
+	p.EgressBPS, _ = network.ParseBandwidth(sb.Config.Annotations[network.EgressBandwidthAnnotation])
+	return p
 }
 
 // Stop stops the pod's containers, tears down its network and releases its

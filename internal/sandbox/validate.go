@@ -8,6 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/network"
 )
 
 func invalid(format string, args ...any) error {
@@ -56,6 +58,13 @@ func ValidateConfig(cfg *runtimeapi.PodSandboxConfig) error {
 	}
 	if nso.GetPid() == runtimeapi.NamespaceMode_TARGET {
 		return invalid("config.linux.security_context.namespace_options.pid: TARGET is only valid for containers")
+	}
+	for _, a := range []string{network.IngressBandwidthAnnotation, network.EgressBandwidthAnnotation} {
+		if v, ok := cfg.Annotations[a]; ok {
+			if _, err := network.ParseBandwidth(v); err != nil {
+				return invalid("config.annotations[%s]: %v", a, err)
+			}
+		}
 	}
 	_, err := SortSysctls(cfg.GetLinux().GetSysctls(), nso)
 	return err

@@ -367,6 +367,9 @@ func TestPodListFiltersNameClashAndBadInput(t *testing.T) {
 			c.Linux.SecurityContext.NamespaceOptions.Network = runtimeapi.NamespaceMode_CONTAINER
 		},
 		"cgroup": func(c *runtimeapi.PodSandboxConfig) { c.Linux.CgroupParent = "relative/path" },
+		"bandwidth": func(c *runtimeapi.PodSandboxConfig) {
+			c.Annotations = map[string]string{"kubernetes.io/ingress-bandwidth": "fast"}
+		},
 	}
 	for name, mut := range bad {
 		cfg := framework.PodConfig("bad")
