@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -113,6 +114,9 @@ func (m *Manager) Setup(ctx context.Context, p Pod) (*Attachment, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !hasHostPorts(p.PortMappings) {
+		list = withoutPlugin(list, "portmap")
+	}
 	rt := runtimeConf(p)
 	res, err := m.cni.AddNetworkList(ctx, list, rt)
 	if err != nil {
@@ -164,4 +168,47 @@ func (m *Manager) Teardown(ctx context.Context, p Pod, a *Attachment) error {
 		return fmt.Errorf("cni network %q DEL: %w", list.Name, err)
 	}
 	return nil
+}
+
+func hasHostPorts(pms []*runtimeapi.PortMapping) bool {
+	for _, pm := range pms {
+		if pm.HostPort > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutPlugin drops the plugins of one type from the chain. portmap does
+// nothing for a pod without host ports but costs an exec on every ADD and
+// DEL; the trimmed list is what the pod stores, so DEL matches ADD.
+func withoutPlugin(list *libcni.NetworkConfigList, typ string) *libcni.NetworkConfigList {
+	var raw map[string]any
+	if json.Unmarshal(list.Bytes, &raw) != nil {
+		return list
+	}
+	plugins, ok := raw["plugins"].([]any)
+	if !ok {
+		return list
+	}
+	kept := plugins[:0:0]
+	for _, pl := range plugins {
+		if m, ok := pl.(map[string]any); ok && m["type"] == typ {
+			continue
+		}
+		kept = append(kept, pl)
+	}
+	if len(kept) == len(plugins) || len(kept) == 0 {
+		return list
+	}
+	raw["plugins"] = kept
+	data, err := json.Marshal(raw)
+	if err != nil {
+		return list
+	}
+	trimmed, err := libcni.NetworkConfFromBytes(data)
+	if err != nil {
+		return list
+	}
+	return trimmed
 }

@@ -62,3 +62,17 @@ func TestParseBandwidthAndCapabilityArgs(t *testing.T) {
 		t.Errorf("bandwidth capability args: %v", rt.CapabilityArgs)
 	}
 }
+
+func TestWithoutPortmapWhenNoHostPorts(t *testing.T) {
+	list, _, err := LoadConfig(t.TempDir(), "", "10.0.0.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trimmed := withoutPlugin(list, "portmap")
+	if len(trimmed.Plugins) != 1 || trimmed.Plugins[0].Network.Type != "bridge" || strings.Contains(string(trimmed.Bytes), "portmap") {
+		t.Errorf("trimmed: %s", trimmed.Bytes)
+	}
+	if got := withoutPlugin(trimmed, "bridge"); got != trimmed {
+		t.Error("a chain is never trimmed to nothing")
+	}
+}
