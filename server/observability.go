@@ -43,25 +43,20 @@ type observability struct {
 // the tracker (a safety net: ContainerChanged makes events immediate).
 const eventPoll = time.Second
 
-var (
-	observersMu sync.Mutex
-	observers   = map[*Server]*observability{}
-)
-
 // initObservability starts stats collection, the event tracker and, when
 // enabled, the metrics endpoint. Call it at the end of New, after the
 // containers are restored: what exists then is the events' baseline.
 func (s *Server) initObservability(ctx context.Context) error {
-	observersMu.Lock()
-	defer observersMu.Unlock()
-	if observers[s] != nil {
+	s.obsMu.Lock()
+	defer s.obsMu.Unlock()
+	if s.obsState != nil {
 		return nil
 	}
 	o, err := s.newObservability(ctx, true)
 	if err != nil {
 		return err
 	}
-	observers[s] = o
+	s.obsState = o
 	return nil
 }
 
@@ -108,21 +103,21 @@ func (s *Server) newObservability(ctx context.Context, endpoint bool) (*observab
 // obs returns the server's observability state, starting it on first use
 // if New did not.
 func (s *Server) obs() *observability {
-	observersMu.Lock()
-	o := observers[s]
-	observersMu.Unlock()
+	s.obsMu.Lock()
+	o := s.obsState
+	s.obsMu.Unlock()
 	if o != nil {
 		return o
 	}
 	if err := s.initObservability(context.Background()); err != nil {
 		s.log.Error("observability", "error", err)
 	}
-	observersMu.Lock()
-	defer observersMu.Unlock()
-	if o = observers[s]; o == nil {
+	s.obsMu.Lock()
+	defer s.obsMu.Unlock()
+	if o = s.obsState; o == nil {
 		// The metrics endpoint failed: serve stats and events without it.
 		o, _ = s.newObservability(context.Background(), false)
-		observers[s] = o
+		s.obsState = o
 	}
 	return o
 }
@@ -130,10 +125,10 @@ func (s *Server) obs() *observability {
 // shutdownObservability stops the collector, the event tracker and the
 // metrics endpoint. Call it from Shutdown.
 func (s *Server) shutdownObservability() {
-	observersMu.Lock()
-	o := observers[s]
-	delete(observers, s)
-	observersMu.Unlock()
+	s.obsMu.Lock()
+	o := s.obsState
+	s.obsState = nil
+	s.obsMu.Unlock()
 	if o == nil {
 		return
 	}
@@ -145,9 +140,9 @@ func (s *Server) shutdownObservability() {
 // started, exited or removed, so its event goes out now rather than at
 // the next poll. Safe to call from any goroutine; it never blocks.
 func (s *Server) ContainerChanged() {
-	observersMu.Lock()
-	o := observers[s]
-	observersMu.Unlock()
+	s.obsMu.Lock()
+	o := s.obsState
+	s.obsMu.Unlock()
 	if o == nil {
 		return // not started yet (e.g. exits applied during restore): the baseline will include it
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/crio-runtime/crio/internal/network"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/state"
+	"github.com/crio-runtime/crio/internal/streaming"
 	"github.com/crio-runtime/crio/pkg/config"
 )
 
@@ -37,6 +38,10 @@ type Server struct {
 	pods       *sandbox.Manager
 	images     *image.Service
 	containers *container.Manager
+	streamSrv  *streaming.Server
+
+	obsMu    sync.Mutex
+	obsState *observability // stats, events, metrics; see observability.go
 
 	reloadMu sync.Mutex
 }
@@ -70,7 +75,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		CgroupV2:        cgroupV2(),
 	}, s.Config, store, s.pods, s.images)
 	s.images.SetInUseFunc(s.containers.ImageInUse)
-	s.SetStreamContainers(s.containers)
 	rctx := logging.WithLogger(ctx, log)
 	if err := s.pods.Restore(rctx); err != nil {
 		return nil, fmt.Errorf("restore pods: %w", err)

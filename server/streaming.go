@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -14,16 +13,8 @@ import (
 	"github.com/crio-runtime/crio/internal/streaming"
 )
 
-// streamServers holds each Server's streaming server, and streamContainers
-// what runs exec and attach for it. They live here rather than as Server
-// fields so this file owns all of the streaming state.
-var (
-	streamServers    sync.Map // *Server -> *streaming.Server
-	streamContainers sync.Map // *Server -> streaming.Containers
-)
-
 // initStreaming starts the streaming server (exec, attach, port-forward) on
-// stream_address:stream_port.
+// stream_address:stream_port; the container manager runs exec and attach.
 func (s *Server) initStreaming(ctx context.Context) error {
 	a := s.Config().Crio.API
 	cfg := streaming.Config{Addr: net.JoinHostPort(a.StreamAddress, a.StreamPort)}
@@ -41,10 +32,8 @@ func (s *Server) initStreaming(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if c, ok := streamContainers.Load(s); ok {
-		srv.SetContainers(c.(streaming.Containers))
-	}
-	streamServers.Store(s, srv)
+	srv.SetContainers(s.containers)
+	s.streamSrv = srv
 	go func() {
 		if err := srv.Serve(); err != nil {
 			s.log.Error("streaming server stopped", "error", err)
@@ -56,29 +45,13 @@ func (s *Server) initStreaming(ctx context.Context) error {
 
 // shutdownStreaming stops the streaming server and ends its open streams.
 func (s *Server) shutdownStreaming() {
-	streamContainers.Delete(s)
-	if v, ok := streamServers.LoadAndDelete(s); ok {
-		_ = v.(*streaming.Server).Close()
+	if s.streamSrv != nil {
+		_ = s.streamSrv.Close()
 	}
 }
 
 // stream is this server's streaming server, nil before initStreaming.
-func (s *Server) stream() *streaming.Server {
-	if v, ok := streamServers.Load(s); ok {
-		return v.(*streaming.Server)
-	}
-	return nil
-}
-
-// SetStreamContainers installs what runs exec and attach sessions, before or
-// after initStreaming; until it is called, Exec and Attach answer NotFound
-// for every container.
-func (s *Server) SetStreamContainers(c streaming.Containers) {
-	streamContainers.Store(s, c)
-	if st := s.stream(); st != nil {
-		st.SetContainers(c)
-	}
-}
+func (s *Server) stream() *streaming.Server { return s.streamSrv }
 
 // StreamURL is the streaming server's base URL ("" when not running).
 func (s *Server) StreamURL() string {
