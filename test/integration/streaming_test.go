@@ -17,13 +17,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -32,48 +30,12 @@ import (
 	"github.com/crio-runtime/crio/test/framework"
 )
 
-// inPodNetNS runs fn on a thread inside the netns and then returns the
-// thread to the test's namespace. Unlike framework.InNetNS it does not let
-// the thread die: a dying thread fires the Pdeathsig of any daemon that
-// thread happened to start, which shows up as a spurious SIGTERM.
-func inPodNetNS(netns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			errc <- err
-			runtime.UnlockOSThread()
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open(netns)
-		if err != nil {
-			errc <- err
-			runtime.UnlockOSThread()
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", netns, err)
-			runtime.UnlockOSThread()
-			return
-		}
-		fnErr := fn()
-		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread() // else the thread stays locked and is discarded
-		}
-		errc <- fnErr
-	}()
-	return <-errc
-}
-
 // podListener listens on 127.0.0.1 inside the pod's network namespace only
 // and answers each connection with serve.
 func podListener(t testing.TB, netns string, serve func(net.Conn)) int {
 	t.Helper()
 	var l net.Listener
-	if err := inPodNetNS(netns, func() (err error) {
+	if err := framework.InNetNS(netns, func() (err error) {
 		l, err = net.Listen("tcp", "127.0.0.1:0")
 		return err
 	}); err != nil {
@@ -186,7 +148,7 @@ func TestStreamPortForwardToPod(t *testing.T) {
 
 func closedPodPort(t *testing.T, netns string) int {
 	var port int
-	if err := inPodNetNS(netns, func() error {
+	if err := framework.InNetNS(netns, func() error {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
