@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/crio-runtime/crio/internal/annotations"
 	"github.com/crio-runtime/crio/internal/version"
 	"github.com/crio-runtime/crio/pkg/config"
 )
@@ -59,6 +60,11 @@ func loadConfig(c *cli.Context) (*config.Config, error) {
 		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// Annotation names and workloads are checked where they are understood
+	// (internal/annotations imports pkg/config, so not inside Validate).
+	if err := annotations.ValidateConfig(cfg); err != nil {
 		return nil, err
 	}
 	return cfg, nil

@@ -5,8 +5,11 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/annotations"
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/sandbox"
@@ -88,9 +91,34 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		defer f.Close()
 		in.Group = f
 	}
+	var allowed []string
+	if h != nil {
+		allowed = h.AllowedAnnotations
+	}
+	eff, err := annotations.Resolve(annotations.Input{
+		HandlerAllowed:       allowed,
+		Workloads:            rc.Runtime.Workloads,
+		AllowedDevices:       rc.Runtime.AllowedDevices,
+		PodAnnotations:       sb.Config.GetAnnotations(),
+		ContainerAnnotations: c.Config.GetAnnotations(),
+		ContainerName:        c.Config.GetMetadata().GetName(),
+		CgroupV2:             m.opts.CgroupV2,
+	})
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if eff.SeccompProfileRef != "" {
+		return nil, status.Errorf(codes.InvalidArgument, "annotation %q: seccomp profiles from OCI artifacts are not supported", eff.SeccompProfileKey)
+	}
 	res, err := spec.Build(in)
 	if err != nil {
 		return nil, err
+	}
+	if err := annotations.ApplyToSpec(res.Spec, eff, hostos.Host{}.Devices); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	for _, k := range eff.NotApplied {
+		res.Warnings = append(res.Warnings, "annotation "+k+" is allowed but has no effect in this runtime")
 	}
 	if res.Spec.Linux.CgroupsPath, err = m.hostCgroupsPath(res.Spec.Linux.CgroupsPath); err != nil {
 		return nil, err

@@ -314,7 +314,7 @@ enable_nri = true
 		t.Fatal(err)
 	}
 	want := []string{"crio.internal_repair", "crio.runtime.conmon", "crio.runtime.pinns_path", "crio.nri.enable_nri",
-		"crio.runtime.runtimes.runc.no_sync_log", "crio.runtime.workloads.management"}
+		"crio.runtime.runtimes.runc.no_sync_log"} // workloads are implemented (internal/annotations)
 	got := c.Unimplemented(def, Host{AppArmor: true})
 	sort.Strings(got)
 	sort.Strings(want)

@@ -9,7 +9,7 @@ import (
 // Unimplemented names the settings of c that this runtime accepts for CRI-O
 // compatibility but does not act on: every notimpl key whose value differs from
 // its value in def (handler keys compared with the same handler in def, or a
-// fresh handler), apparmor_profile on a host without AppArmor, and workloads.
+// fresh handler) and apparmor_profile on a host without AppArmor.
 // Keys are dotted TOML paths, sorted in file order.
 func (c *Config) Unimplemented(def *Config, h Host) []string {
 	var out []string
@@ -29,13 +29,6 @@ func (c *Config) Unimplemented(def *Config, h Host) []string {
 			if o.NotImpl && !sameValue(fieldByKey(hv, o.Key), fieldByKey(bv, o.Key)) {
 				out = append(out, "crio.runtime.runtimes."+name+"."+o.Key)
 			}
-		}
-	}
-	// Workload annotations are applied by the annotations layer; until it
-	// reads [crio.runtime.workloads], a workload table has no effect.
-	for _, name := range c.WorkloadNames() {
-		if _, ok := def.Crio.Runtime.Workloads[name]; !ok {
-			out = append(out, "crio.runtime.workloads."+name)
 		}
 	}
 	return out

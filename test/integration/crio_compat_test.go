@@ -144,7 +144,7 @@ func TestCompatKubesprayConfigAndDropIns(t *testing.T) {
 	d.Start()
 	checkReport(t, d, []string{
 		"crio.runtime.conmon", "crio.runtime.conmon_cgroup", "crio.runtime.conmon_env", "crio.runtime.apparmor_profile",
-		"crio.runtime.infra_ctr_cpuset", "crio.runtime.pinns_path", "crio.nri.enable_nri", "crio.runtime.workloads.management",
+		"crio.runtime.infra_ctr_cpuset", "crio.runtime.pinns_path", "crio.nri.enable_nri",
 	}, nil)
 	logs := d.Logs()
 	if !strings.Contains(logs, "containers are monitored by conmon-go") || !strings.Contains(logs, "crio.runtime.runtimes.crun.monitor_path=/usr/bin/conmon") {
@@ -154,7 +154,7 @@ func TestCompatKubesprayConfigAndDropIns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "not implemented (no effect): ") || !strings.Contains(string(out), "crio.runtime.workloads.management") ||
+	if !strings.Contains(string(out), "not implemented (no effect): ") || !strings.Contains(string(out), "crio.runtime.pinns_path") ||
 		!strings.Contains(string(out), "\npinned_images = [\"registry.k8s.io/pause:3.10\"]\n") {
 		t.Errorf("crio status config:\n%.600s", out)
 	}
