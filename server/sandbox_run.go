@@ -8,7 +8,9 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/annotations"
 	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/sandbox"
 )
 
 // RunPodSandbox creates the pod's namespaces, files and network.
@@ -20,8 +22,12 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	if err := validatePodResources(req.GetConfig().GetLinux().GetResources()); err != nil {
 		return nil, err
 	}
+	ro, err := s.podAnnotations(req.GetConfig(), handler)
+	if err != nil {
+		return nil, err
+	}
 	log := logging.From(ctx)
-	sb, err := s.pods.Run(ctx, req.GetConfig(), handler, func(stage string, d time.Duration) {
+	sb, err := s.pods.Run(ctx, req.GetConfig(), handler, ro, func(stage string, d time.Duration) {
 		log.Debug("pod stage done", "stage", stage, "duration", d)
 		s.observeStage(stage, d)
 	})
@@ -48,4 +54,22 @@ func (s *Server) handlerName(name string) (string, error) {
 		return "", status.Errorf(codes.InvalidArgument, "runtime_handler %q is not configured (have %v)", name, cfg.HandlerNames())
 	}
 	return name, nil
+}
+
+// podAnnotations applies the pod-level annotations the handler allows
+// (shm-size); a malformed allowed one is InvalidArgument.
+func (s *Server) podAnnotations(cfg *runtimeapi.PodSandboxConfig, handler string) (sandbox.RunOptions, error) {
+	rc := s.Config().Crio.Runtime
+	var allowed []string
+	if h := rc.Runtimes[handler]; h != nil {
+		allowed = h.AllowedAnnotations
+	}
+	eff, err := annotations.Resolve(annotations.Input{
+		HandlerAllowed: allowed, Workloads: rc.Workloads, AllowedDevices: rc.AllowedDevices,
+		PodAnnotations: cfg.GetAnnotations(), CgroupV2: cgroupV2(),
+	})
+	if err != nil {
+		return sandbox.RunOptions{}, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return sandbox.RunOptions{ShmSize: eff.ShmSize}, nil
 }

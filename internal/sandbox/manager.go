@@ -96,7 +96,13 @@ func newID() string {
 
 // Run creates a pod. Every step pushes its undo onto a cleanup stack that
 // runs if a later step fails, so a failed run leaves nothing behind.
-func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string, stages func(stage string, d time.Duration)) (_ *Sandbox, retErr error) {
+// RunOptions are per-pod settings that come from outside the CRI config
+// (allowed annotations).
+type RunOptions struct {
+	ShmSize int64 // bytes of the pod's /dev/shm; 0 = the default
+}
+
+func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string, ro RunOptions, stages func(stage string, d time.Duration)) (_ *Sandbox, retErr error) {
 	if err := ValidateConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -131,7 +137,11 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 		return nil, fmt.Errorf("pod dir: %w", err)
 	}
 	undo = append(undo, func() { _ = RemoveFiles(sb.Dir) })
-	files, err := WriteFiles(sb.Dir, cfg, sb.Hostname, nso.GetIpc() == runtimeapi.NamespaceMode_NODE, m.opts.ShmSize)
+	shm := m.opts.ShmSize
+	if ro.ShmSize > 0 {
+		shm = ro.ShmSize
+	}
+	files, err := WriteFiles(sb.Dir, cfg, sb.Hostname, nso.GetIpc() == runtimeapi.NamespaceMode_NODE, shm)
 	if err != nil {
 		return nil, err
 	}

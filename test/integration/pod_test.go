@@ -418,3 +418,40 @@ func st2ConfigLike(st *runtimeapi.PodSandboxStatus) *runtimeapi.PodSandboxConfig
 	cfg.Metadata = st.Metadata
 	return cfg
 }
+
+// TestShmSizeAnnotation: shm-size.crio.io sizes the pod's /dev/shm where the
+// handler allows it, and is ignored where it does not.
+func TestShmSizeAnnotation(t *testing.T) {
+	d := framework.StartDaemon(t, framework.Options{DropIn: "[crio.runtime.runtimes.runc]\nallowed_annotations = [\"shm-size.crio.io\"]\n"})
+	shmOpts := func(id string) string {
+		info, err := d.Runtime.PodSandboxStatus(framework.Ctx(t), &runtimeapi.PodSandboxStatusRequest{PodSandboxId: id, Verbose: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		shm := filepath.Join(between(info.Info["info"], `"dir":"`, `"`), "shm")
+		data, _ := os.ReadFile("/proc/self/mountinfo")
+		for _, l := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(l); len(f) > 4 && f[4] == shm {
+				return l
+			}
+		}
+		return ""
+	}
+	cfg := framework.PodConfig("shm")
+	cfg.Annotations = map[string]string{"shm-size.crio.io": "16Mi"}
+	id, _ := runPod(t, d, cfg)
+	if o := shmOpts(id); !strings.Contains(o, "size=16384k") {
+		t.Errorf("allowed shm-size not applied: %s", o)
+	}
+	cfg = framework.PodConfig("shm-default")
+	cfg.Annotations = map[string]string{"io.kubernetes.cri-o.ShmSize": "16Mi"} // the old name is not in the allowed list
+	id, _ = runPod(t, d, cfg)
+	if o := shmOpts(id); !strings.Contains(o, "size=65536k") {
+		t.Errorf("a disallowed annotation changed shm: %s", o)
+	}
+	cfg = framework.PodConfig("shm-bad")
+	cfg.Annotations = map[string]string{"shm-size.crio.io": "lots"}
+	if _, err := d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("malformed allowed shm-size: %v", err)
+	}
+}
