@@ -19,7 +19,7 @@ RUN_PKGS  := runc containernetworking-plugins iptables libseccomp2 libseccomp-de
 TEST_PKGS := $(RUN_PKGS) docker-registry busybox-static
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all binaries run test unit integration bench deps-run deps-test install completions crio.conf.example lint clean FORCE
+.PHONY: all binaries run test unit integration bench race deps-run deps-test install completions crio.conf.example lint clean FORCE
 
 all: binaries
 
@@ -65,6 +65,13 @@ integration: deps-test binaries
 # Prints the figures the issues ask for (no timing asserts); root only.
 bench: deps-test binaries
 	CRIO_BENCH=1 CRIO_BIN_DIR=$(CURDIR)/bin $(GO) test -tags "$(BUILDTAGS)" -count=1 -timeout 30m -v -run Bench ./test/bench/
+
+# The integration suite against a race-detector build of crio (the daemon
+# stops at the first race, failing the test that saw it).
+race: deps-test binaries
+	rm -rf bin/race && mkdir -p bin/race && cp bin/conmon-go bin/pause bin/race/
+	$(GO) build -race $(GOFLAGS_BUILD) -o bin/race/crio ./cmd/crio
+	GORACE=halt_on_error=1 CRIO_BIN_DIR=$(CURDIR)/bin/race $(GO) test -tags "$(BUILDTAGS)" -count=1 -timeout $(TEST_TIMEOUT) ./test/integration/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

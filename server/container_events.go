@@ -58,9 +58,10 @@ func (s *Server) containerStates() []events.State {
 	snap := s.containers.Snapshot()
 	out := make([]events.State, 0, len(snap))
 	for _, c := range snap {
+		cs := c.Status()
 		out = append(out, events.State{
-			ID: c.ID, PodID: c.PodID, Started: c.Started, Exited: c.Exited,
-			CreatedAt: c.CreatedAt, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt,
+			ID: c.ID, PodID: c.PodID, Started: cs.Started, Exited: cs.Exited,
+			CreatedAt: c.CreatedAt, StartedAt: cs.StartedAt, FinishedAt: cs.FinishedAt,
 		})
 	}
 	return out
@@ -77,7 +78,7 @@ func (s *Server) publishChanges(o *observability) {
 		case runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT:
 			oom := false
 			if c, err := s.containers.Get(ch.ID); err == nil {
-				oom = c.OOMKilled
+				oom = c.Status().OOMKilled
 			}
 			o.metrics.ContainerExited(oom)
 		}

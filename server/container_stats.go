@@ -33,7 +33,7 @@ func (s *Server) containerStats(o *observability, c *container.Container) *runti
 		Id: c.ID, Metadata: c.Metadata(), Labels: cfg.Labels, Annotations: cfg.Annotations,
 	}}
 	var st stats.ContainerStats
-	if ref, ok := containerRef(c); ok && !c.Exited {
+	if ref, ok := containerRef(c); ok && !c.Status().Exited {
 		st = o.collector.Container(ref)
 	} else {
 		st = o.collector.Container(stats.ContainerRef{ID: c.ID})

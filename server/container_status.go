@@ -36,16 +36,16 @@ func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerS
 }
 
 func containerStatus(c *container.Container) *runtimeapi.ContainerStatus {
-	cfg := c.Config
+	cfg, cs := c.Config, c.Status()
 	st := &runtimeapi.ContainerStatus{
-		Id: c.ID, Metadata: c.Metadata(), State: c.State(),
-		CreatedAt: c.CreatedAt, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt, ExitCode: c.ExitCode,
+		Id: c.ID, Metadata: c.Metadata(), State: cs.State(),
+		CreatedAt: c.CreatedAt, StartedAt: cs.StartedAt, FinishedAt: cs.FinishedAt, ExitCode: cs.ExitCode,
 		Image:    &runtimeapi.ImageSpec{Image: c.ImageName, UserSpecifiedImage: cfg.GetImage().GetUserSpecifiedImage()},
 		ImageRef: c.ImageRef, ImageId: c.ImageID,
-		Reason: c.Reason, Message: c.Message,
+		Reason: cs.Reason, Message: cs.Message,
 		Labels: cfg.Labels, Annotations: cfg.Annotations, Mounts: statusMounts(c), LogPath: c.LogPath,
 	}
-	if r := c.Resources; r != nil {
+	if r := cs.Resources; r != nil {
 		lr := &runtimeapi.LinuxContainerResources{}
 		if r.CPU != nil {
 			if r.CPU.Shares != nil {

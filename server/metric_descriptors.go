@@ -85,7 +85,7 @@ func spec(name, help string, fromCgroup func(*stats.Sample) uint64, fromSpec fun
 		if in.s != nil {
 			v, at = fromCgroup(in.s), in.s.Time
 		}
-		if r := in.c.Resources; v == 0 && r != nil {
+		if r := in.c.Status().Resources; v == 0 && r != nil {
 			v = fromSpec(r)
 		}
 		return []series{{at: at, v: v}}

@@ -58,7 +58,7 @@ var containerMetrics = []containerMetric{
 		}),
 
 	{name: "container_start_time_seconds", help: "Start time of the container since unix epoch in seconds.", typ: gauge, values: func(in *metricInput) []series {
-		return []series{{at: in.now, v: uint64(max(in.c.StartedAt, 0)) / 1e9}}
+		return []series{{at: in.now, v: uint64(max(in.c.Status().StartedAt, 0)) / 1e9}}
 	}},
 	{name: "container_last_seen", help: "Last time a container was seen by the exporter.", typ: gauge, values: func(in *metricInput) []series {
 		return []series{{at: in.now, v: uint64(in.now.Unix())}}

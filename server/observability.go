@@ -195,7 +195,7 @@ func (s *Server) observeStage(stage string, d time.Duration) { s.obs().metrics.S
 func (s *Server) monitorCount() float64 {
 	n := 0
 	for _, c := range s.containers.Snapshot() {
-		if c.MonitorPid > 0 && !c.Exited {
+		if c.MonitorPid > 0 && !c.Status().Exited {
 			n++
 		}
 	}
@@ -208,7 +208,7 @@ type statsSource struct{ s *Server }
 func (a statsSource) Containers() []stats.ContainerRef {
 	var out []stats.ContainerRef
 	for _, c := range a.s.containers.Snapshot() {
-		if c.Exited {
+		if c.Status().Exited {
 			continue
 		}
 		if r, ok := containerRef(c); ok {

@@ -74,7 +74,7 @@ func (s *Server) graphRootFs(inc func(string) bool) *stats.FsInfo {
 }
 
 func containerMetricsOf(o *observability, c *container.Container, inc func(string) bool, fs *stats.FsInfo, now time.Time) *runtimeapi.ContainerMetrics {
-	if c.Exited {
+	if c.Status().Exited {
 		return nil
 	}
 	ref, ok := containerRef(c)

@@ -49,7 +49,7 @@ func (s *Server) podStats(o *observability, sb *sandbox.Sandbox, byPod map[strin
 	for _, c := range byPod[sb.ID] {
 		cs := s.containerStats(o, c)
 		lin.Containers = append(lin.Containers, cs)
-		if c.Exited {
+		if c.Status().Exited {
 			continue
 		}
 		st := o.collector.Container(stats.ContainerRef{ID: c.ID, CgroupsPath: cgroupsPathOf(c)})

@@ -59,12 +59,33 @@ type UserRecord struct {
 // Metadata is the CRI metadata.
 func (c *Container) Metadata() *runtimeapi.ContainerMetadata { return c.Config.GetMetadata() }
 
+// Status is what changes about a container after create. Readers outside
+// this package take it with Container.Status, a copy made under the lock.
+type Status struct {
+	Started, Exited       bool
+	StartedAt, FinishedAt int64
+	ExitCode              int32
+	OOMKilled             bool
+	Reason, Message       string
+	Resources             *specs.LinuxResources
+}
+
+// Status copies the mutable fields under the lock.
+func (c *Container) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Status{
+		Started: c.Started, Exited: c.Exited, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt,
+		ExitCode: c.ExitCode, OOMKilled: c.OOMKilled, Reason: c.Reason, Message: c.Message, Resources: c.Resources,
+	}
+}
+
 // State is the CRI state.
-func (c *Container) State() runtimeapi.ContainerState {
+func (s Status) State() runtimeapi.ContainerState {
 	switch {
-	case c.Exited:
+	case s.Exited:
 		return runtimeapi.ContainerState_CONTAINER_EXITED
-	case c.Started:
+	case s.Started:
 		return runtimeapi.ContainerState_CONTAINER_RUNNING
 	default:
 		return runtimeapi.ContainerState_CONTAINER_CREATED
@@ -72,7 +93,13 @@ func (c *Container) State() runtimeapi.ContainerState {
 }
 
 // Running reports whether the process is (believed) alive.
-func (c *Container) Running() bool { return c.Started && !c.Exited }
+func (s Status) Running() bool { return s.Started && !s.Exited }
+
+// State is the container's CRI state (takes the lock).
+func (c *Container) State() runtimeapi.ContainerState { return c.Status().State() }
+
+// Running reports whether the process is (believed) alive (takes the lock).
+func (c *Container) Running() bool { return c.Status().Running() }
 
 // Spec is the container's OCI spec.
 func (c *Container) Spec() *specs.Spec { return c.spec }

@@ -41,8 +41,9 @@ func (m *Manager) execProcess(id string, cmd []string, tty bool) (*Container, *s
 	}
 	c.mu.Lock()
 	exited, _ := m.readExitLocked(c)
+	started := c.Started
 	c.mu.Unlock()
-	if exited || !c.Started {
+	if exited || !started {
 		return nil, nil, status.Errorf(codes.FailedPrecondition, "container %s is not running", c.ID)
 	}
 	if c.spec == nil || c.spec.Process == nil {

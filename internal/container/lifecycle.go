@@ -101,7 +101,7 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 	if err := rt.Kill(ctx, c.ID, syscall.SIGKILL); err != nil {
 		return status.Errorf(codes.Unknown, "kill container %s: %v", c.ID, err)
 	}
-	if !c.Started {
+	if !c.Status().Started {
 		// A created container's init waits on the exec fifo; delete frees it.
 		_ = rt.Delete(ctx, c.ID)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -128,9 +129,15 @@ func startWithPty(cmd *exec.Cmd, s Streams) (<-chan struct{}, error) {
 		return nil, err
 	}
 	done := make(chan struct{})
+	// mu keeps a resize from using the master while or after it closes.
+	var mu sync.Mutex
+	closed := false
 	go func() {
 		_, _ = io.Copy(orDiscard(s.Stdout), master) // ends with EIO once every slave fd is closed
+		mu.Lock()
+		closed = true
 		master.Close()
+		mu.Unlock()
 		close(done)
 	}()
 	if s.Stdin != nil {
@@ -144,7 +151,11 @@ func startWithPty(cmd *exec.Cmd, s Streams) (<-chan struct{}, error) {
 					if !ok {
 						return
 					}
-					_ = setWinsize(master, sz.Rows, sz.Cols)
+					mu.Lock()
+					if !closed {
+						_ = setWinsize(master, sz.Rows, sz.Cols)
+					}
+					mu.Unlock()
 				case <-done:
 					return
 				}
