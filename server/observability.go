@@ -33,8 +33,6 @@ type observability struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
-	metricsAddr string
-
 	podResMu sync.Mutex
 	podRes   map[string]*podResourcesRecord
 }
@@ -90,7 +88,6 @@ func (s *Server) newObservability(ctx context.Context, endpoint bool) (*observab
 			cancel()
 			return nil, fmt.Errorf("start metrics endpoint: %w", err)
 		}
-		o.metricsAddr = addr
 		s.log.Info("serving metrics", "address", addr)
 	}
 	o.loadPodResources(s)
@@ -174,9 +171,6 @@ var changesContainers = map[string]bool{
 	"CreateContainer": true, "StartContainer": true, "StopContainer": true, "RemoveContainer": true,
 	"StopPodSandbox": true, "RemovePodSandbox": true,
 }
-
-// MetricsAddress is where the metrics endpoint listens ("" when off).
-func (s *Server) MetricsAddress() string { return s.obs().metricsAddr }
 
 // observeImagePull records a pull for the metrics (size from storage).
 func (s *Server) observeImagePull(ctx context.Context, ref string, err error) {

@@ -53,14 +53,6 @@ func (s *Server) shutdownStreaming() {
 // stream is this server's streaming server, nil before initStreaming.
 func (s *Server) stream() *streaming.Server { return s.streamSrv }
 
-// StreamURL is the streaming server's base URL ("" when not running).
-func (s *Server) StreamURL() string {
-	if st := s.stream(); st != nil {
-		return st.URL()
-	}
-	return ""
-}
-
 // podNetNS finds a ready pod's network namespace for port-forward.
 func (s *Server) podNetNS(podID string) (string, error) {
 	sb, err := s.readyPod(podID)

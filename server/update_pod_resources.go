@@ -77,14 +77,6 @@ func toStatsResources(r *runtimeapi.LinuxContainerResources) stats.Resources {
 	}
 }
 
-// podResources returns the recorded resources of a pod (for status info).
-func (s *Server) podResources(podID string) *podResourcesRecord {
-	o := s.obs()
-	o.podResMu.Lock()
-	defer o.podResMu.Unlock()
-	return o.podRes[podID]
-}
-
 // loadPodResources reads the records back at start-up.
 func (o *observability) loadPodResources(s *Server) {
 	_ = s.store.List(podResourcesKind, func(id string, data []byte) error {
