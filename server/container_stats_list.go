@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -28,15 +27,10 @@ func (s *Server) listContainerStats(f *runtimeapi.ContainerStatsFilter) []*runti
 	return out
 }
 
+// statsFilterMatches is ListContainers' filter without the state field.
 func statsFilterMatches(c *container.Container, f *runtimeapi.ContainerStatsFilter) bool {
 	if f == nil {
 		return true
 	}
-	if f.Id != "" && !strings.HasPrefix(c.ID, f.Id) {
-		return false
-	}
-	if f.PodSandboxId != "" && !strings.HasPrefix(c.PodID, f.PodSandboxId) {
-		return false
-	}
-	return labelsMatch(c.Config.Labels, f.LabelSelector)
+	return containerMatches(c, &runtimeapi.ContainerFilter{Id: f.Id, PodSandboxId: f.PodSandboxId, LabelSelector: f.LabelSelector})
 }

@@ -34,20 +34,29 @@ func statusCommand() *cli.Command {
 	}
 }
 
-func daemonStatus(c *cli.Context) (*runtimeapi.StatusResponse, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+func daemonStatus(c *cli.Context) (resp *runtimeapi.StatusResponse, err error) {
+	err = withRuntime(c, func(ctx context.Context, rc runtimeapi.RuntimeServiceClient) (err error) {
+		resp, err = rc.Status(ctx, &runtimeapi.StatusRequest{Verbose: true})
+		return err
+	})
+	return resp, err
+}
+
+// withRuntime calls fn with a CRI client of the daemon on --socket; errors
+// name the socket.
+func withRuntime(c *cli.Context, fn func(context.Context, runtimeapi.RuntimeServiceClient) error) error {
 	socket := socketFlag(c)
 	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer conn.Close()
-	resp, err := runtimeapi.NewRuntimeServiceClient(conn).Status(ctx, &runtimeapi.StatusRequest{Verbose: true})
-	if err != nil {
-		return nil, fmt.Errorf("daemon on %s: %w", socket, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fn(ctx, runtimeapi.NewRuntimeServiceClient(conn)); err != nil {
+		return fmt.Errorf("daemon on %s: %w", socket, err)
 	}
-	return resp, nil
+	return nil
 }
 
 func statusInfo(c *cli.Context) error {

@@ -11,55 +11,35 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-func runtimeClient(c *cli.Context) (runtimeapi.RuntimeServiceClient, func(), error) {
-	conn, err := grpc.NewClient("unix://"+socketFlag(c), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, nil, err
-	}
-	return runtimeapi.NewRuntimeServiceClient(conn), func() { conn.Close() }, nil
-}
-
 func statusPods(c *cli.Context) error {
-	rc, done, err := runtimeClient(c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := rc.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
-	if err != nil {
-		return fmt.Errorf("daemon on %s: %w", socketFlag(c), err)
-	}
-	fmt.Printf("%-13s %-16s %-30s %s\n", "POD ID", "STATE", "NAME", "NAMESPACE")
-	for _, p := range resp.Items {
-		fmt.Printf("%-13s %-16s %-30s %s\n", p.Id[:12], strings.TrimPrefix(p.State.String(), "SANDBOX_"), p.Metadata.GetName(), p.Metadata.GetNamespace())
-	}
-	return nil
+	return withRuntime(c, func(ctx context.Context, rc runtimeapi.RuntimeServiceClient) error {
+		resp, err := rc.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-13s %-16s %-30s %s\n", "POD ID", "STATE", "NAME", "NAMESPACE")
+		for _, p := range resp.Items {
+			fmt.Printf("%-13s %-16s %-30s %s\n", p.Id[:12], strings.TrimPrefix(p.State.String(), "SANDBOX_"), p.Metadata.GetName(), p.Metadata.GetNamespace())
+		}
+		return nil
+	})
 }
 
 func statusContainers(c *cli.Context) error {
-	rc, done, err := runtimeClient(c)
-	if err != nil {
-		return err
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := rc.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
-	if err != nil {
-		return fmt.Errorf("daemon on %s: %w", socketFlag(c), err)
-	}
-	fmt.Printf("%-13s %-10s %-30s %s\n", "CONTAINER ID", "STATE", "NAME", "POD ID")
-	for _, ct := range resp.Containers {
-		fmt.Printf("%-13s %-10s %-30s %s\n", ct.Id[:12], strings.TrimPrefix(ct.State.String(), "CONTAINER_"), ct.Metadata.GetName(), ct.PodSandboxId[:12])
-	}
-	return nil
+	return withRuntime(c, func(ctx context.Context, rc runtimeapi.RuntimeServiceClient) error {
+		resp, err := rc.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-13s %-10s %-30s %s\n", "CONTAINER ID", "STATE", "NAME", "POD ID")
+		for _, ct := range resp.Containers {
+			fmt.Printf("%-13s %-10s %-30s %s\n", ct.Id[:12], strings.TrimPrefix(ct.State.String(), "CONTAINER_"), ct.Metadata.GetName(), ct.PodSandboxId[:12])
+		}
+		return nil
+	})
 }
 
 // statusProfile fetches a pprof page from the daemon's profile socket.
