@@ -261,3 +261,60 @@ func TestAttachStdinOnce(t *testing.T) {
 		t.Fatalf("exit record %+v", rec)
 	}
 }
+
+// TestLaunchBeforeConfig starts the monitor before its config exists, as the
+// daemon does while it prepares the bundle, and sends the config later.
+func TestLaunchBeforeConfig(t *testing.T) {
+	c := newCtr(t, []string{"sh", "-c", "echo late; exit 7"}, bundleOpts{})
+	p, err := monitor.Launch(monitorBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	res, err := p.Run(context.Background(), &c.cfg)
+	if err != nil {
+		t.Fatalf("run: %v (monitor log: %s)", err, c.monitorLog())
+	}
+	c.ctrPID, c.monPID = res.PID, res.MonitorPID
+	if pid, err := monitor.MonitorPID(context.Background(), c.cfg.ControlSocket); err != nil || pid != res.MonitorPID {
+		t.Errorf("MonitorPID = %d, %v; want %d", pid, err, res.MonitorPID)
+	}
+	c.startContainer()
+	if rec := c.waitExit(); rec.ExitCode != 7 {
+		t.Fatalf("exit record %+v", rec)
+	}
+}
+
+// TestLaunchAbort: a launched monitor that gets no config exits and leaves
+// nothing running.
+func TestLaunchAbort(t *testing.T) {
+	requireRuntime(t)
+	bin := monitorBinary(t)
+	p, err := monitor.Launch(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let the detached monitor start
+	if monitors(bin) == 0 {
+		t.Fatal("no detached monitor waiting for its config")
+	}
+	p.Abort()
+	waitFor(t, "the aborted monitor to exit", func() bool { return monitors(bin) == 0 })
+}
+
+// monitors counts live detached monitors of binary bin (zombies excluded).
+func monitors(bin string) int {
+	n := 0
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cmd, err := os.ReadFile(filepath.Join(p, "cmdline"))
+		if err != nil || !strings.Contains(string(cmd), detachedArg) {
+			continue
+		}
+		exe, _ := os.Readlink(filepath.Join(p, "exe"))
+		if exe == bin {
+			n++
+		}
+	}
+	return n
+}

@@ -9,7 +9,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -55,32 +54,19 @@ func main() {
 	}
 }
 
-// spawn re-execs this binary in a new session with the config on its stdin
-// and the sync pipe on fd 3, and returns without waiting, so the daemon only
-// reaps this short-lived process.
+// spawn re-execs this binary in a new session with the same stdin (the
+// config may not have been written yet: the daemon starts the monitor while
+// it prepares the bundle) and the sync pipe on fd 3, and returns without
+// waiting, so the daemon only reaps this short-lived process.
 func spawn() error {
-	cfg, err := io.ReadAll(os.Stdin)
-	if err != nil {
-		return fmt.Errorf("read config: %w", err)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("config pipe: %w", err)
-	}
 	cmd := exec.Command("/proc/self/exe", detachedArg)
-	cmd.Stdin = r
+	cmd.Stdin = os.Stdin
 	cmd.ExtraFiles = []*os.File{os.NewFile(syncFD, "sync")}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start monitor: %w", err)
 	}
-	r.Close()
-	// The pipe buffers the config, so this returns before the child reads
-	// unless the config is huge; either way the child is already running.
-	if _, err := w.Write(cfg); err != nil {
-		return fmt.Errorf("pass config: %w", err)
-	}
-	return w.Close()
+	return nil
 }
 
 // runDetached is the long-lived monitor. It reports on the sync pipe until

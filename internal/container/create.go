@@ -23,6 +23,7 @@ import (
 // spec, and a monitor that ran "<runtime> create". Each step's undo runs if
 // a later one fails, so a failed create leaves nothing behind.
 func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.ContainerConfig, podCfg *runtimeapi.PodSandboxConfig) (_ *Container, retErr error) {
+	stage := stageTimer(ctx)
 	if err := validateCreate(podID, cfg); err != nil {
 		return nil, err
 	}
@@ -68,7 +69,19 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if c.LogPath, err = logPath(podCfg.GetLogDirectory(), m.opts.DefaultLogDir, sb.ID, cfg.GetLogPath()); err != nil {
 		return nil, err
 	}
-	stage := stageTimer(ctx, id)
+	stage("prepare")
+	// The monitor starts now and waits for its config, so its start-up
+	// overlaps the layer, spec and bundle work below.
+	mon, err := rt.Launch()
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "start monitor: %v", err)
+	}
+	monSent := false
+	defer func() {
+		if !monSent {
+			mon.Abort()
+		}
+	}()
 	rootfs, err := m.createRootfs(id, img, cfg.Metadata.Name)
 	stage("rootfs")
 	if err != nil {
@@ -118,7 +131,14 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 		mcfg.CreateTimeout = time.Duration(max(h.ContainerCreateTimeout, 30)) * time.Second
 	}
 	stage("bundle")
-	started, err := rt.Create(ctx, mcfg)
+	monSent = true
+	// The record is written while the runtime creates the container: it
+	// lacks only the pids, which Restore recovers. A crash in between then
+	// leaves a record to clean up rather than an unknown container.
+	persisted := m.persistAsync(c)
+	started, err := rt.CreateWith(ctx, mon, mcfg)
+	perr := persisted()
+	undo = append(undo, func() { _ = m.store.Delete(recordKind, id) })
 	stage("runtime_create")
 	if err != nil {
 		_ = rt.Delete(context.WithoutCancel(ctx), id)
@@ -128,11 +148,10 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 		_ = rt.Delete(context.WithoutCancel(ctx), id)
 		_ = os.Remove(filepath.Join(m.opts.ExitsDir, id))
 	})
-	c.Pid, c.MonitorPid = started.PID, started.MonitorPID
-	if err := m.persist(c); err != nil {
-		return nil, err
+	if perr != nil {
+		return nil, perr
 	}
-	stage("persist")
+	c.Pid, c.MonitorPid = started.PID, started.MonitorPID
 	m.index.Add(id, c)
 	return c, nil
 }
@@ -258,12 +277,12 @@ func (m *Manager) unmountImages(c *Container) {
 
 // stageTimer logs how long each step of a create took, at debug level, so
 // the benchmark can break the latency down.
-func stageTimer(ctx context.Context, id string) func(string) {
+func stageTimer(ctx context.Context) func(string) {
 	last := time.Now()
 	log := logging.From(ctx)
 	return func(stage string) {
 		now := time.Now()
-		log.Debug("container stage done", "container", id, "stage", stage, "duration", now.Sub(last))
+		log.Debug("container stage done", "stage", stage, "duration", now.Sub(last))
 		last = now
 	}
 }

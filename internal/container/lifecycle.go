@@ -46,10 +46,14 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	// Started is set before the process runs: a process that exits at once
 	// is then never seen exited-but-not-started (events stay in order, and
 	// StartedAt <= FinishedAt).
+	// The record is written while the runtime starts the process; a crash
+	// before the start took effect is undone by reconcile.
 	c.mu.Lock()
 	c.Started, c.StartedAt = true, time.Now().UnixNano()
 	c.mu.Unlock()
+	persisted := m.persistAsync(c)
 	if err := rt.Start(ctx, c.ID); err != nil {
+		_ = persisted()
 		c.mu.Lock()
 		c.markExited(128, time.Now(), false, "StartError")
 		c.Message = err.Error()
@@ -57,9 +61,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 		c.mu.Unlock()
 		return status.Errorf(codes.Unknown, "start container: %v", err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return m.persist(c)
+	return persisted()
 }
 
 // Stop sends the stop signal, waits up to timeout for the exit, then kills.
@@ -242,9 +244,33 @@ func (m *Manager) reconcile(ctx context.Context, c *Container) {
 	if err != nil {
 		return
 	}
-	if _, err := rt.State(ctx, c.ID); errors.Is(err, oci.ErrNotExist) {
+	st, err := rt.State(ctx, c.ID)
+	if errors.Is(err, oci.ErrNotExist) {
 		c.markExited(255, time.Now(), false, "Unknown")
 		c.Message = "container state was lost (monitor and runtime state are gone)"
+		_ = m.persist(c)
+		return
+	}
+	if err != nil {
+		return
+	}
+	changed := false
+	if c.Started && st.Status == "created" {
+		// The daemon stopped between recording the start and the
+		// runtime's start: the container is still only created.
+		c.Started, c.StartedAt = false, 0
+		changed = true
+	}
+	// The record is written before the monitor reports (see Create).
+	if c.Pid == 0 && st.Pid > 0 {
+		c.Pid, changed = st.Pid, true
+	}
+	if c.MonitorPid == 0 {
+		if pid, err := monitor.MonitorPID(ctx, filepath.Join(c.AttachDir, "ctl")); err == nil {
+			c.MonitorPid, changed = pid, true
+		}
+	}
+	if changed {
 		_ = m.persist(c)
 	}
 }

@@ -132,6 +132,19 @@ func (m *Manager) persist(c *Container) error {
 	return nil
 }
 
+// persistAsync writes c's record while the caller waits on the runtime; the
+// returned func waits for the write. Every write happens under c.mu and
+// encodes the record as it is then, so the last one on disk is the newest.
+func (m *Manager) persistAsync(c *Container) func() error {
+	done := make(chan error, 1)
+	go func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		done <- m.persist(c)
+	}()
+	return func() error { return <-done }
+}
+
 // Status returns the container after applying any exit record, so a status
 // read right after an exit never shows a stale RUNNING.
 func (m *Manager) Status(id string) (*Container, error) {

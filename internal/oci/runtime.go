@@ -72,9 +72,22 @@ func (r *Runtime) run(ctx context.Context, stdin []byte, args ...string) ([]byte
 
 // Create starts the container's monitor, which runs "<runtime> create".
 func (r *Runtime) Create(ctx context.Context, cfg *monitor.Config) (monitor.StartResult, error) {
+	p, err := r.Launch()
+	if err != nil {
+		return monitor.StartResult{}, err
+	}
+	return r.CreateWith(ctx, p, cfg)
+}
+
+// Launch starts a monitor before its container is prepared, so its start-up
+// runs alongside; CreateWith or Abort must follow.
+func (r *Runtime) Launch() (*monitor.Pending, error) { return monitor.Launch(r.Monitor) }
+
+// CreateWith hands cfg to a launched monitor, which runs "<runtime> create".
+func (r *Runtime) CreateWith(ctx context.Context, p *monitor.Pending, cfg *monitor.Config) (monitor.StartResult, error) {
 	c := *cfg
 	c.Runtime, c.RuntimeRoot, c.RuntimeArgs = r.Path, r.Root, r.Args
-	return monitor.Start(ctx, r.Monitor, &c)
+	return p.Run(ctx, &c)
 }
 
 // Start runs the container's process.

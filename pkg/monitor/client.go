@@ -40,36 +40,90 @@ type StartResult struct {
 // first Start returns ctx's error; the monitor goes on and enforces its own
 // CreateTimeout, so the caller should force-delete the container.
 func Start(ctx context.Context, monitorPath string, cfg *Config) (StartResult, error) {
-	c := *cfg
-	c.Version = Version
-	if err := c.Validate(); err != nil {
-		return StartResult{}, fmt.Errorf("invalid monitor config: %w", err)
-	}
-	data, err := json.Marshal(&c)
+	p, err := Launch(monitorPath)
 	if err != nil {
-		return StartResult{}, fmt.Errorf("encode monitor config: %w", err)
+		return StartResult{}, err
 	}
-	r, w, err := os.Pipe()
+	return p.Run(ctx, cfg)
+}
+
+// Pending is a monitor started before its config exists: its process
+// start-up (two Go runtimes) overlaps the caller's preparation of the
+// bundle. Exactly one of Run and Abort must be called.
+type Pending struct {
+	path   string
+	config *os.File // write end of the monitor's stdin
+	sync   *os.File // read end of the sync pipe
+	first  chan error
+}
+
+// Launch execs the monitor at monitorPath; it waits on stdin for the config
+// that Run sends.
+func Launch(monitorPath string) (*Pending, error) {
+	cr, cw, err := os.Pipe()
 	if err != nil {
-		return StartResult{}, fmt.Errorf("sync pipe: %w", err)
+		return nil, fmt.Errorf("monitor config pipe: %w", err)
 	}
-	defer r.Close()
+	sr, sw, err := os.Pipe()
+	if err != nil {
+		cr.Close()
+		cw.Close()
+		return nil, fmt.Errorf("sync pipe: %w", err)
+	}
 	var stderr bytes.Buffer
 	cmd := exec.Command(monitorPath)
-	cmd.Stdin = bytes.NewReader(data)
+	cmd.Stdin = cr
 	cmd.Stderr = &stderr
-	cmd.ExtraFiles = []*os.File{w}
+	cmd.ExtraFiles = []*os.File{sw}
 	err = cmd.Start()
-	w.Close()
+	cr.Close()
+	sw.Close()
+	if err != nil {
+		cw.Close()
+		sr.Close()
+		return nil, fmt.Errorf("run monitor %s: %w", monitorPath, err)
+	}
+	p := &Pending{path: monitorPath, config: cw, sync: sr, first: make(chan error, 1)}
+	// The first process only re-execs itself detached and exits; reap it.
+	go func() {
+		err := cmd.Wait()
+		if err != nil {
+			err = fmt.Errorf("run monitor %s: %w: %s", monitorPath, err, strings.TrimSpace(stderr.String()))
+		}
+		p.first <- err
+	}()
+	return p, nil
+}
+
+// Abort tells the monitor there will be no container: it exits without
+// running anything.
+func (p *Pending) Abort() {
+	p.config.Close()
+	p.sync.Close()
+}
+
+// Run sends cfg (cfg.Version is filled in) and waits for the sync message,
+// that is until the runtime's create has finished. If ctx ends first Run
+// returns ctx's error; the monitor goes on and enforces its own
+// CreateTimeout, so the caller should force-delete the container.
+func (p *Pending) Run(ctx context.Context, cfg *Config) (StartResult, error) {
+	defer p.sync.Close()
+	c := *cfg
+	c.Version = Version
+	err := c.Validate()
+	var data []byte
 	if err == nil {
-		err = cmd.Wait()
+		data, err = json.Marshal(&c)
 	}
 	if err != nil {
-		return StartResult{}, fmt.Errorf("run monitor %s: %w: %s", monitorPath, err, strings.TrimSpace(stderr.String()))
+		p.config.Close()
+		return StartResult{}, fmt.Errorf("invalid monitor config: %w", err)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = r.SetReadDeadline(aLongTimeAgo) })
+	_, werr := p.config.Write(data)
+	p.config.Close()
+	stop := context.AfterFunc(ctx, func() { _ = p.sync.SetReadDeadline(aLongTimeAgo) })
 	defer stop()
-	raw, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	raw, err := io.ReadAll(io.LimitReader(p.sync, 1<<20))
 	if ctx.Err() != nil {
 		return StartResult{}, fmt.Errorf("wait for monitor of %s: %w", c.ID, ctx.Err())
 	}
@@ -77,6 +131,13 @@ func Start(ctx context.Context, monitorPath string, cfg *Config) (StartResult, e
 		return StartResult{}, fmt.Errorf("read monitor sync pipe: %w", err)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
+		// Nothing reported: the first process failed, or the monitor died.
+		if ferr := <-p.first; ferr != nil {
+			return StartResult{}, ferr
+		}
+		if werr != nil {
+			return StartResult{}, fmt.Errorf("pass config to monitor of %s: %w", c.ID, werr)
+		}
 		return StartResult{}, fmt.Errorf("monitor of %s exited without reporting", c.ID)
 	}
 	var msg SyncMessage
@@ -174,4 +235,30 @@ func control(ctx context.Context, path, req string) error {
 		return fmt.Errorf("monitor control %q: %s", req, strings.TrimPrefix(line, "error "))
 	}
 	return nil
+}
+
+// MonitorPID returns the pid of the monitor serving controlSocket (the
+// socket's peer credentials); the daemon uses it when its record of a
+// container predates the monitor's report.
+func MonitorPID(ctx context.Context, controlSocket string) (int, error) {
+	conn, err := dialUnix(ctx, unix.SOCK_STREAM, controlSocket)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return 0, err
+	}
+	if cerr != nil {
+		return 0, fmt.Errorf("monitor credentials: %w", cerr)
+	}
+	return int(cred.Pid), nil
 }

@@ -3,10 +3,11 @@
 //
 // # Starting a monitor
 //
-// The daemon calls Start, which execs conmon-go with no arguments, writes the
-// JSON-encoded Config to its stdin and hands it the write end of a sync pipe
-// as fd 3. conmon-go re-execs itself in a new session (setsid) and exits at
-// once, so the daemon only ever reaps that short-lived first process; the
+// The daemon calls Start (or Launch, then Run), which execs conmon-go with no
+// arguments, hands it the write end of a sync pipe as fd 3 and writes the
+// JSON-encoded Config to its stdin, possibly later: the monitor may start
+// while the daemon still prepares the bundle. conmon-go re-execs itself in a
+// new session (setsid), passing stdin on, and exits at once, so the daemon only ever reaps that short-lived first process; the
 // long-lived monitor is reparented to the nearest subreaper (normally pid 1)
 // and survives daemon restarts. The daemon therefore must not make itself a
 // child subreaper.

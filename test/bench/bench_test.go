@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +26,9 @@ import (
 	"github.com/crio-runtime/crio/test/registry"
 )
 
-func setup(t *testing.T) (*framework.Daemon, string) {
+func setup(t *testing.T) (*framework.Daemon, string) { return setupArgs(t) }
+
+func setupArgs(t *testing.T, args ...string) (*framework.Daemon, string) {
 	t.Helper()
 	if os.Getenv("CRIO_BENCH") == "" {
 		t.Skip("set CRIO_BENCH=1 (make bench)")
@@ -34,7 +37,8 @@ func setup(t *testing.T) (*framework.Daemon, string) {
 	reg := registry.Start(t, registry.Options{})
 	reg.Push(t, "busybox:bench", registry.Image{})
 	// overlay, as on a node: vfs copies the whole image per container.
-	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
+	// Run dirs on a tmpfs, as /run is on a node; the bare runs get one too.
+	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, RunTmpfs: true, Args: args, DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
 	img := reg.Addr + "/busybox:bench"
 	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
 		t.Fatal(err)
@@ -60,7 +64,7 @@ func podCfg(i int) *runtimeapi.PodSandboxConfig {
 	return c
 }
 
-var cstageRE = regexp.MustCompile(`msg="container stage done" id=\w+ method=CreateContainer container=\w+ stage=(\w+) duration=(\S+)`)
+var cstageRE = regexp.MustCompile(`msg="container stage done" id=\w+ method=CreateContainer stage=(\w+) duration=(\S+)`)
 
 var stageRE = regexp.MustCompile(`msg="pod stage done" id=(\w+) method=RunPodSandbox stage=(\w+) duration=(\S+)`)
 
@@ -199,7 +203,7 @@ func TestBenchContainerStart(t *testing.T) {
 			cstages[m[1]] = append(cstages[m[1]], v)
 		}
 	}
-	for _, s := range []string{"rootfs", "spec", "bundle", "runtime_create", "persist"} {
+	for _, s := range []string{"prepare", "rootfs", "spec", "bundle", "runtime_create"} {
 		fmt.Printf("  create stage %-15s %v\n", s, cstages[s])
 	}
 	fmt.Printf("runc create && start (bare): %v\n", bare)
@@ -268,7 +272,7 @@ func bareRunc(t *testing.T, d *framework.Daemon, id string) func(i int) time.Dur
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := t.TempDir()
+	root := tmpfsDir(t)
 	state := filepath.Join(root, "state")
 	return func(i int) time.Duration {
 		bid := fmt.Sprintf("bare-%d", i)
@@ -297,6 +301,17 @@ func bareRunc(t *testing.T, d *framework.Daemon, id string) func(i int) time.Dur
 		}
 		return time.Since(start)
 	}
+}
+
+// tmpfsDir is a temporary directory on its own tmpfs, like /run on a node
+// (runc's default root is /run/runc).
+func tmpfsDir(t *testing.T) string {
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "mode=700"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	return dir
 }
 
 func pssKiB(t *testing.T, pid int) int {

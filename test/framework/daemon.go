@@ -32,6 +32,9 @@ type Options struct {
 	Env []string
 	// InsecureRegistries are host:port registries reached over plain HTTP.
 	InsecureRegistries []string
+	// RunTmpfs puts the run and exits dirs on a tmpfs, as /run is on a
+	// node (here / holds /run); the benchmarks use it.
+	RunTmpfs bool
 }
 
 // Daemon is a running crio under test.
@@ -67,6 +70,13 @@ func NewDaemon(t testing.TB, opts Options) *Daemon {
 	for _, sub := range []string{"crio.conf.d", "cni", "logs", "exits", "run"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			t.Fatal(err)
+		}
+	}
+	if opts.RunTmpfs {
+		for _, sub := range []string{"exits", "run"} {
+			if err := syscall.Mount("tmpfs", filepath.Join(dir, sub), "tmpfs", 0, "mode=755"); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := os.WriteFile(d.ConfigFile, []byte(d.baseConfig()+opts.Config), 0o644); err != nil {

@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -164,9 +166,26 @@ func TestDaemonSIGKILLRestart(t *testing.T) {
 	exits := e.create(t, podID, podCfg, "exits", "sh", "-c", "sleep 2; echo bye; exit 5")
 	e.start(t, exits)
 	created := e.create(t, podID, podCfg, "created", "true")
+	createdPids := verbosePids(t, e, created)
 	e.d.Kill()
+	// As if the daemon died between recording a start and the runtime's
+	// start: the record says started, the runtime says created.
+	rec := filepath.Join(e.d.Dir, "state", "containers", created+".json")
+	data, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Replace(data, []byte(`"started":false`), []byte(`"started":true,"startedAt":1`), 1)
+	if err := os.WriteFile(rec, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(3 * time.Second) // "exits" exits while the daemon is down
 	e.d.Start()
+	// The record is written before the monitor reports its pids (they are
+	// recovered at restore).
+	if got := verbosePids(t, e, created); got != createdPids || got[0] == 0 || got[1] == 0 {
+		t.Errorf("pid and monitor pid of the created container after restart: %v, before %v", got, createdPids)
+	}
 	if st := e.status(t, running); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
 		t.Errorf("running container after restart: %+v", st)
 	}
@@ -198,6 +217,23 @@ func TestDaemonSIGKILLRestart(t *testing.T) {
 	if len(list.Containers) != 0 {
 		t.Errorf("containers left after pod removal: %d", len(list.Containers))
 	}
+}
+
+// verbosePids returns the container's pid and its monitor's pid.
+func verbosePids(t *testing.T, e *env, id string) [2]int {
+	t.Helper()
+	st, err := e.d.Runtime.ContainerStatus(framework.Ctx(t), &runtimeapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Pid        int `json:"pid"`
+		MonitorPid int `json:"monitorPid"`
+	}
+	if err := json.Unmarshal([]byte(st.Info["info"]), &info); err != nil {
+		t.Fatal(err)
+	}
+	return [2]int{info.Pid, info.MonitorPid}
 }
 
 // TestSecondRuntimeHandler runs a pod on a second runc handler with its own root.
