@@ -35,6 +35,8 @@ type Attachment struct {
 type Manager struct {
 	cni *libcni.CNIConfig
 
+	confs confCache
+
 	mu                sync.Mutex
 	dir, name, subnet string
 	pluginDirs        []string
@@ -64,9 +66,15 @@ func (m *Manager) Ready() error {
 	m.mu.Lock()
 	dir, name, subnet := m.dir, m.name, m.subnet
 	m.mu.Unlock()
-	_, err := Ready(dir, name, subnet, m.pluginDirs)
-	return err
+	list, _, err := m.confs.load(dir, name, subnet)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotReady, err)
+	}
+	return pluginsFound(list, m.pluginDirs)
 }
+
+// Close stops watching the conf dir.
+func (m *Manager) Close() { m.confs.close() }
 
 func runtimeConf(p Pod) *libcni.RuntimeConf {
 	rt := &libcni.RuntimeConf{
@@ -105,30 +113,56 @@ func runtimeConf(p Pod) *libcni.RuntimeConf {
 	return rt
 }
 
-// Setup runs ADD for the pod and returns its attachment. On failure DEL is
-// run so the plugins release what they allocated.
-func (m *Manager) Setup(ctx context.Context, p Pod) (*Attachment, error) {
+// Plan picks the network pod p joins: the attachment ADD and DEL use, still
+// without IPs. The caller can record it before running Add.
+func (m *Manager) Plan(p Pod) (*Attachment, error) {
 	m.mu.Lock()
-	list, _, err := LoadConfig(m.dir, m.name, m.subnet)
+	dir, name, subnet := m.dir, m.name, m.subnet
 	m.mu.Unlock()
+	list, _, err := m.confs.load(dir, name, subnet)
 	if err != nil {
 		return nil, err
 	}
 	if !hasHostPorts(p.PortMappings) {
 		list = withoutPlugin(list, "portmap")
 	}
+	return &Attachment{Network: list.Name, Config: list.Bytes}, nil
+}
+
+// Add runs ADD for a planned attachment and returns the pod's IPs (a is not
+// changed, so it can be recorded meanwhile). On failure DEL is run so the
+// plugins release what they allocated.
+func (m *Manager) Add(ctx context.Context, p Pod, a *Attachment) ([]string, error) {
+	list, err := libcni.NetworkConfFromBytes(a.Config)
+	if err != nil {
+		return nil, fmt.Errorf("cni config of pod %s: %w", p.ID, err)
+	}
 	rt := runtimeConf(p)
 	res, err := m.cni.AddNetworkList(ctx, list, rt)
+	var ips []string
+	if err == nil {
+		ips, err = resultIPs(res)
+	}
 	if err != nil {
 		_ = m.cni.DelNetworkList(context.WithoutCancel(ctx), list, rt)
 		return nil, fmt.Errorf("cni network %q: %w", list.Name, err)
 	}
-	ips, err := resultIPs(res)
+	return ips, nil
+}
+
+// CachedIPs returns the IPs of a finished ADD from libcni's result cache;
+// ok is false when ADD never completed for the pod.
+func (m *Manager) CachedIPs(p Pod, a *Attachment) (ips []string, ok bool, err error) {
+	list, err := libcni.NetworkConfFromBytes(a.Config)
 	if err != nil {
-		_ = m.cni.DelNetworkList(context.WithoutCancel(ctx), list, rt)
-		return nil, fmt.Errorf("cni network %q: %w", list.Name, err)
+		return nil, false, err
 	}
-	return &Attachment{Network: list.Name, Config: list.Bytes, IPs: ips}, nil
+	res, err := m.cni.GetNetworkListCachedResult(list, runtimeConf(p))
+	if err != nil || res == nil {
+		return nil, false, err
+	}
+	ips, err = resultIPs(res)
+	return ips, err == nil, err
 }
 
 func resultIPs(res cnitypes.Result) ([]string, error) {

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/containernetworking/cni/libcni"
@@ -90,14 +91,24 @@ func Ready(dir, name, subnet string, pluginDirs []string) (Source, error) {
 	if err != nil {
 		return src, fmt.Errorf("%w: %v", ErrNotReady, err)
 	}
+	return src, pluginsFound(list, pluginDirs)
+}
+
+// pluginsFound checks that every plugin of list, and loopback, is installed.
+func pluginsFound(list *libcni.NetworkConfigList, pluginDirs []string) error {
 	types := []string{"loopback"}
 	for _, p := range list.Plugins {
 		types = append(types, p.Network.Type)
 	}
 	for _, t := range types {
 		if _, err := invoke.FindInPath(t, pluginDirs); err != nil {
-			return src, fmt.Errorf("%w: cni plugin %q not found in %s", ErrNotReady, t, strings.Join(pluginDirs, ":"))
+			return fmt.Errorf("%w: cni plugin %q not found in %s", ErrNotReady, t, strings.Join(pluginDirs, ":"))
 		}
 	}
-	return src, nil
+	return nil
+}
+
+func dirExists(dir string) bool {
+	fi, err := os.Stat(dir)
+	return err == nil && fi.IsDir()
 }

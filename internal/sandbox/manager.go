@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -133,6 +134,55 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 		CgroupParent: cfg.GetLinux().GetCgroupParent(),
 	}
 	start := time.Now()
+	var kinds []NS
+	if nso.GetNetwork() != runtimeapi.NamespaceMode_NODE {
+		kinds = append(kinds, NetNS, UTSNS) // host network means the node's hostname too
+	}
+	if nso.GetIpc() != runtimeapi.NamespaceMode_NODE {
+		kinds = append(kinds, IPCNS)
+	}
+	var err error
+	sb.Namespaces, err = Pin(PinRequest{Dir: m.opts.NamespacesDir, Name: id, Kinds: kinds, Hostname: sb.Hostname, Sysctls: sysctls})
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "create pod namespaces: %v", err)
+	}
+	undo = append(undo, func() { _ = Unpin(sb.Namespaces) })
+	stages("namespaces", time.Since(start))
+
+	// The plugins' ADD is the longest step: it runs while the pod's files
+	// and record are written.
+	added := func() error { return nil }
+	if netns, ok := sb.Namespaces[NetNS]; ok {
+		pod := m.cniPod(sb, netns)
+		att, err := m.net.Plan(pod)
+		if err != nil {
+			return nil, status.Errorf(codes.Unknown, "set up pod network: %v", err)
+		}
+		sb.Network = att
+		start = time.Now()
+		type result struct {
+			ips []string
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			ips, err := m.net.Add(ctx, pod, att)
+			done <- result{ips, err}
+		}()
+		added = sync.OnceValue(func() error {
+			r := <-done
+			stages("cni_add", time.Since(start))
+			if r.err == nil {
+				att.IPs = r.ips
+			}
+			return r.err
+		})
+		undo = append(undo, func() {
+			if added() == nil {
+				_ = m.net.Teardown(context.WithoutCancel(ctx), pod, att)
+			}
+		})
+	}
 	if err := os.MkdirAll(sb.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("pod dir: %w", err)
 	}
@@ -141,35 +191,22 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	if ro.ShmSize > 0 {
 		shm = ro.ShmSize
 	}
-	files, err := WriteFiles(sb.Dir, cfg, sb.Hostname, nso.GetIpc() == runtimeapi.NamespaceMode_NODE, shm)
+	sb.Files, err = WriteFiles(sb.Dir, cfg, sb.Hostname, nso.GetIpc() == runtimeapi.NamespaceMode_NODE, shm)
 	if err != nil {
 		return nil, err
 	}
-	sb.Files = files
-
-	var kinds []NS
-	if nso.GetNetwork() != runtimeapi.NamespaceMode_NODE {
-		kinds = append(kinds, NetNS, UTSNS) // host network means the node's hostname too
+	// Recorded before ADD finishes, with what DEL needs; the IPs follow
+	// (and Restore reads them from the CNI cache if the daemon died first).
+	sb.Ready = true
+	if err := m.store.Put(recordKind, id, sb); err != nil {
+		return nil, fmt.Errorf("persist pod: %w", err)
 	}
-	if nso.GetIpc() != runtimeapi.NamespaceMode_NODE {
-		kinds = append(kinds, IPCNS)
+	undo = append(undo, func() { _ = m.store.Delete(recordKind, id) })
+	if err := added(); err != nil {
+		return nil, status.Errorf(codes.Unknown, "set up pod network: %v", err)
 	}
-	sb.Namespaces, err = Pin(PinRequest{Dir: m.opts.NamespacesDir, Name: id, Kinds: kinds, Hostname: sb.Hostname, Sysctls: sysctls})
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "create pod namespaces: %v", err)
-	}
-	undo = append(undo, func() { _ = Unpin(sb.Namespaces) })
-	stages("namespaces", time.Since(start))
-
-	if netns, ok := sb.Namespaces[NetNS]; ok {
-		start = time.Now()
-		att, err := m.net.Setup(ctx, m.cniPod(sb, netns))
-		if err != nil {
-			return nil, status.Errorf(codes.Unknown, "set up pod network: %v", err)
-		}
-		sb.Network, sb.IPs = att, att.IPs
-		undo = append(undo, func() { _ = m.net.Teardown(context.WithoutCancel(ctx), m.cniPod(sb, netns), att) })
-		stages("cni_add", time.Since(start))
+	if sb.Network != nil {
+		sb.IPs = sb.Network.IPs
 		if err := WriteHosts(sb.Files.Hosts, sb.Hostname, sb.IPs); err != nil {
 			return nil, err
 		}
@@ -186,13 +223,39 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 		sb.InfraPID = pid
 		undo = append(undo, func() { _ = m.Hooks.StopInfra(context.WithoutCancel(ctx), sb) })
 		stages("infra", time.Since(start))
-	}
-	sb.Ready = true
-	if err := m.store.Put(recordKind, id, sb); err != nil {
-		return nil, fmt.Errorf("persist pod: %w", err)
+		// Stop needs the infra pid after a restart: record it now.
+		if err := m.store.Put(recordKind, id, sb); err != nil {
+			return nil, fmt.Errorf("persist pod: %w", err)
+		}
+	} else if len(sb.IPs) > 0 {
+		go m.persistLater(sb)
 	}
 	m.index.Add(id, sb)
 	return sb, nil
+}
+
+// persistLater records the pod's IPs after RunPodSandbox returned; a pod
+// removed in the meantime stays removed.
+func (m *Manager) persistLater(sb *Sandbox) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if !sb.removed {
+		_ = m.store.Put(recordKind, sb.ID, sb)
+	}
+}
+
+// restoreIPs completes the record of a pod whose daemon died between
+// recording it and recording its IPs: from libcni's cache if ADD finished,
+// else the pod never got its network and is stopped.
+func (m *Manager) restoreIPs(ctx context.Context, sb *Sandbox) {
+	ips, ok, err := m.net.CachedIPs(m.cniPod(sb, sb.Namespaces[NetNS]), sb.Network)
+	if !ok {
+		logging.From(ctx).Warn("pod network setup did not finish; stopping the pod", "pod", sb.ID, "error", err)
+		_ = m.stopLocked(ctx, sb)
+		return
+	}
+	sb.IPs, sb.Network.IPs = ips, ips
+	_ = m.store.Put(recordKind, sb.ID, sb)
 }
 
 func (m *Manager) checkCgroupParent(parent string) error {
@@ -290,6 +353,7 @@ func (m *Manager) Remove(ctx context.Context, idOrPrefix string) error {
 	if err := m.store.Delete(recordKind, sb.ID); err != nil {
 		return err
 	}
+	sb.removed = true
 	m.index.Remove(sb.ID)
 	m.release(reservationKey(sb.Metadata()), sb.ID)
 	return nil
@@ -310,6 +374,8 @@ func (m *Manager) Restore(ctx context.Context) error {
 			if netns, ok := sb.Namespaces[NetNS]; ok && !isNsfs(netns) {
 				log.Warn("pod namespaces are gone; marking the pod not ready", "pod", id)
 				_ = m.stopLocked(ctx, sb)
+			} else if sb.Network != nil && len(sb.IPs) == 0 {
+				m.restoreIPs(ctx, sb)
 			}
 		}
 		m.index.Add(id, sb)

@@ -34,7 +34,8 @@ type Sandbox struct {
 	// PID namespace; 0 otherwise.
 	InfraPID int `json:"infraPid,omitempty"`
 
-	mu sync.Mutex
+	mu      sync.Mutex
+	removed bool // set by Remove under mu
 }
 
 // PIDNamespace is the shared PID namespace containers join, if any.

@@ -125,8 +125,9 @@ func TestBenchRunPodSandbox(t *testing.T) {
 // dir; everything is removed at cleanup.
 func bridgeAddAlone(t *testing.T) func(i int) time.Duration {
 	dir := t.TempDir()
-	conf := fmt.Sprintf(`{"cniVersion":"1.0.0","name":"benchbr","type":"bridge","bridge":"crtbench0","isGateway":true,"ipMasq":true,
-"ipam":{"type":"host-local","dataDir":%q,"ranges":[[{"subnet":"10.250.0.0/24"}]]}}`, filepath.Join(dir, "ipam"))
+	// The daemon's network's bridge settings (test/framework), on another bridge.
+	conf := fmt.Sprintf(`{"cniVersion":"1.0.0","name":"benchbr","type":"bridge","bridge":"crtbench0","isGateway":true,"ipMasq":true,"hairpinMode":true,
+"ipam":{"type":"host-local","dataDir":%q,"routes":[{"dst":"0.0.0.0/0"}],"ranges":[[{"subnet":"10.250.0.0/24"}]]}}`, filepath.Join(dir, "ipam"))
 	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", "crtbench0").Run() })
 	return func(i int) time.Duration {
 		ns := fmt.Sprintf("crtbench%d", i)

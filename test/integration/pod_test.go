@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -394,9 +395,32 @@ func TestPodsSurviveDaemonRestart(t *testing.T) {
 	d := framework.StartDaemon(t, framework.Options{})
 	ctx := framework.Ctx(t)
 	id, st := runPod(t, d, framework.PodConfig("restart"))
+	// Two pods as if the daemon died before recording their IPs: one whose
+	// ADD had finished (libcni cached its result), one whose ADD had not.
+	half, halfSt := runPod(t, d, framework.PodConfig("half"))
+	unfinished, unfinishedSt := runPod(t, d, framework.PodConfig("unfinished"))
 	d.Kill()
+	for _, p := range []string{half, unfinished} {
+		stripPodIPs(t, d, p)
+	}
+	cached, _ := filepath.Glob(filepath.Join(d.Dir, "state", "cni-cache", "results", "*"+unfinished+"*"))
+	if len(cached) != 1 {
+		t.Fatalf("cni cache of the pod: %v", cached)
+	}
+	if err := os.Remove(cached[0]); err != nil {
+		t.Fatal(err)
+	}
 	d.Start()
 	ctx = framework.Ctx(t)
+	if st, err := d.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: half}); err != nil || st.Status.State != runtimeapi.PodSandboxState_SANDBOX_READY || st.Status.Network.Ip != halfSt.Network.Ip {
+		t.Errorf("pod whose IPs came from the cni cache: %v %v", st, err)
+	}
+	if st, err := d.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: unfinished}); err != nil || st.Status.State != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+		t.Errorf("pod whose network setup had not finished: %v %v", st, err)
+	}
+	if _, err := os.Stat(filepath.Join(d.IPAMDir(), d.Network(), unfinishedSt.Network.Ip)); !os.IsNotExist(err) {
+		t.Errorf("IP of the unfinished pod still allocated")
+	}
 	st2, err := d.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: id})
 	if err != nil || st2.Status.State != runtimeapi.PodSandboxState_SANDBOX_READY || st2.Status.Network.Ip != st.Network.Ip || st2.Status.CreatedAt != st.CreatedAt {
 		t.Fatalf("after restart: %v %v", st2, err)
@@ -410,6 +434,28 @@ func TestPodsSurviveDaemonRestart(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(d.IPAMDir(), d.Network(), st.Network.Ip)); !os.IsNotExist(err) {
 		t.Errorf("IP still allocated after stop following a restart")
+	}
+}
+
+// stripPodIPs removes the IPs from a pod's record.
+func stripPodIPs(t *testing.T, d *framework.Daemon, id string) {
+	t.Helper()
+	p := filepath.Join(d.Dir, "state", "pods", id+".json")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	delete(rec, "ips")
+	delete(rec["network"].(map[string]any), "ips")
+	if data, err = json.Marshal(rec); err == nil {
+		err = os.WriteFile(p, data, 0o600)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
