@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,6 +144,10 @@ func TestMonitorPSS(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("monitor %d of %d (pid %d): Pss %d KiB, of which Pss_Anon %d KiB", i+1, n, c.monPID, pss, anon)
+		// One P keeps the runtime's per-P memory out of every monitor.
+		if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", c.monPID)); err != nil || !slices.Contains(strings.Split(string(env), "\x00"), "GOMAXPROCS=1") {
+			t.Errorf("monitor %d does not run with GOMAXPROCS=1 (%v)", c.monPID, err)
+		}
 	}
 	for _, c := range ctrs {
 		c.runcCmd("kill", c.id, "KILL")

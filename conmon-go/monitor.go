@@ -82,19 +82,18 @@ func (m *monitorState) create() (int, error) {
 	if m.tmpDir, err = os.MkdirTemp("", "conmon-go-"); err != nil {
 		return 0, fmt.Errorf("temp dir: %w", err)
 	}
+	if m.logw, err = openLogWriter(m.cfg.LogPath, m.cfg.LogSizeMax); err != nil {
+		return 0, err
+	}
+	m.hub = newHub()
+	if err := m.listen(); err != nil {
+		return 0, err
+	}
 	cio, err := m.setupIO()
 	if err != nil {
 		return 0, err
 	}
-	// The log file and sockets are only needed once the container exists:
-	// prepare them while the runtime creates it.
-	prepared := make(chan error, 1)
-	go func() { prepared <- m.prepareIO() }()
 	pid, err := m.runCreate(cio)
-	if perr := <-prepared; err == nil && perr != nil {
-		_ = exec.Command(m.cfg.Runtime, append(m.globalArgs(), "delete", "--force", m.cfg.ID)...).Run()
-		return 0, perr
-	}
 	if err != nil {
 		return 0, err
 	}
@@ -103,16 +102,6 @@ func (m *monitorState) create() (int, error) {
 	go m.serveAttach()
 	go m.serveControl()
 	return pid, nil
-}
-
-// prepareIO opens the log and listens on the attach and control sockets.
-func (m *monitorState) prepareIO() error {
-	var err error
-	if m.logw, err = openLogWriter(m.cfg.LogPath, m.cfg.LogSizeMax); err != nil {
-		return err
-	}
-	m.hub = newHub()
-	return m.listen()
 }
 
 func (m *monitorState) listen() error {
@@ -186,7 +175,7 @@ func (m *monitorState) runCreate(cio *containerIO) (int, error) {
 		go func() { consoleCh <- receiveConsole(cio.consoleLn) }()
 	}
 	cmd := exec.CommandContext(ctx, m.cfg.Runtime, m.createArgs(pidFile, cio.consolePath)...)
-	cmd.Dir = m.cfg.Bundle
+	cmd.Dir, cmd.Env = m.cfg.Bundle, runtimeEnv()
 	if cio.stdin != nil {
 		cmd.Stdin = cio.stdin // else /dev/null: the container gets no stdin
 	}
@@ -228,7 +217,9 @@ func (m *monitorState) runCreate(cio *containerIO) (int, error) {
 func (m *monitorState) createError(ctx context.Context, cio *containerIO, runErr error) error {
 	if ctx.Err() != nil {
 		// The runtime may have left a half-created container behind.
-		_ = exec.Command(m.cfg.Runtime, append(m.globalArgs(), "delete", "--force", m.cfg.ID)...).Run()
+		del := exec.Command(m.cfg.Runtime, append(m.globalArgs(), "delete", "--force", m.cfg.ID)...)
+		del.Env = runtimeEnv()
+		_ = del.Run()
 		return fmt.Errorf("runtime create timed out after %s", m.cfg.CreateTimeout)
 	}
 	var msg []byte

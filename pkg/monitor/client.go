@@ -72,6 +72,8 @@ func Launch(monitorPath string) (*Pending, error) {
 	}
 	var stderr bytes.Buffer
 	cmd := exec.Command(monitorPath)
+	// The first process only re-execs itself: one P starts fastest.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	cmd.Stdin = cr
 	cmd.Stderr = &stderr
 	cmd.ExtraFiles = []*os.File{sw}
