@@ -79,8 +79,12 @@ func (m *monitorState) create() (int, error) {
 		return 0, err
 	}
 	var err error
-	if m.tmpDir, err = os.MkdirTemp("", "conmon-go-"); err != nil {
-		return 0, fmt.Errorf("temp dir: %w", err)
+	// Scratch space for the console socket and the runtime's messages
+	// (terminal) or the pid file (when none is given).
+	if m.cfg.Terminal || m.cfg.PidFile == "" {
+		if m.tmpDir, err = os.MkdirTemp("", "conmon-go-"); err != nil {
+			return 0, fmt.Errorf("temp dir: %w", err)
+		}
 	}
 	if m.logw, err = openLogWriter(m.cfg.LogPath, m.cfg.LogSizeMax); err != nil {
 		return 0, err
