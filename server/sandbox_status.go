@@ -22,10 +22,19 @@ func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandbo
 	}
 	resp := &runtimeapi.PodSandboxStatusResponse{Status: podStatus(sb)}
 	if req.Verbose {
-		info, err := json.Marshal(map[string]any{
+		fields := map[string]any{
 			"namespaces": sb.Namespaces, "dir": sb.Dir, "files": sb.Files, "hostname": sb.Hostname,
 			"cgroupParent": sb.CgroupParent, "runtimeHandler": sb.RuntimeHandler,
-		})
+		}
+		// Verbose status (crictl inspectp) asks the plugins to CHECK the
+		// pod's network, for operators debugging a node.
+		if checked, err := s.pods.CheckNetwork(ctx, sb); checked {
+			fields["networkCheck"] = "ok"
+			if err != nil {
+				fields["networkCheck"] = err.Error()
+			}
+		}
+		info, err := json.Marshal(fields)
 		if err != nil {
 			return nil, err
 		}

@@ -244,6 +244,19 @@ func (m *Manager) persistLater(sb *Sandbox) {
 	}
 }
 
+// CheckNetwork runs CNI CHECK for a ready pod's network: the plugins verify
+// that what ADD set up is still in place. Pods without their own network
+// have nothing to check.
+func (m *Manager) CheckNetwork(ctx context.Context, sb *Sandbox) (checked bool, err error) {
+	sb.mu.Lock()
+	att, netns, ready := sb.Network, sb.Namespaces[NetNS], sb.Ready
+	sb.mu.Unlock()
+	if !ready || att == nil {
+		return false, nil
+	}
+	return true, m.net.Check(ctx, m.cniPod(sb, netns), att)
+}
+
 // restoreIPs completes the record of a pod whose daemon died between
 // recording it and recording its IPs: from libcni's cache if ADD finished,
 // else the pod never got its network and is stopped.

@@ -501,3 +501,35 @@ func TestShmSizeAnnotation(t *testing.T) {
 		t.Errorf("malformed allowed shm-size: %v", err)
 	}
 }
+
+// TestVerboseStatusChecksNetwork: verbose PodSandboxStatus (crictl inspectp)
+// runs CNI CHECK, which notices a pod whose interface went missing.
+func TestVerboseStatusChecksNetwork(t *testing.T) {
+	d := framework.StartDaemon(t, framework.Options{})
+	id, _ := runPod(t, d, framework.PodConfig("check"))
+	check := func() string {
+		t.Helper()
+		st, err := d.Runtime.PodSandboxStatus(framework.Ctx(t), &runtimeapi.PodSandboxStatusRequest{PodSandboxId: id, Verbose: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info struct {
+			NetworkCheck string `json:"networkCheck"`
+		}
+		if err := json.Unmarshal([]byte(st.Info["info"]), &info); err != nil {
+			t.Fatal(err)
+		}
+		return info.NetworkCheck
+	}
+	if got := check(); got != "ok" {
+		t.Fatalf("CHECK of an intact pod: %q", got)
+	}
+	if out, err := exec.Command("nsenter", "--net="+netnsPath(d, id), "ip", "link", "del", "eth0").CombinedOutput(); err != nil {
+		t.Fatalf("delete eth0: %v %s", err, out)
+	}
+	if got := check(); got == "ok" || got == "" {
+		t.Errorf("CHECK after eth0 was deleted: %q", got)
+	} else {
+		t.Logf("CHECK says: %s", got)
+	}
+}
