@@ -275,8 +275,8 @@ func (m *Manager) unmountImages(c *Container) {
 	c.ImageMounts = nil
 }
 
-// stageTimer logs how long each step of a create took, at debug level, so
-// the benchmark can break the latency down.
+// stageTimer logs how long each step of a create or start took, at debug
+// level, so the benchmark can break the latency down.
 func stageTimer(ctx context.Context) func(string) {
 	last := time.Now()
 	log := logging.From(ctx)

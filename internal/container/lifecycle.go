@@ -52,7 +52,10 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	c.Started, c.StartedAt = true, time.Now().UnixNano()
 	c.mu.Unlock()
 	persisted := m.persistAsync(c)
-	if err := rt.Start(ctx, c.ID); err != nil {
+	stage := stageTimer(ctx)
+	err = rt.Start(ctx, c.ID)
+	stage("runtime_start")
+	if err != nil {
 		_ = persisted()
 		c.mu.Lock()
 		c.markExited(128, time.Now(), false, "StartError")
@@ -61,7 +64,9 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 		c.mu.Unlock()
 		return status.Errorf(codes.Unknown, "start container: %v", err)
 	}
-	return persisted()
+	err = persisted()
+	stage("record")
+	return err
 }
 
 // Stop sends the stop signal, waits up to timeout for the exit, then kills.

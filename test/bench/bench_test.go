@@ -64,7 +64,7 @@ func podCfg(i int) *runtimeapi.PodSandboxConfig {
 	return c
 }
 
-var cstageRE = regexp.MustCompile(`msg="container stage done" id=\w+ method=CreateContainer stage=(\w+) duration=(\S+)`)
+var cstageRE = regexp.MustCompile(`msg="container stage done" id=\w+ method=(?:Create|Start)Container stage=(\w+) duration=(\S+)`)
 
 var stageRE = regexp.MustCompile(`msg="pod stage done" id=(\w+) method=RunPodSandbox stage=(\w+) duration=(\S+)`)
 
@@ -204,8 +204,8 @@ func TestBenchContainerStart(t *testing.T) {
 			cstages[m[1]] = append(cstages[m[1]], v)
 		}
 	}
-	for _, s := range []string{"prepare", "rootfs", "spec", "bundle", "runtime_create"} {
-		fmt.Printf("  create stage %-15s %v\n", s, cstages[s])
+	for _, s := range []string{"prepare", "rootfs", "spec", "bundle", "runtime_create", "runtime_start", "record"} {
+		fmt.Printf("  stage %-15s %v\n", s, cstages[s])
 	}
 	fmt.Printf("runc create && start (bare): %v\n", bare)
 	fmt.Printf("ratio p50: %.2f  p99: %.2f\n", float64(ours.pct(0.5))/float64(bare.pct(0.5)), float64(ours.pct(0.99))/float64(bare.pct(0.99)))
