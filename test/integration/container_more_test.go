@@ -469,6 +469,10 @@ func TestContainerBadInputAndLargeExecOutput(t *testing.T) {
 	} else if list, _ := e.d.Runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{}); len(list.Containers) != 0 {
 		t.Errorf("failed create left %d containers", len(list.Containers))
 	}
+	// Nor the record written while the runtime was creating it.
+	if entries, _ := os.ReadDir(filepath.Join(e.d.Dir, "state", "containers")); len(entries) != 0 {
+		t.Errorf("failed create left records: %v", entries)
+	}
 	id := e.create(t, podID, podCfg, "ok", "sleep", "3600")
 	if err := mk(podID, good("ok")); status.Code(err) != codes.AlreadyExists {
 		t.Errorf("name clash: %v", err)

@@ -300,6 +300,10 @@ func TestFailingCNIPluginLeavesNothing(t *testing.T) {
 	if len(list.Items) != 0 {
 		t.Errorf("failed pod listed: %v", list.Items)
 	}
+	// The record written while ADD ran is gone too.
+	if entries, _ := os.ReadDir(filepath.Join(d.Dir, "state", "pods")); len(entries) != 0 {
+		t.Errorf("pod records left: %v", entries)
+	}
 	// The name is free again.
 	cfg := framework.PodConfig("fail")
 	_, err = d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg})
