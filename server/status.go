@@ -6,7 +6,6 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/crio-runtime/crio/internal/network"
 	"github.com/crio-runtime/crio/internal/oci"
 )
 
@@ -22,8 +21,9 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 		runtimeCond.Status, runtimeCond.Reason, runtimeCond.Message = false, "MonitorNotFound", err.Error()
 	}
 	netCond := &runtimeapi.RuntimeCondition{Type: runtimeapi.NetworkReady, Status: true}
-	n := cfg.Crio.Network
-	if _, err := network.Ready(n.NetworkDir, n.CNIDefaultNetwork, n.DefaultSubnet, n.PluginDirs); err != nil {
+	// The pods' network manager: its cached config and the pod CIDR from
+	// UpdateRuntimeConfig, as RunPodSandbox sees them.
+	if err := s.pods.Network().Ready(); err != nil {
 		netCond.Status, netCond.Reason, netCond.Message = false, "NetworkPluginNotReady", err.Error()
 	}
 	resp := &runtimeapi.StatusResponse{

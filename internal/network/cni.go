@@ -61,7 +61,8 @@ func (m *Manager) SetSubnet(cidr string) error {
 	return nil
 }
 
-// Ready reports whether pods can be networked now.
+// Ready reports whether pods can be networked now: a config is loadable
+// and every plugin it names (plus loopback) is found in the plugin dirs.
 func (m *Manager) Ready() error {
 	m.mu.Lock()
 	dir, name, subnet := m.dir, m.name, m.subnet

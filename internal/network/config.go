@@ -81,18 +81,8 @@ func loadFile(f string) (*libcni.NetworkConfigList, error) {
 	return list, nil
 }
 
-// ErrNotReady is wrapped by Ready's error.
+// ErrNotReady is wrapped by Manager.Ready's error.
 var ErrNotReady = errors.New("network plugin not ready")
-
-// Ready reports whether the network can be set up: a config is loadable and
-// every plugin it names (plus loopback) is found in the plugin dirs.
-func Ready(dir, name, subnet string, pluginDirs []string) (Source, error) {
-	list, src, err := LoadConfig(dir, name, subnet)
-	if err != nil {
-		return src, fmt.Errorf("%w: %v", ErrNotReady, err)
-	}
-	return src, pluginsFound(list, pluginDirs)
-}
 
 // pluginsFound checks that every plugin of list, and loopback, is installed.
 func pluginsFound(list *libcni.NetworkConfigList, pluginDirs []string) error {

@@ -40,7 +40,9 @@ func TestLoadConfig(t *testing.T) {
 	if _, _, err = LoadConfig(dir, "nope", ""); err == nil {
 		t.Fatal("unknown network name must fail")
 	}
-	if _, err := Ready(dir, "", "", []string{t.TempDir()}); err == nil || !strings.Contains(err.Error(), `cni plugin "loopback" not found`) {
+	m := NewManager(dir, "", "", []string{t.TempDir()}, t.TempDir())
+	defer m.Close()
+	if err := m.Ready(); err == nil || !strings.Contains(err.Error(), `cni plugin "loopback" not found`) {
 		t.Fatalf("Ready without plugins: %v", err)
 	}
 }
