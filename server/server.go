@@ -75,6 +75,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		CgroupV2:        cgroupV2(),
 	}, s.Config, store, s.pods, s.images)
 	s.images.SetInUseFunc(s.containers.ImageInUse)
+	s.images.SetReleaseFunc(s.containers.ReleaseImage)
 	rctx := logging.WithLogger(ctx, log)
 	if err := s.pods.Restore(rctx); err != nil {
 		return nil, fmt.Errorf("restore pods: %w", err)
@@ -137,6 +138,7 @@ func (s *Server) Shutdown() error {
 	s.shutdownObservability()
 	if s.containers != nil {
 		s.containers.StopWatching()
+		s.containers.CloseSpares()
 	}
 	if s.images != nil {
 		return s.images.Shutdown()

@@ -45,9 +45,19 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if podCfg == nil {
 		podCfg = sb.Config.PodSandboxConfig
 	}
-	id := newID()
+	// A spare layer of the image, if one is ready, gives the container
+	// its id and rootfs.
+	id, sp, fromSpare := newID(), spare{}, false
+	if m.spares != nil {
+		if sp, fromSpare = m.spares.take(img.ID); fromSpare {
+			id = sp.id
+		}
+	}
 	key := nameKey(cfg.Metadata.Name, sb.ID, cfg.Metadata.Attempt)
 	if err := m.reserve(key, id); err != nil {
+		if fromSpare {
+			m.spares.giveBack(img.ID, sp)
+		}
 		return nil, err
 	}
 	var undo []func()
@@ -59,6 +69,9 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 		}
 	}()
 	undo = append(undo, func() { m.release(key, id) })
+	if fromSpare {
+		undo = append(undo, func() { m.deleteRootfs(id) })
+	}
 
 	c := &Container{
 		ID: id, PodID: sb.ID, Config: &Config{cfg}, Handler: sb.RuntimeHandler, CreatedAt: time.Now().UnixNano(),
@@ -82,12 +95,14 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 			mon.Abort()
 		}
 	}()
-	rootfs, err := m.createRootfs(id, img, cfg.Metadata.Name)
-	stage("rootfs")
-	if err != nil {
-		return nil, err
+	rootfs := sp.rootfs
+	if !fromSpare {
+		if rootfs, err = m.createRootfs(id, img); err != nil {
+			return nil, err
+		}
+		undo = append(undo, func() { m.deleteRootfs(id) })
 	}
-	undo = append(undo, func() { m.deleteRootfs(id) })
+	stage("rootfs")
 
 	imageMounts, err := m.mountImages(ctx, c, cfg.GetMounts())
 	if err != nil {
@@ -192,24 +207,15 @@ func logPath(podDir, defaultDir, podID, rel string) (string, error) {
 	return p, nil
 }
 
-func (m *Manager) createRootfs(id string, img *image.ContainerImage, name string) (string, error) {
-	st := m.storage()
-	if _, err := st.CreateContainer(id, nil, img.ID, "", "", nil); err != nil {
-		return "", status.Errorf(codes.Internal, "create container layer: %v", err)
-	}
-	mp, err := st.Mount(id, "")
+func (m *Manager) createRootfs(id string, img *image.ContainerImage) (string, error) {
+	mp, err := makeLayer(m.storage(), id, img.ID, "")
 	if err != nil {
-		_ = st.DeleteContainer(id)
-		return "", status.Errorf(codes.Internal, "mount container rootfs: %v", err)
+		return "", status.Errorf(codes.Internal, "container rootfs: %v", err)
 	}
 	return mp, nil
 }
 
-func (m *Manager) deleteRootfs(id string) {
-	st := m.storage()
-	_, _ = st.Unmount(id, true)
-	_ = st.DeleteContainer(id)
-}
+func (m *Manager) deleteRootfs(id string) { dropLayer(m.storage(), id) }
 
 // imageFile opens a file of the image rootfs without following symlinks out of it.
 func imageFile(rootfs, name string) *os.File {

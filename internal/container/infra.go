@@ -41,7 +41,7 @@ func (m *Manager) infraRootfs(ctx context.Context, podID string) (string, string
 	if err != nil {
 		return "", "", status.Errorf(status.Code(err), "pause_image %s: %v", img.PauseImage, err)
 	}
-	rootfs, err := m.createRootfs(podID, ci, "infra")
+	rootfs, err := m.createRootfs(podID, ci)
 	if err != nil {
 		return "", "", err
 	}

@@ -66,6 +66,12 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	}
 	err = persisted()
 	stage("record")
+	// The next create's monitor and the image's next layer are made now
+	// that this container runs.
+	go rt.Prelaunch()
+	if m.spares != nil {
+		m.spares.refill(c.ImageID)
+	}
 	return err
 }
 
@@ -220,7 +226,7 @@ func (m *Manager) ReopenLog(ctx context.Context, id string) error {
 // happened while the daemon was down.
 func (m *Manager) Restore(ctx context.Context) error {
 	log := logging.From(ctx)
-	return m.store.List(recordKind, func(id string, data []byte) error {
+	err := m.store.List(recordKind, func(id string, data []byte) error {
 		c := &Container{exitCh: make(chan struct{})}
 		if err := json.Unmarshal(data, c); err != nil {
 			log.Error("skipping unreadable container record", "id", id, "error", err)
@@ -240,6 +246,14 @@ func (m *Manager) Restore(ctx context.Context) error {
 		_, _ = m.names.Reserve(nameKey(c.Metadata().Name, c.PodID, c.Metadata().Attempt), id)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if m.spares != nil {
+		// Spares of an earlier run (one that did not shut down) are stale.
+		m.spares.sweep(func(id string) bool { _, ok := m.index.Get(id); return ok })
+	}
+	return nil
 }
 
 // reconcile marks a container whose runtime state is gone and whose monitor

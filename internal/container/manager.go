@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 
@@ -49,6 +50,10 @@ type Manager struct {
 	// events go out at once rather than at the next poll.
 	OnChange func()
 
+	// spares holds writable layers made ahead of use (overlay only: a vfs
+	// layer is a full copy of the image); nil when off.
+	spares *spares
+
 	pauseOnce sync.Once
 	pauseDir  string
 	pauseErr  error
@@ -61,6 +66,9 @@ func NewManager(opts Options, cfg func() *config.Config, store *state.Store, pod
 		index: state.NewIndex[*Container](), names: state.NewNames(), runtimes: map[string]*oci.Runtime{},
 	}
 	pods.Hooks = sandbox.ContainerHooks{StopAll: m.stopPod, RemoveAll: m.removePod, StartInfra: m.StartInfra, StopInfra: m.StopInfra}
+	if d := images.Store().GraphDriverName(); d == "overlay" || d == "overlay2" {
+		m.spares = newSpares(m.storage, slog.Default())
+	}
 	return m
 }
 
@@ -108,6 +116,27 @@ func (m *Manager) ImageInUse(imageID string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// ReleaseImage drops what the manager keeps made from an image (its spare
+// layer), so the image can be removed.
+func (m *Manager) ReleaseImage(imageID string) {
+	if m.spares != nil {
+		m.spares.drop(imageID)
+	}
+}
+
+// CloseSpares ends the monitors launched ahead and deletes the spare
+// layers; the daemon calls it on shutdown.
+func (m *Manager) CloseSpares() {
+	m.runtimesMu.Lock()
+	for _, r := range m.runtimes {
+		r.Close()
+	}
+	m.runtimesMu.Unlock()
+	if m.spares != nil {
+		m.spares.close()
+	}
 }
 
 func (m *Manager) reserve(key, id string) error {

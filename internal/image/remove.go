@@ -20,12 +20,15 @@ func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec) error 
 		return err
 	}
 	s.inUseMu.RLock()
-	inUse := s.inUse
+	inUse, release := s.inUse, s.release
 	s.inUseMu.RUnlock()
 	if inUse != nil {
 		if name, ok := inUse(img.ID); ok {
 			return status.Errorf(codes.FailedPrecondition, "image %s (%s) is in use by container %s", spec.GetImage(), img.ID, name)
 		}
+	}
+	if release != nil {
+		release(img.ID)
 	}
 	_, err = s.store.DeleteImage(img.ID, true)
 	switch {

@@ -70,6 +70,7 @@ type Service struct {
 
 	inUseMu sync.RWMutex
 	inUse   InUseFunc
+	release func(imageID string)
 
 	pulls pullGroup    // in-flight pulls, shared by identical requests
 	gc    layerJanitor // removes layers left by failed pulls
@@ -132,6 +133,14 @@ func (s *Service) Store() storage.Store { return s.store }
 func (s *Service) SetInUseFunc(f InUseFunc) {
 	s.inUseMu.Lock()
 	s.inUse = f
+	s.inUseMu.Unlock()
+}
+
+// SetReleaseFunc sets the hook Remove calls, once no container uses the
+// image, to drop what was made from it ahead of use (spare layers).
+func (s *Service) SetReleaseFunc(f func(imageID string)) {
+	s.inUseMu.Lock()
+	s.release = f
 	s.inUseMu.Unlock()
 }
 

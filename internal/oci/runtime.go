@@ -23,6 +23,8 @@ type Runtime struct {
 	Root    string
 	Monitor string
 	Args    []string // extra global runtime args
+
+	spare spareMonitor
 }
 
 // NewRuntime resolves a handler's binaries. systemdCgroup makes the runtime
@@ -80,14 +82,28 @@ func (r *Runtime) Create(ctx context.Context, cfg *monitor.Config) (monitor.Star
 }
 
 // Launch starts a monitor before its container is prepared, so its start-up
-// runs alongside; CreateWith or Abort must follow.
-func (r *Runtime) Launch() (*monitor.Pending, error) { return monitor.Launch(r.Monitor) }
+// runs alongside (or takes the one Prelaunch started); CreateWith or Abort
+// must follow.
+func (r *Runtime) Launch() (*monitor.Pending, error) {
+	if p := r.takeSpare(); p != nil {
+		return p, nil
+	}
+	return monitor.Launch(r.Monitor)
+}
 
 // CreateWith hands cfg to a launched monitor, which runs "<runtime> create".
 func (r *Runtime) CreateWith(ctx context.Context, p *monitor.Pending, cfg *monitor.Config) (monitor.StartResult, error) {
 	c := *cfg
 	c.Runtime, c.RuntimeRoot, c.RuntimeArgs = r.Path, r.Root, r.Args
-	return p.Run(ctx, &c)
+	res, err := p.Run(ctx, &c)
+	if errors.Is(err, monitor.ErrConfigNotDelivered) {
+		// A monitor launched ahead was killed while it waited: it ran
+		// nothing, so a fresh one may create the container.
+		if p, lerr := monitor.Launch(r.Monitor); lerr == nil {
+			return p.Run(ctx, &c)
+		}
+	}
+	return res, err
 }
 
 // Start runs the container's process.

@@ -97,6 +97,10 @@ func Launch(monitorPath string) (*Pending, error) {
 	return p, nil
 }
 
+// ErrConfigNotDelivered: the monitor ended before it read its whole config,
+// so it ran nothing; another monitor may be tried.
+var ErrConfigNotDelivered = errors.New("monitor gone before it read its config")
+
 // Abort tells the monitor there will be no container: it exits without
 // running anything.
 func (p *Pending) Abort() {
@@ -138,7 +142,7 @@ func (p *Pending) Run(ctx context.Context, cfg *Config) (StartResult, error) {
 			return StartResult{}, ferr
 		}
 		if werr != nil {
-			return StartResult{}, fmt.Errorf("pass config to monitor of %s: %w", c.ID, werr)
+			return StartResult{}, fmt.Errorf("pass config to monitor of %s: %w: %w", c.ID, ErrConfigNotDelivered, werr)
 		}
 		return StartResult{}, fmt.Errorf("monitor of %s exited without reporting", c.ID)
 	}

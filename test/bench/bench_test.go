@@ -26,9 +26,12 @@ import (
 	"github.com/crio-runtime/crio/test/registry"
 )
 
-func setup(t *testing.T) (*framework.Daemon, string) { return setupArgs(t) }
+func setup(t *testing.T) (*framework.Daemon, string) {
+	d, _, img := setupArgs(t)
+	return d, img
+}
 
-func setupArgs(t *testing.T, args ...string) (*framework.Daemon, string) {
+func setupArgs(t *testing.T, args ...string) (*framework.Daemon, *registry.Registry, string) {
 	t.Helper()
 	if os.Getenv("CRIO_BENCH") == "" {
 		t.Skip("set CRIO_BENCH=1 (make bench)")
@@ -43,7 +46,7 @@ func setupArgs(t *testing.T, args ...string) (*framework.Daemon, string) {
 	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
 		t.Fatal(err)
 	}
-	return d, img
+	return d, reg, img
 }
 
 // settle separates the paired runs (ours, bare) of a benchmark.
@@ -199,8 +202,19 @@ func createStart(ctx context.Context, t *testing.T, d *framework.Daemon, pod str
 // bare `runc create && runc start` of the same bundle, in the same run; then
 // the monitors' PSS and ExecSync cost.
 func TestBenchContainerStart(t *testing.T) {
-	d, img := setup(t)
+	d, reg, img := setupArgs(t)
 	ctx := framework.Ctx(t)
+	// Images whose first container has no spare layer ready (same layers,
+	// distinct configs).
+	var fresh []string
+	for i := range 10 {
+		name := fmt.Sprintf("busybox:fresh%d", i)
+		reg.Push(t, name, registry.Image{Labels: map[string]string{"fresh": fmt.Sprint(i)}})
+		fresh = append(fresh, reg.Addr+"/"+name)
+		if _, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: fresh[i]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	pod, cfg := runPod(t, d)
 	// One container first, whose bundle the bare runc runs reuse; then ours
 	// and bare runc alternate, so both see the same machine.
@@ -227,6 +241,18 @@ func TestBenchContainerStart(t *testing.T) {
 	}
 	fmt.Printf("runc create && start (bare): %v\n", bare)
 	fmt.Printf("ratio p50: %.2f  p99: %.2f\n", float64(ours.pct(0.5))/float64(bare.pct(0.5)), float64(ours.pct(0.99))/float64(bare.pct(0.99)))
+
+	// The first container of an image makes its writable layer itself.
+	var first, firstBare dist
+	for i, img := range fresh {
+		time.Sleep(settle)
+		start := time.Now()
+		ids = append(ids, createStart(ctx, t, d, pod, cfg, img, 100+i))
+		first = append(first, time.Since(start))
+		time.Sleep(settle)
+		firstBare = append(firstBare, bareOne(100+i))
+	}
+	fmt.Printf("first container of an image (no spare layer): %v; bare %v; ratio p50 %.2f\n", first, firstBare, float64(first.pct(0.5))/float64(firstBare.pct(0.5)))
 
 	var pss []int
 	for _, id := range ids[:20] {

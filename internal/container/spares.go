@@ -1,0 +1,176 @@
+package container
+
+import (
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/containers/storage"
+)
+
+// spareMark is the storage metadata of a layer made ahead of its container.
+// Restart deletes marked layers that no container record claims.
+const spareMark = "crio-spare-layer"
+
+// maxSpares bounds how many images keep a spare layer (the most recently
+// used ones). A spare is a few empty directories and one overlay mount.
+const maxSpares = 4
+
+// spares keeps one writable layer ready (created and mounted) for each
+// recently used image. Making a layer is a dozen metadata writes on the
+// storage disk; a container of an image that was used before takes the
+// ready one and the next is made in the background, off the critical path
+// of CreateContainer. The spare's id becomes the container's id.
+type spares struct {
+	store func() storage.Store
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	ready  map[string]spare         // image ID -> layer
+	busy   map[string]chan struct{} // image ID -> fill in flight
+	recent []string                 // image IDs, most recent last
+	closed bool
+}
+
+type spare struct{ id, rootfs string }
+
+func newSpares(store func() storage.Store, log *slog.Logger) *spares {
+	return &spares{store: store, log: log, ready: map[string]spare{}, busy: map[string]chan struct{}{}}
+}
+
+// take returns the image's spare layer, if one is ready.
+func (p *spares) take(imageID string) (spare, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.ready[imageID]
+	if ok {
+		delete(p.ready, imageID)
+	}
+	return s, ok
+}
+
+// refill makes the image's next spare in the background; images beyond
+// the most recent maxSpares lose theirs.
+func (p *spares) refill(imageID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.recent = append(slices.DeleteFunc(p.recent, func(s string) bool { return s == imageID }), imageID)
+	for len(p.recent) > maxSpares {
+		if s, ok := p.ready[p.recent[0]]; ok {
+			delete(p.ready, p.recent[0])
+			go dropLayer(p.store(), s.id)
+		}
+		p.recent = p.recent[1:]
+	}
+	if _, ok := p.ready[imageID]; ok || p.busy[imageID] != nil {
+		return
+	}
+	done := make(chan struct{})
+	p.busy[imageID] = done
+	go p.fill(imageID, done)
+}
+
+// giveBack returns a spare taken by a create that failed before using it.
+func (p *spares) giveBack(imageID string, s spare) {
+	p.mu.Lock()
+	_, full := p.ready[imageID]
+	keep := !full && !p.closed && slices.Contains(p.recent, imageID)
+	if keep {
+		p.ready[imageID] = s
+	}
+	p.mu.Unlock()
+	if !keep {
+		go dropLayer(p.store(), s.id)
+	}
+}
+
+func (p *spares) fill(imageID string, done chan struct{}) {
+	id := newID()
+	rootfs, err := makeLayer(p.store(), id, imageID, spareMark)
+	p.mu.Lock()
+	delete(p.busy, imageID)
+	close(done)
+	// The image may have been dropped or pushed out meanwhile.
+	keep := err == nil && !p.closed && slices.Contains(p.recent, imageID)
+	if keep {
+		p.ready[imageID] = spare{id, rootfs}
+	}
+	p.mu.Unlock()
+	if err != nil {
+		p.log.Debug("spare layer", "image", imageID, "error", err)
+	} else if !keep {
+		dropLayer(p.store(), id)
+	}
+}
+
+// drop deletes the image's spare (waiting for one being made), so the image
+// can be removed.
+func (p *spares) drop(imageID string) {
+	p.mu.Lock()
+	p.recent = slices.DeleteFunc(p.recent, func(s string) bool { return s == imageID })
+	done := p.busy[imageID]
+	p.mu.Unlock()
+	if done != nil {
+		<-done // fill sees the image gone from recent and deletes its layer
+	}
+	if s, ok := p.take(imageID); ok {
+		dropLayer(p.store(), s.id)
+	}
+}
+
+// close deletes all spares and makes no more.
+func (p *spares) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.recent = nil
+	ready := p.ready
+	p.ready = map[string]spare{}
+	var busy []chan struct{}
+	for _, d := range p.busy {
+		busy = append(busy, d)
+	}
+	p.mu.Unlock()
+	for _, d := range busy {
+		<-d
+	}
+	for _, s := range ready {
+		dropLayer(p.store(), s.id)
+	}
+}
+
+// sweep deletes spare layers left by an earlier run (a crash) that no
+// container claims.
+func (p *spares) sweep(claimed func(id string) bool) {
+	st := p.store()
+	cs, err := st.Containers()
+	if err != nil {
+		return
+	}
+	for _, c := range cs {
+		if c.Metadata == spareMark && !claimed(c.ID) {
+			p.log.Debug("deleting stale spare layer", "id", c.ID)
+			dropLayer(st, c.ID)
+		}
+	}
+}
+
+// makeLayer creates and mounts the writable layer of storage container id.
+func makeLayer(st storage.Store, id, imageID, metadata string) (string, error) {
+	if _, err := st.CreateContainer(id, nil, imageID, "", metadata, nil); err != nil {
+		return "", err
+	}
+	mp, err := st.Mount(id, "")
+	if err != nil {
+		_ = st.DeleteContainer(id)
+		return "", err
+	}
+	return mp, nil
+}
+
+func dropLayer(st storage.Store, id string) {
+	_, _ = st.Unmount(id, true)
+	_ = st.DeleteContainer(id)
+}

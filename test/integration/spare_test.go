@@ -1,0 +1,312 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/test/framework"
+	"github.com/crio-runtime/crio/test/registry"
+)
+
+// storageContainers reads the overlay store's container list: id -> metadata.
+func storageContainers(t *testing.T, d *framework.Daemon) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(d.Dir, "storage", "overlay-containers", "containers.json"))
+	if os.IsNotExist(err) {
+		return map[string]string{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []struct{ ID, Metadata string }
+	if err := json.Unmarshal(data, &list); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, c := range list {
+		out[c.ID] = c.Metadata
+	}
+	return out
+}
+
+// spareIDs are the storage containers made ahead of use that no CRI
+// container claims.
+func spareIDs(t *testing.T, d *framework.Daemon) []string {
+	t.Helper()
+	resp, err := d.Runtime.ListContainers(framework.Ctx(t), &runtimeapi.ListContainersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed := map[string]bool{}
+	for _, c := range resp.Containers {
+		claimed[c.Id] = true
+	}
+	var out []string
+	for id, md := range storageContainers(t, d) {
+		if md == "crio-spare-layer" && !claimed[id] {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// waitSpares waits until exactly n spares exist and returns them.
+func waitSpares(t *testing.T, d *framework.Daemon, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := spareIDs(t, d)
+		if len(got) == n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("spare layers: %v, want %d", got, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSpareLayers: with overlay, once a container of an image has started
+// the daemon keeps one writable layer ready for the image's next container,
+// for the most recent images; that container takes it (its id becomes the
+// container's), a new one is made after it starts, image removal deletes
+// it, and a restart after a crash deletes the one left behind.
+func TestSpareLayers(t *testing.T) {
+	framework.RequireRoot(t)
+	reg := registry.Start(t, registry.Options{})
+	var images []string
+	for i := range 6 {
+		reg.Push(t, fmt.Sprintf("busybox:s%d", i), registry.Image{Labels: map[string]string{"n": fmt.Sprint(i)}})
+		images = append(images, fmt.Sprintf("%s/busybox:s%d", reg.Addr, i))
+	}
+	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
+	ctx := framework.Ctx(t)
+	pull := func(img string) {
+		if _, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
+			t.Fatalf("pull %s: %v", img, err)
+		}
+	}
+	for _, img := range images {
+		pull(img)
+	}
+	e := &env{d: d, reg: reg, image: images[0]}
+	podID, podCfg := e.pod(t, "spares")
+
+	if got := spareIDs(t, d); len(got) != 0 {
+		t.Fatalf("spares before any container: %v", got)
+	}
+	a := e.create(t, podID, podCfg, "a", "sleep", "600")
+	time.Sleep(200 * time.Millisecond)
+	if got := spareIDs(t, d); len(got) != 0 {
+		t.Fatalf("spares before any container started: %v", got)
+	}
+	e.start(t, a)
+	first := waitSpares(t, d, 1)
+	b := e.create(t, podID, podCfg, "b", "sh", "-c", "echo hi > /fresh; sleep 600")
+	if b != first[0] {
+		t.Errorf("second container's id %s, want the spare's %s", b, first[0])
+	}
+	e.start(t, b)
+	if next := waitSpares(t, d, 1); next[0] == first[0] {
+		t.Errorf("no new spare after the first was taken: %v", next)
+	}
+	if out, _, code := e.exec(t, b, "cat", "/fresh"); code != 0 || out != "hi\n" {
+		t.Errorf("container on the spare layer: %q %d", out, code)
+	}
+	if _, _, code := e.exec(t, a, "test", "-e", "/fresh"); code == 0 {
+		t.Error("a file written by one container is seen by another")
+	}
+
+	// Only the most recent images keep one (4 of them).
+	for i, img := range images[1:] {
+		e.image = img
+		e.start(t, e.create(t, podID, podCfg, fmt.Sprintf("img%d", i+1), "true"))
+	}
+	if got := waitSpares(t, d, 4); len(got) != 4 {
+		t.Errorf("spares after six images: %v", got)
+	}
+
+	// Removing an image no container uses deletes its spare too.
+	for _, name := range []string{"img1", "img2", "img3", "img4", "img5"} {
+		id := containerByName(t, d, name)
+		if _, err := d.Runtime.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, img := range images[1:] {
+		if _, err := d.Image.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
+			t.Errorf("remove %s (used only by its spare): %v", img, err)
+		}
+	}
+	if got := spareIDs(t, d); len(got) != 0 {
+		t.Errorf("spares after their images were removed: %v", got)
+	}
+
+	// A crash leaves a spare behind; the next start deletes it and keeps
+	// the layers of containers that took one.
+	e.image = images[0]
+	e.start(t, e.create(t, podID, podCfg, "c", "true"))
+	waitSpares(t, d, 1)
+	d.Kill()
+	d.Start()
+	if got := spareIDs(t, d); len(got) != 0 {
+		t.Errorf("spares left by a crash after restart: %v", got)
+	}
+	if _, ok := storageContainers(t, d)[b]; !ok {
+		t.Error("the layer of the container made on a spare was deleted at restart")
+	}
+	if st := e.status(t, b); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Errorf("container on a spare after restart: %v", st.State)
+	}
+	if out, _, code := e.exec(t, b, "cat", "/fresh"); code != 0 || out != "hi\n" {
+		t.Errorf("container on a spare after restart: %q %d", out, code)
+	}
+
+	// A clean stop deletes them.
+	e.start(t, e.create(t, podID, podCfg, "d", "true"))
+	spares := waitSpares(t, d, 1)
+	d.Stop()
+	if md, ok := storageContainers(t, d)[spares[0]]; ok {
+		t.Errorf("spare %s (%s) left after a clean stop", spares[0], md)
+	}
+}
+
+func containerByName(t *testing.T, d *framework.Daemon, name string) string {
+	t.Helper()
+	resp, err := d.Runtime.ListContainers(framework.Ctx(t), &runtimeapi.ListContainersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range resp.Containers {
+		if c.Metadata.GetName() == name {
+			return c.Id
+		}
+	}
+	t.Fatalf("no container named %s", name)
+	return ""
+}
+
+// waitingMonitors are the detached monitors still waiting for a config from
+// d: their stdin is a pipe whose write end the daemon holds.
+func waitingMonitors(t *testing.T, d *framework.Daemon) []int {
+	t.Helper()
+	held := map[string]bool{}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.Pid()))
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", d.Pid(), fd.Name())); err == nil {
+			held[l] = true
+		}
+	}
+	var out []int
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if !strings.Contains(string(cmd), "\x00--detached-monitor") {
+			continue
+		}
+		if in, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/0", pid)); err == nil && strings.HasPrefix(in, "pipe:") && held[in] {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func waitMonitors(t *testing.T, d *framework.Daemon, n int) []int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := waitingMonitors(t, d)
+		if len(got) == n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("monitors waiting for a config: %v, want %d", got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// alive reports whether pid runs (a zombie does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
+
+func waitGone(t *testing.T, pid int, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); alive(pid); {
+		if time.Now().After(deadline) {
+			t.Errorf("%s (pid %d) still runs", what, pid)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMonitorLaunchedAhead: after a container starts, the daemon launches
+// the monitor of the handler's next create, which that create uses; a
+// clean stop ends it, and so does a crash of the daemon.
+func TestMonitorLaunchedAhead(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "ahead")
+	a := e.create(t, podID, podCfg, "a", "sleep", "600")
+	if got := waitingMonitors(t, e.d); len(got) != 0 {
+		t.Fatalf("monitors waiting before any start: %v", got)
+	}
+	e.start(t, a)
+	ahead := waitMonitors(t, e.d, 1)[0]
+	b := e.create(t, podID, podCfg, "b", "sleep", "600")
+	if got := verbosePids(t, e, b); got[1] != ahead {
+		t.Errorf("monitor of the next create: pid %d, want the one launched ahead (%d)", got[1], ahead)
+	}
+	e.start(t, b)
+	if st := e.status(t, b); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Errorf("container on the monitor launched ahead: %v", st.State)
+	}
+	next := waitMonitors(t, e.d, 1)[0]
+	if next == ahead {
+		t.Error("no new monitor launched after the first was used")
+	}
+
+	// One killed while it waits is replaced by a fresh one at create.
+	if err := syscall.Kill(next, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, next, "killed monitor")
+	k := e.create(t, podID, podCfg, "k", "sleep", "600")
+	e.start(t, k)
+	if st := e.status(t, k); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Errorf("container created after its monitor launched ahead was killed: %v", st.State)
+	}
+	next = waitMonitors(t, e.d, 1)[0]
+	e.d.Stop()
+	waitGone(t, next, "monitor launched ahead, after a clean stop")
+	if !alive(ahead) {
+		t.Error("the monitor of a running container ended with the daemon")
+	}
+
+	e.d.Start()
+	e.start(t, e.create(t, podID, podCfg, "c", "sleep", "600"))
+	next = waitMonitors(t, e.d, 1)[0]
+	e.d.Kill()
+	waitGone(t, next, "monitor launched ahead, after the daemon was killed")
+}
