@@ -8,19 +8,21 @@ import (
 	"github.com/containers/storage"
 )
 
-// spareMark is the storage metadata of a layer made ahead of its container.
-// Restart deletes marked layers that no container record claims.
-const spareMark = "crio-spare-layer"
+// spareMark is the storage metadata of a layer made ahead of its container
+// (JSON, as tools reading CRI-O's storage expect). Restart deletes marked
+// layers that no container record claims.
+const spareMark = `{"crio-spare-layer":true}`
 
 // maxSpares bounds how many images keep a spare layer (the most recently
-// used ones). A spare is a few empty directories and one overlay mount.
+// started ones). A spare is a few empty directories and one overlay mount.
 const maxSpares = 4
 
 // spares keeps one writable layer ready (created and mounted) for each
-// recently used image. Making a layer is a dozen metadata writes on the
-// storage disk; a container of an image that was used before takes the
-// ready one and the next is made in the background, off the critical path
-// of CreateContainer. The spare's id becomes the container's id.
+// image started more than once lately (replicas, sidecars, restarts).
+// Making a layer is a dozen metadata writes on the storage disk; the next
+// container of such an image takes the ready one and another is made in
+// the background, off the critical path of CreateContainer. The spare's id
+// becomes the container's id.
 type spares struct {
 	store func() storage.Store
 	log   *slog.Logger
@@ -49,7 +51,8 @@ func (p *spares) take(imageID string) (spare, bool) {
 	return s, ok
 }
 
-// refill makes the image's next spare in the background; images beyond
+// refill notes that a container of the image started and, if one did
+// before, makes the image's next spare in the background; images beyond
 // the most recent maxSpares lose theirs.
 func (p *spares) refill(imageID string) {
 	p.mu.Lock()
@@ -57,6 +60,7 @@ func (p *spares) refill(imageID string) {
 	if p.closed {
 		return
 	}
+	again := slices.Contains(p.recent, imageID)
 	p.recent = append(slices.DeleteFunc(p.recent, func(s string) bool { return s == imageID }), imageID)
 	for len(p.recent) > maxSpares {
 		if s, ok := p.ready[p.recent[0]]; ok {
@@ -65,7 +69,7 @@ func (p *spares) refill(imageID string) {
 		}
 		p.recent = p.recent[1:]
 	}
-	if _, ok := p.ready[imageID]; ok || p.busy[imageID] != nil {
+	if _, ok := p.ready[imageID]; ok || p.busy[imageID] != nil || !again {
 		return
 	}
 	done := make(chan struct{})

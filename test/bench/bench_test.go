@@ -272,6 +272,9 @@ func TestBenchContainerStart(t *testing.T) {
 	}
 	fmt.Printf("conmon-go PSS over 20 running containers: avg %.2f MiB (min %d KiB, max %d KiB)\n", float64(sum)/float64(len(pss))/1024, minOf(pss), maxOf(pss))
 	fmt.Printf("idle minimal Go process PSS: %.2f MiB\n", float64(idleGoPSS(t))/1024)
+	for _, pid := range d.WaitingMonitors() {
+		fmt.Printf("monitor launched ahead, waiting for its config: PSS %.2f MiB\n", float64(pssKiB(t, pid))/1024)
+	}
 
 	var execs dist
 	cpu0 := cpuTicks(t, d.Pid())

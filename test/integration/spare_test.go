@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,7 +52,7 @@ func spareIDs(t *testing.T, d *framework.Daemon) []string {
 	}
 	var out []string
 	for id, md := range storageContainers(t, d) {
-		if md == "crio-spare-layer" && !claimed[id] {
+		if md == `{"crio-spare-layer":true}` && !claimed[id] {
 			out = append(out, id)
 		}
 	}
@@ -77,11 +76,11 @@ func waitSpares(t *testing.T, d *framework.Daemon, n int) []string {
 	}
 }
 
-// TestSpareLayers: with overlay, once a container of an image has started
-// the daemon keeps one writable layer ready for the image's next container,
-// for the most recent images; that container takes it (its id becomes the
-// container's), a new one is made after it starts, image removal deletes
-// it, and a restart after a crash deletes the one left behind.
+// TestSpareLayers: with overlay, once containers of an image have started
+// twice the daemon keeps one writable layer ready for the image's next
+// container, for the most recent images; that container takes it (its id
+// becomes the container's), a new one is made after it starts, image
+// removal deletes it, and a restart after a crash deletes the one left.
 func TestSpareLayers(t *testing.T) {
 	framework.RequireRoot(t)
 	reg := registry.Start(t, registry.Options{})
@@ -92,36 +91,34 @@ func TestSpareLayers(t *testing.T) {
 	}
 	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
 	ctx := framework.Ctx(t)
-	pull := func(img string) {
+	for _, img := range images {
 		if _, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
 			t.Fatalf("pull %s: %v", img, err)
 		}
 	}
-	for _, img := range images {
-		pull(img)
-	}
 	e := &env{d: d, reg: reg, image: images[0]}
 	podID, podCfg := e.pod(t, "spares")
+	run := func(name string, cmd ...string) string {
+		id := e.create(t, podID, podCfg, name, cmd...)
+		e.start(t, id)
+		return id
+	}
 
+	a := run("a", "sleep", "600")
+	time.Sleep(300 * time.Millisecond)
 	if got := spareIDs(t, d); len(got) != 0 {
-		t.Fatalf("spares before any container: %v", got)
+		t.Fatalf("spares after an image's first start: %v", got)
 	}
-	a := e.create(t, podID, podCfg, "a", "sleep", "600")
-	time.Sleep(200 * time.Millisecond)
-	if got := spareIDs(t, d); len(got) != 0 {
-		t.Fatalf("spares before any container started: %v", got)
-	}
-	e.start(t, a)
+	run("b", "true")
 	first := waitSpares(t, d, 1)
-	b := e.create(t, podID, podCfg, "b", "sh", "-c", "echo hi > /fresh; sleep 600")
-	if b != first[0] {
-		t.Errorf("second container's id %s, want the spare's %s", b, first[0])
+	c := run("c", "sh", "-c", "echo hi > /fresh; sleep 600")
+	if c != first[0] {
+		t.Errorf("third container's id %s, want the spare's %s", c, first[0])
 	}
-	e.start(t, b)
 	if next := waitSpares(t, d, 1); next[0] == first[0] {
 		t.Errorf("no new spare after the first was taken: %v", next)
 	}
-	if out, _, code := e.exec(t, b, "cat", "/fresh"); code != 0 || out != "hi\n" {
+	if out, _, code := e.exec(t, c, "cat", "/fresh"); code != 0 || out != "hi\n" {
 		t.Errorf("container on the spare layer: %q %d", out, code)
 	}
 	if _, _, code := e.exec(t, a, "test", "-e", "/fresh"); code == 0 {
@@ -131,17 +128,18 @@ func TestSpareLayers(t *testing.T) {
 	// Only the most recent images keep one (4 of them).
 	for i, img := range images[1:] {
 		e.image = img
-		e.start(t, e.create(t, podID, podCfg, fmt.Sprintf("img%d", i+1), "true"))
+		run(fmt.Sprintf("img%d-1", i+1), "true")
+		run(fmt.Sprintf("img%d-2", i+1), "true")
 	}
-	if got := waitSpares(t, d, 4); len(got) != 4 {
-		t.Errorf("spares after six images: %v", got)
-	}
+	waitSpares(t, d, 4)
 
 	// Removing an image no container uses deletes its spare too.
-	for _, name := range []string{"img1", "img2", "img3", "img4", "img5"} {
-		id := containerByName(t, d, name)
-		if _, err := d.Runtime.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id}); err != nil {
-			t.Fatal(err)
+	for i := range images[1:] {
+		for _, n := range []string{"-1", "-2"} {
+			id := containerByName(t, d, fmt.Sprintf("img%d%s", i+1, n))
+			if _, err := d.Runtime.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	for _, img := range images[1:] {
@@ -156,25 +154,27 @@ func TestSpareLayers(t *testing.T) {
 	// A crash leaves a spare behind; the next start deletes it and keeps
 	// the layers of containers that took one.
 	e.image = images[0]
-	e.start(t, e.create(t, podID, podCfg, "c", "true"))
+	run("e1", "true")
+	run("e2", "true")
 	waitSpares(t, d, 1)
 	d.Kill()
 	d.Start()
 	if got := spareIDs(t, d); len(got) != 0 {
 		t.Errorf("spares left by a crash after restart: %v", got)
 	}
-	if _, ok := storageContainers(t, d)[b]; !ok {
+	if _, ok := storageContainers(t, d)[c]; !ok {
 		t.Error("the layer of the container made on a spare was deleted at restart")
 	}
-	if st := e.status(t, b); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+	if st := e.status(t, c); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
 		t.Errorf("container on a spare after restart: %v", st.State)
 	}
-	if out, _, code := e.exec(t, b, "cat", "/fresh"); code != 0 || out != "hi\n" {
+	if out, _, code := e.exec(t, c, "cat", "/fresh"); code != 0 || out != "hi\n" {
 		t.Errorf("container on a spare after restart: %q %d", out, code)
 	}
 
 	// A clean stop deletes them.
-	e.start(t, e.create(t, podID, podCfg, "d", "true"))
+	run("f1", "true")
+	run("f2", "true")
 	spares := waitSpares(t, d, 1)
 	d.Stop()
 	if md, ok := storageContainers(t, d)[spares[0]]; ok {
@@ -197,40 +197,11 @@ func containerByName(t *testing.T, d *framework.Daemon, name string) string {
 	return ""
 }
 
-// waitingMonitors are the detached monitors still waiting for a config from
-// d: their stdin is a pipe whose write end the daemon holds.
-func waitingMonitors(t *testing.T, d *framework.Daemon) []int {
-	t.Helper()
-	held := map[string]bool{}
-	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.Pid()))
-	for _, fd := range fds {
-		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", d.Pid(), fd.Name())); err == nil {
-			held[l] = true
-		}
-	}
-	var out []int
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil {
-			continue
-		}
-		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if !strings.Contains(string(cmd), "\x00--detached-monitor") {
-			continue
-		}
-		if in, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/0", pid)); err == nil && strings.HasPrefix(in, "pipe:") && held[in] {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
 func waitMonitors(t *testing.T, d *framework.Daemon, n int) []int {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got := waitingMonitors(t, d)
+		got := d.WaitingMonitors()
 		if len(got) == n {
 			return got
 		}
@@ -269,7 +240,7 @@ func TestMonitorLaunchedAhead(t *testing.T) {
 	e := newEnv(t, registry.Image{})
 	podID, podCfg := e.pod(t, "ahead")
 	a := e.create(t, podID, podCfg, "a", "sleep", "600")
-	if got := waitingMonitors(t, e.d); len(got) != 0 {
+	if got := e.d.WaitingMonitors(); len(got) != 0 {
 		t.Fatalf("monitors waiting before any start: %v", got)
 	}
 	e.start(t, a)
