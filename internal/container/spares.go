@@ -2,10 +2,14 @@ package container
 
 import (
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 
 	"github.com/containers/storage"
+	securejoin "github.com/cyphar/filepath-securejoin"
 )
 
 // spareMark is the storage metadata of a layer made ahead of its container
@@ -94,6 +98,9 @@ func (p *spares) giveBack(imageID string, s spare) {
 func (p *spares) fill(imageID string, done chan struct{}) {
 	id := newID()
 	rootfs, err := makeLayer(p.store(), id, imageID, spareMark)
+	if err == nil {
+		prepareTargets(rootfs)
+	}
 	p.mu.Lock()
 	delete(p.busy, imageID)
 	close(done)
@@ -177,4 +184,26 @@ func makeLayer(st storage.Store, id, imageID, metadata string) (string, error) {
 func dropLayer(st storage.Store, id string) {
 	_, _ = st.Unmount(id, true)
 	_ = st.DeleteContainer(id)
+}
+
+// prepareTargets creates the files every container bind-mounts over (the
+// pod's hosts, resolv.conf and hostname) where the image lacks them, as the
+// runtime would: the copy-up of /etc then happens here, not in the
+// runtime's create. Paths are resolved inside rootfs.
+func prepareTargets(rootfs string) {
+	for _, name := range []string{"/etc/hosts", "/etc/resolv.conf", "/etc/hostname"} {
+		p, err := securejoin.SecureJoin(rootfs, name)
+		if err != nil {
+			continue
+		}
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			continue
+		}
+		if st, err := os.Lstat(filepath.Dir(p)); err != nil || !st.IsDir() {
+			continue
+		}
+		if f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, 0o644); err == nil {
+			f.Close()
+		}
+	}
 }

@@ -72,6 +72,8 @@ func podCfg(i int) *runtimeapi.PodSandboxConfig {
 
 var cstageRE = regexp.MustCompile(`msg="container stage done" id=\w+ method=(?:Create|Start)Container stage=(\w+) duration=(\S+)`)
 
+var rpcRE = regexp.MustCompile(`msg="request done" id=\w+ method=(CreateContainer|StartContainer) duration=(\S+)`)
+
 var stageRE = regexp.MustCompile(`msg="pod stage done" id=(\w+) method=RunPodSandbox stage=(\w+) duration=(\S+)`)
 
 // TestBenchRunPodSandbox: RunPodSandbox latency, sequential and 10 in
@@ -239,6 +241,14 @@ func TestBenchContainerStart(t *testing.T) {
 	for _, s := range []string{"prepare", "rootfs", "spec", "bundle", "runtime_create", "runtime_start", "record"} {
 		fmt.Printf("  stage %-15s %v\n", s, cstages[s])
 	}
+	// In the daemon, from the request's arrival to its answer.
+	rpcs := map[string]dist{}
+	for _, m := range rpcRE.FindAllStringSubmatch(d.Logs(), -1) {
+		if v, err := time.ParseDuration(m[2]); err == nil {
+			rpcs[m[1]] = append(rpcs[m[1]], v)
+		}
+	}
+	fmt.Printf("  in the daemon: CreateContainer %v, StartContainer %v\n", rpcs["CreateContainer"], rpcs["StartContainer"])
 	fmt.Printf("runc create && start (bare): %v\n", bare)
 	fmt.Printf("ratio p50: %.2f  p99: %.2f\n", float64(ours.pct(0.5))/float64(bare.pct(0.5)), float64(ours.pct(0.99))/float64(bare.pct(0.99)))
 

@@ -20,20 +20,31 @@ import (
 // storageContainers reads the overlay store's container list: id -> metadata.
 func storageContainers(t *testing.T, d *framework.Daemon) map[string]string {
 	t.Helper()
+	out := map[string]string{}
+	for id, c := range storageRecords(t, d) {
+		out[id] = c.Metadata
+	}
+	return out
+}
+
+type storageRecord struct{ ID, Metadata, Layer string }
+
+func storageRecords(t *testing.T, d *framework.Daemon) map[string]storageRecord {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(d.Dir, "storage", "overlay-containers", "containers.json"))
 	if os.IsNotExist(err) {
-		return map[string]string{}
+		return nil
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list []struct{ ID, Metadata string }
+	var list []storageRecord
 	if err := json.Unmarshal(data, &list); err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]string{}
+	out := map[string]storageRecord{}
 	for _, c := range list {
-		out[c.ID] = c.Metadata
+		out[c.ID] = c
 	}
 	return out
 }
@@ -111,6 +122,14 @@ func TestSpareLayers(t *testing.T) {
 	}
 	run("b", "true")
 	first := waitSpares(t, d, 1)
+	// The files every container bind-mounts over are made in the spare,
+	// not by the runtime's create.
+	for _, f := range []string{"hosts", "resolv.conf"} {
+		p := filepath.Join(d.Dir, "storage", "overlay", storageRecords(t, d)[first[0]].Layer, "diff", "etc", f)
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("mount target in the spare layer: %v", err)
+		}
+	}
 	c := run("c", "sh", "-c", "echo hi > /fresh; sleep 600")
 	if c != first[0] {
 		t.Errorf("third container's id %s, want the spare's %s", c, first[0])
