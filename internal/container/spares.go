@@ -36,6 +36,8 @@ type spares struct {
 	busy   map[string]chan struct{} // image ID -> fill in flight
 	recent []string                 // image IDs, most recent last
 	closed bool
+
+	bg sync.WaitGroup // deletions in the background; close waits for them
 }
 
 type spare struct{ id, rootfs string }
@@ -69,7 +71,7 @@ func (p *spares) refill(imageID string) {
 	for len(p.recent) > maxSpares {
 		if s, ok := p.ready[p.recent[0]]; ok {
 			delete(p.ready, p.recent[0])
-			go dropLayer(p.store(), s.id)
+			p.dropLater(s.id)
 		}
 		p.recent = p.recent[1:]
 	}
@@ -91,28 +93,43 @@ func (p *spares) giveBack(imageID string, s spare) {
 	}
 	p.mu.Unlock()
 	if !keep {
-		go dropLayer(p.store(), s.id)
+		dropLayer(p.store(), s.id)
 	}
 }
 
+// dropLater deletes a layer in the background. Callers hold p.mu and have
+// seen p.closed false, so close waits for it.
+func (p *spares) dropLater(id string) {
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		dropLayer(p.store(), id)
+	}()
+}
+
+// fill makes a spare; done closes once it is kept or deleted.
 func (p *spares) fill(imageID string, done chan struct{}) {
+	defer func() {
+		p.mu.Lock()
+		delete(p.busy, imageID)
+		p.mu.Unlock()
+		close(done)
+	}()
 	id := newID()
 	rootfs, err := makeLayer(p.store(), id, imageID, spareMark)
-	if err == nil {
-		prepareTargets(rootfs)
+	if err != nil {
+		p.log.Debug("spare layer", "image", imageID, "error", err)
+		return
 	}
+	prepareTargets(rootfs)
 	p.mu.Lock()
-	delete(p.busy, imageID)
-	close(done)
 	// The image may have been dropped or pushed out meanwhile.
-	keep := err == nil && !p.closed && slices.Contains(p.recent, imageID)
+	keep := !p.closed && slices.Contains(p.recent, imageID)
 	if keep {
 		p.ready[imageID] = spare{id, rootfs}
 	}
 	p.mu.Unlock()
-	if err != nil {
-		p.log.Debug("spare layer", "image", imageID, "error", err)
-	} else if !keep {
+	if !keep {
 		dropLayer(p.store(), id)
 	}
 }
@@ -150,6 +167,7 @@ func (p *spares) close() {
 	for _, s := range ready {
 		dropLayer(p.store(), s.id)
 	}
+	p.bg.Wait()
 }
 
 // sweep deletes spare layers left by an earlier run (a crash) that no
