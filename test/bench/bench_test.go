@@ -221,7 +221,7 @@ func TestBenchContainerStart(t *testing.T) {
 	// One container first, whose bundle the bare runc runs reuse; then ours
 	// and bare runc alternate, so both see the same machine.
 	ids := []string{createStart(ctx, t, d, pod, cfg, img, 0)}
-	bareOne := bareRunc(t, d, ids[0])
+	bareOne, bareState := bareRunc(t, d, ids[0])
 	var ours, bare dist
 	for i := 1; i <= 50; i++ {
 		start := time.Now()
@@ -298,6 +298,20 @@ func TestBenchContainerStart(t *testing.T) {
 	}
 	cpu := cpuTicks(t, d.Pid()) - cpu0
 	fmt.Printf("ExecSync true: %v; CPU per call (daemon + runc children): %.1f ms\n", execs, float64(cpu)*10/n)
+	// The floor: `runc exec` of the same command in a bare container.
+	var bareExecs dist
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru0)
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		if b, err := exec.Command("runc", "--root", bareState, "exec", "bare-1", "true").CombinedOutput(); err != nil {
+			t.Fatalf("runc exec: %v %s", err, b)
+		}
+		bareExecs = append(bareExecs, time.Since(start))
+	}
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru1)
+	bareCPU := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	fmt.Printf("bare runc exec true: %v; CPU per call: %.1f ms\n", bareExecs, float64(bareCPU/n)/1e6)
 
 	// Exec through the streaming server, as kubectl exec does.
 	var streamed dist
@@ -317,7 +331,7 @@ func TestBenchContainerStart(t *testing.T) {
 
 // bareRunc returns a func that times one `runc create && runc start` of a
 // copy of container id's bundle (same spec, rootfs and namespaces).
-func bareRunc(t *testing.T, d *framework.Daemon, id string) func(i int) time.Duration {
+func bareRunc(t *testing.T, d *framework.Daemon, id string) (func(i int) time.Duration, string) {
 	st, err := d.Runtime.ContainerStatus(framework.Ctx(t), &runtimeapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +372,7 @@ func bareRunc(t *testing.T, d *framework.Daemon, id string) func(i int) time.Dur
 			t.Fatalf("runc start: %v %s", err, b)
 		}
 		return time.Since(start)
-	}
+	}, state
 }
 
 // tmpfsDir is a temporary directory on its own tmpfs, like /run on a node
