@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -191,14 +192,38 @@ func TestSpareLayers(t *testing.T) {
 		t.Errorf("container on a spare after restart: %q %d", out, code)
 	}
 
-	// A clean stop deletes them.
+	// Concurrent creates and starts of one image: one takes the spare, the
+	// others make their own layers; one spare is left.
 	run("f1", "true")
 	run("f2", "true")
+	waitSpares(t, d, 1)
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i] = run(fmt.Sprintf("p%d", i), "sleep", "600")
+		}()
+	}
+	wg.Wait()
+	slices.Sort(ids)
+	if len(slices.Compact(slices.Clone(ids))) != len(ids) {
+		t.Errorf("concurrent creates got the same id: %v", ids)
+	}
+	for _, id := range ids {
+		if st := e.status(t, id); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+			t.Errorf("container %s created concurrently: %v", id, st.State)
+		}
+	}
+
+	// A clean stop deletes them.
 	spares := waitSpares(t, d, 1)
 	d.Stop()
 	if md, ok := storageContainers(t, d)[spares[0]]; ok {
 		t.Errorf("spare %s (%s) left after a clean stop", spares[0], md)
 	}
+	d.Start() // so that cleanup removes the pod and its containers
 }
 
 func containerByName(t *testing.T, d *framework.Daemon, name string) string {
@@ -299,4 +324,5 @@ func TestMonitorLaunchedAhead(t *testing.T) {
 	next = waitMonitors(t, e.d, 1)[0]
 	e.d.Kill()
 	waitGone(t, next, "monitor launched ahead, after the daemon was killed")
+	e.d.Start() // so that cleanup removes the pod and its containers
 }
