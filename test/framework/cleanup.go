@@ -3,6 +3,8 @@ package framework
 import (
 	"bufio"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -43,3 +45,20 @@ func mountsUnder(dir string) []string {
 
 // MountsUnder lists the mount points under dir (for leak checks).
 func MountsUnder(dir string) []string { return mountsUnder(dir) }
+
+// killLeftovers force-deletes the containers still in the daemon's runc
+// roots (a test that ended with the daemon down could not remove its pods);
+// their monitors then exit.
+func (d *Daemon) killLeftovers() {
+	roots, _ := filepath.Glob(d.path("run/runc*"))
+	for _, root := range roots {
+		out, err := exec.Command("runc", "--root", root, "list", "-q").Output()
+		if err != nil {
+			continue
+		}
+		for _, id := range strings.Fields(string(out)) {
+			d.t.Logf("cleanup: container %s was left running", id)
+			_ = exec.Command("runc", "--root", root, "delete", "-f", id).Run()
+		}
+	}
+}

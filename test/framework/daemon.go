@@ -284,6 +284,7 @@ func (d *Daemon) cleanup() {
 	if d.t.Failed() && d.logs != nil {
 		d.t.Logf("crio log:\n%s", d.Logs())
 	}
+	d.killLeftovers()
 	CleanupDir(d.t, d.Dir)
 	d.removeBridge()
 }
