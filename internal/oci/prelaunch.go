@@ -10,20 +10,32 @@ import (
 // process start-ups are then off that create's critical path. It waits for
 // its config; if the daemon dies it sees EOF and exits.
 type spareMonitor struct {
-	mu     sync.Mutex
-	p      *monitor.Pending
-	closed bool
+	mu        sync.Mutex
+	p         *monitor.Pending
+	launching bool
+	closed    bool
 }
 
 // Prelaunch starts a monitor for the handler's next create, unless one is
-// waiting already.
+// waiting already. The fork happens outside the lock, so a create taking
+// the spare never waits for it.
 func (r *Runtime) Prelaunch() {
 	r.spare.mu.Lock()
-	defer r.spare.mu.Unlock()
-	if r.spare.p != nil || r.spare.closed {
+	if r.spare.p != nil || r.spare.closed || r.spare.launching {
+		r.spare.mu.Unlock()
 		return
 	}
-	if p, err := monitor.Launch(r.Monitor); err == nil {
+	r.spare.launching = true
+	r.spare.mu.Unlock()
+	p, err := monitor.Launch(r.Monitor)
+	r.spare.mu.Lock()
+	defer r.spare.mu.Unlock()
+	r.spare.launching = false
+	switch {
+	case err != nil:
+	case r.spare.closed || r.spare.p != nil:
+		p.Abort()
+	default:
 		r.spare.p = p
 	}
 }
