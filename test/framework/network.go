@@ -65,28 +65,25 @@ func (d *Daemon) removeAllPods() {
 }
 
 // removeBridge deletes the bridge and any NAT rule the plugins left for
-// this network (a daemon that died before CNI DEL).
+// this network (a daemon that died before CNI DEL, or a DEL that could not
+// find the pod's interface). Rules go by number, last first: their comments
+// hold quoted, spaced text that -S output cannot be split back from.
 func (d *Daemon) removeBridge() {
 	_ = exec.Command("ip", "link", "del", d.Bridge).Run()
-	out, err := exec.Command("iptables", "-t", "nat", "-S", "POSTROUTING").Output()
+	out, err := exec.Command("iptables", "-t", "nat", "-L", "POSTROUTING", "--line-numbers", "-n").Output()
 	if err != nil {
 		return
 	}
-	for _, rule := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(rule, "-A ") || !strings.Contains(rule, d.Network()) {
+	lines := strings.Split(string(out), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		f := strings.Fields(lines[i])
+		if len(f) < 2 || !strings.Contains(lines[i], `"`+d.Network()+`"`) {
 			continue
 		}
-		args := strings.Fields("-t nat -D" + strings.TrimPrefix(rule, "-A"))
-		for i := range args {
-			args[i] = strings.Trim(args[i], `"`)
-		}
-		_ = exec.Command("iptables", args...).Run()
-		if i := strings.Index(rule, " -j "); i >= 0 {
-			chain := strings.TrimSpace(rule[i+4:])
-			if strings.HasPrefix(chain, "CNI-") {
-				_ = exec.Command("iptables", "-t", "nat", "-F", chain).Run()
-				_ = exec.Command("iptables", "-t", "nat", "-X", chain).Run()
-			}
+		_ = exec.Command("iptables", "-t", "nat", "-D", "POSTROUTING", f[0]).Run()
+		if strings.HasPrefix(f[1], "CNI-") {
+			_ = exec.Command("iptables", "-t", "nat", "-F", f[1]).Run()
+			_ = exec.Command("iptables", "-t", "nat", "-X", f[1]).Run()
 		}
 	}
 }
