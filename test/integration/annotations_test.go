@@ -30,11 +30,8 @@ func annotationEnv(t *testing.T) *env {
 	if err != nil {
 		t.Skip("runc not installed")
 	}
-	reg := registry.Start(t, registry.Options{})
-	reg.Push(t, "busybox:test", registry.Image{})
 	root := filepath.Join(t.TempDir(), "annot")
-	d := framework.StartDaemon(t, framework.Options{
-		InsecureRegistries: []string{reg.Addr},
+	return newEnvWith(t, registry.Image{}, framework.Options{
 		Config: `
 [crio.runtime.runtimes.annot]
 runtime_path = "` + runc + `"
@@ -49,13 +46,6 @@ allowed_annotations = ["io.kubernetes.cri-o.Devices"]
 cpushares = 20
 `,
 	})
-	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
-	resp, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}})
-	if err != nil {
-		t.Fatalf("pull: %v", err)
-	}
-	e.imgRef = resp.ImageRef
-	return e
 }
 
 // annotatedPod runs a pod on handler ("" = default) with annotations.

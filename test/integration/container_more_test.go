@@ -238,18 +238,11 @@ func verbosePids(t *testing.T, e *env, id string) [2]int {
 
 // TestSecondRuntimeHandler runs a pod on a second runc handler with its own root.
 func TestSecondRuntimeHandler(t *testing.T) {
-	framework.RequireRoot(t)
-	reg := registry.Start(t, registry.Options{})
-	reg.Push(t, "busybox:test", registry.Image{})
 	root := filepath.Join(t.TempDir(), "runc2")
-	d := framework.StartDaemon(t, framework.Options{
-		InsecureRegistries: []string{reg.Addr},
-		Config:             "\n[crio.runtime.runtimes.runc2]\nruntime_path = \"/usr/bin/runc\"\nruntime_root = \"" + root + "\"\n",
+	e := newEnvWith(t, registry.Image{}, framework.Options{
+		Config: "\n[crio.runtime.runtimes.runc2]\nruntime_path = \"/usr/bin/runc\"\nruntime_root = \"" + root + "\"\n",
 	})
-	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
-	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
-		t.Fatal(err)
-	}
+	d := e.d
 	cfg := framework.PodConfig("second")
 	resp, err := d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "runc2"})
 	if err != nil {
@@ -344,13 +337,8 @@ func TestSystemdSliceNamingWithoutSystemd(t *testing.T) {
 	}
 	framework.RequireRoot(t)
 	requireCgroupV1Memory(t)
-	reg := registry.Start(t, registry.Options{})
-	reg.Push(t, "busybox:test", registry.Image{})
-	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, Args: []string{"--cgroup-manager", "systemd"}})
-	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
-	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
-		t.Fatal(err)
-	}
+	e := newEnvWith(t, registry.Image{}, framework.Options{Args: []string{"--cgroup-manager", "systemd"}})
+	d := e.d
 	rc, err := d.Runtime.RuntimeConfig(framework.Ctx(t), &runtimeapi.RuntimeConfigRequest{})
 	if err != nil || rc.Linux.CgroupDriver != runtimeapi.CgroupDriver_SYSTEMD {
 		t.Fatalf("RuntimeConfig: %v %v", rc, err)

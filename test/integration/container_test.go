@@ -27,10 +27,18 @@ type env struct {
 
 func newEnv(t *testing.T, img registry.Image) *env {
 	t.Helper()
+	return newEnvWith(t, img, framework.Options{})
+}
+
+// newEnvWith is newEnv with daemon options; the registry is added to
+// opts.InsecureRegistries.
+func newEnvWith(t *testing.T, img registry.Image, opts framework.Options) *env {
+	t.Helper()
 	framework.RequireRoot(t)
 	reg := registry.Start(t, registry.Options{})
 	reg.Push(t, "busybox:test", img)
-	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}})
+	opts.InsecureRegistries = append(opts.InsecureRegistries, reg.Addr)
+	d := framework.StartDaemon(t, opts)
 	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
 	resp, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}})
 	if err != nil {

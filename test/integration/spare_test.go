@@ -94,21 +94,18 @@ func waitSpares(t *testing.T, d *framework.Daemon, n int) []string {
 // becomes the container's), a new one is made after it starts, image
 // removal deletes it, and a restart after a crash deletes the one left.
 func TestSpareLayers(t *testing.T) {
-	framework.RequireRoot(t)
-	reg := registry.Start(t, registry.Options{})
-	var images []string
-	for i := range 6 {
-		reg.Push(t, fmt.Sprintf("busybox:s%d", i), registry.Image{Labels: map[string]string{"n": fmt.Sprint(i)}})
-		images = append(images, fmt.Sprintf("%s/busybox:s%d", reg.Addr, i))
-	}
-	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
-	ctx := framework.Ctx(t)
-	for _, img := range images {
-		if _, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
-			t.Fatalf("pull %s: %v", img, err)
+	e := newEnvWith(t, registry.Image{}, framework.Options{DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
+	d, ctx := e.d, framework.Ctx(t)
+	// Five more images: the same layers, distinct configs.
+	images := []string{e.image}
+	for i := 1; i < 6; i++ {
+		name := fmt.Sprintf("busybox:s%d", i)
+		e.reg.Push(t, name, registry.Image{Labels: map[string]string{"n": fmt.Sprint(i)}})
+		images = append(images, e.reg.Addr+"/"+name)
+		if _, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: images[i]}}); err != nil {
+			t.Fatalf("pull %s: %v", images[i], err)
 		}
 	}
-	e := &env{d: d, reg: reg, image: images[0]}
 	podID, podCfg := e.pod(t, "spares")
 	run := func(name string, cmd ...string) string {
 		id := e.create(t, podID, podCfg, name, cmd...)
