@@ -49,10 +49,11 @@ func (r *Runtime) ExecStream(ctx context.Context, id, workDir string, proc *spec
 	}
 	cmd := exec.Command(r.Path, append(args, id)...)
 	var outputDone <-chan struct{}
+	var abandon func()
 	if proc.Terminal {
-		outputDone, err = startWithPty(cmd, s)
+		outputDone, abandon, err = startWithPty(cmd, s)
 	} else {
-		outputDone, err = startWithPipes(cmd, s)
+		outputDone, abandon, err = startWithPipes(cmd, s)
 	}
 	if err != nil {
 		return -1, fmt.Errorf("%s exec: %w", r.Name, err)
@@ -63,12 +64,15 @@ func (r *Runtime) ExecStream(ctx context.Context, id, workDir string, proc *spec
 	case err = <-waited:
 	case <-ctx.Done():
 		_ = killExec(pidFile, cmd, waited)
+		abandon()
 		return -1, ctx.Err()
 	}
-	// Let the last output reach the client before the exit code does.
+	// Let the last output reach the client before the exit code does; a
+	// background process still holding the output is not waited for.
 	select {
 	case <-outputDone:
 	case <-time.After(5 * time.Second):
+		abandon()
 	}
 	var ee *exec.ExitError
 	switch {
@@ -84,41 +88,60 @@ func (r *Runtime) ExecStream(ctx context.Context, id, workDir string, proc *spec
 }
 
 // startWithPipes copies stdin ourselves: exec.Cmd would make Wait block on
-// a client stdin that never ends.
-func startWithPipes(cmd *exec.Cmd, s Streams) (<-chan struct{}, error) {
-	done := make(chan struct{})
+// a client stdin that never ends. Output pipes are our own, not
+// StdoutPipe's: Wait closes those read ends when runc exits, dropping
+// whatever the process wrote that was not read yet.
+func startWithPipes(cmd *exec.Cmd, s Streams) (<-chan struct{}, func(), error) {
 	var stdin io.WriteCloser
 	var err error
 	if s.Stdin != nil {
 		if stdin, err = cmd.StdinPipe(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	stdout, err := cmd.StdoutPipe()
+	outR, outW, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	stderr, err := cmd.StderrPipe()
+	errR, errW, err := os.Pipe()
 	if err != nil {
-		return nil, err
+		outR.Close()
+		outW.Close()
+		return nil, nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	// Only the child keeps the write ends, so EOF means it and the process are done.
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, nil, err
 	}
 	if stdin != nil {
 		go func() { _, _ = io.Copy(stdin, s.Stdin); stdin.Close() }()
 	}
-	copied := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(orDiscard(s.Stdout), stdout); copied <- struct{}{} }()
-	go func() { _, _ = io.Copy(orDiscard(s.Stderr), stderr); copied <- struct{}{} }()
-	go func() { <-copied; <-copied; close(done) }()
-	return done, nil
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	drain := func(w io.Writer, r *os.File) {
+		defer wg.Done()
+		_, _ = io.Copy(orDiscard(w), r)
+		r.Close()
+	}
+	wg.Add(2)
+	go drain(s.Stdout, outR)
+	go drain(s.Stderr, errR)
+	go func() { wg.Wait(); close(done) }()
+	// Closing the read ends ends the copies (the files are non-blocking).
+	abandon := func() { outR.Close(); errR.Close() }
+	return done, abandon, nil
 }
 
-func startWithPty(cmd *exec.Cmd, s Streams) (<-chan struct{}, error) {
+func startWithPty(cmd *exec.Cmd, s Streams) (<-chan struct{}, func(), error) {
 	master, slave, err := openPty()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -126,7 +149,7 @@ func startWithPty(cmd *exec.Cmd, s Streams) (<-chan struct{}, error) {
 	slave.Close()
 	if err != nil {
 		master.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	done := make(chan struct{})
 	// mu keeps a resize from using the master while or after it closes.
@@ -162,7 +185,15 @@ func startWithPty(cmd *exec.Cmd, s Streams) (<-chan struct{}, error) {
 			}
 		}()
 	}
-	return done, nil
+	abandon := func() {
+		mu.Lock()
+		if !closed {
+			closed = true
+			master.Close()
+		}
+		mu.Unlock()
+	}
+	return done, abandon, nil
 }
 
 func orDiscard(w io.Writer) io.Writer {
