@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/grpc/metadata"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/events"
@@ -20,6 +21,11 @@ func (s *Server) GetContainerEvents(req *runtimeapi.GetEventsRequest, stream run
 	defer sub.Close()
 	ctx := stream.Context()
 	log := logging.From(ctx)
+	// Headers go out once subscribed: a client that waits for them knows no
+	// later event will be missed (gRPC otherwise starts the handler lazily).
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
 	for {
 		select {
 		case <-ctx.Done():

@@ -180,6 +180,10 @@ func subscribe(t *testing.T, d *framework.Daemon) *eventLog {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The daemon sends headers once the subscription is registered.
+	if _, err := stream.Header(); err != nil {
+		t.Fatal(err)
+	}
 	l := &eventLog{}
 	go func() {
 		for {
@@ -219,8 +223,6 @@ func TestContainerEventsInOrderAcrossRestart(t *testing.T) {
 	e := newEnv(t, registry.Image{})
 	podID, podCfg := e.pod(t, "events")
 	ev := subscribe(t, e.d)
-	// The stream is set up lazily by gRPC: make sure it is registered.
-	time.Sleep(200 * time.Millisecond)
 	ctx := framework.Ctx(t)
 
 	id := e.create(t, podID, podCfg, "short", "sleep", "1000")
@@ -254,7 +256,6 @@ func TestContainerEventsInOrderAcrossRestart(t *testing.T) {
 	e.d.Wait(30 * time.Second)
 	e.d.Start()
 	ev2 := subscribe(t, e.d)
-	time.Sleep(200 * time.Millisecond)
 	ctx = framework.Ctx(t)
 	if _, err := e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: wait, Cmd: []string{"touch", "/tmp/go"}, Timeout: 10}); err != nil {
 		t.Fatal(err)
@@ -269,12 +270,15 @@ func TestSlowEventsSubscriberDoesNotDelayRPCs(t *testing.T) {
 	for range 3 {
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
-		if _, err := e.d.Runtime.GetContainerEvents(ctx, &runtimeapi.GetEventsRequest{}); err != nil {
+		stream, err := e.d.Runtime.GetContainerEvents(ctx, &runtimeapi.GetEventsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stream.Header(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	reader := subscribe(t, e.d)
-	time.Sleep(200 * time.Millisecond)
 	ctx := framework.Ctx(t)
 	var ids []string
 	for i := range 10 {
