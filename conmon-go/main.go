@@ -4,6 +4,7 @@
 // Usage: conmon-go < config.json  (sync pipe on fd 3)
 //
 //	conmon-go --version
+//	conmon-go --exec PID_FILE RUNTIME [ARGS...]  (exec helper, see pkg/monitor)
 package main
 
 import (
@@ -44,6 +45,8 @@ func main() {
 			return
 		case detachedArg:
 			os.Exit(runDetached())
+		case monitor.ExecArg:
+			os.Exit(runExec(os.Args[2:]))
 		default:
 			fmt.Fprintf(os.Stderr, "conmon-go: unexpected argument %q; the config is read from stdin\n", os.Args[1])
 			os.Exit(2)

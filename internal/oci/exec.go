@@ -16,11 +16,18 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
 // MaxExecOutput caps what ExecSync keeps of stdout and stderr together, so
 // the reply fits the kubelet's 16 MiB gRPC message limit with its notes.
 const MaxExecOutput = 16<<20 - 4<<10
+
+// execDrainTimeout bounds the wait for output after the exec'd process
+// exits (containerd's drain_exec_sync_io_timeout; it waits forever by default,
+// which hangs probes that start background processes).
+const execDrainTimeout = 2 * time.Second
 
 // ExecResult is the outcome of ExecSync.
 type ExecResult struct {
@@ -46,11 +53,13 @@ func (r *Runtime) ExecSync(ctx context.Context, id, workDir string, proc *specs.
 	if err := os.WriteFile(procFile, data, 0o600); err != nil {
 		return nil, err
 	}
-	args := append(r.globalArgs(), "exec", "--process", procFile, "--pid-file", pidFile, id)
-	cmd := exec.Command(r.Path, args...)
+	cmd := r.execCommand(id, procFile, pidFile, false)
 	budget := &execBudget{left: MaxExecOutput}
 	stdout, stderr := &capped{budget: budget}, &capped{budget: budget}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// A background process the command left behind may hold its output
+	// open forever; the reply does not wait for it past this.
+	cmd.WaitDelay = execDrainTimeout
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s exec: %w", r.Name, err)
 	}
@@ -75,7 +84,7 @@ func (r *Runtime) ExecSync(ctx context.Context, id, workDir string, proc *specs.
 	res.Stdout, res.Stderr = stdout.bytes(), stderr.bytes()
 	var ee *exec.ExitError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, exec.ErrWaitDelay):
 	case errors.As(err, &ee):
 		res.ExitCode = int32(ee.ExitCode())
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -87,10 +96,25 @@ func (r *Runtime) ExecSync(ctx context.Context, id, workDir string, proc *specs.
 	return res, nil
 }
 
+// execCommand runs an exec of the process in procFile. Without a terminal
+// it goes through the monitor's exec helper: a non-detached runtime does not
+// report the exit before every holder of the output (a background process
+// the command started) is gone; see pkg/monitor. With one, runc relays
+// between our pty and the container's console itself.
+func (r *Runtime) execCommand(id, procFile, pidFile string, tty bool) *exec.Cmd {
+	if tty {
+		args := append(r.globalArgs(), "exec", "--process", procFile, "--pid-file", pidFile, "--tty", id)
+		return exec.Command(r.Path, args...)
+	}
+	args := append([]string{monitor.ExecArg, pidFile, r.Path}, r.globalArgs()...)
+	args = append(args, "exec", "--detach", "--process", procFile, "--pid-file", pidFile, id)
+	return exec.Command(r.Monitor, args...)
+}
+
 // killExec kills the exec'd process (runc cannot forward SIGKILL) and lets
-// runc, its parent, reap it and exit; killing runc first would orphan the
-// process to a pid 1 that may never reap it. runc is killed only if it
-// lingers. It returns runc's exit error.
+// its parent (runc, or the exec helper) reap it and exit; killing the parent
+// first would orphan the process to a pid 1 that may never reap it. The
+// parent is killed only if it lingers. It returns the parent's exit error.
 func killExec(pidFile string, cmd *exec.Cmd, done <-chan error) error {
 	for i := 0; i < 50; i++ {
 		if b, err := os.ReadFile(pidFile); err == nil {

@@ -43,11 +43,7 @@ func (r *Runtime) ExecStream(ctx context.Context, id, workDir string, proc *spec
 	if err := os.WriteFile(procFile, data, 0o600); err != nil {
 		return -1, err
 	}
-	args := append(r.globalArgs(), "exec", "--process", procFile, "--pid-file", pidFile)
-	if proc.Terminal {
-		args = append(args, "--tty")
-	}
-	cmd := exec.Command(r.Path, append(args, id)...)
+	cmd := r.execCommand(id, procFile, pidFile, proc.Terminal)
 	var outputDone <-chan struct{}
 	var abandon func()
 	if proc.Terminal {
@@ -71,7 +67,7 @@ func (r *Runtime) ExecStream(ctx context.Context, id, workDir string, proc *spec
 	// background process still holding the output is not waited for.
 	select {
 	case <-outputDone:
-	case <-time.After(5 * time.Second):
+	case <-time.After(execDrainTimeout):
 		abandon()
 	}
 	var ee *exec.ExitError

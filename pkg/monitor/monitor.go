@@ -57,6 +57,17 @@
 //	reopen\n              reopen Config.LogPath (after the kubelet rotated it)
 //	resize <rows> <cols>\n  set the terminal size (no-op without a terminal)
 //
+// # Exec helper
+//
+// "conmon-go --exec PID_FILE RUNTIME ARGS..." runs one exec for the daemon
+// (ExecSync): RUNTIME ARGS is the runtime's detached exec ("runc ... exec
+// --detach --pid-file PID_FILE ..."), which passes the helper's stdio on to the
+// process. The helper is a child subreaper, so the process is left to it;
+// it waits for it and exits with its exit code (128+signal if killed), or
+// with the runtime's non-zero code if the exec failed (its stderr says why),
+// or ExecFailed. Unlike a non-detached runtime, it does not wait for
+// background processes that keep the output open.
+//
 // # Exit record
 //
 // When the container's process exits the monitor writes one ExitRecord as JSON
@@ -71,6 +82,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+)
+
+// ExecArg selects the exec helper; ExecFailed is its code when the helper
+// itself failed.
+const (
+	ExecArg    = "--exec"
+	ExecFailed = 255
 )
 
 // Version is the version of this contract. The monitor refuses a Config with

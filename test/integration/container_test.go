@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,6 +182,14 @@ func TestContainerStopEscalatesAndExecSync(t *testing.T) {
 	ex, err = e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"/no/such/binary"}})
 	if err != nil || ex.ExitCode == 0 || len(ex.Stderr) == 0 {
 		t.Errorf("exec of missing binary: %v %+v", err, ex)
+	}
+	// A background process keeping the output open does not hold the reply
+	// (no exec timeout: it would otherwise wait for the sleep to end).
+	bctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ex, err = e.d.Runtime.ExecSync(bctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"sh", "-c", "sleep 600 & echo started"}})
+	cancel()
+	if err != nil || string(ex.Stdout) != "started\n" || ex.ExitCode != 0 {
+		t.Errorf("exec leaving a background process: %v %+v", err, ex)
 	}
 	start := time.Now()
 	if _, err := e.d.Runtime.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id, Timeout: 1}); err != nil {

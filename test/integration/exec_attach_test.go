@@ -59,6 +59,16 @@ func TestExecStreams(t *testing.T) {
 		t.Errorf("exec: code %d err %v out %q err %q", code, err, out.String(), errOut.String())
 	}
 
+	// A background process keeping stdout open does not hold the session.
+	url = e.execURL(t, &runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"sh", "-c", "sleep 600 & echo started"}, Stdout: true})
+	out = syncBuf{}
+	bctx, bcancel := context.WithTimeout(ctx, 30*time.Second)
+	code, err = client.Run(bctx, url, nil, client.Options{Stdout: &out})
+	bcancel()
+	if err != nil || code != 0 || out.String() != "started\n" {
+		t.Errorf("exec leaving a background process: code %d err %v out %q", code, err, out.String())
+	}
+
 	// tty: resize reaches the process.
 	url = e.execURL(t, &runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"sh", "-c", "sleep 0.5; stty size"}, Stdout: true, Tty: true})
 	sizes := make(chan client.TerminalSize, 1)
