@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/crio-runtime/crio/pkg/monitor"
@@ -29,18 +31,30 @@ func runExec(args []string) int {
 		fmt.Fprintf(os.Stderr, "conmon-go: subreaper: %v\n", err)
 		return monitor.ExecFailed
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = runtimeEnv()
-	if err := cmd.Run(); err != nil {
-		// The runtime said why on stderr; its code is the exec's, as when
-		// the daemon ran it directly.
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() > 0 {
-			return ee.ExitCode()
-		}
+	// ForkExec and our own wait4 rather than os/exec: the first os/exec
+	// start in a process forks once more to probe for pidfd support.
+	path, err := exec.LookPath(argv[0])
+	if err == nil {
+		path, err = filepath.Abs(path)
+	}
+	var runtimePid int
+	if err == nil {
+		runtimePid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: runtimeEnv(), Files: []uintptr{0, 1, 2}})
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "conmon-go: %s: %v\n", argv[0], err)
+		return monitor.ExecFailed
+	}
+	exits := map[int]unix.WaitStatus{}
+	ws, err := reapUntil(runtimePid, exits)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "conmon-go: %v\n", err)
 		return monitor.ExecFailed
+	}
+	if code := exitCode(ws); code != 0 {
+		// The runtime said why on stderr; its code is the exec's, as when
+		// the daemon ran it directly.
+		return code
 	}
 	b, err := os.ReadFile(pidFile)
 	pid := 0
@@ -51,20 +65,26 @@ func runExec(args []string) int {
 		fmt.Fprintf(os.Stderr, "conmon-go: exec pid file %s: %v\n", pidFile, err)
 		return monitor.ExecFailed
 	}
-	ws, err := reapExec(pid)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "conmon-go: %v\n", err)
-		return monitor.ExecFailed
+	ws, ok := exits[pid]
+	if !ok {
+		if ws, err = reapUntil(pid, exits); err != nil {
+			fmt.Fprintf(os.Stderr, "conmon-go: %v\n", err)
+			return monitor.ExecFailed
+		}
 	}
+	return exitCode(ws)
+}
+
+func exitCode(ws unix.WaitStatus) int {
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
 }
 
-// reapExec waits for pid, which the detached runtime left to us as
-// subreaper; other orphans of the runtime are reaped on the way.
-func reapExec(pid int) (unix.WaitStatus, error) {
+// reapUntil reaps children until pid exits, keeping the other exits: the
+// exec'd process, left to us as subreaper, may end before the runtime does.
+func reapUntil(pid int, exits map[int]unix.WaitStatus) (unix.WaitStatus, error) {
 	for {
 		var ws unix.WaitStatus
 		got, err := unix.Wait4(-1, &ws, 0, nil)
@@ -80,8 +100,11 @@ func reapExec(pid int) (unix.WaitStatus, error) {
 			return ws, fmt.Errorf("exec process %d was not left to the helper; exit status unknown", pid)
 		case err != nil:
 			return ws, fmt.Errorf("wait: %w", err)
-		case got == pid && (ws.Exited() || ws.Signaled()):
+		case !ws.Exited() && !ws.Signaled():
+		case got == pid:
 			return ws, nil
+		default:
+			exits[got] = ws
 		}
 	}
 }
