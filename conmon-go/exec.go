@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/crio-runtime/crio/pkg/monitor"
 	"golang.org/x/sys/unix"
@@ -45,6 +43,7 @@ func runExec(args []string) int {
 		fmt.Fprintf(os.Stderr, "conmon-go: %s: %v\n", argv[0], err)
 		return monitor.ExecFailed
 	}
+	// The exec'd process, left to us, may end before the runtime does.
 	exits := map[int]unix.WaitStatus{}
 	ws, err := reapUntil(runtimePid, exits)
 	if err != nil {
@@ -80,31 +79,4 @@ func exitCode(ws unix.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
-}
-
-// reapUntil reaps children until pid exits, keeping the other exits: the
-// exec'd process, left to us as subreaper, may end before the runtime does.
-func reapUntil(pid int, exits map[int]unix.WaitStatus) (unix.WaitStatus, error) {
-	for {
-		var ws unix.WaitStatus
-		got, err := unix.Wait4(-1, &ws, 0, nil)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case errors.Is(err, unix.ECHILD):
-			// Not ours (a runtime that reaps it itself): its status is lost,
-			// so wait for it to go and say so.
-			for unix.Kill(pid, 0) == nil {
-				time.Sleep(50 * time.Millisecond)
-			}
-			return ws, fmt.Errorf("exec process %d was not left to the helper; exit status unknown", pid)
-		case err != nil:
-			return ws, fmt.Errorf("wait: %w", err)
-		case !ws.Exited() && !ws.Signaled():
-		case got == pid:
-			return ws, nil
-		default:
-			exits[got] = ws
-		}
-	}
 }

@@ -245,7 +245,7 @@ func (m *monitorState) createError(ctx context.Context, cio *containerIO, runErr
 // its output and writes the exit record.
 func (m *monitorState) waitAndRecord(pid int) {
 	rec := monitor.ExitRecord{}
-	ws, err := reap(pid)
+	ws, err := reapUntil(pid, nil)
 	rec.FinishedAt = time.Now()
 	switch {
 	case err != nil:
@@ -271,9 +271,10 @@ func (m *monitorState) waitAndRecord(pid int) {
 	m.hub.close(drainTimeout)
 }
 
-// reap waits for pid, reaping every other child (runtime leftovers
-// reparented to us as subreaper) on the way.
-func reap(pid int) (unix.WaitStatus, error) {
+// reapUntil waits for pid, reaping every other child (runtime leftovers
+// reparented to us as subreaper) on the way; their exits are kept in keep
+// when it is not nil.
+func reapUntil(pid int, keep map[int]unix.WaitStatus) (unix.WaitStatus, error) {
 	for {
 		var ws unix.WaitStatus
 		got, err := unix.Wait4(-1, &ws, 0, nil)
@@ -283,13 +284,16 @@ func reap(pid int) (unix.WaitStatus, error) {
 		case errors.Is(err, unix.ECHILD):
 			// Not our child (should not happen for a subreaper): poll.
 			for unix.Kill(pid, 0) == nil {
-				time.Sleep(200 * time.Millisecond)
+				time.Sleep(50 * time.Millisecond)
 			}
-			return ws, fmt.Errorf("container process %d was not a child of the monitor; exit status unknown", pid)
+			return ws, fmt.Errorf("process %d was not a child of the monitor; exit status unknown", pid)
 		case err != nil:
 			return ws, fmt.Errorf("wait: %w", err)
-		case got == pid && (ws.Exited() || ws.Signaled()):
+		case !ws.Exited() && !ws.Signaled():
+		case got == pid:
 			return ws, nil
+		case keep != nil:
+			keep[got] = ws
 		}
 	}
 }
