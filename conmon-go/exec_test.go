@@ -49,11 +49,11 @@ func runHelper(t *testing.T, script string) (code int, stderr string, elapsed ti
 // The process the runtime leaves behind is reaped and its code reported,
 // without waiting for a background process that still holds the output.
 func TestExecHelperReportsOrphanExit(t *testing.T) {
-	code, stderr, took := runHelper(t, `(sleep 5 & sleep 0.2; exit 7) & echo $! > "$0"`)
+	code, stderr, took := runHelper(t, `(sleep 3 & sleep 0.2; exit 7) & echo $! > "$0"`)
 	if code != 7 {
 		t.Fatalf("exit code %d, want 7; stderr %q", code, stderr)
 	}
-	if took > 4*time.Second {
+	if took > 2*time.Second {
 		t.Errorf("helper waited %s: for the background holder of its stdout", took)
 	}
 	code, _, _ = runHelper(t, `(kill -KILL $(sh -c 'echo $PPID')) & echo $! > "$0"`)
