@@ -86,6 +86,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 	if err := s.containers.Restore(rctx); err != nil {
 		return nil, fmt.Errorf("restore containers: %w", err)
 	}
+	s.containers.SweepRuntime(rctx)
 	if err := s.initStreaming(ctx); err != nil {
 		return nil, err
 	}

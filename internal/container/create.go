@@ -16,6 +16,7 @@ import (
 
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
@@ -33,6 +34,9 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	}
 	if !sb.Ready {
 		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %s is not ready", sb.ID)
+	}
+	if !sb.InfraRunning() {
+		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %s is not ready: its infra process %d exited", sb.ID, sb.InfraPID)
 	}
 	rt, err := m.Runtime(sb.RuntimeHandler)
 	if err != nil {
@@ -167,6 +171,8 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 		return nil, perr
 	}
 	c.Pid, c.MonitorPid = started.PID, started.MonitorPID
+	// The monitor just reported, so it is alive: its start time now names it.
+	c.MonitorStart, _ = proc.StartTime(started.MonitorPID)
 	m.index.Add(id, c)
 	return c, nil
 }

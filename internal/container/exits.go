@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
@@ -18,6 +20,7 @@ import (
 type exitWatcher struct {
 	w    *fsnotify.Watcher
 	done chan struct{}
+	stop chan struct{} // ends the monitor poll
 }
 
 // WatchExits starts watching the exits dir; records already there (written
@@ -34,7 +37,8 @@ func (m *Manager) WatchExits(log *slog.Logger) error {
 		w.Close()
 		return err
 	}
-	m.exits = &exitWatcher{w: w, done: make(chan struct{})}
+	m.exits = &exitWatcher{w: w, done: make(chan struct{}), stop: make(chan struct{})}
+	go m.watchMonitors(log, m.exits.stop)
 	go func() {
 		defer close(m.exits.done)
 		for {
@@ -60,6 +64,7 @@ func (m *Manager) WatchExits(log *slog.Logger) error {
 // StopWatching ends the exit watcher.
 func (m *Manager) StopWatching() {
 	if m.exits != nil {
+		close(m.exits.stop)
 		m.exits.w.Close()
 		<-m.exits.done
 	}
@@ -104,9 +109,13 @@ func (m *Manager) readExitLocked(c *Container) (bool, error) {
 }
 
 // waitExit waits until the container's exit is recorded or timeout passes.
-func (m *Manager) waitExit(c *Container, timeout time.Duration) bool {
+// A monitor that died cannot record it: the exit is then recorded here.
+func (m *Manager) waitExit(ctx context.Context, c *Container, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for {
+		if monitorGone(c) {
+			m.monitorLost(ctx, c, logging.From(ctx))
+		}
 		c.mu.Lock()
 		exited, _ := m.readExitLocked(c)
 		ch := c.exitCh

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/crio-runtime/crio/internal/fault"
+	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/spec"
 	"github.com/crio-runtime/crio/pkg/monitor"
@@ -111,11 +113,13 @@ func findPause() (string, error) {
 
 // StartInfra runs the pod's infra process, which owns the PID namespace its
 // containers share. It runs under a monitor like any container, with the pod
-// id as the runtime's container id.
-func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, retErr error) {
+// id as the runtime's container id. It returns the process's pid and start
+// time, read while the process waits in the runtime's create, so the pair
+// names the infra process and no later one.
+func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _ uint64, retErr error) {
 	rootfs, command, err := m.infraRootfs(ctx, sb.ID)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer func() {
 		if retErr != nil {
@@ -124,14 +128,14 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, r
 	}()
 	rt, err := m.Runtime(sb.RuntimeHandler)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	cgPath, err := spec.CgroupsPath(m.cfg().Crio.Runtime.CgroupManager, sb.CgroupParent, sb.ID)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if cgPath, err = m.hostCgroupsPath(cgPath); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	bundle := filepath.Join(m.opts.RunDir, sb.ID)
 	attach := filepath.Join(m.opts.AttachSocketDir, sb.ID)
@@ -145,15 +149,15 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, r
 	}()
 	for _, d := range []string{bundle, attach} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	data, err := json.Marshal(infraSpec(rootfs, command, cgPath, sb))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	res, err := rt.Create(ctx, &monitor.Config{
 		ID: sb.ID, Bundle: bundle, ExitDir: m.opts.ExitsDir,
@@ -161,12 +165,17 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, r
 		PidFile: filepath.Join(bundle, "pid"),
 	})
 	if err != nil {
-		return 0, status.Errorf(codes.Unknown, "create pod infra process: %v", err)
+		return 0, 0, status.Errorf(codes.Unknown, "create pod infra process: %v", err)
+	}
+	fault.Point("after-infra-create")
+	startTime, err := proc.StartTime(res.PID)
+	if err != nil {
+		return 0, 0, status.Errorf(codes.Unknown, "pod infra process: %v", err)
 	}
 	if err := rt.Start(ctx, sb.ID); err != nil {
-		return 0, status.Errorf(codes.Unknown, "start pod infra process: %v", err)
+		return 0, 0, status.Errorf(codes.Unknown, "start pod infra process: %v", err)
 	}
-	return res.PID, nil
+	return res.PID, startTime, nil
 }
 
 // StopInfra kills the infra process and removes its runtime state.

@@ -106,7 +106,7 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 		if err := rt.Kill(ctx, c.ID, sig); err != nil {
 			return status.Errorf(codes.Unknown, "stop container %s: %v", c.ID, err)
 		}
-		if m.waitExit(c, timeout) {
+		if m.waitExit(ctx, c, timeout) {
 			return nil
 		}
 		logging.From(ctx).Info("container ignored its stop signal; killing", "container", c.ID, "timeout", timeout)
@@ -118,7 +118,7 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 		// A created container's init waits on the exec fifo; delete frees it.
 		_ = rt.Delete(ctx, c.ID)
 	}
-	if !m.waitExit(c, killGrace) {
+	if !m.waitExit(ctx, c, killGrace) {
 		return status.Errorf(codes.DeadlineExceeded, "container %s did not exit after SIGKILL", c.ID)
 	}
 	return nil
@@ -284,12 +284,17 @@ func (m *Manager) reconcile(ctx context.Context, c *Container) {
 	if c.Pid == 0 && st.Pid > 0 {
 		c.Pid, changed = st.Pid, true
 	}
-	if c.MonitorPid == 0 {
-		if pid, err := monitor.MonitorPID(ctx, filepath.Join(c.AttachDir, "ctl")); err == nil {
-			c.MonitorPid, changed = pid, true
-		}
+	monitorRuns := true
+	if c.MonitorPid == 0 || c.MonitorStart == 0 {
+		pid, start := c.MonitorPid, c.MonitorStart
+		monitorRuns = identifyMonitor(ctx, c)
+		changed = changed || pid != c.MonitorPid || start != c.MonitorStart
 	}
 	if changed {
 		_ = m.persist(c)
+	}
+	if !monitorRuns || monitorGone(c) {
+		// The monitor died while the daemon was down (or with it).
+		m.monitorLost(ctx, c, logging.From(ctx))
 	}
 }

@@ -169,3 +169,24 @@ func isGone(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "does not exist") || strings.Contains(s, "not found")
 }
+
+// Listed is one container of the runtime's own list.
+type Listed struct {
+	ID     string `json:"id"`
+	Pid    int    `json:"pid"`
+	Status string `json:"status"`
+	Bundle string `json:"bundle"`
+}
+
+// List returns every container under the handler's runtime root.
+func (r *Runtime) List(ctx context.Context) ([]Listed, error) {
+	out, err := r.run(ctx, nil, "list", "--format", "json")
+	if err != nil {
+		return nil, err
+	}
+	var l []Listed
+	if err := json.Unmarshal(out, &l); err != nil {
+		return nil, fmt.Errorf("%s list: %w", r.Name, err)
+	}
+	return l, nil
+}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/fault"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/network"
 	"github.com/crio-runtime/crio/internal/state"
@@ -37,8 +38,9 @@ type ContainerHooks struct {
 	StopAll   func(ctx context.Context, podID string) error
 	RemoveAll func(ctx context.Context, podID string) error
 	// StartInfra runs the infra process of a pod that shares one PID
-	// namespace and returns its pid; StopInfra ends it.
-	StartInfra func(ctx context.Context, sb *Sandbox) (int, error)
+	// namespace and returns its pid and start time; StopInfra ends it (and
+	// any runtime container of the pod's id, even one never recorded).
+	StartInfra func(ctx context.Context, sb *Sandbox) (int, uint64, error)
 	StopInfra  func(ctx context.Context, sb *Sandbox) error
 }
 
@@ -197,11 +199,17 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	}
 	// Recorded before ADD finishes, with what DEL needs; the IPs follow
 	// (and Restore reads them from the CNI cache if the daemon died first).
-	sb.Ready = true
+	// A pod sharing one PID namespace is ready only once its infra runs;
+	// until then its record says so, and Restore undoes it.
+	sharedPID := nso.GetPid() == runtimeapi.NamespaceMode_POD
+	sb.Ready, sb.InfraPending = !sharedPID, sharedPID
 	if err := m.store.Put(recordKind, id, sb); err != nil {
 		return nil, fmt.Errorf("persist pod: %w", err)
 	}
 	undo = append(undo, func() { _ = m.store.Delete(recordKind, id) })
+	if sharedPID {
+		fault.Point("after-pod-record")
+	}
 	if err := added(); err != nil {
 		return nil, status.Errorf(codes.Unknown, "set up pod network: %v", err)
 	}
@@ -211,27 +219,46 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 			return nil, err
 		}
 	}
-	if nso.GetPid() == runtimeapi.NamespaceMode_POD {
-		if m.Hooks.StartInfra == nil {
-			return nil, status.Error(codes.Unimplemented, "pods sharing one PID namespace need the container runtime")
-		}
+	if sharedPID {
 		start = time.Now()
-		pid, err := m.Hooks.StartInfra(ctx, sb)
-		if err != nil {
+		if err := m.startInfra(ctx, sb, &undo); err != nil {
 			return nil, err
 		}
-		sb.InfraPID = pid
-		undo = append(undo, func() { _ = m.Hooks.StopInfra(context.WithoutCancel(ctx), sb) })
 		stages("infra", time.Since(start))
-		// Stop needs the infra pid after a restart: record it now.
-		if err := m.store.Put(recordKind, id, sb); err != nil {
-			return nil, fmt.Errorf("persist pod: %w", err)
-		}
 	} else if len(sb.IPs) > 0 {
 		go m.persistLater(sb)
 	}
 	m.index.Add(id, sb)
 	return sb, nil
+}
+
+// startInfra runs the pod's infra process, pins its PID namespace (the one
+// containers join) and records the pod ready.
+func (m *Manager) startInfra(ctx context.Context, sb *Sandbox, undo *[]func()) error {
+	if m.Hooks.StartInfra == nil {
+		return status.Error(codes.Unimplemented, "pods sharing one PID namespace need the container runtime")
+	}
+	*undo = append(*undo, func() { _ = m.Hooks.StopInfra(context.WithoutCancel(ctx), sb) })
+	pid, startTime, err := m.Hooks.StartInfra(ctx, sb)
+	if err != nil {
+		return err
+	}
+	pinned, err := PinPID(m.opts.NamespacesDir, sb.ID, pid, startTime)
+	if err != nil {
+		return status.Errorf(codes.Unknown, "pod infra process: %v", err)
+	}
+	if sb.Namespaces == nil {
+		sb.Namespaces = map[NS]string{}
+	}
+	sb.Namespaces[PIDNS] = pinned
+	*undo = append(*undo, func() { _ = Unpin(map[NS]string{PIDNS: pinned}) })
+	sb.InfraPID, sb.InfraStart = pid, startTime
+	sb.Ready, sb.InfraPending = true, false
+	// Stop needs the infra pid after a restart: record it now.
+	if err := m.store.Put(recordKind, sb.ID, sb); err != nil {
+		return fmt.Errorf("persist pod: %w", err)
+	}
+	return nil
 }
 
 // persistLater records the pod's IPs after RunPodSandbox returned; a pod
@@ -320,11 +347,11 @@ func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
 			return fmt.Errorf("stop containers of pod %s: %w", sb.ID, err)
 		}
 	}
-	if sb.InfraPID != 0 && m.Hooks.StopInfra != nil {
+	if (sb.InfraPID != 0 || sb.InfraPending) && m.Hooks.StopInfra != nil {
 		if err := m.Hooks.StopInfra(ctx, sb); err != nil {
 			return fmt.Errorf("stop pod infra process: %w", err)
 		}
-		sb.InfraPID = 0
+		sb.InfraPID, sb.InfraPending = 0, false
 	}
 	if sb.Network != nil {
 		if err := m.net.Teardown(ctx, m.cniPod(sb, sb.Namespaces[NetNS]), sb.Network); err != nil {
@@ -383,6 +410,9 @@ func (m *Manager) Restore(ctx context.Context) error {
 			log.Error("skipping unreadable pod record", "id", id, "error", err)
 			return nil
 		}
+		if sb.InfraPending && m.undoPending(ctx, sb) {
+			return nil
+		}
 		if sb.Ready {
 			if netns, ok := sb.Namespaces[NetNS]; ok && !isNsfs(netns) {
 				log.Warn("pod namespaces are gone; marking the pod not ready", "pod", id)
@@ -395,4 +425,21 @@ func (m *Manager) Restore(ctx context.Context) error {
 		_, _ = m.names.Reserve(reservationKey(sb.Metadata()), id)
 		return nil
 	})
+}
+
+// undoPending removes a pod whose RunPodSandbox never finished (the daemon
+// died before its infra ran): the client got no id, so nothing else will.
+// It reports whether the pod is gone; if not, it stays, NOTREADY, for
+// RemovePodSandbox.
+func (m *Manager) undoPending(ctx context.Context, sb *Sandbox) bool {
+	log := logging.From(ctx)
+	log.Warn("pod creation did not finish before the daemon stopped; removing the pod", "pod", sb.ID)
+	if err := m.stopLocked(ctx, sb); err != nil {
+		log.Error("undo unfinished pod", "pod", sb.ID, "error", err)
+		return false
+	}
+	if err := RemoveFiles(sb.Dir); err != nil {
+		log.Warn("undo unfinished pod: files", "pod", sb.ID, "error", err)
+	}
+	return m.store.Delete(recordKind, sb.ID) == nil
 }

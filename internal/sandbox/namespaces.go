@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/crio-runtime/crio/internal/proc"
 )
 
 // NS is a namespace kind the daemon creates and pins for a pod.
@@ -20,6 +22,8 @@ const (
 	NetNS NS = "net"
 	IPCNS NS = "ipc"
 	UTSNS NS = "uts"
+	// PIDNS is the infra process's PID namespace, pinned once it runs.
+	PIDNS NS = "pid"
 )
 
 var cloneFlag = map[NS]int{NetNS: unix.CLONE_NEWNET, IPCNS: unix.CLONE_NEWIPC, UTSNS: unix.CLONE_NEWUTS}
@@ -102,7 +106,26 @@ func pinOnThisThread(req PinRequest) (paths map[NS]string, retErr error) {
 	return paths, nil
 }
 
+// PinPID pins the PID namespace of the infra process pid under dir. The
+// process must still have start time start after the bind mount, so a pid
+// that was reused by another process is never pinned.
+func PinPID(dir, name string, pid int, start uint64) (string, error) {
+	p := PinPath(dir, PIDNS, name)
+	if err := bindFrom(fmt.Sprintf("/proc/%d/ns/pid", pid), PIDNS, p); err != nil {
+		return "", err
+	}
+	if !proc.Same(pid, start) {
+		_ = Unpin(map[NS]string{PIDNS: p})
+		return "", fmt.Errorf("pin pid namespace: infra process %d exited", pid)
+	}
+	return p, nil
+}
+
 func bindNS(kind NS, path string) error {
+	return bindFrom("/proc/thread-self/ns/"+string(kind), kind, path)
+}
+
+func bindFrom(src string, kind NS, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -111,7 +134,7 @@ func bindNS(kind NS, path string) error {
 		return fmt.Errorf("pin %s namespace: %w", kind, err)
 	}
 	f.Close()
-	if err := unix.Mount("/proc/thread-self/ns/"+string(kind), path, "", unix.MS_BIND, ""); err != nil {
+	if err := unix.Mount(src, path, "", unix.MS_BIND, ""); err != nil {
 		_ = os.Remove(path)
 		return fmt.Errorf("pin %s namespace at %s: %w", kind, path, err)
 	}

@@ -4,7 +4,6 @@ package sandbox
 
 import (
 	"encoding/json"
-	"fmt"
 	"sync"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/network"
+	"github.com/crio-runtime/crio/internal/proc"
 )
 
 // Sandbox is one pod. Exported fields are its persisted record; mu
@@ -31,19 +31,33 @@ type Sandbox struct {
 	IPs          []string `json:"ips,omitempty"`
 	CgroupParent string   `json:"cgroupParent"`
 	// InfraPID is the pause process of a pod whose containers share one
-	// PID namespace; 0 otherwise.
-	InfraPID int `json:"infraPid,omitempty"`
+	// PID namespace; 0 otherwise. InfraStart is its start time: a pid alone
+	// is no identity once the process died and the pid was reused.
+	InfraPID   int    `json:"infraPid,omitempty"`
+	InfraStart uint64 `json:"infraStart,omitempty"`
+	// InfraPending marks a pod recorded before its infra process runs; a
+	// record still pending at restart is a RunPodSandbox that never
+	// finished, and is undone.
+	InfraPending bool `json:"infraPending,omitempty"`
 
 	mu      sync.Mutex
 	removed bool // set by Remove under mu
 }
 
-// PIDNamespace is the shared PID namespace containers join, if any.
+// PIDNamespace is the shared PID namespace containers join, if any: the
+// namespace pinned when the infra started, never /proc/<pid>, whose pid may
+// name another process by now.
 func (s *Sandbox) PIDNamespace() string {
 	if s.InfraPID == 0 {
 		return ""
 	}
-	return fmt.Sprintf("/proc/%d/ns/pid", s.InfraPID)
+	return s.Namespaces[PIDNS]
+}
+
+// InfraRunning reports whether the pod's infra process, if it has one, is
+// still the process recorded at its start.
+func (s *Sandbox) InfraRunning() bool {
+	return s.InfraPID == 0 || proc.Same(s.InfraPID, s.InfraStart)
 }
 
 // Metadata is a shortcut for the pod's CRI metadata.
@@ -54,9 +68,10 @@ func (s *Sandbox) NamespaceOptions() *runtimeapi.NamespaceOption {
 	return s.Config.GetLinux().GetSecurityContext().GetNamespaceOptions()
 }
 
-// State is the CRI state.
+// State is the CRI state: a pod whose infra process exited is not ready
+// (its shared PID namespace is gone with it).
 func (s *Sandbox) State() runtimeapi.PodSandboxState {
-	if s.Ready {
+	if s.Ready && s.InfraRunning() {
 		return runtimeapi.PodSandboxState_SANDBOX_READY
 	}
 	return runtimeapi.PodSandboxState_SANDBOX_NOTREADY

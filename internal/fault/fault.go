@@ -1,0 +1,24 @@
+// Package fault is a crash switch for tests only: with CRIO_TEST_FAULT set
+// to a point's name in the daemon's environment, the daemon kills itself
+// with SIGKILL when it reaches that point, as a crash there would. Unset,
+// as it always is outside tests, Point does nothing.
+//
+// Points: "after-pod-record" (RunPodSandbox of a pod sharing one PID
+// namespace, its record written, no infra yet) and "after-infra-create"
+// (its infra process created by the runtime but not started).
+package fault
+
+import (
+	"os"
+	"syscall"
+)
+
+var armed = os.Getenv("CRIO_TEST_FAULT")
+
+// Point crashes the daemon if the armed fault is name.
+func Point(name string) {
+	if armed != "" && armed == name {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal is on its way
+	}
+}
