@@ -163,6 +163,10 @@ func (d *Daemon) Command(args ...string) *exec.Cmd {
 	return cmd
 }
 
+// SetEnv replaces the extra environment of the next Start (a test arms a
+// fault point for one run, then restarts without it).
+func (d *Daemon) SetEnv(env ...string) { d.opts.Env = env }
+
 // Start runs the daemon and connects the CRI clients.
 func (d *Daemon) Start() {
 	d.t.Helper()
