@@ -123,7 +123,9 @@ func (m *Manager) watchMonitors(log *slog.Logger, done <-chan struct{}) {
 		}
 		for _, c := range m.index.List() {
 			if monitorGone(c) {
-				m.monitorLost(context.Background(), c, log)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				m.monitorLost(ctx, c, log)
+				cancel()
 			}
 		}
 	}
