@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,10 +20,11 @@ import (
 // between the runtime's create and its record), with their monitors,
 // bundles, rootfs and exit records; the runtime's delete removes their
 // cgroups. Only containers whose bundle is this daemon's are touched, so
-// other users of a shared runtime root are left alone.
+// other users of a shared runtime root are left alone. Bundles left without
+// a runtime container go too.
 func (m *Manager) SweepRuntime(ctx context.Context) {
 	log := logging.From(ctx)
-	listed := map[string]bool{}
+	listed, kept := map[string]bool{}, map[string]bool{}
 	for name := range m.cfg().Crio.Runtime.Runtimes {
 		rt, err := m.Runtime(name)
 		if err != nil {
@@ -45,7 +47,30 @@ func (m *Manager) SweepRuntime(ctx context.Context) {
 			log.Warn("deleting a runtime container no record owns", "handler", name, "id", l.ID, "status", l.Status)
 			if err := m.deleteOrphan(ctx, rt, l.ID); err != nil {
 				log.Error("delete unowned runtime container", "id", l.ID, "error", err)
+				kept[l.ID] = true
 			}
+		}
+	}
+	m.sweepBundles(ctx, kept)
+}
+
+// sweepBundles removes the bundles no record owns (a daemon killed before
+// the runtime's create), with their rootfs; kept are runtime containers
+// whose deletion failed, whose bundles stay.
+func (m *Manager) sweepBundles(ctx context.Context, kept map[string]bool) {
+	entries, err := os.ReadDir(m.opts.RunDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		id := strings.TrimSuffix(e.Name(), "-volumes")
+		if !e.IsDir() || strings.HasPrefix(id, ".") || kept[id] || m.owned(id) {
+			continue
+		}
+		logging.From(ctx).Warn("removing a bundle no record owns", "id", id)
+		m.deleteRootfs(id)
+		for _, p := range []string{filepath.Join(m.opts.RunDir, e.Name()), filepath.Join(m.opts.AttachSocketDir, id), filepath.Join(m.opts.ExitsDir, id)} {
+			_ = os.RemoveAll(p)
 		}
 	}
 }

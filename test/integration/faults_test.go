@@ -262,6 +262,9 @@ func checkNoLeftovers(t *testing.T, d *framework.Daemon, ids []string, monitors 
 		if podDirs {
 			paths = append(paths, filepath.Join(d.Dir, "run", "storage", "crio", "pods", id))
 		}
+		for _, pat := range []string{"/sys/fs/cgroup/*/crio-", "/sys/fs/cgroup/*/*/crio-", "/sys/fs/cgroup/*/*/*/crio-"} {
+			paths = append(paths, globAll(pat+id)...)
+		}
 		for _, p := range paths {
 			if _, err := os.Stat(p); err == nil {
 				t.Errorf("left behind: %s", p)
@@ -304,6 +307,9 @@ func TestCrashDuringSharedPIDPodRun(t *testing.T) {
 			ids = append(ids, strings.TrimSuffix(filepath.Base(p), ".json"))
 		}
 		mons := monitorsOf(t, d, ids)
+		if fault == "after-infra-create" && len(globAll("/sys/fs/cgroup/*/crio-"+ids[0])) == 0 {
+			t.Errorf("the infra of %s has no cgroup to check", ids[0])
+		}
 		d.Start()
 		list, err := d.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
 		if err != nil || len(list.Items) != 0 {
@@ -334,7 +340,18 @@ func TestCrashDuringSharedPIDPodRun(t *testing.T) {
 	if len(mons) != 1 {
 		t.Errorf("monitors of the orphan: %v", mons)
 	}
+	// And a bundle whose runtime create never ran.
+	stray := strings.Repeat("ab", 32)
+	if err := os.MkdirAll(filepath.Join(d.Dir, "run", "storage", "crio", "containers", stray), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, stray)
 	d.Start()
 	// The pod's own files had no record either; only the runtime's side is swept.
 	checkNoLeftovers(t, d, ids, mons, false)
+}
+
+func globAll(pattern string) []string {
+	m, _ := filepath.Glob(pattern)
+	return m
 }
