@@ -96,6 +96,26 @@ func TestInfraPidReuse(t *testing.T) {
 	if st.State != runtimeapi.PodSandboxState_SANDBOX_READY {
 		t.Fatalf("pod: %v", st)
 	}
+	// Across a restart the pod stays ready and its containers still join
+	// the infra's PID namespace.
+	e.d.Kill()
+	e.d.Start()
+	ctx = framework.Ctx(t)
+	if ps, err := e.d.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: podID}); err != nil || ps.Status.State != runtimeapi.PodSandboxState_SANDBOX_READY {
+		t.Fatalf("pod after a restart: %v %v", ps.GetStatus().GetState(), err)
+	}
+	early := &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "early"}, Image: &runtimeapi.ImageSpec{Image: e.image}, Command: []string{"sleep", "3600"},
+		Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_POD}}},
+	}
+	resp, err := e.d.Runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: early, SandboxConfig: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start(t, resp.ContainerId)
+	if out, _, _ := e.exec(t, resp.ContainerId, "ps", "-o", "pid,args"); !strings.Contains(out, "/pause") {
+		t.Errorf("the container does not share the infra's PID namespace:\n%s", out)
+	}
 	rs := runcState(t, e.d, podID)
 	if rs == nil {
 		t.Fatal("runc does not know the infra process")
