@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,8 +172,11 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 		return nil, perr
 	}
 	c.Pid, c.MonitorPid = started.PID, started.MonitorPID
-	// The monitor just reported, so it is alive: its start time now names it.
-	c.MonitorStart, _ = proc.StartTime(started.MonitorPID)
+	// The monitor just reported, so it is alive: its start time now names
+	// it. If it is already gone, no start time matches: it counts as dead.
+	if c.MonitorStart, err = proc.StartTime(started.MonitorPID); err != nil {
+		c.MonitorStart = math.MaxUint64
+	}
 	m.index.Add(id, c)
 	return c, nil
 }
