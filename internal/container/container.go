@@ -14,37 +14,37 @@ import (
 
 // Container is one container. Exported fields are its persisted record.
 type Container struct {
-	ID         string  `json:"id"`
-	PodID      string  `json:"podId"`
-	Config     *Config `json:"config"`
-	Handler    string  `json:"handler"`
-	CreatedAt  int64   `json:"createdAt"`
-	StartedAt  int64   `json:"startedAt,omitempty"`
-	FinishedAt int64   `json:"finishedAt,omitempty"`
-	Started    bool    `json:"started"`
-	Exited     bool    `json:"exited"`
-	ExitCode   int32   `json:"exitCode"`
-	OOMKilled  bool    `json:"oomKilled,omitempty"`
-	Reason     string  `json:"reason,omitempty"`
-	Message    string  `json:"message,omitempty"`
-	ImageID    string  `json:"imageId"`
-	ImageRef   string  `json:"imageRef"`
-	ImageName  string  `json:"imageName"`
-	LogPath    string  `json:"logPath"`
-	Bundle     string  `json:"bundle"`
-	AttachDir  string  `json:"attachDir"`
-	Pid        int     `json:"pid"`
-	MonitorPid int     `json:"monitorPid"`
-	// MonitorStart is the monitor's start time, which makes MonitorPid an
-	// identity (see internal/proc).
-	MonitorStart uint64                `json:"monitorStart,omitempty"`
-	StopSignal   string                `json:"stopSignal"`
-	User         *UserRecord           `json:"user,omitempty"`
-	Resources    *specs.LinuxResources `json:"resources,omitempty"`
+	ID         string                `json:"id"`
+	PodID      string                `json:"podId"`
+	Config     *Config               `json:"config"`
+	Handler    string                `json:"handler"`
+	CreatedAt  int64                 `json:"createdAt"`
+	StartedAt  int64                 `json:"startedAt,omitempty"`
+	FinishedAt int64                 `json:"finishedAt,omitempty"`
+	Started    bool                  `json:"started"`
+	Exited     bool                  `json:"exited"`
+	ExitCode   int32                 `json:"exitCode"`
+	OOMKilled  bool                  `json:"oomKilled,omitempty"`
+	Reason     string                `json:"reason,omitempty"`
+	Message    string                `json:"message,omitempty"`
+	ImageID    string                `json:"imageId"`
+	ImageRef   string                `json:"imageRef"`
+	ImageName  string                `json:"imageName"`
+	LogPath    string                `json:"logPath"`
+	Bundle     string                `json:"bundle"`
+	AttachDir  string                `json:"attachDir"`
+	Pid        int                   `json:"pid"`
+	MonitorPid int                   `json:"monitorPid"`
+	StopSignal string                `json:"stopSignal"`
+	User       *UserRecord           `json:"user,omitempty"`
+	Resources  *specs.LinuxResources `json:"resources,omitempty"`
 	// ImageMounts are the ids of images mounted for CRI image volumes;
 	// ImageMountRefs maps each volume's reference to its image id.
 	ImageMounts    []string          `json:"imageMounts,omitempty"`
 	ImageMountRefs map[string]string `json:"imageMountRefs,omitempty"`
+	// MonitorStart is the monitor's start time, which makes MonitorPid an
+	// identity (see internal/proc).
+	MonitorStart uint64 `json:"monitorStart,omitempty"`
 
 	spec *specs.Spec // loaded from the bundle
 	mu   sync.Mutex  // guards the record fields
