@@ -166,10 +166,10 @@ func (s *Server) ObservabilityInterceptors() (grpc.UnaryServerInterceptor, grpc.
 	return unary, ms
 }
 
-// changesContainers are the RPCs after which container events are due.
+// changesContainers are the RPCs after which container or pod events are due.
 var changesContainers = map[string]bool{
 	"CreateContainer": true, "StartContainer": true, "StopContainer": true, "RemoveContainer": true,
-	"StopPodSandbox": true, "RemovePodSandbox": true,
+	"RunPodSandbox": true, "StopPodSandbox": true, "RemovePodSandbox": true,
 }
 
 // observeImagePull records a pull for the metrics (size from storage).

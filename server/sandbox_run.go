@@ -26,6 +26,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	if err != nil {
 		return nil, err
 	}
+	ro.HandlerDefaulted = req.RuntimeHandler == ""
 	log := logging.From(ctx)
 	sb, err := s.pods.Run(ctx, req.GetConfig(), handler, ro, func(stage string, d time.Duration) {
 		log.Debug("pod stage done", "stage", stage, "duration", d)

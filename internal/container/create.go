@@ -117,6 +117,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	for _, w := range res.Warnings {
 		logging.From(ctx).Warn("container spec", "container", id, "warning", w)
 	}
+	m.logHostWarnings(logging.From(ctx), res.HostWarnings)
 	c.spec, c.StopSignal, c.Resources = res.Spec, res.StopSignal, res.Spec.Linux.Resources
 	if u := res.User.GetLinux(); u != nil {
 		c.User = &UserRecord{UID: u.Uid, GID: u.Gid, SupplementalGroups: u.SupplementalGroups}

@@ -9,7 +9,9 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/oci"
+	"github.com/crio-runtime/crio/internal/spec"
 )
 
 // ExecSync runs cmd in a running container with the container's process
@@ -64,6 +66,11 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, r *runtimeapi.
 		return nil
 	}
 	res := toOCIResources(r)
+	warn, err := spec.FitResources(res, m.cgroupSupport())
+	if err != nil {
+		return err
+	}
+	m.logHostWarnings(logging.From(ctx), warn)
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	if c.Running() {

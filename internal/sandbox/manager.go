@@ -101,6 +101,8 @@ func newID() string {
 // (allowed annotations).
 type RunOptions struct {
 	ShmSize int64 // bytes of the pod's /dev/shm; 0 = the default
+	// HandlerDefaulted: the request named no handler (see Sandbox).
+	HandlerDefaulted bool
 }
 
 func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string, ro RunOptions, stages func(stage string, d time.Duration)) (_ *Sandbox, retErr error) {
@@ -130,7 +132,8 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	nodeName, _ := os.Hostname()
 	sb := &Sandbox{
 		ID: id, Config: &PodConfig{cfg}, CreatedAt: time.Now().UnixNano(), RuntimeHandler: handler,
-		Hostname: Hostname(cfg, nodeName), Dir: filepath.Join(m.opts.RunDir, id),
+		HandlerDefaulted: ro.HandlerDefaulted,
+		Hostname:         Hostname(cfg, nodeName), Dir: filepath.Join(m.opts.RunDir, id),
 		CgroupParent: cfg.GetLinux().GetCgroupParent(),
 	}
 	start := time.Now()

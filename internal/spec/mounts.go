@@ -285,7 +285,10 @@ func (b *builder) imageVolumes(user []specs.Mount) ([]specs.Mount, error) {
 	var out []specs.Mount
 	for _, v := range b.in.Image.Volumes {
 		if !path.IsAbs(v) {
-			return nil, invalid("image volume", "%q is not an absolute path", v)
+			// Images built elsewhere list "C:/dir" or ":x": like CRI-O, place
+			// the entry under the root rather than fail the container.
+			b.warn(fmt.Sprintf("image volume %q is not absolute; placed at %q", v, path.Clean("/"+v)))
+			v = "/" + v
 		}
 		dst := path.Clean(v)
 		if taken[dst] || dst == "/" {

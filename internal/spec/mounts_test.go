@@ -255,10 +255,18 @@ func TestImageVolumes(t *testing.T) {
 			}
 		})
 	}
+	// Volumes as images built elsewhere list them run, placed under the root.
 	in := baseInput()
-	in.Image.Volumes = []string{"relative"}
-	_, err := Build(in)
-	checkErr(t, err, "invalid", "image volume")
+	in.RootfsPath = "/rootfs"
+	in.Image.Volumes = []string{"C:/dir", ":colon_prefixed", "relative/../x"}
+	res, err := Build(in)
+	checkErr(t, err, "", "")
+	if want := []string{"/rootfs/C:/dir", "/rootfs/:colon_prefixed", "/rootfs/x"}; !slices.Equal(res.VolumeDirs, want) {
+		t.Fatalf("dirs %v, want %v", res.VolumeDirs, want)
+	}
+	if len(res.Warnings) != 3 {
+		t.Fatalf("warnings %q, want one per odd volume", res.Warnings)
+	}
 }
 
 func TestDevices(t *testing.T) {

@@ -80,10 +80,8 @@ func (b *builder) resources() error {
 		}
 		b.g.AddLinuxResourcesHugepageLimit(h.GetPageSize(), h.GetLimit())
 	}
+	// On cgroup v1 the caller maps unified keys with FitResources.
 	if len(r.Unified) > 0 {
-		if !b.in.Sandbox.CgroupV2 {
-			return precondition(resField+"unified", "needs cgroup v2")
-		}
 		b.g.Config.Linux.Resources.Unified = map[string]string{}
 		for k, v := range r.Unified {
 			if k == "" || strings.ContainsAny(k, "/\x00") || !strings.Contains(k, ".") {
