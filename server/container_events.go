@@ -71,7 +71,7 @@ func (s *Server) containerStates() []events.State {
 		meta[sb.ID] = sb.Metadata()
 		out = append(out, events.State{
 			ID: sb.ID, PodID: sb.ID, Sandbox: true, PodMeta: sb.Metadata(),
-			Started: true, Exited: !sb.Ready, CreatedAt: sb.CreatedAt,
+			Started: true, Exited: sb.State() != runtimeapi.PodSandboxState_SANDBOX_READY, CreatedAt: sb.CreatedAt,
 		})
 	}
 	for _, c := range snap {
