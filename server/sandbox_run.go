@@ -27,6 +27,8 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return nil, err
 	}
 	log := logging.From(ctx)
+	md := req.GetConfig().GetMetadata()
+	log.InfoContext(ctx, "Running pod sandbox", "name", md.GetName(), "namespace", md.GetNamespace(), "uid", md.GetUid(), "handler", handler)
 	sb, err := s.pods.Run(ctx, req.GetConfig(), handler, ro, func(stage string, d time.Duration) {
 		log.Debug("pod stage done", "stage", stage, "duration", d)
 		s.observeStage(stage, d)
@@ -40,7 +42,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 			return nil, err
 		}
 	}
-	log.Info("pod sandbox ready", "pod", sb.ID, "name", sb.Metadata().Name, "namespace", sb.Metadata().Namespace, "ips", sb.IPs)
+	log.InfoContext(ctx, "Ran pod sandbox", "pod", sb.ID, "name", sb.Metadata().GetName(), "namespace", sb.Metadata().GetNamespace(), "ips", sb.IPs)
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: sb.ID}, nil
 }
 
