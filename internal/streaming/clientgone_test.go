@@ -24,6 +24,7 @@ func TestClientGoneIsNotAnError(t *testing.T) {
 		{bg, fmt.Errorf("attach output: %w", syscall.EPIPE), true},
 		{bg, fmt.Errorf("attach output: %w", io.ErrClosedPipe), true},
 		{bg, errors.New("attach output: write on closed stream 3"), true},
+		{bg, fmt.Errorf("attach output: %w", io.EOF), true},
 		{bg, errors.New("read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer"), true},
 		{canceled, errors.New("anything"), true},
 		{bg, status.Error(codes.NotFound, "container x not found"), false},

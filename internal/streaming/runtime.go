@@ -56,7 +56,8 @@ func (r *runtime) unlessClientGone(ctx context.Context, what, containerID string
 
 func clientGone(ctx context.Context, err error) bool {
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) {
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) ||
+		errors.Is(err, io.EOF) { // a write to the client's stream after it closed
 		return true
 	}
 	if status.Code(err) != codes.Unknown {

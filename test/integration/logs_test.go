@@ -1,14 +1,17 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/streaming/client"
 	"github.com/crio-runtime/crio/test/framework"
 	"github.com/crio-runtime/crio/test/registry"
 )
@@ -128,5 +131,60 @@ func TestInfoLogFollowsLifecycle(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("log:\n%s", logs)
+	}
+}
+
+// TestStreamingClientDisconnectIsNotAnError: a client that goes away from
+// attach or exec while the container writes is logged at debug level, not
+// as an error.
+func TestStreamingClientDisconnectIsNotAnError(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	podID, podCfg := e.pod(t, "detach")
+	loop := []string{"sh", "-c", "while true; do echo tick; sleep 0.05; done"}
+	id := e.create(t, podID, podCfg, "ticker", loop...)
+	e.start(t, id)
+	ctx := framework.Ctx(t)
+	att, err := e.d.Runtime.Attach(ctx, &runtimeapi.AttachRequest{ContainerId: id, Stdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The exec'd loop ends by itself: exec returns once its process exits.
+	ex, err := e.d.Runtime.Exec(ctx, &runtimeapi.ExecRequest{ContainerId: id, Stdout: true,
+		Cmd: []string{"sh", "-c", "i=0; while [ $i -lt 40 ]; do echo tick; sleep 0.05; i=$((i+1)); done"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{att.Url, ex.Url} {
+		var out syncBuf
+		sctx, leave := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = client.Run(sctx, url, nil, client.Options{Stdout: &out})
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), "tick") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		leave()
+		<-done
+	}
+	// Attach notices on its next write; exec once its process is done.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		r, err := e.d.Runtime.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"ps", "-o", "args"}, Timeout: 10})
+		if err == nil && !strings.Contains(string(r.Stdout), "-lt 40") && strings.Contains(e.d.Logs(), "streaming client disconnected") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	logs := e.d.Logs()
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "level=ERROR") {
+			t.Errorf("client disconnect logged as an error: %s", l)
+		}
+	}
+	if !strings.Contains(logs, "level=DEBUG msg=\"streaming client disconnected\" stream=attach") {
+		t.Error("no debug line for the attach client's disconnect")
 	}
 }
