@@ -12,8 +12,12 @@ import (
 func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
 	logging.From(ctx).InfoContext(ctx, "Creating container", "name", req.GetConfig().GetMetadata().GetName(),
 		"pod", req.PodSandboxId, "podName", req.GetSandboxConfig().GetMetadata().GetName())
+	cname := containerCreationName(req.PodSandboxId, req.GetConfig().GetMetadata())
+	cr, end := s.obs().creating.begin(cname, "container creating")
+	defer end()
 	c, err := s.containers.Create(ctx, req.PodSandboxId, req.Config, req.SandboxConfig)
 	if err != nil {
+		s.countStalled(ctx, "container", cname, cr, err)
 		return nil, err
 	}
 	s.logContainer(ctx, "Created container", c.ID)

@@ -30,9 +30,9 @@ var crioMetrics = map[string]string{
 	"default_runtime": "gauge",
 }
 
-// notDriven are labelled series nothing in this test can produce (no
-// seccomp notifier; no create request finding the same name mid-creation),
-// so they have no series and Prometheus' text format omits them.
+// notDriven are labelled series this test does not produce (there is no
+// seccomp notifier; a create repeated mid-creation cannot be timed without
+// a timing race), so they have no series and the text format omits them.
 var notDriven = map[string]bool{"containers_seccomp_notifier_count_total": true, "resources_stalled_at_stage": true}
 
 func scrapeMetrics(t *testing.T, port int) string {
