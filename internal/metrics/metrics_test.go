@@ -51,6 +51,8 @@ func TestSeriesAndInterceptors(t *testing.T) {
 	m.ImagePull(errors.New("boom"), "MANIFEST_UNKNOWN")
 	m.ContainerStarted()
 	m.ContainerExited("hog", true)
+	m.ContainerExited("gone", true)
+	m.ContainerRemoved("gone", true)
 	m.MonitorStopped("web")
 	m.Stage("cni_add", 20*time.Millisecond)
 
@@ -75,7 +77,7 @@ func TestSeriesAndInterceptors(t *testing.T) {
 		`container_runtime_crio_image_pulls_success_total 1`,
 		`container_runtime_crio_image_pulls_failure_total{error="MANIFEST_UNKNOWN"} 1`,
 		`container_runtime_crio_containers_started_total 1`,
-		`container_runtime_crio_containers_oom_total 1`,
+		`container_runtime_crio_containers_oom_total 2`,
 		`container_runtime_crio_containers_oom_count_total{name="hog"} 1`,
 		`container_runtime_crio_containers_stopped_monitor_count{name="web"} 1`,
 		`container_runtime_crio_default_runtime{runtime="runc"} 1`,
@@ -88,6 +90,9 @@ func TestSeriesAndInterceptors(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("missing %q", want)
 		}
+	}
+	if strings.Contains(body, `name="gone"`) {
+		t.Error("the OOM series of a removed container stayed")
 	}
 	if t.Failed() {
 		t.Log(body)

@@ -72,6 +72,14 @@ func (m *Metrics) ContainerExited(name string, oomKilled bool) {
 	}
 }
 
+// ContainerRemoved drops the OOM series of a removed OOM-killed container,
+// as CRI-O does, so the name label does not grow without bound.
+func (m *Metrics) ContainerRemoved(name string, oomKilled bool) {
+	if oomKilled {
+		m.oomByName.DeleteLabelValues(name)
+	}
+}
+
 // MonitorStopped counts a container whose monitor died while it ran.
 func (m *Metrics) MonitorStopped(name string) { m.monitorStopped.WithLabelValues(name).Inc() }
 
