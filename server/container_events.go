@@ -54,6 +54,7 @@ func (s *Server) runEvents(ctx context.Context, o *observability) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			s.probeMonitors(o)
 		case <-o.kick:
 		}
 		s.publishChanges(o)
@@ -94,11 +95,11 @@ func (s *Server) publishChanges(o *observability) {
 		case ch.Type == runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT:
 			o.metrics.ContainerStarted()
 		case ch.Type == runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT:
-			oom := false
+			oom, name := false, ""
 			if c, err := s.containers.Get(ch.ID); err == nil {
-				oom = c.Status().OOMKilled
+				oom, name = c.Status().OOMKilled, c.Metadata().Name
 			}
-			o.metrics.ContainerExited(oom)
+			o.metrics.ContainerExited(name, oom)
 		}
 		if o.broker.Subscribers() > 0 {
 			o.broker.Publish(s.containerEvent(ch))

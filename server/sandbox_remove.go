@@ -6,6 +6,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/logging"
 )
 
 // RemovePodSandbox stops the pod if needed and removes it and its
@@ -14,8 +16,13 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 	if req.PodSandboxId == "" {
 		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
 	}
+	s.logPod(ctx, "Removing pod sandbox", req.PodSandboxId)
+	sb, _ := s.pods.Get(req.PodSandboxId) // for the last line: gone after Remove
 	if err := s.pods.Remove(ctx, req.PodSandboxId); err != nil {
 		return nil, err
+	}
+	if sb != nil {
+		logging.From(ctx).InfoContext(ctx, "Removed pod sandbox", "pod", sb.ID, "name", sb.Metadata().GetName(), "namespace", sb.Metadata().GetNamespace())
 	}
 	return &runtimeapi.RemovePodSandboxResponse{}, nil
 }

@@ -28,11 +28,18 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	}
 	ro.HandlerDefaulted = req.RuntimeHandler == ""
 	log := logging.From(ctx)
+	md := req.GetConfig().GetMetadata()
+	log.InfoContext(ctx, "Running pod sandbox", "name", md.GetName(), "namespace", md.GetNamespace(), "uid", md.GetUid(), "handler", handler)
+	cname := podCreationName(md)
+	cr, end := s.obs().creating.begin(cname, "sandbox creating")
+	defer end()
 	sb, err := s.pods.Run(ctx, req.GetConfig(), handler, ro, func(stage string, d time.Duration) {
 		log.Debug("pod stage done", "stage", stage, "duration", d)
 		s.observeStage(stage, d)
+		cr.set(podStageAfter(stage))
 	})
 	if err != nil {
+		s.countStalled(ctx, "pod sandbox", cname, cr, err)
 		return nil, err
 	}
 	if lx := req.GetConfig().GetLinux(); lx.GetResources() != nil || lx.GetOverhead() != nil {
@@ -41,7 +48,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 			return nil, err
 		}
 	}
-	log.Info("pod sandbox ready", "pod", sb.ID, "name", sb.Metadata().Name, "namespace", sb.Metadata().Namespace, "ips", sb.IPs)
+	log.InfoContext(ctx, "Ran pod sandbox", "pod", sb.ID, "name", sb.Metadata().GetName(), "namespace", sb.Metadata().GetNamespace(), "ips", sb.IPs)
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: sb.ID}, nil
 }
 
