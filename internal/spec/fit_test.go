@@ -39,14 +39,18 @@ func TestFitResources(t *testing.T) {
 		},
 		{
 			name: "page sizes the host lacks left out", host: v1All,
-			in:    specs.LinuxResources{HugepageLimits: kubeletHugepages()},
-			check: func(r *specs.LinuxResources) bool { return len(r.HugepageLimits) == 1 && r.HugepageLimits[0].Pagesize == "2MB" },
+			in: specs.LinuxResources{HugepageLimits: kubeletHugepages()},
+			check: func(r *specs.LinuxResources) bool {
+				return len(r.HugepageLimits) == 1 && r.HugepageLimits[0].Pagesize == "2MB"
+			},
 			warns: 1, warnMatch: "no such page size",
 		},
 		{
 			name: "nil host enforces everything", host: nil,
-			in:    specs.LinuxResources{HugepageLimits: kubeletHugepages(), Unified: map[string]string{"memory.high": "1"}},
-			check: func(r *specs.LinuxResources) bool { return len(r.HugepageLimits) == 2 && r.Unified["memory.high"] == "1" },
+			in: specs.LinuxResources{HugepageLimits: kubeletHugepages(), Unified: map[string]string{"memory.high": "1"}},
+			check: func(r *specs.LinuxResources) bool {
+				return len(r.HugepageLimits) == 2 && r.Unified["memory.high"] == "1"
+			},
 		},
 		{
 			name: "unified on v1 mapped where v1 has it", host: v1All,
