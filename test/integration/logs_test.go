@@ -85,6 +85,10 @@ func TestInfoLogFollowsLifecycle(t *testing.T) {
 		}
 	}
 
+	// The daemon's stderr is read in the background: wait for the last line.
+	waitFor(t, "the last lifecycle line", func() (bool, string) {
+		return strings.Contains(d.Logs(), "Removed pod sandbox"), ""
+	})
 	logs := d.Logs()
 	ctr := []string{"container=" + ctrID, "name=web"}
 	pod := []string{"pod=" + podID, "name=logged"}
