@@ -14,7 +14,19 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 	if req.PodSandboxId == "" {
 		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
 	}
-	if err := s.pods.Remove(ctx, req.PodSandboxId); err != nil {
+	sb, err := s.pods.Get(req.PodSandboxId)
+	if status.Code(err) == codes.NotFound {
+		return &runtimeapi.RemovePodSandboxResponse{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.pods.Remove(ctx, sb.ID); err != nil {
+		return nil, err
+	}
+	// The pod's resources record goes with it (restart also collects
+	// records of pods that are gone).
+	if err := s.dropPodResources(sb.ID); err != nil {
 		return nil, err
 	}
 	return &runtimeapi.RemovePodSandboxResponse{}, nil

@@ -19,7 +19,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	if err != nil {
 		return nil, err
 	}
-	if err := validatePodResources(req.GetConfig().GetLinux().GetResources()); err != nil {
+	if err := validatePodResources(req.GetConfig().GetLinux().GetResources(), "config.linux.resources."); err != nil {
 		return nil, err
 	}
 	ro, err := s.podAnnotations(req.GetConfig(), handler)

@@ -10,6 +10,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/oci"
+	"github.com/crio-runtime/crio/internal/spec"
 )
 
 // ExecSync runs cmd in a running container with the container's process
@@ -62,6 +63,13 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, r *runtimeapi.
 	}
 	if r == nil {
 		return nil
+	}
+	// The checks CreateContainer makes, before runc sees anything.
+	if err := spec.ValidateResources(r, "linux."); err != nil {
+		return err
+	}
+	if len(r.Unified) > 0 && !m.opts.CgroupV2 {
+		return status.Error(codes.FailedPrecondition, "linux.unified: needs cgroup v2")
 	}
 	res := toOCIResources(r)
 	c.opMu.Lock()
