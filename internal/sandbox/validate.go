@@ -42,17 +42,16 @@ func short(v string) string {
 }
 
 // ValidateName checks a pod or container metadata name: required, at
-// most MaxNameLen bytes, no '/' (it names directories), no control
-// characters and no ';' (it reaches the CNI_ARGS of the plugins, whose
-// separator that is).
+// most MaxNameLen bytes, no '/' (it names directories) and no control
+// characters.
 func ValidateName(field, v string) error {
 	switch {
 	case v == "":
 		return invalid("%s is required", field)
 	case len(v) > MaxNameLen:
 		return invalid("%s is %d bytes, more than %d", field, len(v), MaxNameLen)
-	case strings.ContainsAny(v, "/;") || ControlChar(v) >= 0:
-		return invalid("%s %s must not contain '/', ';' or control characters", field, short(v))
+	case strings.Contains(v, "/") || ControlChar(v) >= 0:
+		return invalid("%s %s must not contain '/' or control characters", field, short(v))
 	}
 	return nil
 }
@@ -79,6 +78,10 @@ func ValidateConfig(cfg *runtimeapi.PodSandboxConfig) error {
 	for _, f := range []struct{ name, v string }{{"name", md.Name}, {"namespace", md.Namespace}, {"uid", md.Uid}} {
 		if err := ValidateName("config.metadata."+f.name, f.v); err != nil {
 			return err
+		}
+		// These reach the plugins' CNI_ARGS, whose separator ';' is.
+		if strings.Contains(f.v, ";") {
+			return invalid("config.metadata.%s %s must not contain ';'", f.name, short(f.v))
 		}
 	}
 	if h := cfg.Hostname; h != "" {

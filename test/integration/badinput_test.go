@@ -73,6 +73,10 @@ func TestBadPodInput(t *testing.T) {
 		{badCase{"hostname of 65 bytes", codes.InvalidArgument, "hostname"}, func(c *runtimeapi.PodSandboxConfig) { c.Hostname = strings.Repeat("h", 65) }},
 		{badCase{"hostname with newline", codes.InvalidArgument, "hostname"}, func(c *runtimeapi.PodSandboxConfig) { c.Hostname = "h\n6.6.6.6 evil" }},
 		{badCase{"NUL in a label", codes.InvalidArgument, "labels"}, func(c *runtimeapi.PodSandboxConfig) { c.Labels = map[string]string{"a": "b\x00"} }},
+		{badCase{"no such sysctl", codes.InvalidArgument, "sysctls[net.ipv4.no_such_sysctl]"}, func(c *runtimeapi.PodSandboxConfig) {
+			c.Linux.Sysctls = map[string]string{"net.ipv4.no_such_sysctl": "1"}
+		}},
+		{badCase{"CNI_ARGS injection", codes.InvalidArgument, "metadata.namespace"}, func(c *runtimeapi.PodSandboxConfig) { c.Metadata.Namespace = "x;K8S_POD_NAME=other" }},
 	} {
 		cfg := framework.PodConfig("bad-pod")
 		tc.mut(cfg)
@@ -100,9 +104,11 @@ func TestBadContainerInput(t *testing.T) {
 	e := newEnv(t, registry.Image{})
 	podID, podCfg := e.pod(t, "bad-ctr")
 	ctx := framework.Ctx(t)
+	n := 0
 	good := func(mut func(*runtimeapi.ContainerConfig)) *runtimeapi.ContainerConfig {
+		n++ // a name each, so one wrongly accepted case does not hide the next
 		c := &runtimeapi.ContainerConfig{
-			Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, Image: &runtimeapi.ImageSpec{Image: e.image},
+			Metadata: &runtimeapi.ContainerMetadata{Name: "c" + itoa(n)}, Image: &runtimeapi.ImageSpec{Image: e.image},
 			Command: []string{"sleep", "3600"}, LogPath: "c.log",
 			Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
 				NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_CONTAINER}}},
@@ -167,6 +173,18 @@ func TestBadContainerInput(t *testing.T) {
 	}
 	if st := e.status(t, id); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
 		t.Errorf("container after refused updates: %v", st.State)
+	}
+	// A TARGET naming a known, running container joins its PID namespace.
+	tcfg := good(func(c *runtimeapi.ContainerConfig) {
+		c.Linux.SecurityContext.NamespaceOptions = &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_TARGET, TargetId: id[:12]}
+	})
+	resp, err := e.d.Runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: tcfg, SandboxConfig: podCfg})
+	if err != nil {
+		t.Fatalf("TARGET a running container: %v", err)
+	}
+	e.start(t, resp.ContainerId)
+	if out, _, _ := e.exec(t, resp.ContainerId, "cat", "/proc/1/cmdline"); out != "sleep\x003600\x00" {
+		t.Errorf("pid 1 seen from the TARGET container: %q", out)
 	}
 }
 
