@@ -39,6 +39,9 @@ func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.
 	if err := validatePodResources(req.Resources, "resources."); err != nil {
 		return nil, err
 	}
+	if err := validatePodResources(req.Overhead, "overhead."); err != nil {
+		return nil, err
+	}
 	sb, err := s.pods.Get(req.PodSandboxId)
 	if err != nil {
 		return nil, err

@@ -76,6 +76,9 @@ func TestBadPodInput(t *testing.T) {
 		{badCase{"no such sysctl", codes.InvalidArgument, "sysctls[net.ipv4.no_such_sysctl]"}, func(c *runtimeapi.PodSandboxConfig) {
 			c.Linux.Sysctls = map[string]string{"net.ipv4.no_such_sysctl": "1"}
 		}},
+		{badCase{"negative overhead", codes.InvalidArgument, "config.linux.overhead.memory_limit_in_bytes"}, func(c *runtimeapi.PodSandboxConfig) {
+			c.Linux.Overhead = &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: -1}
+		}},
 		{badCase{"CNI_ARGS injection", codes.InvalidArgument, "metadata.namespace"}, func(c *runtimeapi.PodSandboxConfig) { c.Metadata.Namespace = "x;K8S_POD_NAME=other" }},
 	} {
 		cfg := framework.PodConfig("bad-pod")
