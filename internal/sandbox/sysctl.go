@@ -4,26 +4,12 @@ import (
 	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/spec"
 )
 
-// SysctlDotted returns name in dotted form. Kubernetes accepts both
-// "net.ipv4.conf.eth0/100.forwarding" and "net/ipv4/conf/eth0.100/forwarding":
-// when the first separator is '/', the two characters swap roles, and in the
-// dotted form a '/' stands for a '.' inside one component (an interface name).
-func SysctlDotted(name string) string {
-	if i := strings.IndexAny(name, "./"); i < 0 || name[i] == '.' {
-		return name
-	}
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '/':
-			return '.'
-		case '.':
-			return '/'
-		}
-		return r
-	}, name)
-}
+// SysctlDotted returns name in dotted form (see spec.SysctlDotted).
+func SysctlDotted(name string) string { return spec.SysctlDotted(name) }
 
 // SysctlPath is the file under /proc/sys of a dotted sysctl name.
 func SysctlPath(dotted string) string {

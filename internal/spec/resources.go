@@ -179,12 +179,38 @@ func (b *builder) sysctls() error {
 		if err := b.sysctlAllowed(k); err != nil {
 			return invalid("linux.sysctls["+k+"]", "%v", err)
 		}
+		if strings.Contains(SysctlDotted(k), "/") {
+			// A dot inside a component (eth0.100): the runtime cannot
+			// name it, and the pod's namespace already has it set.
+			b.warn(fmt.Sprintf("sysctl %s is set on the pod only", k))
+			continue
+		}
 		set[k] = pod[k]
 	}
 	for k, v := range set {
 		b.g.AddLinuxSysctl(k, v)
 	}
 	return nil
+}
+
+// SysctlDotted returns a sysctl name in dotted form. Kubernetes accepts
+// both "net.ipv4.conf.eth0/100.forwarding" and
+// "net/ipv4/conf/eth0.100/forwarding": when the first separator is '/',
+// the two characters swap roles, and in the dotted form a '/' stands for a
+// '.' inside one component (an interface name).
+func SysctlDotted(name string) string {
+	if i := strings.IndexAny(name, "./"); i < 0 || name[i] == '.' {
+		return name
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '/':
+			return '.'
+		case '.':
+			return '/'
+		}
+		return r
+	}, name)
 }
 
 var ipcSysctlPrefixes = []string{"kernel.shm", "kernel.msg", "kernel.sem", "fs.mqueue."}
