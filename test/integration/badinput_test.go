@@ -229,6 +229,18 @@ func TestKernelHostnames(t *testing.T) {
 	if st := e.status(t, id); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
 		t.Errorf("container state %v", st.State)
 	}
+	// An lxcfs-style file over /proc/uptime, as runc allows.
+	uptime := filepath.Join(e.d.Dir, "uptime")
+	if err := os.WriteFile(uptime, []byte("12345.00 0.00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lx := e.createWith(t, podID, cfg, &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "lxcfs"}, Command: []string{"sleep", "3600"},
+		Mounts: []*runtimeapi.Mount{{ContainerPath: "/proc/uptime", HostPath: uptime, Readonly: true}},
+	})
+	if out, _, _ := e.exec(t, lx, "cat", "/proc/uptime"); out != "12345.00 0.00\n" {
+		t.Errorf("/proc/uptime in the container: %q", out)
+	}
 	// The longest the kernel takes: 64 bytes, upper case and all.
 	long := framework.PodConfig("long-host")
 	long.Hostname = "Host_" + strings.Repeat("x", 59)
