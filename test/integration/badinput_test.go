@@ -90,6 +90,9 @@ func TestBadPodInput(t *testing.T) {
 	if err != nil || len(list.Items) != 0 {
 		t.Errorf("refused pods were stored: %v %v", list, err)
 	}
+	if entries, _ := os.ReadDir(filepath.Join(d.Dir, "state", "pods")); len(entries) != 0 {
+		t.Errorf("refused pods left records: %v", entries)
+	}
 	// Nothing reached a resolv.conf (or any other file) of the daemon.
 	_ = filepath.WalkDir(d.Dir, func(p string, de os.DirEntry, err error) error {
 		if err == nil && !de.IsDir() && de.Type().IsRegular() {
@@ -155,6 +158,9 @@ func TestBadContainerInput(t *testing.T) {
 	list, err := e.d.Runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
 	if err != nil || len(list.Containers) != 0 {
 		t.Errorf("refused containers were stored: %v %v", list, err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(e.d.Dir, "state", "containers")); len(entries) != 0 {
+		t.Errorf("refused containers left records: %v", entries)
 	}
 
 	id := e.create(t, podID, podCfg, "upd", "sleep", "3600")
