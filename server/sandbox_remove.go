@@ -16,13 +16,22 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 	if req.PodSandboxId == "" {
 		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
 	}
-	s.logPod(ctx, "Removing pod sandbox", req.PodSandboxId)
-	sb, _ := s.pods.Get(req.PodSandboxId) // for the last line: gone after Remove
-	if err := s.pods.Remove(ctx, req.PodSandboxId); err != nil {
+	sb, err := s.pods.Get(req.PodSandboxId)
+	if status.Code(err) == codes.NotFound {
+		return &runtimeapi.RemovePodSandboxResponse{}, nil
+	}
+	if err != nil {
 		return nil, err
 	}
-	if sb != nil {
-		logging.From(ctx).InfoContext(ctx, "Removed pod sandbox", "pod", sb.ID, "name", sb.Metadata().GetName(), "namespace", sb.Metadata().GetNamespace())
+	s.logPod(ctx, "Removing pod sandbox", sb.ID)
+	if err := s.pods.Remove(ctx, sb.ID); err != nil {
+		return nil, err
 	}
+	// The pod's resources record goes with it (restart also collects
+	// records of pods that are gone).
+	if err := s.dropPodResources(sb.ID); err != nil {
+		return nil, err
+	}
+	logging.From(ctx).InfoContext(ctx, "Removed pod sandbox", "pod", sb.ID, "name", sb.Metadata().GetName(), "namespace", sb.Metadata().GetNamespace())
 	return &runtimeapi.RemovePodSandboxResponse{}, nil
 }

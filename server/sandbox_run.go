@@ -19,7 +19,11 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	if err != nil {
 		return nil, err
 	}
-	if err := validatePodResources(req.GetConfig().GetLinux().GetResources()); err != nil {
+	lx := req.GetConfig().GetLinux()
+	if err := validatePodResources(lx.GetResources(), "config.linux.resources."); err != nil {
+		return nil, err
+	}
+	if err := validatePodResources(lx.GetOverhead(), "config.linux.overhead."); err != nil {
 		return nil, err
 	}
 	ro, err := s.podAnnotations(req.GetConfig(), handler)
@@ -42,7 +46,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		s.countStalled(ctx, "pod sandbox", cname, cr, err)
 		return nil, err
 	}
-	if lx := req.GetConfig().GetLinux(); lx.GetResources() != nil || lx.GetOverhead() != nil {
+	if lx.GetResources() != nil || lx.GetOverhead() != nil {
 		if err := s.applyPodResources(ctx, sb, lx.GetOverhead(), lx.GetResources()); err != nil {
 			_ = s.pods.Remove(ctx, sb.ID)
 			return nil, err

@@ -65,6 +65,13 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, r *runtimeapi.
 	if r == nil {
 		return nil
 	}
+	// The checks CreateContainer makes, before runc sees anything.
+	if err := spec.ValidateResources(r, "linux."); err != nil {
+		return err
+	}
+	if len(r.Unified) > 0 && !m.opts.CgroupV2 {
+		return status.Error(codes.FailedPrecondition, "linux.unified: needs cgroup v2")
+	}
 	res := toOCIResources(r)
 	warn, err := spec.FitResources(res, m.cgroupSupport())
 	if err != nil {

@@ -34,7 +34,7 @@ var hostLimits = sync.OnceValues(func() ([]string, int) {
 // hostCgroups is what the host's cgroups can enforce, read once.
 var hostCgroups = sync.OnceValue(hostos.Cgroups)
 
-func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeapi.PodSandboxConfig, img *image.ContainerImage, rootfs string, imageMounts map[string]string) (*spec.Result, error) {
+func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeapi.PodSandboxConfig, img *image.ContainerImage, rootfs string, imageMounts map[string]string, targetPIDNS string) (*spec.Result, error) {
 	rc := m.cfg().Crio
 	caps, minOOM := hostLimits()
 	if rc.Runtime.MinOOMScoreAdj > minOOM {
@@ -46,9 +46,10 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		rro = oci.RecursiveReadOnly(rt.Path)
 	}
 	in := spec.Input{
-		ContainerID:   c.ID,
-		Config:        c.Config.ContainerConfig,
-		SandboxConfig: podCfg,
+		ContainerID:     c.ID,
+		TargetPIDNSPath: targetPIDNS,
+		Config:          c.Config.ContainerConfig,
+		SandboxConfig:   podCfg,
 		Sandbox: spec.Sandbox{
 			NetNSPath:      sb.Namespaces[sandbox.NetNS],
 			IPCNSPath:      sb.Namespaces[sandbox.IPCNS],

@@ -147,6 +147,9 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	var err error
 	sb.Namespaces, err = Pin(PinRequest{Dir: m.opts.NamespacesDir, Name: id, Kinds: kinds, Hostname: sb.Hostname, Sysctls: sysctls})
 	if err != nil {
+		if status.Code(err) == codes.InvalidArgument {
+			return nil, err
+		}
 		return nil, status.Errorf(codes.Internal, "create pod namespaces: %v", err)
 	}
 	undo = append(undo, func() { _ = Unpin(sb.Namespaces) })

@@ -204,6 +204,15 @@ func (b *builder) needPropagation(p, mode string) {
 	b.res.Propagation = append(b.res.Propagation, PropagationNeed{Path: p, Mode: mode})
 }
 
+// procFileMounts are the /proc files a bind mount may cover, those runc
+// 1.1 allows (lxcfs serves container-aware versions of them); all else
+// under /proc is refused.
+var procFileMounts = map[string]bool{
+	"/proc/cpuinfo": true, "/proc/diskstats": true, "/proc/meminfo": true, "/proc/stat": true,
+	"/proc/swaps": true, "/proc/uptime": true, "/proc/loadavg": true, "/proc/slabinfo": true,
+	"/proc/net/dev": true, "/proc/sys/kernel/ns_last_pid": true,
+}
+
 // containerPath validates a path inside the container.
 func containerPath(p, field string) (string, error) {
 	if !path.IsAbs(p) {
@@ -213,7 +222,7 @@ func containerPath(p, field string) (string, error) {
 	switch {
 	case c == "/":
 		return "", invalid(field, "cannot mount over the container root")
-	case c == "/proc" || strings.HasPrefix(c, "/proc/"):
+	case (c == "/proc" || strings.HasPrefix(c, "/proc/")) && !procFileMounts[c]:
 		return "", invalid(field, "cannot mount over %s", c)
 	}
 	return c, nil

@@ -151,6 +151,8 @@ func TestCRIMounts(t *testing.T) {
 		{name: "relative container path", mounts: []*runtimeapi.Mount{mnt("data", "/data")}, errKind: "invalid", errField: "mounts[0].container_path"},
 		{name: "mount over /proc", mounts: []*runtimeapi.Mount{mnt("/proc", "/data")}, errKind: "invalid", errField: "mounts[0].container_path"},
 		{name: "mount under /proc", mounts: []*runtimeapi.Mount{mnt("/data", "/data"), mnt("/proc/../proc/sys", "/data")}, errKind: "invalid", errField: "mounts[1].container_path"},
+		{name: "lxcfs over /proc/meminfo", mounts: []*runtimeapi.Mount{mnt("/proc/meminfo", "/data")}, wantSrc: "/data", wantOpts: []string{"rbind", "rw", "rprivate"}},
+		{name: "mount under /proc/sys", mounts: []*runtimeapi.Mount{mnt("/proc/sys/kernel", "/data")}, errKind: "invalid", errField: "mounts[0].container_path"},
 		{name: "mount over root", mounts: []*runtimeapi.Mount{mnt("/", "/data")}, errKind: "invalid", errField: "mounts[0].container_path"},
 		{name: "duplicate destination", mounts: []*runtimeapi.Mount{mnt("/data", "/data"), mnt("/data/", "/data")}, errKind: "invalid", errField: "mounts[1].container_path"},
 		{name: "relative host path", mounts: []*runtimeapi.Mount{mnt("/data", "data")}, errKind: "invalid", errField: "mounts[0].host_path"},

@@ -231,6 +231,10 @@ func TestSysctls(t *testing.T) {
 			pod:  map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shm_rmid_forced": "1", "net/core/somaxconn": "1024"},
 			want: map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shm_rmid_forced": "1", "net/core/somaxconn": "1024"},
 		},
+		{
+			name: "dotted interface names stay on the pod", pod: map[string]string{"net/ipv4/conf/eth0.100/forwarding": "1", "net.ipv4.conf.Eth1/5.forwarding": "1", "net.ipv4.conf.Eth0.forwarding": "1"},
+			want: map[string]string{"net.ipv4.conf.Eth0.forwarding": "1"}, warn: true,
+		},
 		{name: "default skipped on host network", defaults: []string{PingGroupRangeSysctl}, hostNet: true, want: map[string]string{}, warn: true},
 		{name: "pod net sysctl on host network", pod: map[string]string{"net.core.somaxconn": "1"}, hostNet: true, errField: "linux.sysctls[net.core.somaxconn]"},
 		{name: "pod ipc sysctl on host ipc", pod: map[string]string{"kernel.msgmax": "1"}, hostIPC: true, errField: "linux.sysctls[kernel.msgmax]"},
