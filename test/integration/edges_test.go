@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"sort"
 	"testing"
 	"time"
@@ -107,5 +110,33 @@ func TestStatsStreamsEndAfterEachItemOnce(t *testing.T) {
 	})
 	if !sameIDs(got, pods) {
 		t.Errorf("StreamPodSandboxMetrics sent %v, want %v once each", got, pods)
+	}
+}
+
+// TestImageFsInfoCountsHardLinksOnce: an image whose busybox applets are 400
+// hard links to the one binary uses about one binary's worth of disk and
+// inodes; counting each link in full reported ~800 MB.
+func TestImageFsInfoCountsHardLinksOnce(t *testing.T) {
+	var links []registry.TarEntry
+	for i := range 400 {
+		links = append(links, registry.TarEntry{Name: fmt.Sprintf("usr/bin/applet%d", i), Type: tar.TypeLink, Linkname: "bin/busybox"})
+	}
+	e := newEnv(t, registry.Image{ExtraFiles: links})
+	fi, err := os.Stat(registry.BusyboxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.d.Image.ImageFsInfo(framework.Ctx(t), &runtimeapi.ImageFsInfoRequest{})
+	if err != nil || len(r.ImageFilesystems) != 1 {
+		t.Fatalf("ImageFsInfo: %v %v", r, err)
+	}
+	used, inodes := r.ImageFilesystems[0].GetUsedBytes().GetValue(), r.ImageFilesystems[0].GetInodesUsed().GetValue()
+	// The binary plus small files, directories and symlinks: well under
+	// twice the binary, and far fewer inodes than names.
+	if size := uint64(fi.Size()); used < size || used > 2*size {
+		t.Errorf("image filesystem uses %d bytes; busybox is %d bytes", used, size)
+	}
+	if inodes == 0 || inodes > 200 {
+		t.Errorf("image filesystem uses %d inodes for about 60 files and directories plus 400 links", inodes)
 	}
 }
