@@ -24,12 +24,13 @@ func fakeRuntime(t *testing.T, dir, body string) string {
 	return p
 }
 
-// TestCreateHugeRuntimeStderr: a runtime writing 100 KiB to stderr (more
-// than a pipe holds) and failing gets its error reported, capped, instead
-// of blocking on the pipe until the create timeout.
+// TestCreateHugeRuntimeStderr: a runtime writing 100 KiB to stdout and to
+// stderr (more than a pipe holds) and failing gets its error (stderr)
+// reported, capped, instead of blocking on a pipe until the create timeout.
 func TestCreateHugeRuntimeStderr(t *testing.T) {
 	c := newCtr(t, []string{"true"}, bundleOpts{})
-	c.cfg.Runtime = fakeRuntime(t, c.dir, `echo first-line >&2
+	c.cfg.Runtime = fakeRuntime(t, c.dir, `head -c 102400 /dev/zero | tr '\0' o
+echo first-line >&2
 head -c 102400 /dev/zero | tr '\0' e >&2
 echo >&2
 echo last-line: no such thing >&2
@@ -44,6 +45,9 @@ exit 1
 		t.Fatalf("want the runtime's error before the deadline, got %v (monitor log: %s)", err, c.monitorLog())
 	}
 	msg := err.Error()
+	if strings.Contains(msg, "ooo") {
+		t.Errorf("error has the runtime's stdout, not only its stderr")
+	}
 	for _, want := range []string{"first-line", "last-line: no such thing", "bytes of runtime output omitted"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q", want)

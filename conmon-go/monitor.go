@@ -166,9 +166,9 @@ func (m *monitorState) createArgs(pidFile, consolePath string) []string {
 }
 
 // runCreate runs "runtime create" within the create timeout, or until
-// parent ends. In pipe mode the runtime's stderr is the container's stderr
-// pipe: it is read (capped) while the runtime runs, and on failure holds the
-// runtime's message.
+// parent ends. In pipe mode the runtime's stdout and stderr are the
+// container's pipes: they are read (capped) while the runtime runs, so it
+// never blocks on a full pipe, and on failure hold the runtime's message.
 func (m *monitorState) runCreate(parent context.Context, cio *containerIO) (int, error) {
 	pidFile := m.cfg.PidFile
 	if pidFile == "" {
@@ -197,17 +197,22 @@ func (m *monitorState) runCreate(parent context.Context, cio *containerIO) (int,
 	}
 	m.log.Info("creating container", "args", cmd.Args)
 	err := cmd.Start()
-	var capture *pipeCapture
+	var errCap, outCap *pipeCapture
 	if err == nil && cio.errR != nil {
-		capture = capturePipe(cio.errR)
+		errCap, outCap = capturePipe(cio.errR), capturePipe(cio.outR)
 	}
 	if err == nil {
 		err = cmd.Wait()
 	}
 	cio.closeChildEnds()
 	var msg *capped
-	if capture != nil {
-		msg = capture.finish()
+	if errCap != nil {
+		// The runtime's stderr; its stdout only when that is all it wrote.
+		if msg = errCap.finish(); msg.total == 0 {
+			msg = outCap.finish()
+		} else {
+			outCap.finish()
+		}
 	} else if cio.consoleLn != nil {
 		msg = captureFile(filepath.Join(m.tmpDir, "runtime.err"))
 	}
@@ -215,7 +220,7 @@ func (m *monitorState) runCreate(parent context.Context, cio *containerIO) (int,
 		return 0, m.createError(ctx, parent, msg, err)
 	}
 	if msg != nil && msg.total > 0 {
-		m.log.Warn("runtime create wrote to stderr", "output", msg.String())
+		m.log.Warn("runtime create wrote output", "output", msg.String())
 	}
 	if cio.consoleLn != nil {
 		res := <-consoleCh
