@@ -38,8 +38,8 @@ type StartResult struct {
 // Start execs the monitor binary at monitorPath for cfg (cfg.Version is filled
 // in), waits for the short-lived first process and then for the monitor's sync
 // message. It returns once the runtime's create has finished. If ctx ends
-// first Start returns ctx's error; the monitor goes on and enforces its own
-// CreateTimeout, so the caller should force-delete the container.
+// first the create is cancelled as in Run and Start returns ctx's error;
+// the caller should still force-delete the container.
 func Start(ctx context.Context, monitorPath string, cfg *Config) (StartResult, error) {
 	p, err := Launch(monitorPath)
 	if err != nil {
