@@ -8,8 +8,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -82,7 +85,8 @@ func runDetached() int {
 	unix.CloseOnExec(syncFD)
 	syncPipe := os.NewFile(syncFD, "sync")
 	var cfg monitor.Config
-	err := json.NewDecoder(os.Stdin).Decode(&cfg)
+	dec := json.NewDecoder(os.Stdin)
+	err := dec.Decode(&cfg)
 	if err == nil {
 		err = cfg.Validate()
 	}
@@ -90,13 +94,15 @@ func runDetached() int {
 		report(syncPipe, monitor.SyncMessage{Error: "monitor config: " + err.Error()})
 		return 1
 	}
-	os.Stdin.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go watchCancel(io.MultiReader(dec.Buffered(), os.Stdin), cancel)
 	m := newMonitor(&cfg, openLogger(cfg.MonitorLog))
 	// Create in a goroutine that then ends: its stack, grown by exec and
 	// decoding, is freed instead of staying pinned under the wait4 below.
 	created := make(chan int)
 	go func() {
-		pid, err := m.create()
+		pid, err := m.create(ctx)
 		if err != nil {
 			m.log.Error("create failed", "err", err)
 			m.cleanup()
@@ -114,6 +120,25 @@ func runDetached() int {
 	m.waitAndRecord(pid)
 	m.cleanup()
 	return 0
+}
+
+// watchCancel reads what follows the config on stdin until the daemon
+// closes it: a monitor.CancelCreate byte means the daemon gave up on the
+// create (its client went away or its own timeout passed). A daemon that
+// died closes stdin without it, and the create goes on.
+func watchCancel(r io.Reader, cancel context.CancelFunc) {
+	defer os.Stdin.Close()
+	b := make([]byte, 64)
+	for {
+		n, err := r.Read(b)
+		if bytes.IndexByte(b[:n], monitor.CancelCreate) >= 0 {
+			cancel()
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // runtimeEnv is the environment for child processes: ours without the

@@ -70,8 +70,9 @@ func (c *containerIO) closeChildEnds() {
 }
 
 // create prepares logging and sockets, runs "runtime create" and starts
-// copying output. It returns the container's pid.
-func (m *monitorState) create() (int, error) {
+// copying output. It returns the container's pid. Ending ctx (the daemon
+// gave up) kills the runtime and removes what it made.
+func (m *monitorState) create(ctx context.Context) (int, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return 0, fmt.Errorf("become subreaper: %w", err)
 	}
@@ -97,7 +98,7 @@ func (m *monitorState) create() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	pid, err := m.runCreate(cio)
+	pid, err := m.runCreate(ctx, cio)
 	if err != nil {
 		return 0, err
 	}
@@ -164,15 +165,16 @@ func (m *monitorState) createArgs(pidFile, consolePath string) []string {
 	return append(args, m.cfg.ID)
 }
 
-// runCreate runs "runtime create" within the create timeout. In pipe mode
-// the runtime's stderr is the container's stderr pipe, which nobody reads
-// until create succeeded, so on failure it holds the runtime's message.
-func (m *monitorState) runCreate(cio *containerIO) (int, error) {
+// runCreate runs "runtime create" within the create timeout, or until
+// parent ends. In pipe mode the runtime's stdout and stderr are the
+// container's pipes: they are read (capped) while the runtime runs, so it
+// never blocks on a full pipe, and on failure hold the runtime's message.
+func (m *monitorState) runCreate(parent context.Context, cio *containerIO) (int, error) {
 	pidFile := m.cfg.PidFile
 	if pidFile == "" {
 		pidFile = filepath.Join(m.tmpDir, "pid")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.CreateTimeout)
+	ctx, cancel := context.WithTimeout(parent, m.cfg.CreateTimeout)
 	defer cancel()
 	consoleCh := make(chan consoleResult, 1)
 	if cio.consoleLn != nil {
@@ -194,10 +196,31 @@ func (m *monitorState) runCreate(cio *containerIO) (int, error) {
 		cmd.Stdout, cmd.Stderr = f, f
 	}
 	m.log.Info("creating container", "args", cmd.Args)
-	err := cmd.Run()
+	err := cmd.Start()
+	var errCap, outCap *pipeCapture
+	if err == nil && cio.errR != nil {
+		errCap, outCap = capturePipe(cio.errR), capturePipe(cio.outR)
+	}
+	if err == nil {
+		err = cmd.Wait()
+	}
 	cio.closeChildEnds()
+	var msg *capped
+	if errCap != nil {
+		// The runtime's stderr; its stdout only when that is all it wrote.
+		if msg = errCap.finish(); msg.total == 0 {
+			msg = outCap.finish()
+		} else {
+			outCap.finish()
+		}
+	} else if cio.consoleLn != nil {
+		msg = captureFile(filepath.Join(m.tmpDir, "runtime.err"))
+	}
 	if err != nil {
-		return 0, m.createError(ctx, cio, err)
+		return 0, m.createError(ctx, parent, msg, err)
+	}
+	if msg != nil && msg.total > 0 {
+		m.log.Warn("runtime create wrote output", "output", msg.String())
 	}
 	if cio.consoleLn != nil {
 		res := <-consoleCh
@@ -218,25 +241,24 @@ func (m *monitorState) runCreate(cio *containerIO) (int, error) {
 	return pid, nil
 }
 
-func (m *monitorState) createError(ctx context.Context, cio *containerIO, runErr error) error {
+// createError names why the create failed: cancelled by the daemon, timed
+// out (both after removing what the killed runtime left), or the runtime's
+// own message.
+func (m *monitorState) createError(ctx, parent context.Context, msg *capped, runErr error) error {
 	if ctx.Err() != nil {
-		// The runtime may have left a half-created container behind.
+		// The runtime was killed and may have left a half-created container.
 		del := exec.Command(m.cfg.Runtime, append(m.globalArgs(), "delete", "--force", m.cfg.ID)...)
 		del.Env = runtimeEnv()
 		_ = del.Run()
+		if parent.Err() != nil {
+			return errors.New("runtime create cancelled by the daemon")
+		}
 		return fmt.Errorf("runtime create timed out after %s", m.cfg.CreateTimeout)
 	}
-	var msg []byte
-	if cio.errR != nil {
-		_ = cio.errR.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		buf := make([]byte, 4096)
-		n, _ := cio.errR.Read(buf)
-		msg = buf[:n]
-	} else if data, err := os.ReadFile(filepath.Join(m.tmpDir, "runtime.err")); err == nil {
-		msg = data
-	}
-	if s := strings.TrimSpace(string(msg)); s != "" {
-		return errors.New(s)
+	if msg != nil {
+		if s := strings.TrimSpace(msg.String()); s != "" {
+			return errors.New(s)
+		}
 	}
 	return fmt.Errorf("runtime create: %w", runErr)
 }

@@ -10,10 +10,16 @@ import (
 
 // CreateContainer creates a container in a ready pod.
 func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
+	logging.From(ctx).InfoContext(ctx, "Creating container", "name", req.GetConfig().GetMetadata().GetName(),
+		"pod", req.PodSandboxId, "podName", req.GetSandboxConfig().GetMetadata().GetName())
+	cname := containerCreationName(req.PodSandboxId, req.GetConfig().GetMetadata())
+	cr, end := s.obs().creating.begin(cname, "container creating")
+	defer end()
 	c, err := s.containers.Create(ctx, req.PodSandboxId, req.Config, req.SandboxConfig)
 	if err != nil {
+		s.countStalled(ctx, "container", cname, cr, err)
 		return nil, err
 	}
-	logging.From(ctx).Info("container created", "container", c.ID, "name", c.Metadata().Name, "pod", c.PodID)
+	s.logContainer(ctx, "Created container", c.ID)
 	return &runtimeapi.CreateContainerResponse{ContainerId: c.ID}, nil
 }

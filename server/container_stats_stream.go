@@ -1,39 +1,27 @@
 package server
 
 import (
-	"time"
-
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// defaultStreamInterval paces the stats streams when stats are collected
-// on demand (no collection period to follow).
-const defaultStreamInterval = 10 * time.Second
-
-// StreamContainerStats sends the filtered container stats now and then
-// once per collection period until the client goes away.
+// StreamContainerStats sends the same stats as ListContainerStats, each
+// container once, in batches, then ends the stream (KEP-5825).
 func (s *Server) StreamContainerStats(req *runtimeapi.StreamContainerStatsRequest, stream runtimeapi.RuntimeService_StreamContainerStatsServer) error {
-	return s.everyPeriod(stream.Context().Done(), func() error {
-		return stream.Send(&runtimeapi.StreamContainerStatsResponse{ContainerStats: s.listContainerStats(req.GetFilter())})
+	return sendBatches(s.listContainerStats(req.GetFilter()), func(b []*runtimeapi.ContainerStats) error {
+		return stream.Send(&runtimeapi.StreamContainerStatsResponse{ContainerStats: b})
 	})
 }
 
-// everyPeriod calls send at once and then every stats period until done.
-func (s *Server) everyPeriod(done <-chan struct{}, send func() error) error {
-	interval := s.obs().collector.Period()
-	if interval <= 0 {
-		interval = defaultStreamInterval
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := send(); err != nil {
+// sendBatches sends items in batches of at most streamBatch, each item
+// exactly once; nothing is sent for no items (a response carries at least
+// one). The stream ends when the caller returns.
+func sendBatches[T any](items []T, send func([]T) error) error {
+	for len(items) > 0 {
+		n := min(streamBatch, len(items))
+		if err := send(items[:n]); err != nil {
 			return err
 		}
-		select {
-		case <-done:
-			return nil
-		case <-t.C:
-		}
+		items = items[n:]
 	}
+	return nil
 }

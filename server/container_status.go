@@ -44,6 +44,7 @@ func containerStatus(c *container.Container) *runtimeapi.ContainerStatus {
 		ImageRef: c.ImageRef, ImageId: c.ImageID,
 		Reason: cs.Reason, Message: cs.Message,
 		Labels: cfg.Labels, Annotations: cfg.Annotations, Mounts: statusMounts(c), LogPath: c.LogPath,
+		StopSignal: c.CRIStopSignal(),
 	}
 	if r := cs.Resources; r != nil {
 		lr := &runtimeapi.LinuxContainerResources{}

@@ -34,6 +34,9 @@ func Interceptors(log *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamSer
 			err = toStatus(err)
 			logRequest(ctx, l, info.FullMethod, start, err)
 		}()
+		if err := checkNoNUL(req); err != nil {
+			return nil, err
+		}
 		return handler(ctx, req)
 	}
 	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {

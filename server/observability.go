@@ -10,10 +10,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/container"
 	"github.com/crio-runtime/crio/internal/events"
+	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/metrics"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/stats"
@@ -35,6 +35,9 @@ type observability struct {
 
 	podResMu sync.Mutex
 	podRes   map[string]*podResourcesRecord
+
+	monitorGone map[string]bool // containers counted by probeMonitors
+	creating    creations       // pod and container creations in progress
 }
 
 // eventPoll is how often container state is diffed when nothing kicks
@@ -66,10 +69,15 @@ func (s *Server) newObservability(ctx context.Context, endpoint bool) (*observab
 	}
 	o := &observability{layout: layout, kick: make(chan struct{}, 1), podRes: map[string]*podResourcesRecord{}}
 	o.metrics = metrics.New(metrics.Options{
-		CodeOf:     func(err error) codes.Code { return status.Code(toStatus(err)) },
-		Monitors:   s.monitorCount,
-		Collectors: cfg.Metrics.MetricsCollectors,
+		CodeOf:         func(err error) codes.Code { return status.Code(toStatus(err)) },
+		Monitors:       s.monitorCount,
+		DefaultRuntime: func() string { return s.Config().Crio.Runtime.DefaultRuntime },
+		Collectors:     cfg.Metrics.MetricsCollectors,
 	})
+	if u := metrics.Unknown(cfg.Metrics.MetricsCollectors); len(u) > 0 && endpoint {
+		s.log.Warn("unknown metrics collectors ignored", "collectors", u)
+	}
+	s.images.SetProgress(o.metrics)
 	o.broker = events.NewBroker(events.DefaultBuffer, o.metrics.EventDropped)
 	o.tracker = events.NewTracker(s.containerStates())
 	o.collector = stats.NewCollector(stats.Options{
@@ -88,7 +96,7 @@ func (s *Server) newObservability(ctx context.Context, endpoint bool) (*observab
 			cancel()
 			return nil, fmt.Errorf("start metrics endpoint: %w", err)
 		}
-		s.log.Info("serving metrics", "address", addr)
+		s.log.Info("serving metrics", "address", addr, "collectors", len(o.metrics.Registered()))
 	}
 	o.loadPodResources(s)
 	o.wg.Add(2)
@@ -166,21 +174,16 @@ func (s *Server) ObservabilityInterceptors() (grpc.UnaryServerInterceptor, grpc.
 	return unary, ms
 }
 
-// changesContainers are the RPCs after which container events are due.
+// changesContainers are the RPCs after which container or pod events are due.
 var changesContainers = map[string]bool{
 	"CreateContainer": true, "StartContainer": true, "StopContainer": true, "RemoveContainer": true,
-	"StopPodSandbox": true, "RemovePodSandbox": true,
+	"RunPodSandbox": true, "StopPodSandbox": true, "RemovePodSandbox": true,
 }
 
-// observeImagePull records a pull for the metrics (size from storage).
-func (s *Server) observeImagePull(ctx context.Context, ref string, err error) {
-	var size int64
-	if err == nil {
-		if img, _, serr := s.images.Status(ctx, &runtimeapi.ImageSpec{Image: ref}, false); serr == nil && img != nil {
-			size = int64(img.Size)
-		}
-	}
-	s.obs().metrics.ImagePull(size, err)
+// observeImagePull records a pull's outcome for the metrics (its bytes
+// are counted as they arrive, through the image service's progress).
+func (s *Server) observeImagePull(err error) {
+	s.obs().metrics.ImagePull(err, image.PullFailureCategory(err))
 }
 
 // observeStage records a RunPodSandbox or CreateContainer stage latency.

@@ -17,11 +17,11 @@ func (s *Server) ListPodSandboxMetrics(ctx context.Context, req *runtimeapi.List
 	return &runtimeapi.ListPodSandboxMetricsResponse{PodMetrics: s.listPodMetrics()}, nil
 }
 
-// StreamPodSandboxMetrics sends the pod metrics now and then once per
-// collection period until the client goes away.
+// StreamPodSandboxMetrics sends the same metrics as ListPodSandboxMetrics,
+// each pod once, in batches, then ends the stream.
 func (s *Server) StreamPodSandboxMetrics(req *runtimeapi.StreamPodSandboxMetricsRequest, stream runtimeapi.RuntimeService_StreamPodSandboxMetricsServer) error {
-	return s.everyPeriod(stream.Context().Done(), func() error {
-		return stream.Send(&runtimeapi.StreamPodSandboxMetricsResponse{PodSandboxMetrics: s.listPodMetrics()})
+	return sendBatches(s.listPodMetrics(), func(b []*runtimeapi.PodSandboxMetrics) error {
+		return stream.Send(&runtimeapi.StreamPodSandboxMetricsResponse{PodSandboxMetrics: b})
 	})
 }
 

@@ -22,7 +22,7 @@ func (s *Server) listPods(f *runtimeapi.PodSandboxFilter) []*runtimeapi.PodSandb
 		}
 		out = append(out, &runtimeapi.PodSandbox{
 			Id: sb.ID, Metadata: sb.Metadata(), State: sb.State(), CreatedAt: sb.CreatedAt,
-			Labels: sb.Config.Labels, Annotations: sb.Config.Annotations, RuntimeHandler: sb.RuntimeHandler,
+			Labels: sb.Config.Labels, Annotations: sb.Config.Annotations, RuntimeHandler: sb.ReportedHandler(),
 		})
 	}
 	return out

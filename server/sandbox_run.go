@@ -19,28 +19,40 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	if err != nil {
 		return nil, err
 	}
-	if err := validatePodResources(req.GetConfig().GetLinux().GetResources()); err != nil {
+	lx := req.GetConfig().GetLinux()
+	if err := validatePodResources(lx.GetResources(), "config.linux.resources."); err != nil {
+		return nil, err
+	}
+	if err := validatePodResources(lx.GetOverhead(), "config.linux.overhead."); err != nil {
 		return nil, err
 	}
 	ro, err := s.podAnnotations(req.GetConfig(), handler)
 	if err != nil {
 		return nil, err
 	}
+	ro.HandlerDefaulted = req.RuntimeHandler == ""
 	log := logging.From(ctx)
+	md := req.GetConfig().GetMetadata()
+	log.InfoContext(ctx, "Running pod sandbox", "name", md.GetName(), "namespace", md.GetNamespace(), "uid", md.GetUid(), "handler", handler)
+	cname := podCreationName(md)
+	cr, end := s.obs().creating.begin(cname, "sandbox creating")
+	defer end()
 	sb, err := s.pods.Run(ctx, req.GetConfig(), handler, ro, func(stage string, d time.Duration) {
 		log.Debug("pod stage done", "stage", stage, "duration", d)
 		s.observeStage(stage, d)
+		cr.set(podStageAfter(stage))
 	})
 	if err != nil {
+		s.countStalled(ctx, "pod sandbox", cname, cr, err)
 		return nil, err
 	}
-	if lx := req.GetConfig().GetLinux(); lx.GetResources() != nil || lx.GetOverhead() != nil {
+	if lx.GetResources() != nil || lx.GetOverhead() != nil {
 		if err := s.applyPodResources(ctx, sb, lx.GetOverhead(), lx.GetResources()); err != nil {
 			_ = s.pods.Remove(ctx, sb.ID)
 			return nil, err
 		}
 	}
-	log.Info("pod sandbox ready", "pod", sb.ID, "name", sb.Metadata().Name, "namespace", sb.Metadata().Namespace, "ips", sb.IPs)
+	log.InfoContext(ctx, "Ran pod sandbox", "pod", sb.ID, "name", sb.Metadata().GetName(), "namespace", sb.Metadata().GetNamespace(), "ips", sb.IPs)
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: sb.ID}, nil
 }
 

@@ -51,7 +51,7 @@ func podStatus(sb *sandbox.Sandbox) *runtimeapi.PodSandboxStatus {
 		CreatedAt:      sb.CreatedAt,
 		Labels:         sb.Config.Labels,
 		Annotations:    sb.Config.Annotations,
-		RuntimeHandler: sb.RuntimeHandler,
+		RuntimeHandler: sb.ReportedHandler(),
 		Network:        &runtimeapi.PodSandboxNetworkStatus{},
 		Linux: &runtimeapi.LinuxPodSandboxStatus{Namespaces: &runtimeapi.Namespace{
 			Options: sb.NamespaceOptions(),

@@ -14,8 +14,10 @@ func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSand
 	if req.PodSandboxId == "" {
 		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
 	}
+	s.logPod(ctx, "Stopping pod sandbox", req.PodSandboxId)
 	if err := s.pods.Stop(ctx, req.PodSandboxId); err != nil {
 		return nil, err
 	}
+	s.logPod(ctx, "Stopped pod sandbox", req.PodSandboxId)
 	return &runtimeapi.StopPodSandboxResponse{}, nil
 }

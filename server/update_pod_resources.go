@@ -13,6 +13,7 @@ import (
 
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/sandbox"
+	ocispec "github.com/crio-runtime/crio/internal/spec"
 	"github.com/crio-runtime/crio/internal/stats"
 )
 
@@ -35,7 +36,10 @@ func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.
 	if req.PodSandboxId == "" {
 		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
 	}
-	if err := validatePodResources(req.Resources); err != nil {
+	if err := validatePodResources(req.Resources, "resources."); err != nil {
+		return nil, err
+	}
+	if err := validatePodResources(req.Overhead, "overhead."); err != nil {
 		return nil, err
 	}
 	sb, err := s.pods.Get(req.PodSandboxId)
@@ -48,16 +52,10 @@ func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.
 	return &runtimeapi.UpdatePodSandboxResourcesResponse{}, nil
 }
 
-func validatePodResources(r *runtimeapi.LinuxContainerResources) error {
-	switch {
-	case r == nil:
-		return nil
-	case r.CpuShares < 0 || r.CpuPeriod < 0 || r.MemoryLimitInBytes < 0:
-		return status.Error(codes.InvalidArgument, "resources: cpu_shares, cpu_period and memory_limit_in_bytes must not be negative")
-	case r.CpuQuota < -1:
-		return status.Errorf(codes.InvalidArgument, "resources.cpu_quota %d is invalid", r.CpuQuota)
-	}
-	return nil
+// validatePodResources makes the checks CreateContainer makes of
+// container resources (one implementation, in internal/spec).
+func validatePodResources(r *runtimeapi.LinuxContainerResources, field string) error {
+	return ocispec.ValidateResources(r, field)
 }
 
 func marshalResources(r *runtimeapi.LinuxContainerResources) (json.RawMessage, error) {
@@ -99,6 +97,25 @@ func (o *observability) gcPodResources(s *Server) {
 			_ = s.store.Delete(podResourcesKind, id)
 		}
 	}
+}
+
+// dropPodResources forgets the record of a removed pod. Records on disk
+// are loaded when observability starts (and those of gone pods collected
+// then), so a pod without an entry in memory has no record to drop.
+func (s *Server) dropPodResources(podID string) error {
+	s.obsMu.Lock()
+	o := s.obsState
+	s.obsMu.Unlock()
+	if o == nil {
+		return nil
+	}
+	o.podResMu.Lock()
+	defer o.podResMu.Unlock()
+	if _, ok := o.podRes[podID]; !ok {
+		return nil
+	}
+	delete(o.podRes, podID)
+	return s.store.Delete(podResourcesKind, podID)
 }
 
 // applyPodResources applies resources plus overhead to the pod cgroup when

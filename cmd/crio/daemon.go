@@ -55,6 +55,8 @@ func runDaemon(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	files, _ := config.Files(c.String("config"), c.String("config-dir")) // the ones loadConfig read
+	srv.LogStartup(files)
 	lis, err := server.Listen(cfg.Crio.API.Listen)
 	if err != nil {
 		_ = srv.Shutdown()

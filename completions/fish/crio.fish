@@ -118,7 +118,7 @@ complete -c crio -n '__fish_crio_no_subcommand' -f -l cni-plugin-dir -r -d 'Dire
 complete -c crio -n '__fish_crio_no_subcommand' -f -l cni-status-grace-period -r -d 'Poll the CNI plugin\'s STATUS continuously and mark the network not ready after this grace period; 0s checks only at start. (Accepted for CRI-O compatibility; not implemented.)'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l default-subnet -r -d 'Subnet of the built-in bridge network used when network_dir holds no config.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l enable-metrics -d 'Serve Prometheus metrics.'
-complete -c crio -n '__fish_crio_no_subcommand' -f -l metrics-collectors -r -d 'Metric collectors to enable (empty: all).'
+complete -c crio -n '__fish_crio_no_subcommand' -f -l metrics-collectors -r -d 'Metrics to serve, by CRI-O\'s collector names (a crio_ or container_runtime_crio_ prefix is accepted); our own metrics (groups operations, image_pulls, containers, sandbox, go, process) are served unless the list names one of them; empty serves all.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l metrics-host -r -d 'Address the metrics endpoint listens on (loopback by default).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l metrics-port -r -d 'Port of the metrics endpoint.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l metrics-socket -r -d 'Unix socket to serve metrics on as well.'

@@ -39,6 +39,13 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if !sb.InfraRunning() {
 		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %s is not ready: its infra process %d exited", sb.ID, sb.InfraPID)
 	}
+	if err := checkInPod(sb, cfg); err != nil {
+		return nil, err
+	}
+	targetNS, err := m.targetPIDNamespace(sb, cfg)
+	if err != nil {
+		return nil, err
+	}
 	rt, err := m.Runtime(sb.RuntimeHandler)
 	if err != nil {
 		return nil, err
@@ -114,7 +121,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 		return nil, err
 	}
 	undo = append(undo, func() { m.unmountImages(c) })
-	res, err := m.buildSpec(c, sb, podCfg, img, rootfs, imageMounts)
+	res, err := m.buildSpec(c, sb, podCfg, img, rootfs, imageMounts, targetNS)
 	stage("spec")
 	if err != nil {
 		return nil, err
@@ -122,6 +129,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	for _, w := range res.Warnings {
 		logging.From(ctx).Warn("container spec", "container", id, "warning", w)
 	}
+	m.logHostWarnings(logging.From(ctx), res.HostWarnings)
 	c.spec, c.StopSignal, c.Resources = res.Spec, res.StopSignal, res.Spec.Linux.Resources
 	if u := res.User.GetLinux(); u != nil {
 		c.User = &UserRecord{UID: u.Uid, GID: u.Gid, SupplementalGroups: u.SupplementalGroups}
@@ -179,22 +187,6 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	}
 	m.index.Add(id, c)
 	return c, nil
-}
-
-func validateCreate(podID string, cfg *runtimeapi.ContainerConfig) error {
-	switch {
-	case podID == "":
-		return status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
-	case cfg == nil:
-		return status.Error(codes.InvalidArgument, "config is required")
-	case cfg.GetMetadata() == nil || cfg.Metadata.Name == "":
-		return status.Error(codes.InvalidArgument, "config.metadata.name is required")
-	case strings.ContainsAny(cfg.Metadata.Name, "/\x00"):
-		return status.Errorf(codes.InvalidArgument, "config.metadata.name %q must not contain / or NUL", cfg.Metadata.Name)
-	case cfg.GetImage().GetImage() == "":
-		return status.Error(codes.InvalidArgument, "config.image.image is required")
-	}
-	return nil
 }
 
 // logPath joins the pod's log directory and the container's relative path;

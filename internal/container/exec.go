@@ -9,7 +9,9 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/oci"
+	"github.com/crio-runtime/crio/internal/spec"
 )
 
 // ExecSync runs cmd in a running container with the container's process
@@ -63,7 +65,19 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, r *runtimeapi.
 	if r == nil {
 		return nil
 	}
+	// The checks CreateContainer makes, before runc sees anything.
+	if err := spec.ValidateResources(r, "linux."); err != nil {
+		return err
+	}
+	if len(r.Unified) > 0 && !m.opts.CgroupV2 {
+		return status.Error(codes.FailedPrecondition, "linux.unified: needs cgroup v2")
+	}
 	res := toOCIResources(r)
+	warn, err := spec.FitResources(res, m.cgroupSupport())
+	if err != nil {
+		return err
+	}
+	m.logHostWarnings(logging.From(ctx), warn)
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	if c.Running() {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/oci"
@@ -297,4 +298,10 @@ func (m *Manager) reconcile(ctx context.Context, c *Container) {
 		// The monitor died while the daemon was down (or with it).
 		m.monitorLost(ctx, c, logging.From(ctx))
 	}
+}
+
+// CRIStopSignal is the signal StopContainer sends, as ContainerStatus
+// reports it.
+func (c *Container) CRIStopSignal() runtimeapi.Signal {
+	return runtimeapi.Signal(runtimeapi.Signal_value["SIGNAL_"+unix.SignalName(stopSignal(c.StopSignal))])
 }

@@ -54,6 +54,9 @@ type Manager struct {
 	// layer is a full copy of the image); nil when off.
 	spares *spares
 
+	// hostWarned holds the host warnings already logged (logHostWarnings).
+	hostWarned sync.Map
+
 	pauseOnce sync.Once
 	pauseDir  string
 	pauseErr  error

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"log/slog"
 	"os"
 	"sync"
 
@@ -30,7 +31,10 @@ var hostLimits = sync.OnceValues(func() ([]string, int) {
 	return caps, minOOM
 })
 
-func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeapi.PodSandboxConfig, img *image.ContainerImage, rootfs string, imageMounts map[string]string) (*spec.Result, error) {
+// hostCgroups is what the host's cgroups can enforce, read once.
+var hostCgroups = sync.OnceValue(hostos.Cgroups)
+
+func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeapi.PodSandboxConfig, img *image.ContainerImage, rootfs string, imageMounts map[string]string, targetPIDNS string) (*spec.Result, error) {
 	rc := m.cfg().Crio
 	caps, minOOM := hostLimits()
 	if rc.Runtime.MinOOMScoreAdj > minOOM {
@@ -42,9 +46,10 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		rro = oci.RecursiveReadOnly(rt.Path)
 	}
 	in := spec.Input{
-		ContainerID:   c.ID,
-		Config:        c.Config.ContainerConfig,
-		SandboxConfig: podCfg,
+		ContainerID:     c.ID,
+		TargetPIDNSPath: targetPIDNS,
+		Config:          c.Config.ContainerConfig,
+		SandboxConfig:   podCfg,
 		Sandbox: spec.Sandbox{
 			NetNSPath:      sb.Namespaces[sandbox.NetNS],
 			IPCNSPath:      sb.Namespaces[sandbox.IPCNS],
@@ -117,6 +122,11 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 	if err := annotations.ApplyToSpec(res.Spec, eff, hostos.Host{}.Devices); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
+	warn, err := spec.FitResources(res.Spec.Linux.Resources, m.cgroupSupport())
+	if err != nil {
+		return nil, err
+	}
+	res.HostWarnings = append(res.HostWarnings, warn...)
 	for _, k := range eff.NotApplied {
 		res.Warnings = append(res.Warnings, "annotation "+k+" is allowed but has no effect in this runtime")
 	}
@@ -164,4 +174,20 @@ func ensurePropagation(path, mode string) error {
 		return nil
 	}
 	return unix.Mount("", mp, "", unix.MS_SHARED, "")
+}
+
+// cgroupSupport is what the host's cgroups can enforce.
+func (m *Manager) cgroupSupport() *spec.CgroupSupport {
+	cs := hostCgroups()
+	return &cs
+}
+
+// logHostWarnings logs each host adjustment once per daemon start: the
+// kubelet sends the same unenforceable limits on every container.
+func (m *Manager) logHostWarnings(log *slog.Logger, warnings []string) {
+	for _, w := range warnings {
+		if _, seen := m.hostWarned.LoadOrStore(w, true); !seen {
+			log.Warn("host cannot enforce a requested setting; left out (logged once)", "warning", w)
+		}
+	}
 }

@@ -8,9 +8,15 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// State is what the tracker needs to know of a container.
+// State is what the tracker needs to know of a container or, with
+// Sandbox set, of a pod (ID == PodID; Started once ready, Exited once
+// stopped).
 type State struct {
-	ID, PodID  string
+	ID, PodID string
+	Sandbox   bool
+	// PodMeta is kept for the events of a pod or container that is gone:
+	// the kubelet reads the pod's UID from every event.
+	PodMeta    *runtimeapi.PodSandboxMetadata
 	Started    bool
 	Exited     bool
 	CreatedAt  int64
@@ -18,11 +24,17 @@ type State struct {
 	FinishedAt int64
 }
 
-// Change is one lifecycle step of a container.
+// Change is one lifecycle step of a container or pod.
 type Change struct {
 	ID, PodID string
 	Type      runtimeapi.ContainerEventType
 	At        int64 // nanoseconds since the epoch
+	Sandbox   bool
+	PodMeta   *runtimeapi.PodSandboxMetadata
+}
+
+func change(s State, typ runtimeapi.ContainerEventType, at int64) Change {
+	return Change{ID: s.ID, PodID: s.PodID, Type: typ, At: at, Sandbox: s.Sandbox, PodMeta: s.PodMeta}
 }
 
 const (
@@ -64,22 +76,22 @@ func (t *Tracker) Diff(cur []State, now time.Time) []Change {
 		seen[s.ID] = true
 		old, had := t.known[s.ID]
 		if !had {
-			out = append(out, Change{s.ID, s.PodID, created, s.CreatedAt})
+			out = append(out, change(s, created, s.CreatedAt))
 		}
 		if s.Started && !old.Started {
-			out = append(out, Change{s.ID, s.PodID, started, nonZero(s.StartedAt, s.CreatedAt)})
+			out = append(out, change(s, started, nonZero(s.StartedAt, s.CreatedAt)))
 		}
 		if s.Exited && !old.Exited {
-			out = append(out, Change{s.ID, s.PodID, stopped, nonZero(s.FinishedAt, now.UnixNano())})
+			out = append(out, change(s, stopped, nonZero(s.FinishedAt, now.UnixNano())))
 		}
 		t.known[s.ID] = s
 	}
 	for id, s := range t.known {
 		if !seen[id] {
 			if !s.Exited {
-				out = append(out, Change{id, s.PodID, stopped, now.UnixNano()})
+				out = append(out, change(s, stopped, now.UnixNano()))
 			}
-			out = append(out, Change{id, s.PodID, deleted, now.UnixNano()})
+			out = append(out, change(s, deleted, now.UnixNano()))
 			delete(t.known, id)
 		}
 	}

@@ -114,3 +114,29 @@ func isVerificationError(err error) bool {
 	}
 	return false
 }
+
+// PullFailureCategory names a pull error as CRI-O's image_pulls_failure_total
+// does: the registry's error code (MANIFEST_UNKNOWN, DENIED, ...), else
+// CONNECTION_REFUSED, CONNECTION_TIMEOUT or NOT_FOUND from the message,
+// else UNKNOWN. It reads the message because errors reach it as gRPC
+// status errors.
+func PullFailureCategory(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	for _, d := range errcode.GetErrorAllDescriptors() {
+		if d.Message != "" && strings.Contains(msg, d.Message) {
+			return d.Value
+		}
+	}
+	switch {
+	case strings.Contains(msg, "connection refused"):
+		return "CONNECTION_REFUSED"
+	case strings.Contains(msg, "connection timed out"), strings.Contains(msg, "i/o timeout"):
+		return "CONNECTION_TIMEOUT"
+	case strings.Contains(msg, "404 (Not Found)"), status.Code(err) == codes.NotFound:
+		return "NOT_FOUND"
+	}
+	return "UNKNOWN"
+}

@@ -97,26 +97,49 @@ func (s *Service) measureLayer(id string, diffSize int64) usage {
 	case "vfs":
 		dir = filepath.Join(root, "vfs", "dir", id)
 	}
-	var u usage
 	if dir != "" {
-		err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return nil // vanished or unreadable: count what we can
-			}
-			u.inodes++
-			if info, err := d.Info(); err == nil {
-				if st, ok := info.Sys().(*syscall.Stat_t); ok {
-					u.bytes += uint64(st.Blocks) * 512
-				}
-			}
-			return nil
-		})
-		if err == nil && u.inodes > 0 {
+		if u, ok := measureDir(dir); ok {
 			return u
 		}
 	}
+	var u usage
 	if diffSize > 0 {
 		u.bytes = uint64(diffSize)
 	}
 	return u
+}
+
+// inodeKey names one inode: hard links share it.
+type inodeKey struct{ dev, ino uint64 }
+
+// measureDir adds up the blocks and counts the inodes under dir, each inode
+// once as du does: a layer like busybox-static's holds hundreds of hard
+// links to one binary. ok is false when nothing could be read.
+func measureDir(dir string) (u usage, ok bool) {
+	seen := map[inodeKey]struct{}{}
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // vanished or unreadable: count what we can
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		st, isStat := info.Sys().(*syscall.Stat_t)
+		if !isStat {
+			u.inodes++
+			return nil
+		}
+		if st.Nlink > 1 && !d.IsDir() {
+			k := inodeKey{uint64(st.Dev), st.Ino}
+			if _, dup := seen[k]; dup {
+				return nil
+			}
+			seen[k] = struct{}{}
+		}
+		u.inodes++
+		u.bytes += uint64(st.Blocks) * 512
+		return nil
+	})
+	return u, err == nil && u.inodes > 0
 }

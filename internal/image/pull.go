@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/logging"
 )
 
 // Pull fetches ref into the store and returns the image ID (the config
@@ -39,9 +41,15 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *runtimeapi.AuthCon
 		names[i] = c.String()
 	}
 	key := strings.Join(names, ",") + "|" + authKey
-	return s.pulls.do(ctx, key, func(pctx context.Context) (string, error) {
+	log := logging.From(ctx)
+	log.InfoContext(ctx, "Pulling image", "image", ref)
+	id, err := s.pulls.do(ctx, key, func(pctx context.Context) (string, error) {
 		return s.pullAny(pctx, sys, ref, cands)
 	})
+	if err == nil {
+		log.InfoContext(ctx, "Pulled image", "image", ref, "imageID", id)
+	}
+	return id, err
 }
 
 // pullAny tries each candidate in order and returns the first success.
@@ -50,7 +58,7 @@ func (s *Service) pullAny(ctx context.Context, sys *types.SystemContext, input s
 	for _, c := range cands {
 		id, err := s.pullOne(ctx, sys, c)
 		if err == nil {
-			s.log.InfoContext(ctx, "pulled image", "ref", input, "name", c.String(), "id", id)
+			logging.From(ctx).DebugContext(ctx, "pulled image from candidate", "image", input, "name", c.String(), "imageID", id)
 			return id, nil
 		}
 		errs = append(errs, err)
@@ -99,15 +107,17 @@ func (s *Service) pullOne(ctx context.Context, sys *types.SystemContext, named r
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	opts := &copy.Options{SourceCtx: sys, DestinationCtx: sys}
+	opts := &copy.Options{SourceCtx: logMirrorChoice(sys), DestinationCtx: sys}
 	var resolved types.ImageReference
 	opts.ReportResolvedReference = &resolved
 	var stopWatch func()
-	if t := s.progressTimeout(); t > 0 {
-		opts.Progress, opts.ProgressInterval, stopWatch = watchProgress(t, cancel)
+	if t, each := s.progressTimeout(), s.progressHook(named); t > 0 || each != nil {
+		opts.Progress, opts.ProgressInterval, stopWatch = watchProgress(t, cancel, each)
 	}
 	facts := &pullFacts{}
+	unwatch := watchSources(sys, named, logging.From(ctx))
 	_, err = copy.Image(ctx, policyCtx, destRef, checkedRef{ImageReference: srcRef, facts: facts}, opts)
+	unwatch()
 	if stopWatch != nil {
 		stopWatch()
 	}
@@ -135,25 +145,38 @@ func (s *Service) pullOne(ctx context.Context, sys *types.SystemContext, named r
 	return img.ID, nil
 }
 
-// watchProgress returns a progress channel for copy.Options and cancels the
-// pull with errNoProgress when no event (bytes read, blob started or done)
-// arrives for timeout. stop must be called after copy.Image returns.
-func watchProgress(timeout time.Duration, cancel context.CancelCauseFunc) (chan types.ProgressProperties, time.Duration, func()) {
+// watchProgress returns a progress channel for copy.Options, hands each
+// event to each (when set) and cancels the pull with errNoProgress when no
+// event (bytes read, blob started or done) arrives for timeout (0: never).
+// stop must be called after copy.Image returns.
+func watchProgress(timeout time.Duration, cancel context.CancelCauseFunc, each func(types.ProgressProperties)) (chan types.ProgressProperties, time.Duration, func()) {
 	ch := make(chan types.ProgressProperties, 16)
-	interval := min(max(timeout/4, 50*time.Millisecond), time.Second)
+	interval := time.Second
+	if timeout > 0 {
+		interval = min(max(timeout/4, 50*time.Millisecond), time.Second)
+	}
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		timer := time.NewTimer(timeout)
+		var expired <-chan time.Time // nil: no watchdog
+		timer := time.NewTimer(max(timeout, time.Hour))
 		defer timer.Stop()
+		if timeout > 0 {
+			expired = timer.C
+		}
 		for {
 			select {
-			case _, ok := <-ch:
+			case p, ok := <-ch:
 				if !ok {
 					return
 				}
-				timer.Reset(timeout)
-			case <-timer.C:
+				if each != nil {
+					each(p)
+				}
+				if timeout > 0 {
+					timer.Reset(timeout)
+				}
+			case <-expired:
 				cancel(fmt.Errorf("%w for %v (pull_progress_timeout)", errNoProgress, timeout))
 				for range ch { // keep copy.Image from blocking until it returns
 				}

@@ -68,9 +68,10 @@ type Service struct {
 	log   *slog.Logger
 	tmp   string // big files and blob info cache, private to this store
 
-	inUseMu sync.RWMutex
-	inUse   InUseFunc
-	release func(imageID string)
+	inUseMu  sync.RWMutex
+	inUse    InUseFunc
+	release  func(imageID string)
+	progress PullProgress // told about the blobs of every pull (metrics)
 
 	pulls pullGroup    // in-flight pulls, shared by identical requests
 	gc    layerJanitor // removes layers left by failed pulls
@@ -97,6 +98,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	bridgeLogrus()
 	store, err := storage.GetStore(storage.StoreOptions{
 		RunRoot:            opts.RunRoot,
 		GraphRoot:          opts.Root,
@@ -133,6 +135,13 @@ func (s *Service) Store() storage.Store { return s.store }
 func (s *Service) SetInUseFunc(f InUseFunc) {
 	s.inUseMu.Lock()
 	s.inUse = f
+	s.inUseMu.Unlock()
+}
+
+// SetProgress sets what is told about the blobs of every pull.
+func (s *Service) SetProgress(p PullProgress) {
+	s.inUseMu.Lock()
+	s.progress = p
 	s.inUseMu.Unlock()
 }
 

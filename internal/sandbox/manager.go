@@ -103,6 +103,8 @@ func newID() string {
 // (allowed annotations).
 type RunOptions struct {
 	ShmSize int64 // bytes of the pod's /dev/shm; 0 = the default
+	// HandlerDefaulted: the request named no handler (see Sandbox).
+	HandlerDefaulted bool
 }
 
 func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string, ro RunOptions, stages func(stage string, d time.Duration)) (_ *Sandbox, retErr error) {
@@ -132,7 +134,8 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	nodeName, _ := os.Hostname()
 	sb := &Sandbox{
 		ID: id, Config: &PodConfig{cfg}, CreatedAt: time.Now().UnixNano(), RuntimeHandler: handler,
-		Hostname: Hostname(cfg, nodeName), Dir: filepath.Join(m.opts.RunDir, id),
+		HandlerDefaulted: ro.HandlerDefaulted,
+		Hostname:         Hostname(cfg, nodeName), Dir: filepath.Join(m.opts.RunDir, id),
 		CgroupParent: cfg.GetLinux().GetCgroupParent(),
 	}
 	start := time.Now()
@@ -146,6 +149,9 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	var err error
 	sb.Namespaces, err = Pin(PinRequest{Dir: m.opts.NamespacesDir, Name: id, Kinds: kinds, Hostname: sb.Hostname, Sysctls: sysctls})
 	if err != nil {
+		if status.Code(err) == codes.InvalidArgument {
+			return nil, err
+		}
 		return nil, status.Errorf(codes.Internal, "create pod namespaces: %v", err)
 	}
 	undo = append(undo, func() { _ = Unpin(sb.Namespaces) })

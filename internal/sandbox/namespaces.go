@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -91,9 +90,11 @@ func pinOnThisThread(req PinRequest) (paths map[NS]string, retErr error) {
 		}
 	}
 	for name, val := range req.Sysctls {
-		p := "/proc/sys/" + strings.ReplaceAll(name, ".", "/")
+		p := SysctlPath(name)
 		if err := os.WriteFile(p, []byte(val), 0o644); err != nil {
-			return nil, fmt.Errorf("sysctl %s=%s: %w", name, val, err)
+			// No such sysctl, a value the kernel refuses, a read-only one:
+			// all are the request's fault.
+			return nil, invalid("config.linux.sysctls[%s]: cannot set %s: %v", name, short(val), err)
 		}
 	}
 	for _, k := range req.Kinds {

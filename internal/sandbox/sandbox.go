@@ -17,16 +17,19 @@ import (
 // Sandbox is one pod. Exported fields are its persisted record; mu
 // serialises stop and remove.
 type Sandbox struct {
-	ID             string              `json:"id"`
-	Config         *PodConfig          `json:"config"`
-	CreatedAt      int64               `json:"createdAt"`
-	Ready          bool                `json:"ready"`
-	RuntimeHandler string              `json:"runtimeHandler"`
-	Hostname       string              `json:"hostname"`
-	Dir            string              `json:"dir"`
-	Files          Files               `json:"files"`
-	Namespaces     map[NS]string       `json:"namespaces"`
-	Network        *network.Attachment `json:"network,omitempty"`
+	ID             string     `json:"id"`
+	Config         *PodConfig `json:"config"`
+	CreatedAt      int64      `json:"createdAt"`
+	Ready          bool       `json:"ready"`
+	RuntimeHandler string     `json:"runtimeHandler"`
+	// HandlerDefaulted is true when the request named no handler: status
+	// then reports "" as asked, while RuntimeHandler is the one used.
+	HandlerDefaulted bool                `json:"handlerDefaulted,omitempty"`
+	Hostname         string              `json:"hostname"`
+	Dir              string              `json:"dir"`
+	Files            Files               `json:"files"`
+	Namespaces       map[NS]string       `json:"namespaces"`
+	Network          *network.Attachment `json:"network,omitempty"`
 	// IPs stay reported after stop, as the kubelet reads them from status.
 	IPs          []string `json:"ips,omitempty"`
 	CgroupParent string   `json:"cgroupParent"`
@@ -58,6 +61,14 @@ func (s *Sandbox) PIDNamespace() string {
 // still the process recorded at its start.
 func (s *Sandbox) InfraRunning() bool {
 	return s.InfraPID == 0 || proc.Same(s.InfraPID, s.InfraStart)
+}
+
+// ReportedHandler is the runtime handler as the client asked for it.
+func (s *Sandbox) ReportedHandler() string {
+	if s.HandlerDefaulted {
+		return ""
+	}
+	return s.RuntimeHandler
 }
 
 // Metadata is a shortcut for the pod's CRI metadata.

@@ -66,6 +66,9 @@ func (b *builder) privileged() bool { return b.sc.GetPrivileged() }
 
 func (b *builder) warn(msg string) { b.res.Warnings = append(b.res.Warnings, msg) }
 
+// hostWarn notes an adjustment that every container on this host gets.
+func (b *builder) hostWarn(msg string) { b.res.HostWarnings = append(b.res.HostWarnings, msg) }
+
 // noHost is the Host of a machine with nothing on it.
 type noHost struct{}
 

@@ -90,8 +90,10 @@ func (b *builder) selinux() error {
 	o := b.sc.GetSelinuxOptions()
 	requested := o.GetUser() != "" || o.GetRole() != "" || o.GetType() != "" || o.GetLevel() != ""
 	if !b.in.Runtime.LSM.SELinux {
+		// Kubelets send the pod's seLinuxOptions whatever the node; CRI-O
+		// and containerd ignore them when SELinux is off.
 		if requested && !b.privileged() {
-			return precondition(scField+"selinux_options", "SELinux label requested but SELinux is not enabled on this host")
+			b.hostWarn("SELinux options ignored: SELinux is not enabled on this host")
 		}
 		return nil
 	}

@@ -204,6 +204,15 @@ func (b *builder) needPropagation(p, mode string) {
 	b.res.Propagation = append(b.res.Propagation, PropagationNeed{Path: p, Mode: mode})
 }
 
+// procFileMounts are the /proc files a bind mount may cover, those runc
+// 1.1 allows (lxcfs serves container-aware versions of them); all else
+// under /proc is refused.
+var procFileMounts = map[string]bool{
+	"/proc/cpuinfo": true, "/proc/diskstats": true, "/proc/meminfo": true, "/proc/stat": true,
+	"/proc/swaps": true, "/proc/uptime": true, "/proc/loadavg": true, "/proc/slabinfo": true,
+	"/proc/net/dev": true, "/proc/sys/kernel/ns_last_pid": true,
+}
+
 // containerPath validates a path inside the container.
 func containerPath(p, field string) (string, error) {
 	if !path.IsAbs(p) {
@@ -213,7 +222,7 @@ func containerPath(p, field string) (string, error) {
 	switch {
 	case c == "/":
 		return "", invalid(field, "cannot mount over the container root")
-	case c == "/proc" || strings.HasPrefix(c, "/proc/"):
+	case (c == "/proc" || strings.HasPrefix(c, "/proc/")) && !procFileMounts[c]:
 		return "", invalid(field, "cannot mount over %s", c)
 	}
 	return c, nil
@@ -285,7 +294,10 @@ func (b *builder) imageVolumes(user []specs.Mount) ([]specs.Mount, error) {
 	var out []specs.Mount
 	for _, v := range b.in.Image.Volumes {
 		if !path.IsAbs(v) {
-			return nil, invalid("image volume", "%q is not an absolute path", v)
+			// Images built elsewhere list "C:/dir" or ":x": like CRI-O, place
+			// the entry under the root rather than fail the container.
+			b.warn(fmt.Sprintf("image volume %q is not absolute; placed at %q", v, path.Clean("/"+v)))
+			v = "/" + v
 		}
 		dst := path.Clean(v)
 		if taken[dst] || dst == "/" {

@@ -151,6 +151,8 @@ func TestCRIMounts(t *testing.T) {
 		{name: "relative container path", mounts: []*runtimeapi.Mount{mnt("data", "/data")}, errKind: "invalid", errField: "mounts[0].container_path"},
 		{name: "mount over /proc", mounts: []*runtimeapi.Mount{mnt("/proc", "/data")}, errKind: "invalid", errField: "mounts[0].container_path"},
 		{name: "mount under /proc", mounts: []*runtimeapi.Mount{mnt("/data", "/data"), mnt("/proc/../proc/sys", "/data")}, errKind: "invalid", errField: "mounts[1].container_path"},
+		{name: "lxcfs over /proc/meminfo", mounts: []*runtimeapi.Mount{mnt("/proc/meminfo", "/data")}, wantSrc: "/data", wantOpts: []string{"rbind", "rw", "rprivate"}},
+		{name: "mount under /proc/sys", mounts: []*runtimeapi.Mount{mnt("/proc/sys/kernel", "/data")}, errKind: "invalid", errField: "mounts[0].container_path"},
 		{name: "mount over root", mounts: []*runtimeapi.Mount{mnt("/", "/data")}, errKind: "invalid", errField: "mounts[0].container_path"},
 		{name: "duplicate destination", mounts: []*runtimeapi.Mount{mnt("/data", "/data"), mnt("/data/", "/data")}, errKind: "invalid", errField: "mounts[1].container_path"},
 		{name: "relative host path", mounts: []*runtimeapi.Mount{mnt("/data", "data")}, errKind: "invalid", errField: "mounts[0].host_path"},
@@ -255,10 +257,18 @@ func TestImageVolumes(t *testing.T) {
 			}
 		})
 	}
+	// Volumes as images built elsewhere list them run, placed under the root.
 	in := baseInput()
-	in.Image.Volumes = []string{"relative"}
-	_, err := Build(in)
-	checkErr(t, err, "invalid", "image volume")
+	in.RootfsPath = "/rootfs"
+	in.Image.Volumes = []string{"C:/dir", ":colon_prefixed", "relative/../x"}
+	res, err := Build(in)
+	checkErr(t, err, "", "")
+	if want := []string{"/rootfs/C:/dir", "/rootfs/:colon_prefixed", "/rootfs/x"}; !slices.Equal(res.VolumeDirs, want) {
+		t.Fatalf("dirs %v, want %v", res.VolumeDirs, want)
+	}
+	if len(res.Warnings) != 3 {
+		t.Fatalf("warnings %q, want one per odd volume", res.Warnings)
+	}
 }
 
 func TestDevices(t *testing.T) {

@@ -164,7 +164,10 @@ func TestResources(t *testing.T) {
 			name: "unified on v2", r: &R{Unified: map[string]string{"memory.high": "1000000"}}, v2: true,
 			check: func(r *specs.LinuxResources, _ *specs.Process) bool { return r.Unified["memory.high"] == "1000000" },
 		},
-		{name: "unified on v1", r: &R{Unified: map[string]string{"memory.high": "1"}}, errKind: "precondition", errField: "unified"},
+		{
+			name: "unified on v1 kept for FitResources", r: &R{Unified: map[string]string{"memory.high": "1"}},
+			check: func(r *specs.LinuxResources, _ *specs.Process) bool { return r.Unified["memory.high"] == "1" },
+		},
 		{name: "unified bad key", r: &R{Unified: map[string]string{"../x": "1"}}, v2: true, errKind: "invalid", errField: "unified"},
 		{name: "oom score kept", r: &R{OomScoreAdj: 999}, check: func(_ *specs.LinuxResources, p *specs.Process) bool { return *p.OOMScoreAdj == 999 }},
 		{
@@ -227,6 +230,10 @@ func TestSysctls(t *testing.T) {
 			name: "pod overrides defaults", defaults: []string{"net.ipv4.ip_unprivileged_port_start=1024"},
 			pod:  map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shm_rmid_forced": "1", "net/core/somaxconn": "1024"},
 			want: map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shm_rmid_forced": "1", "net/core/somaxconn": "1024"},
+		},
+		{
+			name: "dotted interface names stay on the pod", pod: map[string]string{"net/ipv4/conf/eth0.100/forwarding": "1", "net.ipv4.conf.Eth1/5.forwarding": "1", "net.ipv4.conf.Eth0.forwarding": "1"},
+			want: map[string]string{"net.ipv4.conf.Eth0.forwarding": "1"}, warn: true,
 		},
 		{name: "default skipped on host network", defaults: []string{PingGroupRangeSysctl}, hostNet: true, want: map[string]string{}, warn: true},
 		{name: "pod net sysctl on host network", pod: map[string]string{"net.core.somaxconn": "1"}, hostNet: true, errField: "linux.sysctls[net.core.somaxconn]"},
@@ -294,7 +301,7 @@ func TestLSM(t *testing.T) {
 		{name: "Localhost with AppArmor", apparmor: prof(runtimeapi.SecurityProfile_Localhost, "my-prof"), lsm: LSM{AppArmor: true, AppArmorDefaultProfile: "crio-default"}, wantAA: "my-prof"},
 		{name: "default with AppArmor", lsm: LSM{AppArmor: true, AppArmorDefaultProfile: "crio-default"}, wantAA: "crio-default"},
 		{name: "privileged ignores AppArmor", lsm: LSM{AppArmor: true, AppArmorDefaultProfile: "crio-default"}, privileged: true},
-		{name: "SELinux label refused without SELinux", selinux: &runtimeapi.SELinuxOption{Level: "s0:c1,c2"}, errKind: "precondition", errField: "selinux_options"},
+		{name: "SELinux label ignored without SELinux", selinux: &runtimeapi.SELinuxOption{Level: "s0:c1,c2"}},
 		{name: "empty SELinux options pass", selinux: &runtimeapi.SELinuxOption{}},
 		{name: "SELinux label with SELinux", selinux: &runtimeapi.SELinuxOption{Level: "s0:c1,c2"}, lsm: LSM{SELinux: true}, wantLabel: "system_u:system_r:container_t:s0:c1,c2"},
 	}

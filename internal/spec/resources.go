@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // OOM score bounds of the kernel.
@@ -22,6 +24,69 @@ var (
 	cpusetList   = regexp.MustCompile(`^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$`)
 )
 
+// unifiedControllers are the cgroup v2 controllers whose files a unified
+// key may name; "cgroup.*" files (procs, subtree_control, ...) are not
+// resources and are refused.
+var unifiedControllers = map[string]bool{
+	"cpu": true, "cpuset": true, "io": true, "memory": true, "hugetlb": true, "pids": true, "rdma": true, "misc": true,
+}
+
+var unifiedFile = regexp.MustCompile(`^[a-z]+(\.[A-Za-z0-9_]+)+$`)
+
+// ValidateResources checks LinuxContainerResources as CreateContainer,
+// UpdateContainerResources and the pod resources share them: field is the
+// prefix of the names in errors (e.g. "linux.resources."). Pure: whether
+// the host has cgroup v2 is checked where the values are applied.
+func ValidateResources(r *runtimeapi.LinuxContainerResources, field string) error {
+	if r == nil {
+		return nil
+	}
+	for _, c := range []struct {
+		v    int64
+		name string
+	}{{r.CpuShares, "cpu_shares"}, {r.CpuPeriod, "cpu_period"}, {r.MemoryLimitInBytes, "memory_limit_in_bytes"}} {
+		if c.v < 0 {
+			return invalid(field+c.name, "%d is negative", c.v)
+		}
+	}
+	if r.CpuQuota < -1 || (r.CpuQuota > 0 && r.CpuQuota < 1000) {
+		return invalid(field+"cpu_quota", "%d is not -1 or at least 1000", r.CpuQuota)
+	}
+	if r.CpuPeriod != 0 && (r.CpuPeriod < 1000 || r.CpuPeriod > 1000000) {
+		return invalid(field+"cpu_period", "%d is outside 1000..1000000", r.CpuPeriod)
+	}
+	for _, c := range []struct{ v, name string }{{r.CpusetCpus, "cpuset_cpus"}, {r.CpusetMems, "cpuset_mems"}} {
+		if c.v != "" && !cpusetList.MatchString(c.v) {
+			return invalid(field+c.name, "%q is not a CPU/node list", c.v)
+		}
+	}
+	swap, limit := r.MemorySwapLimitInBytes, r.MemoryLimitInBytes
+	switch {
+	case swap < -1:
+		return invalid(field+"memory_swap_limit_in_bytes", "%d is negative", swap)
+	case swap > 0 && limit > 0 && swap < limit:
+		return invalid(field+"memory_swap_limit_in_bytes", "%d is below the memory limit %d", swap, limit)
+	}
+	for i, h := range r.HugepageLimits {
+		if !hugepageSize.MatchString(h.GetPageSize()) {
+			return invalid(fmt.Sprintf("%shugepage_limits[%d].page_size", field, i), "%q is not a page size like 2MB", h.GetPageSize())
+		}
+	}
+	for k, v := range r.Unified {
+		ctrl, _, _ := strings.Cut(k, ".")
+		if !unifiedFile.MatchString(k) || !unifiedControllers[ctrl] {
+			return invalid(field+"unified", "%q is not a file of a cgroup v2 controller", k)
+		}
+		if strings.ContainsAny(v, "\n\x00") {
+			return invalid(field+"unified["+k+"]", "the value must be one line")
+		}
+	}
+	if r.OomScoreAdj < minOOMScoreAdj || r.OomScoreAdj > maxOOMScoreAdj {
+		return invalid(field+"oom_score_adj", "%d is outside -1000..1000", r.OomScoreAdj)
+	}
+	return nil
+}
+
 // resources converts LinuxContainerResources and oom_score_adj.
 func (b *builder) resources() error {
 	r := b.in.Config.GetLinux().GetResources()
@@ -31,39 +96,17 @@ func (b *builder) resources() error {
 	if r == nil {
 		return nil
 	}
-	neg := func(v int64, name string) error {
-		if v < 0 {
-			return invalid(resField+name, "%d is negative", v)
-		}
-		return nil
-	}
-	for _, c := range []struct {
-		v    int64
-		name string
-	}{{r.CpuShares, "cpu_shares"}, {r.CpuPeriod, "cpu_period"}, {r.MemoryLimitInBytes, "memory_limit_in_bytes"}} {
-		if err := neg(c.v, c.name); err != nil {
-			return err
-		}
+	if err := ValidateResources(r, resField); err != nil {
+		return err
 	}
 	if r.CpuShares > 0 {
 		b.g.SetLinuxResourcesCPUShares(uint64(r.CpuShares))
-	}
-	if r.CpuQuota < -1 || (r.CpuQuota > 0 && r.CpuQuota < 1000) {
-		return invalid(resField+"cpu_quota", "%d is not -1 or at least 1000", r.CpuQuota)
 	}
 	if r.CpuQuota != 0 {
 		b.g.SetLinuxResourcesCPUQuota(r.CpuQuota)
 	}
 	if r.CpuPeriod != 0 {
-		if r.CpuPeriod < 1000 || r.CpuPeriod > 1000000 {
-			return invalid(resField+"cpu_period", "%d is outside 1000..1000000", r.CpuPeriod)
-		}
 		b.g.SetLinuxResourcesCPUPeriod(uint64(r.CpuPeriod))
-	}
-	for _, c := range []struct{ v, name string }{{r.CpusetCpus, "cpuset_cpus"}, {r.CpusetMems, "cpuset_mems"}} {
-		if c.v != "" && !cpusetList.MatchString(c.v) {
-			return invalid(resField+c.name, "%q is not a CPU/node list", c.v)
-		}
 	}
 	if r.CpusetCpus != "" {
 		b.g.SetLinuxResourcesCPUCpus(r.CpusetCpus)
@@ -71,44 +114,23 @@ func (b *builder) resources() error {
 	if r.CpusetMems != "" {
 		b.g.SetLinuxResourcesCPUMems(r.CpusetMems)
 	}
-	if err := b.memory(r.MemoryLimitInBytes, r.MemorySwapLimitInBytes); err != nil {
-		return err
+	if r.MemoryLimitInBytes > 0 {
+		b.g.SetLinuxResourcesMemoryLimit(r.MemoryLimitInBytes)
 	}
-	for i, h := range r.HugepageLimits {
-		if !hugepageSize.MatchString(h.GetPageSize()) {
-			return invalid(fmt.Sprintf("%shugepage_limits[%d].page_size", resField, i), "%q is not a page size like 2MB", h.GetPageSize())
-		}
+	if r.MemorySwapLimitInBytes != 0 {
+		b.g.SetLinuxResourcesMemorySwap(r.MemorySwapLimitInBytes)
+	}
+	for _, h := range r.HugepageLimits {
 		b.g.AddLinuxResourcesHugepageLimit(h.GetPageSize(), h.GetLimit())
 	}
+	// On cgroup v1 the caller maps unified keys with FitResources.
 	if len(r.Unified) > 0 {
-		if !b.in.Sandbox.CgroupV2 {
-			return precondition(resField+"unified", "needs cgroup v2")
-		}
 		b.g.Config.Linux.Resources.Unified = map[string]string{}
 		for k, v := range r.Unified {
-			if k == "" || strings.ContainsAny(k, "/\x00") || !strings.Contains(k, ".") {
-				return invalid(resField+"unified", "%q is not a cgroup v2 file name", k)
-			}
 			b.g.Config.Linux.Resources.Unified[k] = v
 		}
 	}
 	return b.oomScoreAdj(r.OomScoreAdj)
-}
-
-func (b *builder) memory(limit, swap int64) error {
-	if limit > 0 {
-		b.g.SetLinuxResourcesMemoryLimit(limit)
-	}
-	switch {
-	case swap == 0:
-	case swap < -1:
-		return invalid(resField+"memory_swap_limit_in_bytes", "%d is negative", swap)
-	case swap > 0 && limit > 0 && swap < limit:
-		return invalid(resField+"memory_swap_limit_in_bytes", "%d is below the memory limit %d", swap, limit)
-	default:
-		b.g.SetLinuxResourcesMemorySwap(swap)
-	}
-	return nil
 }
 
 // oomScoreAdj clamps to what this host lets the runtime set.
@@ -155,12 +177,38 @@ func (b *builder) sysctls() error {
 		if err := b.sysctlAllowed(k); err != nil {
 			return invalid("linux.sysctls["+k+"]", "%v", err)
 		}
+		if strings.Contains(SysctlDotted(k), "/") {
+			// A dot inside a component (eth0.100): the runtime cannot
+			// name it, and the pod's namespace already has it set.
+			b.warn(fmt.Sprintf("sysctl %s is set on the pod only", k))
+			continue
+		}
 		set[k] = pod[k]
 	}
 	for k, v := range set {
 		b.g.AddLinuxSysctl(k, v)
 	}
 	return nil
+}
+
+// SysctlDotted returns a sysctl name in dotted form. Kubernetes accepts
+// both "net.ipv4.conf.eth0/100.forwarding" and
+// "net/ipv4/conf/eth0.100/forwarding": when the first separator is '/',
+// the two characters swap roles, and in the dotted form a '/' stands for a
+// '.' inside one component (an interface name).
+func SysctlDotted(name string) string {
+	if i := strings.IndexAny(name, "./"); i < 0 || name[i] == '.' {
+		return name
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '/':
+			return '.'
+		case '.':
+			return '/'
+		}
+		return r
+	}, name)
 }
 
 var ipcSysctlPrefixes = []string{"kernel.shm", "kernel.msg", "kernel.sem", "fs.mqueue."}

@@ -151,6 +151,9 @@ type Result struct {
 	StopSignal string
 	// Warnings are adjustments made instead of failing.
 	Warnings []string
+	// HostWarnings are adjustments due to the host, the same for every
+	// container: callers log each once per daemon start.
+	HostWarnings []string
 }
 
 // PropagationNeed asks the caller to make the mount holding Path shared

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -22,7 +24,7 @@ func (r *runtime) Exec(ctx context.Context, containerID string, cmd []string, in
 	}
 	code, err := c.ExecStream(ctx, containerID, cmd, in, out, errOut, tty, resize)
 	if err != nil {
-		return err
+		return r.unlessClientGone(ctx, "exec", containerID, err)
 	}
 	if code != 0 {
 		return &ExitError{Code: code}
@@ -36,7 +38,39 @@ func (r *runtime) Attach(ctx context.Context, containerID string, in io.Reader, 
 	if c == nil {
 		return notFound(containerID)
 	}
-	return c.AttachStream(ctx, containerID, in, out, errOut, tty, resize)
+	return r.unlessClientGone(ctx, "attach", containerID, c.AttachStream(ctx, containerID, in, out, errOut, tty, resize))
+}
+
+// unlessClientGone drops an error that only says the client went away
+// (the library would log it at error level): that is how a kubectl exec or
+// attach usually ends, so it is logged at debug level.
+func (r *runtime) unlessClientGone(ctx context.Context, what, containerID string, err error) error {
+	if err == nil || !clientGone(ctx, err) {
+		return err
+	}
+	if r.log != nil {
+		r.log.DebugContext(ctx, "streaming client disconnected", "stream", what, "container", containerID, "error", err)
+	}
+	return nil
+}
+
+func clientGone(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) ||
+		errors.Is(err, io.EOF) { // a write to the client's stream after it closed
+		return true
+	}
+	if status.Code(err) != codes.Unknown {
+		return false // the daemon's own answer (NotFound, FailedPrecondition, ...)
+	}
+	msg := err.Error()
+	for _, s := range []string{"broken pipe", "connection reset by peer", "use of closed network connection",
+		"closed stream", "stream reset", "io: read/write on closed pipe"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func notFound(containerID string) error {

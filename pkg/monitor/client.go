@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,8 +38,8 @@ type StartResult struct {
 // Start execs the monitor binary at monitorPath for cfg (cfg.Version is filled
 // in), waits for the short-lived first process and then for the monitor's sync
 // message. It returns once the runtime's create has finished. If ctx ends
-// first Start returns ctx's error; the monitor goes on and enforces its own
-// CreateTimeout, so the caller should force-delete the container.
+// first the create is cancelled as in Run and Start returns ctx's error;
+// the caller should still force-delete the container.
 func Start(ctx context.Context, monitorPath string, cfg *Config) (StartResult, error) {
 	p, err := Launch(monitorPath)
 	if err != nil {
@@ -108,12 +109,20 @@ func (p *Pending) Abort() {
 	p.sync.Close()
 }
 
+// cancelGrace is how long Run waits for the monitor to report after asking
+// it to cancel the create, and how long past the monitor's own create
+// timeout Run waits before asking.
+const cancelGrace = 10 * time.Second
+
 // Run sends cfg (cfg.Version is filled in) and waits for the sync message,
-// that is until the runtime's create has finished. If ctx ends first Run
-// returns ctx's error; the monitor goes on and enforces its own
-// CreateTimeout, so the caller should force-delete the container.
+// that is until the runtime's create has finished. If ctx ends first, or
+// the monitor's CreateTimeout plus a grace passes, Run cancels the create
+// (the monitor kills the runtime, force-deletes the container and exits),
+// waits briefly for that, and returns the context's error; the caller
+// should still force-delete the container.
 func (p *Pending) Run(ctx context.Context, cfg *Config) (StartResult, error) {
 	defer p.sync.Close()
+	defer p.config.Close()
 	c := *cfg
 	c.Version = Version
 	err := c.Validate()
@@ -122,12 +131,19 @@ func (p *Pending) Run(ctx context.Context, cfg *Config) (StartResult, error) {
 		data, err = json.Marshal(&c)
 	}
 	if err != nil {
-		p.config.Close()
 		return StartResult{}, fmt.Errorf("invalid monitor config: %w", err)
 	}
 	_, werr := p.config.Write(data)
-	p.config.Close()
-	stop := context.AfterFunc(ctx, func() { _ = p.sync.SetReadDeadline(aLongTimeAgo) })
+	timeout := c.CreateTimeout
+	if timeout == 0 {
+		timeout = DefaultCreateTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout+cancelGrace)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		_, _ = p.config.Write([]byte{CancelCreate})
+		_ = p.sync.SetReadDeadline(time.Now().Add(cancelGrace))
+	})
 	defer stop()
 	raw, err := io.ReadAll(io.LimitReader(p.sync, 1<<20))
 	if ctx.Err() != nil {

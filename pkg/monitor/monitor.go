@@ -16,6 +16,15 @@
 // child subreaper, runs "<runtime> [RuntimeArgs] create" and writes exactly one
 // JSON SyncMessage to fd 3 ({"pid":N,"monitorPid":M} or {"error":"..."})
 // before closing it. The daemon runs "<runtime> start" itself afterwards.
+// The runtime's output during create is read while it runs and kept capped
+// (its start and end), so a runtime printing more than a pipe holds never
+// blocks.
+//
+// The daemon keeps stdin open after the config until the sync message came.
+// If it gives up first (its client went away, or CreateTimeout plus a grace
+// passed), it writes the CancelCreate byte there: the monitor kills the
+// runtime, force-deletes the container, reports an error and exits. Stdin
+// closed without that byte (the daemon died) leaves the create going on.
 //
 // # Logs
 //
@@ -194,6 +203,10 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// CancelCreate, written to the monitor's stdin after its config, cancels
+// the create.
+const CancelCreate = 'x'
 
 // SyncMessage is written once by the monitor on the sync pipe (fd 3).
 type SyncMessage struct {

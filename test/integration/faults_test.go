@@ -174,9 +174,9 @@ func monitorOf(t *testing.T, e *env, id string) int {
 	return info.MonitorPid
 }
 
-func killMonitor(t *testing.T, e *env, id string) { killPid(t, monitorOf(t, e, id)) }
+func killMonitorWait(t *testing.T, e *env, id string) { killProcWait(t, monitorOf(t, e, id)) }
 
-func killPid(t *testing.T, pid int) {
+func killProcWait(t *testing.T, pid int) {
 	t.Helper()
 	start, err := proc.StartTime(pid)
 	if err != nil {
@@ -222,7 +222,7 @@ func TestMonitorKilled(t *testing.T) {
 	e.start(t, down)
 
 	// Daemon up, no call: the daemon notices by itself.
-	killMonitor(t, e, live)
+	killMonitorWait(t, e, live)
 	for deadline := time.Now().Add(60 * time.Second); e.status(t, live).State != runtimeapi.ContainerState_CONTAINER_EXITED; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the daemon did not notice the dead monitor")
@@ -231,7 +231,7 @@ func TestMonitorKilled(t *testing.T) {
 	checkLost(t, e, live)
 
 	// StopContainer right after the monitor died.
-	killMonitor(t, e, stopped)
+	killMonitorWait(t, e, stopped)
 	if _, err := e.d.Runtime.StopContainer(framework.Ctx(t), &runtimeapi.StopContainerRequest{ContainerId: stopped, Timeout: 5}); err != nil {
 		t.Errorf("stop right after the monitor died: %v", err)
 	}
@@ -240,7 +240,7 @@ func TestMonitorKilled(t *testing.T) {
 	// The monitor dies while the daemon is down.
 	mon := monitorOf(t, e, down)
 	e.d.Kill()
-	killPid(t, mon)
+	killProcWait(t, mon)
 	e.d.Start()
 	checkLost(t, e, down)
 	if _, err := e.d.Runtime.RemovePodSandbox(framework.Ctx(t), &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {

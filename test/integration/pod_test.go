@@ -365,7 +365,7 @@ func TestPodListFiltersNameClashAndBadInput(t *testing.T) {
 	bad := map[string]func(*runtimeapi.PodSandboxConfig){
 		"metadata":  func(c *runtimeapi.PodSandboxConfig) { c.Metadata = nil },
 		"name":      func(c *runtimeapi.PodSandboxConfig) { c.Metadata.Name = "" },
-		"hostname":  func(c *runtimeapi.PodSandboxConfig) { c.Hostname = "Not_Valid!" },
+		"hostname":  func(c *runtimeapi.PodSandboxConfig) { c.Hostname = "not/valid" },
 		"sysctls":   func(c *runtimeapi.PodSandboxConfig) { c.Linux.Sysctls = map[string]string{"vm.swappiness": "1"} },
 		"sysctl ..": func(c *runtimeapi.PodSandboxConfig) { c.Linux.Sysctls = map[string]string{"net/../../x": "1"} },
 		"network": func(c *runtimeapi.PodSandboxConfig) {

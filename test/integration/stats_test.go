@@ -328,10 +328,11 @@ func TestMetricsEndpointServesNamedSeries(t *testing.T) {
 	body := string(b)
 	for _, want := range []string{
 		`container_runtime_crio_operations_total{operation="PullImage"} 1`,
-		`container_runtime_crio_operations_latency_seconds_bucket{operation="PullImage"`,
-		`container_runtime_crio_operations_errors_total{error="NotFound",operation="ContainerStatus"} 1`,
+		`container_runtime_crio_operations_latency_seconds_total_count{operation="PullImage"} 1`,
+		`container_runtime_crio_operations_errors_total{operation="ContainerStatus"} 1`,
+		`container_runtime_crio_operations_errors_by_code_total{error="NotFound",operation="ContainerStatus"} 1`,
 		`container_runtime_crio_image_pulls_success_total 1`,
-		`container_runtime_crio_image_pulls_bytes_total `,
+		`container_runtime_crio_image_pulls_bytes_total{`,
 		`container_runtime_crio_containers_oom_total 0`,
 		`go_goroutines `,
 	} {
