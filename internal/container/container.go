@@ -45,6 +45,9 @@ type Container struct {
 	// MonitorStart is the monitor's start time, which makes MonitorPid an
 	// identity (see internal/proc).
 	MonitorStart uint64 `json:"monitorStart,omitempty"`
+	// PidStart is the container process's start time: a TARGET PID
+	// namespace is reached through Pid only while it still names it.
+	PidStart uint64 `json:"pidStart,omitempty"`
 
 	spec *specs.Spec // loaded from the bundle
 	mu   sync.Mutex  // guards the record fields

@@ -179,7 +179,17 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if perr != nil {
 		return nil, perr
 	}
+	if targetNS != "" {
+		// The runtime has joined the target's namespace by now: the target
+		// must still be the process whose pid named it.
+		if _, err := m.targetPIDNamespace(sb, cfg); err != nil {
+			return nil, err
+		}
+	}
 	c.Pid, c.MonitorPid = started.PID, started.MonitorPID
+	if c.PidStart, err = proc.StartTime(started.PID); err != nil {
+		c.PidStart = math.MaxUint64 // gone already: never a TARGET
+	}
 	// The monitor just reported, so it is alive: its start time now names
 	// it. If it is already gone, no start time matches: it counts as dead.
 	if c.MonitorStart, err = proc.StartTime(started.MonitorPID); err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/oci"
+	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
@@ -284,6 +285,12 @@ func (m *Manager) reconcile(ctx context.Context, c *Container) {
 	// The record is written before the monitor reports (see Create).
 	if c.Pid == 0 && st.Pid > 0 {
 		c.Pid, changed = st.Pid, true
+	}
+	// The runtime has just checked that its pid is the container's.
+	if c.PidStart == 0 && c.Pid > 0 && c.Pid == st.Pid && st.Status != "stopped" {
+		if start, err := proc.StartTime(c.Pid); err == nil {
+			c.PidStart, changed = start, true
+		}
 	}
 	monitorRuns := true
 	if c.MonitorPid == 0 || c.MonitorStart == 0 {

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
 )
 
@@ -73,9 +74,12 @@ func (m *Manager) targetPIDNamespace(sb *sandbox.Sandbox, cfg *runtimeapi.Contai
 		return "", status.Errorf(codes.InvalidArgument, "%s: container %s is in another pod", field, target.ID)
 	}
 	target.mu.Lock()
-	pid := target.Pid
+	pid, start := target.Pid, target.PidStart
 	target.mu.Unlock()
-	if !target.Running() || pid <= 0 {
+	// A pid alone names whatever process has it now: the recorded start
+	// time proves it is still the target's (Create checks again once the
+	// runtime has joined the namespace).
+	if !target.Running() || pid <= 0 || !proc.Same(pid, start) {
 		return "", status.Errorf(codes.FailedPrecondition, "%s: container %s is not running", field, target.ID)
 	}
 	return fmt.Sprintf("/proc/%d/ns/pid", pid), nil

@@ -1,6 +1,8 @@
 package container
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -8,7 +10,9 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/internal/state"
 )
 
 func ctrCfg(mut func(*runtimeapi.ContainerConfig)) *runtimeapi.ContainerConfig {
@@ -65,5 +69,30 @@ func TestPrivilegedNeedsPrivilegedPod(t *testing.T) {
 	}
 	if err := checkInPod(pod(false), ctrCfg(func(*runtimeapi.ContainerConfig) {})); err != nil {
 		t.Errorf("plain container: %v", err)
+	}
+}
+
+// A TARGET PID namespace is reached through the target's pid only while
+// the pid still names the target's process.
+func TestTargetPIDNamespaceNeedsTheSameProcess(t *testing.T) {
+	start, err := proc.StartTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Manager{index: state.NewIndex[*Container]()}
+	sb := &sandbox.Sandbox{ID: "p"}
+	target := &Container{ID: "t", PodID: "p", Started: true, Pid: os.Getpid(), PidStart: start}
+	m.index.Add(target.ID, target)
+	cfg := ctrCfg(func(c *runtimeapi.ContainerConfig) {
+		c.Linux.SecurityContext.NamespaceOptions = &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_TARGET, TargetId: "t"}
+	})
+	if p, err := m.targetPIDNamespace(sb, cfg); err != nil || p != fmt.Sprintf("/proc/%d/ns/pid", os.Getpid()) {
+		t.Errorf("running target: %q %v", p, err)
+	}
+	for name, pidStart := range map[string]uint64{"pid reused": start + 1, "start time unknown": 0} {
+		target.PidStart = pidStart
+		if _, err := m.targetPIDNamespace(sb, cfg); status.Code(err) != codes.FailedPrecondition {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
