@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -25,9 +26,12 @@ func configCommand() *cli.Command {
 			if c.Bool("default") {
 				return def.Write(os.Stdout, def)
 			}
-			cfg, err := loadConfig(c)
+			cfg, ignored, err := loadConfig(c)
 			if err != nil {
 				return err
+			}
+			if len(ignored) > 0 {
+				fmt.Fprintf(os.Stderr, "crio: %s: %s\n", ignoredWarning, config.IgnoredSummary(ignored))
 			}
 			return cfg.Write(os.Stdout, def)
 		},
