@@ -10,7 +10,9 @@ LDFLAGS   := -X github.com/crio-runtime/crio/internal/version.Version=$(VERSION)
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
-ETCDIR    ?= $(PREFIX)/etc
+# Configuration goes where the daemon and a node read it, whatever PREFIX is
+# (as CRI-O's Makefile does); DESTDIR stages a package root.
+ETCDIR    ?= /etc
 SHAREDIR  ?= $(PREFIX)/share
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 

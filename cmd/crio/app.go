@@ -21,7 +21,8 @@ func newApp() *cli.App {
 		&cli.StringFlag{Name: "log-format", EnvVars: []string{"CONTAINER_LOG_FORMAT"}, Value: "text", Usage: "Log format: text or json."},
 		&cli.StringFlag{Name: "log", EnvVars: []string{"CONTAINER_LOG"}, Usage: "Also write the daemon's own log to this file (appended)."},
 	}
-	flags = append(flags, config.Flags(config.DefaultFor(config.ExampleHost))...)
+	// This host's defaults, so --help shows what the daemon will use.
+	flags = append(flags, config.Flags(config.Default())...)
 	return &cli.App{
 		Name:                 "crio",
 		Usage:                "a Kubernetes container runtime that speaks only CRI",
