@@ -17,7 +17,7 @@ func configCommand() *cli.Command {
 			&cli.BoolFlag{Name: "default", Usage: "print the defaults instead of the effective config"},
 			&cli.BoolFlag{Name: "example", Hidden: true, Usage: "print the defaults of crio.conf.example (host-independent)"},
 		},
-		Action: func(c *cli.Context) error {
+		Action: leaf(func(c *cli.Context) error {
 			def := config.Default()
 			if c.Bool("example") {
 				def = config.DefaultFor(config.ExampleHost)
@@ -34,6 +34,6 @@ func configCommand() *cli.Command {
 				fmt.Fprintf(os.Stderr, "crio: %s: %s\n", ignoredWarning, config.IgnoredSummary(ignored))
 			}
 			return cfg.Write(os.Stdout, def)
-		},
+		}),
 	}
 }
