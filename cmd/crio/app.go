@@ -32,7 +32,7 @@ func newApp() *cli.App {
 		EnableBashCompletion: true,
 		HideHelpCommand:      false,
 		Commands: []*cli.Command{
-			configCommand(), versionCommand(), statusCommand(), completionCommand(),
+			configCommand(), versionCommand(), statusCommand(), checkCommand(), wipeCommand(), completionCommand(),
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return err },
 		ExitErrHandler: func(*cli.Context, error) {

@@ -56,6 +56,10 @@ func runDaemon(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := markStarted(cfg); err != nil {
+		_ = srv.Shutdown()
+		return err
+	}
 	lis, err := server.Listen(cfg.Crio.API.Listen)
 	if err != nil {
 		_ = srv.Shutdown()
@@ -106,6 +110,9 @@ func runDaemon(c *cli.Context) error {
 				_ = sdnotify.Notify("STOPPING=1")
 				stopGracefully(g)
 				err := srv.Shutdown()
+				if err == nil {
+					err = markCleanShutdown(cfg)
+				}
 				_ = os.Remove(cfg.Crio.API.Listen)
 				log.Info("stopped")
 				return err

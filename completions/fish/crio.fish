@@ -2,7 +2,7 @@
 
 function __fish_crio_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i config version status config c containers container cs s info i pods p goroutines g heap hp completion help h
+        if contains -- $i config version status config c containers container cs s info i pods p goroutines g heap hp check wipe completion help h
             return 1
         end
     end
@@ -20,7 +20,7 @@ complete -c crio -n '__fish_crio_no_subcommand' -f -l storage-driver -s s -r -d 
 complete -c crio -n '__fish_crio_no_subcommand' -f -l storage-opt -r -d 'Options passed to the storage driver, e.g. "overlay.mountopt=nodev".'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l log-dir -r -d 'Default log directory for containers whose pod does not set one.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l version-file -r -d 'File that records the version the daemon last ran as; cleared at reboot (keep it on a tmpfs). Default: /var/run/crio/version, or <runroot>/crio/version when runroot is moved.'
-complete -c crio -n '__fish_crio_no_subcommand' -f -l version-file-persist -r -d 'Persistent version file CRI-O uses to decide when to wipe images after an upgrade. (Accepted for CRI-O compatibility; not implemented.)'
+complete -c crio -n '__fish_crio_no_subcommand' -f -l version-file-persist -r -d 'Persistent version file: crio wipe also removes images when it records another major.minor version (an upgrade); empty keeps images.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l clean-shutdown-file -r -d 'File written when the daemon shuts down cleanly, so the next start (and crio wipe) knows storage was synced. Default: /var/lib/crio/clean.shutdown, or <root>/crio/clean.shutdown when root is moved.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l internal-wipe -d 'Deprecated in CRI-O: wipe containers after a reboot and images after an upgrade at start. (Accepted for CRI-O compatibility; not implemented.)'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l internal-repair -d 'Check and repair container storage after an unclean shutdown (CRI-O\'s default is true). (Accepted for CRI-O compatibility; not implemented.)'
@@ -184,6 +184,16 @@ complete -c crio -n '__fish_seen_subcommand_from goroutines g' -l socket -s s -r
 complete -c crio -n '__fish_seen_subcommand_from heap hp' -f -l help -s h -d 'show help'
 complete -r -c crio -n '__fish_seen_subcommand_from status' -a 'heap hp' -d 'Display a heap profile summary (needs --enable-profile-unix-socket).'
 complete -c crio -n '__fish_seen_subcommand_from heap hp' -l socket -s s -r -d 'absolute path to the unix socket'
+complete -c crio -n '__fish_seen_subcommand_from check' -f -l help -s h -d 'show help'
+complete -r -c crio -n '__fish_crio_no_subcommand' -a 'check' -d 'check the storage directory for errors (and repair it with --repair)'
+complete -c crio -n '__fish_seen_subcommand_from check' -f -l age -s a -r -d 'Maximum allowed age for unreferenced layers'
+complete -c crio -n '__fish_seen_subcommand_from check' -f -l force -s f -d 'Remove damaged containers'
+complete -c crio -n '__fish_seen_subcommand_from check' -f -l repair -s r -d 'Remove damaged images and layers'
+complete -c crio -n '__fish_seen_subcommand_from check' -f -l quick -s q -d 'Perform only quick checks'
+complete -c crio -n '__fish_seen_subcommand_from check' -f -l wipe -s w -d 'Wipe storage directory on repair failure'
+complete -c crio -n '__fish_seen_subcommand_from wipe' -f -l help -s h -d 'show help'
+complete -r -c crio -n '__fish_crio_no_subcommand' -a 'wipe' -d 'wipe crio\'s container and image storage (after a reboot, an upgrade or an unclean shutdown)'
+complete -c crio -n '__fish_seen_subcommand_from wipe' -f -l force -s f -d 'force wipe by skipping the version check'
 complete -c crio -n '__fish_seen_subcommand_from completion' -f -l help -s h -d 'show help'
 complete -r -c crio -n '__fish_crio_no_subcommand' -a 'completion' -d 'print a shell completion script (bash, zsh or fish)'
 complete -c crio -n '__fish_seen_subcommand_from help h' -f -l help -s h -d 'show help'

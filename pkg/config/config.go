@@ -23,7 +23,7 @@ type CrioConfig struct {
 	StorageOption      []string `toml:"storage_option" flag:"storage-opt" env:"CONTAINER_STORAGE_OPT" doc:"Options passed to the storage driver, e.g. \"overlay.mountopt=nodev\"."`
 	LogDir             string   `toml:"log_dir" doc:"Default log directory for containers whose pod does not set one."`
 	VersionFile        string   `toml:"version_file" doc:"File that records the version the daemon last ran as; cleared at reboot (keep it on a tmpfs). Default: /var/run/crio/version, or <runroot>/crio/version when runroot is moved."`
-	VersionFilePersist string   `toml:"version_file_persist" notimpl:"true" doc:"Persistent version file CRI-O uses to decide when to wipe images after an upgrade."`
+	VersionFilePersist string   `toml:"version_file_persist" doc:"Persistent version file: crio wipe also removes images when it records another major.minor version (an upgrade); empty keeps images."`
 	CleanShutdownFile  string   `toml:"clean_shutdown_file" doc:"File written when the daemon shuts down cleanly, so the next start (and crio wipe) knows storage was synced. Default: /var/lib/crio/clean.shutdown, or <root>/crio/clean.shutdown when root is moved."`
 	InternalWipe       bool     `toml:"internal_wipe" notimpl:"true" doc:"Deprecated in CRI-O: wipe containers after a reboot and images after an upgrade at start."`
 	InternalRepair     bool     `toml:"internal_repair" notimpl:"true" doc:"Check and repair container storage after an unclean shutdown (CRI-O's default is true)."`
