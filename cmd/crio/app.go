@@ -31,9 +31,9 @@ func newApp() *cli.App {
 		Action:               runDaemon,
 		EnableBashCompletion: true,
 		HideHelpCommand:      false,
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			configCommand(), versionCommand(), statusCommand(), checkCommand(), wipeCommand(), completionCommand(),
-		},
+		}, docsCommands()...),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return err },
 		ExitErrHandler: func(*cli.Context, error) {
 			// main prints the one error line; urfave must not exit first.

@@ -2,7 +2,7 @@
 
 function __fish_crio_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i config version status config c containers container cs s info i pods p goroutines g heap hp check wipe completion help h
+        if contains -- $i config version status config c containers container cs s info i pods p goroutines g heap hp check wipe completion man markdown md help h
             return 1
         end
     end
@@ -196,5 +196,9 @@ complete -r -c crio -n '__fish_crio_no_subcommand' -a 'wipe' -d 'wipe crio\'s co
 complete -c crio -n '__fish_seen_subcommand_from wipe' -f -l force -s f -d 'force wipe by skipping the version check'
 complete -c crio -n '__fish_seen_subcommand_from completion' -f -l help -s h -d 'show help'
 complete -r -c crio -n '__fish_crio_no_subcommand' -a 'completion' -d 'print a shell completion script (bash, zsh or fish)'
+complete -c crio -n '__fish_seen_subcommand_from man' -f -l help -s h -d 'show help'
+complete -r -c crio -n '__fish_crio_no_subcommand' -a 'man' -d 'Generate the man page documentation.'
+complete -c crio -n '__fish_seen_subcommand_from markdown md' -f -l help -s h -d 'show help'
+complete -r -c crio -n '__fish_crio_no_subcommand' -a 'markdown md' -d 'Generate the markdown documentation.'
 complete -c crio -n '__fish_seen_subcommand_from help h' -f -l help -s h -d 'show help'
 complete -r -c crio -n '__fish_crio_no_subcommand' -a 'help h' -d 'Shows a list of commands or help for one command'

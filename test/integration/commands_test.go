@@ -54,7 +54,7 @@ func TestVersionCommand(t *testing.T) {
 // TestUnknownSubcommandFails: an unknown command or subcommand is one error
 // line and exit status 1, never the daemon or the parent command.
 func TestUnknownSubcommandFails(t *testing.T) {
-	for _, args := range [][]string{{"bogus"}, {"status", "bogus"}, {"status", "info", "bogus"}, {"config", "bogus"}, {"version", "bogus"}, {"wipe", "bogus"}, {"check", "bogus"}, {"completion", "tcsh"}} {
+	for _, args := range [][]string{{"bogus"}, {"status", "bogus"}, {"status", "info", "bogus"}, {"config", "bogus"}, {"version", "bogus"}, {"wipe", "bogus"}, {"check", "bogus"}, {"man", "bogus"}, {"md", "bogus"}, {"completion", "tcsh"}} {
 		out, code := crioCmd(t, append([]string{"-c", "", "-d", ""}, args...)...)
 		if code != 1 || len(strings.Split(strings.TrimSpace(out), "\n")) != 1 {
 			t.Errorf("crio %s: exit %d, want 1 with one line:\n%s", strings.Join(args, " "), code, out)
@@ -97,5 +97,14 @@ func TestStatusCommandFormats(t *testing.T) {
 	}
 	if out, code := crioCmd(t, append(sock, "containers", "-i", "nosuchid")...); code != 1 || !strings.Contains(out, "NotFound") {
 		t.Errorf("unknown container: exit %d\n%s", code, out)
+	}
+}
+
+// TestDocsCommands: CRI-O's man and markdown (md) commands.
+func TestDocsCommands(t *testing.T) {
+	for args, want := range map[string]string{"man": ".TH crio 8", "markdown": "# NAME", "md": "**--state-dir**"} {
+		if out, code := crioCmd(t, args); code != 0 || !strings.Contains(out, want) {
+			t.Errorf("crio %s: exit %d, lacks %q", args, code, want)
+		}
 	}
 }
