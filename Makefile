@@ -6,11 +6,17 @@ GO        ?= go
 BUILDTAGS := containers_image_openpgp exclude_graphdriver_btrfs
 GOFLAGS_BUILD := -tags "$(BUILDTAGS)" -trimpath
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
-LDFLAGS   := -X github.com/crio-runtime/crio/internal/version.Version=$(VERSION)
+GIT_COMMIT ?= $(shell c=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null && echo $$c || echo $$c-dirty; })
+GIT_COMMIT_DATE ?= $(shell git log -1 --format=%cI 2>/dev/null)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG := github.com/crio-runtime/crio/internal/version
+LDFLAGS   := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).GitCommit=$(GIT_COMMIT) -X $(VERSION_PKG).GitCommitDate=$(GIT_COMMIT_DATE) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
-ETCDIR    ?= $(PREFIX)/etc
+# Configuration goes where the daemon and a node read it, whatever PREFIX is
+# (as CRI-O's Makefile does); DESTDIR stages a package root.
+ETCDIR    ?= /etc
 SHAREDIR  ?= $(PREFIX)/share
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 

@@ -34,6 +34,7 @@ type Server struct {
 	logs *logging.Setup
 	log  *slog.Logger
 
+	lock       *state.Lock
 	store      *state.Store
 	pods       *sandbox.Manager
 	images     *image.Service
@@ -52,8 +53,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 	s := &Server{logs: logs, log: log}
 	s.cfg.Store(cfg)
 	c := cfg.Crio
+	// Before anything is read: a second daemon on the same state would
+	// mark the first one's containers lost and remove its pods.
+	lock, err := state.LockDir(c.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
 	store, err := state.Open(c.StateDir)
 	if err != nil {
+		_ = lock.Release()
 		return nil, err
 	}
 	s.store = store
@@ -141,10 +150,14 @@ func (s *Server) Shutdown() error {
 		s.containers.StopWatching()
 		s.containers.CloseSpares()
 	}
+	var err error
 	if s.images != nil {
-		return s.images.Shutdown()
+		err = s.images.Shutdown()
 	}
-	return nil
+	if rerr := s.lock.Release(); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 func newImageService(cfg *config.Config, log *slog.Logger) (*image.Service, error) {

@@ -6,6 +6,10 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/crio-runtime/crio/pkg/config"
 )
 
 // TestCompletionsAreCurrent fails when completions/ was not regenerated
@@ -47,4 +51,19 @@ func TestWatchdogInterval(t *testing.T) {
 			t.Errorf("WATCHDOG_USEC=%q WATCHDOG_PID=%q: %v, want %v", tc.usec, tc.pid, got, tc.want)
 		}
 	}
+}
+
+// TestHelpShowsThisHostsDefaults: --help shows the defaults the daemon will
+// use here (cgroup_manager depends on whether systemd runs).
+func TestHelpShowsThisHostsDefaults(t *testing.T) {
+	want := config.Default().Crio.Runtime.CgroupManager
+	for _, f := range newApp().Flags {
+		if sf, ok := f.(*cli.StringFlag); ok && sf.Name == "cgroup-manager" {
+			if sf.Value != want {
+				t.Errorf("--help shows cgroup-manager %q, the daemon uses %q", sf.Value, want)
+			}
+			return
+		}
+	}
+	t.Fatal("no --cgroup-manager flag")
 }

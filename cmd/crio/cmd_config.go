@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -16,7 +17,7 @@ func configCommand() *cli.Command {
 			&cli.BoolFlag{Name: "default", Usage: "print the defaults instead of the effective config"},
 			&cli.BoolFlag{Name: "example", Hidden: true, Usage: "print the defaults of crio.conf.example (host-independent)"},
 		},
-		Action: func(c *cli.Context) error {
+		Action: leaf(func(c *cli.Context) error {
 			def := config.Default()
 			if c.Bool("example") {
 				def = config.DefaultFor(config.ExampleHost)
@@ -25,11 +26,14 @@ func configCommand() *cli.Command {
 			if c.Bool("default") {
 				return def.Write(os.Stdout, def)
 			}
-			cfg, err := loadConfig(c)
+			cfg, ignored, err := loadConfig(c)
 			if err != nil {
 				return err
 			}
+			if len(ignored) > 0 {
+				fmt.Fprintf(os.Stderr, "crio: %s: %s\n", ignoredWarning, config.IgnoredSummary(ignored))
+			}
 			return cfg.Write(os.Stdout, def)
-		},
+		}),
 	}
 }

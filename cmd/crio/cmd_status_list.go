@@ -28,7 +28,12 @@ func statusPods(c *cli.Context) error {
 	})
 }
 
+// statusContainers shows one container in CRI-O's format with --id, else
+// lists them all.
 func statusContainers(c *cli.Context) error {
+	if id := c.String("id"); id != "" {
+		return statusContainer(c, id)
+	}
 	return withRuntime(c, func(ctx context.Context, rc runtimeapi.RuntimeServiceClient) error {
 		resp, err := rc.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
 		if err != nil {

@@ -13,18 +13,32 @@ import (
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",
-		Usage: "print version information",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "print as JSON"}},
+		Usage: "display detailed version information",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "print JSON instead of text"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print verbose information (for example all Go dependencies)"},
+		},
 		Action: func(c *cli.Context) error {
-			info := version.Get()
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			info := version.Get(c.Bool("verbose"))
 			if c.Bool("json") {
 				enc := json.NewEncoder(os.Stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)
 			}
-			fmt.Printf("Version:    %s\nGitCommit:  %s\nGoVersion:  %s\nCompiler:   %s\nPlatform:   %s\nBuildTags:  %s\n",
-				info.Version, info.GitCommit, info.GoVersion, info.Compiler, info.Platform, info.BuildTags)
+			fmt.Print(info.String())
 			return nil
 		},
 	}
+}
+
+// noArgs refuses positional arguments: an unknown subcommand of a command
+// without subcommands must not run the command.
+func noArgs(c *cli.Context) error {
+	if c.Args().Present() {
+		return fmt.Errorf("unknown command %q for %q (see crio %s --help)", c.Args().First(), c.Command.FullName(), c.Command.Name)
+	}
+	return nil
 }

@@ -28,7 +28,7 @@ func runDaemon(c *cli.Context) error {
 	if c.Args().Present() {
 		return fmt.Errorf("unknown command %q (see crio --help)", c.Args().First())
 	}
-	cfg, err := loadConfig(c)
+	cfg, ignored, err := loadConfig(c)
 	if err != nil {
 		return err
 	}
@@ -45,6 +45,7 @@ func runDaemon(c *cli.Context) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("crio must run as root")
 	}
+	warnIgnored(log, ignored)
 	logCompatibility(c, cfg, log)
 
 	// Catch signals before the socket exists: a SIGHUP that arrives while
@@ -57,6 +58,10 @@ func runDaemon(c *cli.Context) error {
 	}
 	files, _ := config.Files(c.String("config"), c.String("config-dir")) // the ones loadConfig read
 	srv.LogStartup(files)
+	if err := markStarted(cfg); err != nil {
+		_ = srv.Shutdown()
+		return err
+	}
 	lis, err := server.Listen(cfg.Crio.API.Listen)
 	if err != nil {
 		_ = srv.Shutdown()
@@ -107,6 +112,9 @@ func runDaemon(c *cli.Context) error {
 				_ = sdnotify.Notify("STOPPING=1")
 				stopGracefully(g)
 				err := srv.Shutdown()
+				if err == nil {
+					err = markCleanShutdown(cfg)
+				}
 				_ = os.Remove(cfg.Crio.API.Listen)
 				log.Info("stopped")
 				return err
@@ -130,11 +138,12 @@ func logOutput(path string) (io.Writer, func(), error) {
 // reload re-reads the files with the same flags and applies what may change
 // at run time; a broken file keeps the running config.
 func reload(c *cli.Context, srv *server.Server, log *slog.Logger) {
-	next, err := loadConfig(c)
+	next, ignored, err := loadConfig(c)
 	if err != nil {
 		log.Error("reload failed; keeping the running config", "error", err)
 		return
 	}
+	warnIgnored(log, ignored)
 	if changes := srv.Reload(next); len(changes) == 0 {
 		log.Info("config reloaded; nothing changed")
 	}

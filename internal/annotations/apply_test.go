@@ -163,7 +163,7 @@ cpuset = "0-1"
 	if err := os.WriteFile(f, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Load([]string{f})
+	c, _, err := config.Load([]string{f})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -84,4 +86,26 @@ func TestNames(t *testing.T) {
 	if _, err := n.Reserve("a", "2"); err != nil {
 		t.Errorf("after release: %v", err)
 	}
+}
+
+// TestLockDir: a second holder is refused with the first one's pid; the lock
+// is free again once released.
+func TestLockDir(t *testing.T) {
+	dir := t.TempDir()
+	l, err := LockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LockDir(dir)
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "pid "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("second lock: %v, want ErrLocked naming pid %d", err, os.Getpid())
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := LockDir(dir)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	_ = l2.Release()
 }

@@ -170,7 +170,7 @@ func TestWriteRoundTripAllOptions(t *testing.T) {
 		}
 	}
 	back := DefaultFor(Host{})
-	if err := back.UpdateFromFile(writeFile(t, t.TempDir(), "all.conf", out.String())); err != nil {
+	if _, err := back.UpdateFromFile(writeFile(t, t.TempDir(), "all.conf", out.String())); err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range Options() {
@@ -310,7 +310,7 @@ cpushares = 0
 enable_nri = true
 `
 	c := def.Clone()
-	if err := c.UpdateFromFile(writeFile(t, t.TempDir(), "x.conf", body)); err != nil {
+	if _, err := c.UpdateFromFile(writeFile(t, t.TempDir(), "x.conf", body)); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"crio.internal_repair", "crio.runtime.conmon", "crio.runtime.pinns_path", "crio.nri.enable_nri",
@@ -347,7 +347,7 @@ func TestSecurityValuesAreErrors(t *testing.T) {
 		"crio.runtime.privileged_seccomp_profile":    "[crio.runtime]\nprivileged_seccomp_profile = \"/etc/p.json\"\n",
 		"crio.runtime.runtimes.runc.seccomp_profile": "[crio.runtime.runtimes.runc]\nseccomp_profile = \"/etc/p.json\"\n",
 	} {
-		c, err := Load([]string{writeFile(t, t.TempDir(), "s.conf", body)})
+		c, _, err := Load([]string{writeFile(t, t.TempDir(), "s.conf", body)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -358,7 +358,7 @@ func TestSecurityValuesAreErrors(t *testing.T) {
 }
 
 func TestPluginDirFolded(t *testing.T) {
-	c, err := Load([]string{writeFile(t, t.TempDir(), "p.conf", "[crio.network]\nplugin_dir = \"/usr/libexec/cni\"\n")})
+	c, _, err := Load([]string{writeFile(t, t.TempDir(), "p.conf", "[crio.network]\nplugin_dir = \"/usr/libexec/cni\"\n")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,18 +16,18 @@ type Config struct {
 
 // CrioConfig is the [crio] table.
 type CrioConfig struct {
-	Root               string   `toml:"root" short:"r" doc:"Path to the root directory in which images and containers are stored."`
-	RunRoot            string   `toml:"runroot" doc:"Path to the state directory in which images and containers keep their runtime state."`
+	Root               string   `toml:"root" short:"r" doc:"Path to the root directory in which images and containers are stored. Moving it also moves state_dir and clean_shutdown_file unless they are set."`
+	RunRoot            string   `toml:"runroot" doc:"Path to the state directory in which images and containers keep their runtime state. Moving it also moves version_file and container_exits_dir unless they are set."`
 	ImageStore         string   `toml:"imagestore" notimpl:"true" doc:"Separate store for newly pulled images instead of root."`
 	StorageDriver      string   `toml:"storage_driver" short:"s" doc:"Storage driver used to manage the storage of images and containers (overlay or vfs)."`
 	StorageOption      []string `toml:"storage_option" flag:"storage-opt" env:"CONTAINER_STORAGE_OPT" doc:"Options passed to the storage driver, e.g. \"overlay.mountopt=nodev\"."`
 	LogDir             string   `toml:"log_dir" doc:"Default log directory for containers whose pod does not set one."`
-	VersionFile        string   `toml:"version_file" doc:"File that records the version the daemon last ran as; cleared at reboot (keep it on a tmpfs)."`
-	VersionFilePersist string   `toml:"version_file_persist" notimpl:"true" doc:"Persistent version file CRI-O uses to decide when to wipe images after an upgrade."`
-	CleanShutdownFile  string   `toml:"clean_shutdown_file" doc:"File written when the daemon shuts down cleanly, so the next start knows storage was synced."`
+	VersionFile        string   `toml:"version_file" doc:"File that records the version the daemon last ran as; cleared at reboot (keep it on a tmpfs). Default: /var/run/crio/version, or <runroot>/crio/version when runroot is moved."`
+	VersionFilePersist string   `toml:"version_file_persist" doc:"Persistent version file: crio wipe also removes images when it records another major.minor version (an upgrade); empty keeps images."`
+	CleanShutdownFile  string   `toml:"clean_shutdown_file" doc:"File written when the daemon shuts down cleanly, so the next start (and crio wipe) knows storage was synced. Default: /var/lib/crio/clean.shutdown, or <root>/crio/clean.shutdown when root is moved."`
 	InternalWipe       bool     `toml:"internal_wipe" notimpl:"true" doc:"Deprecated in CRI-O: wipe containers after a reboot and images after an upgrade at start."`
 	InternalRepair     bool     `toml:"internal_repair" notimpl:"true" doc:"Check and repair container storage after an unclean shutdown (CRI-O's default is true)."`
-	StateDir           string   `toml:"state_dir" doc:"Directory where crio keeps pod and container records (crash-safe, one file per object)."`
+	StateDir           string   `toml:"state_dir" doc:"Directory where crio keeps pod and container records (crash-safe, one file per object), locked by the running daemon. Default: /var/lib/crio/state, or <root>/crio/state when root is moved."`
 
 	API               APIConfig               `toml:"api"`
 	Runtime           RuntimeConfig           `toml:"runtime"`

