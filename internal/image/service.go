@@ -27,6 +27,9 @@ type Options struct {
 	// Driver is the storage driver: "overlay" (default) or "vfs".
 	Driver        string
 	DriverOptions []string
+	// ImageStore, when set, is a separate root for image layers (CRI-O's
+	// imagestore); containers' writable layers stay under Root.
+	ImageStore string
 	// RegistriesConf and RegistriesConfDir override
 	// /etc/containers/registries.conf and registries.conf.d.
 	RegistriesConf    string
@@ -102,6 +105,7 @@ func New(opts Options) (*Service, error) {
 	store, err := storage.GetStore(storage.StoreOptions{
 		RunRoot:            opts.RunRoot,
 		GraphRoot:          opts.Root,
+		ImageStore:         opts.ImageStore,
 		GraphDriverName:    opts.Driver,
 		GraphDriverOptions: opts.DriverOptions,
 	})
