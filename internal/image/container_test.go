@@ -2,6 +2,7 @@ package image
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/containers/storage"
@@ -96,6 +97,19 @@ func TestFsInfoImageStore(t *testing.T) {
 		// walk produces.
 		if im.UsedBytes.GetValue() < 500_000 || im.InodesUsed.GetValue() == 0 {
 			t.Errorf("split=%v: image fs %d bytes %d inodes", split, im.UsedBytes.GetValue(), im.InodesUsed.GetValue())
+		}
+	}
+}
+
+// TestImageStoreMustDifferFromRoot: containers/storage would mix both
+// stores in one tree.
+func TestImageStoreMustDifferFromRoot(t *testing.T) {
+	for _, is := range []string{"relative/dir", "ROOT", "ROOT/"} {
+		e := newEnv(t)
+		e.opts.ImageStore = strings.ReplaceAll(is, "ROOT", e.opts.Root)
+		if s, err := New(e.opts); err == nil {
+			_, _ = s.Store().Shutdown(true)
+			t.Errorf("imagestore %q accepted", e.opts.ImageStore)
 		}
 	}
 }

@@ -93,6 +93,9 @@ func New(opts Options) (*Service, error) {
 	if opts.Driver == "" {
 		opts.Driver = "overlay"
 	}
+	if is := opts.ImageStore; is != "" && (!filepath.IsAbs(is) || filepath.Clean(is) == filepath.Clean(opts.Root)) {
+		return nil, fmt.Errorf("image store: imagestore %q must be an absolute path other than root", is)
+	}
 	switch opts.ShortNameMode {
 	case "", "enforcing", "disabled", "permissive":
 	default:
