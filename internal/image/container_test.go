@@ -17,19 +17,18 @@ func TestContainerNames(t *testing.T) {
 	const id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	d := digest.Digest("sha256:" + id[:60] + "ffff")
 	tests := []struct {
-		name      string
-		img       storage.Image
-		wantName  string
-		wantRef   string
-		wantNoRef bool
+		name     string
+		img      storage.Image
+		wantName string
+		wantRef  string
 	}{
 		{"tag and digest", storage.Image{ID: id, Names: []string{"reg:5000/app:v1", "reg:5000/app:v2"}, Digest: d},
-			"reg:5000/app:v1", "reg:5000/app@" + d.String(), false},
+			"reg:5000/app:v1", "reg:5000/app@" + d.String()},
 		{"digest name only", storage.Image{ID: id, Names: []string{"reg:5000/app@" + d.String()}, Digest: d},
-			"reg:5000/app@" + d.String(), "reg:5000/app@" + d.String(), false},
+			"reg:5000/app@" + d.String(), "reg:5000/app@" + d.String()},
 		{"short docker name", storage.Image{ID: id, Names: []string{"busybox:latest"}, Digest: d},
-			"docker.io/library/busybox:latest", "docker.io/library/busybox@" + d.String(), false},
-		{"id only", storage.Image{ID: id}, "", id, false},
+			"docker.io/library/busybox:latest", "docker.io/library/busybox@" + d.String()},
+		{"id only", storage.Image{ID: id}, "", id},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
