@@ -34,6 +34,7 @@ func TestImageFeatures(t *testing.T) {
 		{"ambiguous short name", testAmbiguousShortName},
 		{"image fs info without imagestore", func(t *testing.T) { testImageFsInfo(t, false) }},
 		{"image fs info with imagestore", func(t *testing.T) { testImageFsInfo(t, true) }},
+		{"image fs info with imagestore on overlay", func(t *testing.T) { testImageFsInfoDriver(t, true, "overlay") }},
 	} {
 		t.Run(tc.name, tc.run)
 	}
@@ -183,11 +184,13 @@ func testAmbiguousShortName(t *testing.T) {
 	}
 }
 
-func testImageFsInfo(t *testing.T, imagestore bool) {
-	opts := framework.Options{}
+func testImageFsInfo(t *testing.T, imagestore bool) { testImageFsInfoDriver(t, imagestore, "vfs") }
+
+func testImageFsInfoDriver(t *testing.T, imagestore bool, driver string) {
+	opts := framework.Options{DropIn: "[crio]\nstorage_driver = \"" + driver + "\"\n"}
 	store := filepath.Join(t.TempDir(), "imagestore")
 	if imagestore {
-		opts.DropIn = "[crio]\nimagestore = \"" + store + "\"\n"
+		opts.DropIn += "imagestore = \"" + store + "\"\n"
 	}
 	e := newEnvWith(t, registry.Image{}, opts)
 	podID, podCfg := e.pod(t, "fsinfo")
@@ -201,11 +204,15 @@ func testImageFsInfo(t *testing.T, imagestore bool) {
 	}
 	im, ct := r.ImageFilesystems[0], r.ContainerFilesystems[0]
 	root := filepath.Join(e.d.Dir, "storage")
-	wantImg, wantCtr := filepath.Join(root, "vfs-images"), filepath.Join(root, "vfs-images")
+	wantImg, wantCtr := filepath.Join(root, driver+"-images"), filepath.Join(root, driver+"-images")
 	if imagestore {
-		wantImg, wantCtr = filepath.Join(store, "vfs-images"), filepath.Join(root, "vfs-containers")
+		wantImg, wantCtr = filepath.Join(store, driver+"-images"), filepath.Join(root, driver+"-containers")
+		layers := filepath.Join(store, "vfs", "dir")
+		if driver != "vfs" {
+			layers = filepath.Join(store, driver)
+		}
 		// The image's layers are stored, and measured, under imagestore.
-		if ents, err := os.ReadDir(filepath.Join(store, "vfs", "dir")); err != nil || len(ents) == 0 {
+		if ents, err := os.ReadDir(layers); err != nil || len(ents) == 0 {
 			t.Errorf("no image layers under imagestore: %v %v", ents, err)
 		}
 	}
