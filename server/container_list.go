@@ -23,7 +23,7 @@ func (s *Server) listContainers(f *runtimeapi.ContainerFilter) []*runtimeapi.Con
 		cfg := c.Config
 		out = append(out, &runtimeapi.Container{
 			Id: c.ID, PodSandboxId: c.PodID, Metadata: c.Metadata(), State: c.State(), CreatedAt: c.CreatedAt,
-			Image:    &runtimeapi.ImageSpec{Image: c.ImageName, UserSpecifiedImage: cfg.GetImage().GetUserSpecifiedImage()},
+			Image:    &runtimeapi.ImageSpec{Image: listImage(c), UserSpecifiedImage: cfg.GetImage().GetUserSpecifiedImage()},
 			ImageRef: c.ImageRef, ImageId: c.ImageID, Labels: cfg.Labels, Annotations: cfg.Annotations,
 		})
 	}
@@ -44,4 +44,14 @@ func containerMatches(c *container.Container, f *runtimeapi.ContainerFilter) boo
 		return false
 	}
 	return labelsMatch(c.Config.Labels, f.LabelSelector)
+}
+
+// listImage is the image a container was asked for, which CRI-O lists (its
+// status reports the image's own name instead); records from before the
+// request was kept fall back to that name.
+func listImage(c *container.Container) string {
+	if img := c.Config.GetImage().GetImage(); img != "" {
+		return img
+	}
+	return c.ImageName
 }

@@ -77,8 +77,11 @@ func containerStatus(c *container.Container) *runtimeapi.ContainerStatus {
 	return st
 }
 
-// statusMounts reports the requested mounts, with the resolved image of
-// each image volume.
+// statusMounts reports the requested mounts. An image volume reports its
+// image by ID in image.image, as CRI-O does, and in image.image_ref the
+// same form as the container's image_ref (repo digest, else ID), which is
+// what api.proto asks of that field. Containers created before the digest
+// was recorded report the ID in both.
 func statusMounts(c *container.Container) []*runtimeapi.Mount {
 	mounts := c.Config.Mounts
 	if len(c.ImageMountRefs) == 0 {
@@ -89,7 +92,11 @@ func statusMounts(c *container.Container) []*runtimeapi.Mount {
 		out[i] = m
 		if ref := m.GetImage().GetImage(); ref != "" {
 			cp := proto.Clone(m).(*runtimeapi.Mount)
-			cp.Image.ImageRef = c.ImageMountRefs[ref]
+			id := c.ImageMountRefs[ref]
+			cp.Image.Image, cp.Image.ImageRef = id, id
+			if d := c.ImageMountDigests[ref]; d != "" {
+				cp.Image.ImageRef = d
+			}
 			out[i] = cp
 		}
 	}

@@ -163,7 +163,7 @@ func (s *Server) Shutdown() error {
 func newImageService(cfg *config.Config, log *slog.Logger) (*image.Service, error) {
 	c := cfg.Crio
 	svc, err := image.New(image.Options{
-		Root: c.Root, RunRoot: c.RunRoot, Driver: c.StorageDriver, DriverOptions: c.StorageOption,
+		Root: c.Root, RunRoot: c.RunRoot, ImageStore: c.ImageStore, Driver: c.StorageDriver, DriverOptions: c.StorageOption,
 		RegistriesConf: c.Image.RegistriesConf, RegistriesConfDir: c.Image.RegistriesConfDir,
 		SignaturePolicy: c.Image.SignaturePolicy, GlobalAuthFile: c.Image.GlobalAuthFile,
 		PinnedImages: c.Image.PinnedImages, PullProgressTimeout: c.Image.PullProgressTimeout.Duration,

@@ -15,7 +15,7 @@ complete -c crio -n '__fish_crio_no_subcommand' -f -l log-format -r -d 'Log form
 complete -c crio -n '__fish_crio_no_subcommand' -f -l log -r -d 'Also write the daemon\'s own log to this file (appended).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l root -s r -r -d 'Path to the root directory in which images and containers are stored. Moving it also moves state_dir and clean_shutdown_file unless they are set.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l runroot -r -d 'Path to the state directory in which images and containers keep their runtime state. Moving it also moves version_file and container_exits_dir unless they are set.'
-complete -c crio -n '__fish_crio_no_subcommand' -f -l imagestore -r -d 'Separate store for newly pulled images instead of root. (Accepted for CRI-O compatibility; not implemented.)'
+complete -c crio -n '__fish_crio_no_subcommand' -f -l imagestore -r -d 'Separate store for newly pulled images instead of root.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l storage-driver -s s -r -d 'Storage driver used to manage the storage of images and containers (overlay or vfs).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l storage-opt -r -d 'Options passed to the storage driver, e.g. "overlay.mountopt=nodev".'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l log-dir -r -d 'Default log directory for containers whose pod does not set one.'

@@ -134,7 +134,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if u := res.User.GetLinux(); u != nil {
 		c.User = &UserRecord{UID: u.Uid, GID: u.Gid, SupplementalGroups: u.SupplementalGroups}
 	}
-	if err := prepareHost(res); err != nil {
+	if err := prepareHost(res, rootfs); err != nil {
 		return nil, err
 	}
 	for _, d := range []string{c.Bundle, c.AttachDir} {
@@ -278,9 +278,9 @@ func (m *Manager) mountImages(ctx context.Context, c *Container, mounts []*runti
 		}
 		c.ImageMounts = append(c.ImageMounts, img.ID)
 		if c.ImageMountRefs == nil {
-			c.ImageMountRefs = map[string]string{}
+			c.ImageMountRefs, c.ImageMountDigests = map[string]string{}, map[string]string{}
 		}
-		c.ImageMountRefs[ref] = img.ID
+		c.ImageMountRefs[ref], c.ImageMountDigests[ref] = img.ID, img.Ref
 		out[ref] = mp
 	}
 	return out, nil

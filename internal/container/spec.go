@@ -2,7 +2,6 @@ package container
 
 import (
 	"log/slog"
-	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -146,11 +145,13 @@ func volumeList(v map[string]struct{}) []string {
 
 // prepareHost does the host-side work the spec asks for: volume dirs and
 // mount propagation of the host mounts that back shared/slave mounts.
-func prepareHost(res *spec.Result) error {
-	for _, d := range res.VolumeDirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
+func prepareHost(res *spec.Result, rootfs string) error {
+	var uid, gid uint32
+	if p := res.Spec.Process; p != nil {
+		uid, gid = p.User.UID, p.User.GID
+	}
+	if err := makeVolumeDirs(res.VolumeDirs, rootfs, uid, gid); err != nil {
+		return err
 	}
 	for _, p := range res.Propagation {
 		if err := ensurePropagation(p.Path, p.Mode); err != nil {

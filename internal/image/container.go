@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 
+	"github.com/containers/storage"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -10,11 +11,15 @@ import (
 
 // ContainerImage is what the container lifecycle needs of a stored image.
 type ContainerImage struct {
+	// ID is the image ID (ContainerStatus.image_id, PullImage's image_ref).
 	ID string
-	// Ref is the value ImageStatus, ListImages and PullImage report, so
-	// ContainerStatus.ImageRef is consistent with them.
+	// Ref is ContainerStatus.image_ref as CRI-O reports it: the image's first
+	// repo digest (repo@sha256:...), else its ID. The kubelet shows it as the
+	// pod's containerStatuses[].imageID.
 	Ref string
-	// Name is the first repo tag, or the id for an untagged image.
+	// Name is ContainerStatus.image.image as CRI-O reports it: the image's
+	// first tag, else its first digested name, else "" (an image known only
+	// by ID).
 	Name   string
 	Config ocispec.ImageConfig
 }
@@ -36,9 +41,23 @@ func (s *Service) ForContainer(ctx context.Context, ref string) (*ContainerImage
 	if err != nil {
 		return nil, err
 	}
-	out := &ContainerImage{ID: img.ID, Ref: img.ID, Name: img.ID, Config: info.config.Config}
-	if tags, _ := repoNames(img); len(tags) > 0 {
-		out.Name = tags[0]
-	}
+	out := &ContainerImage{ID: img.ID, Config: info.config.Config}
+	out.Name, out.Ref = containerNames(img)
 	return out, nil
+}
+
+// containerNames picks the name and ref ContainerStatus reports for img.
+func containerNames(img *storage.Image) (name, ref string) {
+	tags, digests := repoNames(img)
+	ref = img.ID
+	if len(digests) > 0 {
+		ref = digests[0]
+	}
+	switch {
+	case len(tags) > 0:
+		name = tags[0]
+	case len(digests) > 0:
+		name = digests[0]
+	}
+	return name, ref
 }

@@ -33,7 +33,11 @@ type fsCache struct {
 func (c *fsCache) init() { c.layers = map[string]usage{} }
 
 // FsInfo reports the store's usage: image layers as ImageFilesystems and
-// container writable layers as ContainerFilesystems, both on the graph root.
+// container writable layers as ContainerFilesystems. The filesystem ids are
+// the ones CRI-O reports: without an image store both name
+// <root>/<driver>-images (one filesystem, so the kubelet does not split);
+// with one, images name <imagestore>/<driver>-images and containers
+// <root>/<driver>-containers, two filesystems the kubelet watches apart.
 func (s *Service) FsInfo(ctx context.Context) (*runtimeapi.ImageFsInfoResponse, error) {
 	layers, err := s.store.Layers()
 	if err != nil {
@@ -56,7 +60,7 @@ func (s *Service) FsInfo(ctx context.Context) (*runtimeapi.ImageFsInfoResponse, 
 		u, ok := s.fs.layers[l.ID]
 		stale := !ok || (writable[l.ID] && now.Sub(u.at) > containerUsageTTL)
 		if stale {
-			u = s.measureLayer(l.ID, l.UncompressedSize)
+			u = s.measureLayer(l.ID, l.UncompressedSize, !writable[l.ID])
 			u.at = now
 			s.fs.layers[l.ID] = u
 		}
@@ -74,30 +78,47 @@ func (s *Service) FsInfo(ctx context.Context) (*runtimeapi.ImageFsInfoResponse, 
 		}
 	}
 	s.fs.mu.Unlock()
-	root := s.store.GraphRoot()
-	mk := func(u usage) []*runtimeapi.FilesystemUsage {
+	imgMount, ctrMount := s.fsMountpoints()
+	mk := func(u usage, mountpoint string) []*runtimeapi.FilesystemUsage {
 		return []*runtimeapi.FilesystemUsage{{
 			Timestamp:  now.UnixNano(),
-			FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: root},
+			FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: mountpoint},
 			UsedBytes:  &runtimeapi.UInt64Value{Value: u.bytes},
 			InodesUsed: &runtimeapi.UInt64Value{Value: u.inodes},
 		}}
 	}
-	return &runtimeapi.ImageFsInfoResponse{ImageFilesystems: mk(img), ContainerFilesystems: mk(ctr)}, nil
+	return &runtimeapi.ImageFsInfoResponse{ImageFilesystems: mk(img, imgMount), ContainerFilesystems: mk(ctr, ctrMount)}, nil
+}
+
+// fsMountpoints names the image and container filesystems as CRI-O does.
+func (s *Service) fsMountpoints() (images, containers string) {
+	driver := s.store.GraphDriverName()
+	if is := s.store.ImageStore(); is != "" {
+		return filepath.Join(is, driver+"-images"), filepath.Join(s.store.GraphRoot(), driver+"-containers")
+	}
+	images = filepath.Join(s.store.GraphRoot(), driver+"-images")
+	return images, images
 }
 
 // measureLayer walks a layer's own directory (its diff for overlay, its
-// full tree for vfs). Unknown drivers fall back to the recorded diff size.
-func (s *Service) measureLayer(id string, diffSize int64) usage {
-	root := s.store.GraphRoot()
-	var dir string
-	switch s.store.GraphDriverName() {
-	case "overlay", "overlay2":
-		dir = filepath.Join(root, "overlay", id, "diff")
-	case "vfs":
-		dir = filepath.Join(root, "vfs", "dir", id)
+// full tree for vfs); image layers live under the image store when one is
+// set. Unknown drivers fall back to the recorded diff size.
+func (s *Service) measureLayer(id string, diffSize int64, imageLayer bool) usage {
+	roots := []string{s.store.GraphRoot()}
+	if is := s.store.ImageStore(); is != "" && imageLayer {
+		roots = []string{is, s.store.GraphRoot()}
 	}
-	if dir != "" {
+	for _, root := range roots {
+		var dir string
+		switch s.store.GraphDriverName() {
+		case "overlay", "overlay2":
+			dir = filepath.Join(root, "overlay", id, "diff")
+		case "vfs":
+			dir = filepath.Join(root, "vfs", "dir", id)
+		}
+		if dir == "" {
+			break
+		}
 		if u, ok := measureDir(dir); ok {
 			return u
 		}

@@ -118,8 +118,10 @@ func (s *Service) shortNameCandidates(sys *types.SystemContext, input, in string
 		regs = []string{"docker.io"}
 	}
 	if forPull && len(regs) > 1 && (sys.ShortNameMode == nil || *sys.ShortNameMode == types.ShortNameModeEnforcing) {
+		// The leading sentence is the one CRI-O users and scripts know.
 		return nil, status.Errorf(codes.InvalidArgument,
-			"short name %q is ambiguous (unqualified-search registries %v) and short_name_mode is enforcing: use a fully qualified name or a short-name alias", input, regs)
+			"short name mode is enforcing, but image name %s returns ambiguous list (unqualified-search registries: %s): use a fully qualified name or a short-name alias",
+			input, strings.Join(regs, ", "))
 	}
 	if !forPull {
 		regs = append([]string{"localhost"}, regs...)

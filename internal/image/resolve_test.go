@@ -31,7 +31,7 @@ func TestShortNames(t *testing.T) {
 			s := e.start()
 			id, err := s.Pull(ctxT(t), tc.ref, nil, nil)
 			if tc.wantCode != codes.OK {
-				wantCode(t, err, tc.wantCode, "ambiguous")
+				wantCode(t, err, tc.wantCode, "short name mode is enforcing, but image name "+tc.ref+" returns ambiguous list")
 				return
 			}
 			if err != nil || id != hexOf(p.ConfigDigest) {

@@ -27,6 +27,9 @@ type Options struct {
 	// Driver is the storage driver: "overlay" (default) or "vfs".
 	Driver        string
 	DriverOptions []string
+	// ImageStore, when set, is a separate root for image layers (CRI-O's
+	// imagestore); containers' writable layers stay under Root.
+	ImageStore string
 	// RegistriesConf and RegistriesConfDir override
 	// /etc/containers/registries.conf and registries.conf.d.
 	RegistriesConf    string
@@ -90,6 +93,9 @@ func New(opts Options) (*Service, error) {
 	if opts.Driver == "" {
 		opts.Driver = "overlay"
 	}
+	if is := opts.ImageStore; is != "" && (!filepath.IsAbs(is) || filepath.Clean(is) == filepath.Clean(opts.Root)) {
+		return nil, fmt.Errorf("image store: imagestore %q must be an absolute path other than root", is)
+	}
 	switch opts.ShortNameMode {
 	case "", "enforcing", "disabled", "permissive":
 	default:
@@ -102,6 +108,7 @@ func New(opts Options) (*Service, error) {
 	store, err := storage.GetStore(storage.StoreOptions{
 		RunRoot:            opts.RunRoot,
 		GraphRoot:          opts.Root,
+		ImageStore:         opts.ImageStore,
 		GraphDriverName:    opts.Driver,
 		GraphDriverOptions: opts.DriverOptions,
 	})

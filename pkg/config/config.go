@@ -18,7 +18,7 @@ type Config struct {
 type CrioConfig struct {
 	Root               string   `toml:"root" short:"r" doc:"Path to the root directory in which images and containers are stored. Moving it also moves state_dir and clean_shutdown_file unless they are set."`
 	RunRoot            string   `toml:"runroot" doc:"Path to the state directory in which images and containers keep their runtime state. Moving it also moves version_file and container_exits_dir unless they are set."`
-	ImageStore         string   `toml:"imagestore" notimpl:"true" doc:"Separate store for newly pulled images instead of root."`
+	ImageStore         string   `toml:"imagestore" doc:"Separate store for newly pulled images instead of root."`
 	StorageDriver      string   `toml:"storage_driver" short:"s" doc:"Storage driver used to manage the storage of images and containers (overlay or vfs)."`
 	StorageOption      []string `toml:"storage_option" flag:"storage-opt" env:"CONTAINER_STORAGE_OPT" doc:"Options passed to the storage driver, e.g. \"overlay.mountopt=nodev\"."`
 	LogDir             string   `toml:"log_dir" doc:"Default log directory for containers whose pod does not set one."`

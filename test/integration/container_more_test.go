@@ -323,7 +323,7 @@ func TestImageVolumeMount(t *testing.T) {
 	if _, _, code := e.exec(t, id, "touch", "/img/x"); code == 0 {
 		t.Error("image volume is writable")
 	}
-	if m := e.status(t, id).Mounts; len(m) != 1 || m[0].Image.ImageRef != e.imgRef {
+	if m := e.status(t, id).Mounts; len(m) != 1 || m[0].Image.Image != e.imgRef {
 		t.Errorf("status mounts must carry the image volume's image: %+v", m)
 	}
 }

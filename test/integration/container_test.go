@@ -112,7 +112,7 @@ func TestContainerLifecycleExitCodeAndLogs(t *testing.T) {
 	podID, podCfg := e.pod(t, "life")
 	id := e.create(t, podID, podCfg, "exit3", "sh", "-c", "echo hello; echo oops >&2; exit 3")
 	st := e.status(t, id)
-	if st.State != runtimeapi.ContainerState_CONTAINER_CREATED || st.ImageRef != e.imgRef || st.Labels["c"] != "exit3" {
+	if st.State != runtimeapi.ContainerState_CONTAINER_CREATED || st.ImageId != e.imgRef || st.Labels["c"] != "exit3" {
 		t.Fatalf("after create: %+v (pulled %s)", st, e.imgRef)
 	}
 	e.start(t, id)
