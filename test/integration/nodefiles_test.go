@@ -67,11 +67,13 @@ additional_devices = ["/dev/null:/dev/node-null:rw"]
 timezone = "` + testZone + `"
 default_env = ["NODE_ENV_TEST=node"]
 absent_mount_sources_to_reject = ["` + filepath.Join(tmp, "reject-me") + `"]
+allowed_devices = ["/dev/null"]
 
 [crio.runtime.runtimes.strict]
 runtime_path = "` + runc + `"
 runtime_root = "` + filepath.Join(tmp, "strict-root") + `"
 seccomp_profile = "` + profile + `"
+allowed_annotations = ["devices.crio.io"]
 `})
 	return e, hookOut, tmp
 }
@@ -138,8 +140,8 @@ func TestNodeFilesAndHooks(t *testing.T) {
 			t.Fatal("rejected path was created")
 		}
 	})
-	t.Run("seccomp_profile per handler", func(t *testing.T) {
-		sp, spCfg, err := e.annotatedPod(t, "strict", "strict", nil)
+	t.Run("seccomp_profile per handler and allowed_devices", func(t *testing.T) {
+		sp, spCfg, err := e.annotatedPod(t, "strict", "strict", map[string]string{"devices.crio.io": "/dev/null:/dev/ann-null"})
 		must(t, err)
 		sid := e.createWith(t, sp, spCfg, &runtimeapi.ContainerConfig{
 			Metadata: &runtimeapi.ContainerMetadata{Name: "strict"},
@@ -150,6 +152,19 @@ func TestNodeFilesAndHooks(t *testing.T) {
 		})
 		if out, stderr, code := e.exec(t, sid, "mkdir", "/tmp/d"); code == 0 {
 			t.Fatalf("mkdir allowed under the handler's profile: %q %q", out, stderr)
+		}
+		// allowed_devices: the listed device comes in through the annotation,
+		// one not listed (though CRI-O's default list has it) is refused.
+		if out, stderr, code := e.exec(t, sid, "ls", "/dev/ann-null"); code != 0 {
+			t.Fatalf("allowed device missing: %q %q", out, stderr)
+		}
+		fp, fpCfg, err := e.annotatedPod(t, "fuse", "strict", map[string]string{"devices.crio.io": "/dev/fuse"})
+		must(t, err)
+		_, err = e.d.Runtime.CreateContainer(framework.Ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: fp, SandboxConfig: fpCfg, Config: &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "fuse"}, Image: &runtimeapi.ImageSpec{Image: e.image}, Command: []string{"true"},
+		}})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "allowed_devices") {
+			t.Fatalf("device outside allowed_devices: %v", err)
 		}
 	})
 	t.Run("hooks_dir", func(t *testing.T) {
