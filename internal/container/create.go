@@ -121,6 +121,8 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 		return nil, err
 	}
 	undo = append(undo, func() { m.unmountImages(c) })
+	// The bundle may be created by buildSpec (node files), so undo it from here.
+	undo = append(undo, func() { _ = os.RemoveAll(c.Bundle); _ = os.RemoveAll(c.AttachDir) })
 	res, err := m.buildSpec(c, sb, podCfg, img, rootfs, imageMounts, targetNS)
 	stage("spec")
 	if err != nil {
@@ -142,7 +144,6 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 			return nil, err
 		}
 	}
-	undo = append(undo, func() { _ = os.RemoveAll(c.Bundle); _ = os.RemoveAll(c.AttachDir) })
 	data, err := json.Marshal(res.Spec)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package container
 
 import (
 	"log/slog"
+	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -40,6 +41,18 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		minOOM = rc.Runtime.MinOOMScoreAdj
 	}
 	h := rc.Runtime.Runtimes[sb.RuntimeHandler]
+	nodeMounts, err := nodeFiles(c.Bundle, &rc.Runtime)
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "node files: %v", err)
+	}
+	addDevs, err := additionalDevices(rc.Runtime.AdditionalDevices)
+	if err != nil {
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	seccompProfile := rc.Runtime.SeccompProfile
+	if h != nil && h.SeccompProfile != "" {
+		seccompProfile = h.SeccompProfile // the handler's own beats the global one
+	}
 	rro := false
 	if rt, err := m.Runtime(sb.RuntimeHandler); err == nil {
 		rro = oci.RecursiveReadOnly(rt.Path)
@@ -76,13 +89,16 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 			DefaultSysctls:               rc.Runtime.DefaultSysctls,
 			DefaultEnv:                   rc.Runtime.DefaultEnv,
 			SeccompUseDefaultWhenEmpty:   rc.Runtime.SeccompUseDefaultWhenEmpty,
-			SeccompProfilePath:           rc.Runtime.SeccompProfile,
+			SeccompProfilePath:           seccompProfile,
 			ImageVolumes:                 rc.Image.ImageVolumes,
 			MinOOMScoreAdj:               minOOM,
 			PidsLimit:                    rc.Runtime.PidsLimit,
 			PrivilegedWithoutHostDevices: h != nil && h.PrivilegedWithoutHostDevices,
 			RecursiveReadOnly:            rro,
+			AdditionalDevices:            addDevs,
+			AbsentMountSourcesToReject:   rc.Runtime.AbsentMountSourcesToReject,
 		},
+		NodeMounts:    nodeMounts,
 		Host:          hostos.Host{},
 		ImageMounts:   imageMounts,
 		VolumeBindDir: c.Bundle + "-volumes",
@@ -121,6 +137,7 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 	if err := annotations.ApplyToSpec(res.Spec, eff, hostos.Host{}.Devices); err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
+	applyHooks(res, rc.Runtime.HooksDir, c.Config.GetAnnotations(), sb.Config.GetAnnotations(), len(c.Config.GetMounts()) > 0)
 	warn, err := spec.FitResources(res.Spec.Linux.Resources, m.cgroupSupport())
 	if err != nil {
 		return nil, err
@@ -146,6 +163,11 @@ func volumeList(v map[string]struct{}) []string {
 // prepareHost does the host-side work the spec asks for: volume dirs and
 // mount propagation of the host mounts that back shared/slave mounts.
 func prepareHost(res *spec.Result, rootfs string) error {
+	for _, d := range res.MountSourceDirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
 	var uid, gid uint32
 	if p := res.Spec.Process; p != nil {
 		uid, gid = p.User.UID, p.User.GID

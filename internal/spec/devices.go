@@ -31,6 +31,10 @@ func (b *builder) devices() error {
 	} else {
 		b.g.AddLinuxResourcesDevice(false, "", nil, nil, "rwm")
 	}
+	// Node-wide devices first, so a CRI device at the same path wins.
+	if err := b.additionalDevices(); err != nil {
+		return err
+	}
 	for i, cd := range b.in.Config.GetDevices() {
 		field := fmt.Sprintf("devices[%d]", i)
 		dst, err := containerPath(cd.GetContainerPath(), field+".container_path")
@@ -45,25 +49,33 @@ func (b *builder) devices() error {
 		if !filepath.IsAbs(hp) {
 			return invalid(field+".host_path", "%q is not an absolute path", hp)
 		}
-		hp = filepath.Clean(hp)
-		devs, err := b.in.Host.Devices(hp)
+		devs, err := b.in.Host.Devices(filepath.Clean(hp))
 		if err != nil {
 			return &InvalidError{Field: field + ".host_path", Msg: fmt.Sprintf("%q is not a usable device", hp), Err: err}
 		}
-		if len(devs) == 0 {
-			return invalid(field+".host_path", "no device nodes at %q", hp)
+		if err := b.addHostDevices(devs, filepath.Clean(hp), dst, perms, field+".host_path"); err != nil {
+			return err
 		}
-		for _, d := range devs {
-			rel, err := filepath.Rel(hp, d.Path)
-			if err != nil || !filepath.IsLocal(rel) {
-				return invalid(field+".host_path", "device %q is outside %q", d.Path, hp)
-			}
-			d.Path = path.Join(dst, filepath.ToSlash(rel))
-			b.addDevice(d)
-			if !b.privileged() {
-				major, minor := d.Major, d.Minor
-				b.g.AddLinuxResourcesDevice(true, d.Type, &major, &minor, perms)
-			}
+	}
+	return nil
+}
+
+// addHostDevices adds the device nodes found below host path hp at dst in
+// the container, allowing them in the device cgroup with perms.
+func (b *builder) addHostDevices(devs []specs.LinuxDevice, hp, dst, perms, field string) error {
+	if len(devs) == 0 {
+		return invalid(field, "no device nodes at %q", hp)
+	}
+	for _, d := range devs {
+		rel, err := filepath.Rel(hp, d.Path)
+		if err != nil || !filepath.IsLocal(rel) {
+			return invalid(field, "device %q is outside %q", d.Path, hp)
+		}
+		d.Path = path.Join(dst, filepath.ToSlash(rel))
+		b.addDevice(d)
+		if !b.privileged() {
+			major, minor := d.Major, d.Minor
+			b.g.AddLinuxResourcesDevice(true, d.Type, &major, &minor, perms)
 		}
 	}
 	return nil

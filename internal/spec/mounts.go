@@ -49,7 +49,7 @@ func (b *builder) filesystem() error {
 		taken[m.Destination] = true
 	}
 	var mounts []specs.Mount
-	for _, m := range append(b.defaultMounts(), b.podFileMounts()...) {
+	for _, m := range append(append(b.defaultMounts(), b.podFileMounts()...), b.in.NodeMounts...) {
 		if !taken[m.Destination] {
 			mounts = append(mounts, m)
 		}
@@ -265,7 +265,7 @@ func (b *builder) mountSource(m *runtimeapi.Mount, field string) (string, error)
 	resolved, err := b.in.Host.EvalSymlinks(filepath.Clean(hp))
 	if err != nil {
 		if isNotExist(err) {
-			return "", &InvalidError{Field: field + ".host_path", Msg: fmt.Sprintf("host path %q does not exist", hp), Err: err}
+			return b.absentSource(filepath.Clean(hp), field)
 		}
 		return "", &InvalidError{Field: field + ".host_path", Msg: fmt.Sprintf("cannot resolve host path %q", hp), Err: err}
 	}

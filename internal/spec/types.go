@@ -33,6 +33,10 @@ type Input struct {
 	// VolumeBindDir is a container-private host directory under which image
 	// volumes are created when image_volumes = bind.
 	VolumeBindDir string
+	// NodeMounts are mounts every container gets from node files the caller
+	// prepared (default_mounts_file entries, the timezone's localtime). A
+	// CRI mount at the same destination wins.
+	NodeMounts []specs.Mount
 	// RunAsNonRoot asks Build to refuse a container that would run as uid 0.
 	// CRI does not carry this (the kubelet checks it itself); callers that
 	// want the check set it.
@@ -113,6 +117,18 @@ type RuntimeOptions struct {
 	// RecursiveReadOnly is true when the runtime and kernel support "rro".
 	RecursiveReadOnly bool
 	LSM               LSM
+	// AdditionalDevices are added to every container (additional_devices).
+	AdditionalDevices []DeviceMapping
+	// AbsentMountSourcesToReject are host paths a CRI mount may not have
+	// created for it when absent; other absent host paths are created as
+	// directories, as in CRI-O.
+	AbsentMountSourcesToReject []string
+}
+
+// DeviceMapping is a host device made available at ContainerPath with
+// cgroup Permissions ("" means rwm).
+type DeviceMapping struct {
+	HostPath, ContainerPath, Permissions string
 }
 
 // LSM is the seam for AppArmor and SELinux.
@@ -144,6 +160,9 @@ type Result struct {
 	// (mode 0755, owned by User) before starting the container: image
 	// volumes inside the rootfs (mkdir) or under VolumeBindDir (bind).
 	VolumeDirs []string
+	// MountSourceDirs are absent host paths of CRI mounts the caller must
+	// create as directories (mode 0755) before starting the container.
+	MountSourceDirs []string
 	// Propagation lists host paths whose mount must have the given
 	// propagation for the container's mounts to work.
 	Propagation []PropagationNeed

@@ -341,11 +341,10 @@ enable_nri = true
 
 func TestSecurityValuesAreErrors(t *testing.T) {
 	for key, body := range map[string]string{
-		"crio.runtime.selinux":                       "[crio.runtime]\nselinux = true\n",
-		"crio.runtime.uid_mappings":                  "[crio.runtime]\nuid_mappings = \"0:100000:65536\"\n",
-		"crio.runtime.gid_mappings":                  "[crio.runtime]\ngid_mappings = \"0:100000:65536\"\n",
-		"crio.runtime.privileged_seccomp_profile":    "[crio.runtime]\nprivileged_seccomp_profile = \"/etc/p.json\"\n",
-		"crio.runtime.runtimes.runc.seccomp_profile": "[crio.runtime.runtimes.runc]\nseccomp_profile = \"/etc/p.json\"\n",
+		"crio.runtime.selinux":                    "[crio.runtime]\nselinux = true\n",
+		"crio.runtime.uid_mappings":               "[crio.runtime]\nuid_mappings = \"0:100000:65536\"\n",
+		"crio.runtime.gid_mappings":               "[crio.runtime]\ngid_mappings = \"0:100000:65536\"\n",
+		"crio.runtime.privileged_seccomp_profile": "[crio.runtime]\nprivileged_seccomp_profile = \"/etc/p.json\"\n",
 	} {
 		c, _, err := Load([]string{writeFile(t, t.TempDir(), "s.conf", body)})
 		if err != nil {

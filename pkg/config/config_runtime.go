@@ -33,9 +33,9 @@ type RuntimeConfig struct {
 	AdditionalDevices           []string                   `toml:"additional_devices" doc:"Devices added to every container, as \"<host>:<container>:<perms>\"."`
 	CDISpecDirs                 []string                   `toml:"cdi_spec_dirs" notimpl:"true" doc:"Directories of Container Device Interface specs; later ones take precedence."`
 	DeviceOwnershipFromSecurity bool                       `toml:"device_ownership_from_security_context" doc:"Chown devices to the container's RunAsUser/RunAsGroup."`
-	HooksDir                    []string                   `toml:"hooks_dir" notimpl:"true" doc:"Directories of OCI hook definitions (*.json). This runtime runs no hooks."`
+	HooksDir                    []string                   `toml:"hooks_dir" doc:"Directories of OCI hook definitions (oci-hooks(5) *.json, schema 1.0.0), read at each container create; a later directory replaces a same-named file of an earlier one. The OCI runtime runs the matching hooks."`
 	DefaultMounts               []string                   `toml:"default_mounts" flag:"-" notimpl:"true" doc:"Deprecated CRI-O key: mounts \"src:dst\" added to every container."`
-	DefaultMountsFile           string                     `toml:"default_mounts_file" notimpl:"true" doc:"File listing mounts \"src:dst\" added to every container."`
+	DefaultMountsFile           string                     `toml:"default_mounts_file" doc:"File listing \"/host/path:/container/path\" lines; each existing host path is copied into the container's run directory and bind-mounted into every container. Empty reads /etc/containers/mounts.conf, else /usr/share/containers/mounts.conf."`
 	PidsLimit                   int64                      `toml:"pids_limit" doc:"Deprecated: per-container pids limit; 0 or -1 leaves it to the kubelet."`
 	LogFilter                   string                     `toml:"log_filter" reload:"true" doc:"Only log messages matching this regular expression."`
 	LogLevel                    string                     `toml:"log_level" short:"l" reload:"true" doc:"Log level: fatal, panic, error, warn, info, debug or trace."`
@@ -60,7 +60,7 @@ type RuntimeConfig struct {
 	EnablePodEvents             bool                       `toml:"enable_pod_events" env:"ENABLE_POD_EVENTS" notimpl:"true" doc:"Stream container events to the kubelet (evented PLEG)."`
 	HostNetworkDisableSELinux   bool                       `toml:"hostnetwork_disable_selinux" notimpl:"true" doc:"Disable SELinux for host-network pods (SELinux is not used by this runtime)."`
 	DisableHostPortMapping      bool                       `toml:"disable_hostport_mapping" env:"DISABLE_HOSTPORT_MAPPING" notimpl:"true" doc:"Leave hostPort mappings to someone else (this runtime always maps them)."`
-	Timezone                    string                     `toml:"timezone" flag:"timezone" short:"tz" env:"CONTAINER_TIME_ZONE" doc:"Timezone for containers (\"Local\" or a tz name); empty keeps the image's."`
+	Timezone                    string                     `toml:"timezone" flag:"timezone" short:"tz" env:"CONTAINER_TIME_ZONE" doc:"Timezone for containers (\"Local\" for the host's /etc/localtime, or a name under /usr/share/zoneinfo), bind-mounted read-only at /etc/localtime; empty keeps the image's."`
 	MinOOMScoreAdj              int                        `toml:"min_oom_score_adj" flag:"-" doc:"Lowest oom_score_adj containers may get; -1000 means whatever the daemon itself may set (lower requests are clamped)."`
 }
 
@@ -84,7 +84,7 @@ type RuntimeHandler struct {
 	DefaultAnnotations           map[string]string `toml:"default_annotations" notimpl:"true" doc:"Annotations set on this handler's containers unless the pod sets them."`
 	StreamWebsockets             bool              `toml:"stream_websockets" notimpl:"true" doc:"Offer WebSocket streaming for exec, attach and port-forward."`
 	ExecCPUAffinity              string            `toml:"exec_cpu_affinity" notimpl:"true" doc:"CPU that exec processes run on: \"\" (runtime default) or \"first\"."`
-	SeccompProfile               string            `toml:"seccomp_profile" doc:"Per-handler default seccomp profile. Not supported: a non-empty value is an error."`
+	SeccompProfile               string            `toml:"seccomp_profile" doc:"Seccomp profile used as RuntimeDefault for this handler's containers; empty uses crio.runtime.seccomp_profile."`
 	ContainerCreateTimeout       int64             `toml:"container_create_timeout" doc:"Seconds the runtime's create may take before the monitor gives up and removes the container (at least 30)."`
 }
 

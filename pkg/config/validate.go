@@ -34,7 +34,7 @@ var logLevels = []string{"fatal", "panic", "error", "warn", "warning", "info", "
 
 // Validate checks the config and returns the first problem, naming the key.
 func (c *Config) Validate() error {
-	for _, check := range []func() error{c.validatePaths, c.validateAPI, c.validateRuntime, c.validateSecurity, c.validateImage, c.validateNetwork} {
+	for _, check := range []func() error{c.validatePaths, c.validateAPI, c.validateRuntime, c.validateSecurity, c.validateNodeFiles, c.validateImage, c.validateNetwork} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -142,11 +142,6 @@ func (c *Config) validateSecurity() error {
 	}
 	if r.PrivilegedSeccompProfile != "" {
 		return bad("crio.runtime.privileged_seccomp_profile", r.PrivilegedSeccompProfile, "seccomp for privileged containers is not supported by this runtime")
-	}
-	for _, name := range c.HandlerNames() {
-		if p := r.Runtimes[name].SeccompProfile; p != "" {
-			return bad("crio.runtime.runtimes."+name+".seccomp_profile", p, "per-handler seccomp profiles are not supported by this runtime (use crio.runtime.seccomp_profile)")
-		}
 	}
 	return nil
 }

@@ -177,7 +177,7 @@ func TestCompatSysconfigCommandLine(t *testing.T) {
 		args = append(args, strings.Fields(sysconfig[v])...)
 	}
 	d := framework.StartDaemon(t, framework.Options{Args: args, Env: []string{"CONTAINER_INFRA_CTR_CPUSET=0", "CONTAINER_STOP_TIMEOUT=45"}})
-	checkReport(t, d, nil, []string{"--conmon", "--conmon-cgroup", "--pinns-path", "--drop-infra-ctr", "--hooks-dir", "--enable-nri", "--infra-ctr-cpuset", "--profile-port"})
+	checkReport(t, d, nil, []string{"--conmon", "--conmon-cgroup", "--pinns-path", "--drop-infra-ctr", "--enable-nri", "--infra-ctr-cpuset", "--profile-port"})
 	st, err := d.Runtime.Status(framework.Ctx(t), &runtimeapi.StatusRequest{Verbose: true})
 	if err != nil {
 		t.Fatal(err)
