@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
@@ -48,11 +47,17 @@ func runHelper(t *testing.T, script string) (code int, stderr string, held bool)
 	if err != nil && !errors.As(err, &ee) {
 		t.Fatal(err)
 	}
-	// A read with a passed deadline: a timeout means a writer is left,
-	// EOF that none is.
-	_ = r.SetReadDeadline(time.Now())
-	_, err = r.Read(make([]byte, 1))
-	held = errors.Is(err, os.ErrDeadlineExceeded)
+	// One non-blocking read (os.Pipe's fds are): EAGAIN means a writer is
+	// left, EOF that none is.
+	rc, err := r.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = rc.Read(func(fd uintptr) bool {
+		_, err = syscall.Read(int(fd), make([]byte, 1))
+		return true
+	})
+	held = errors.Is(err, syscall.EAGAIN)
 	// A holder the script left (its pid in $0.holder) is not needed now.
 	if b, err := os.ReadFile(pidFile + ".holder"); err == nil {
 		if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
