@@ -131,7 +131,10 @@ func (p *spares) fill(imageID string, done chan struct{}) {
 	p.mu.Unlock()
 	if !keep {
 		dropLayer(p.store(), id)
+		return
 	}
+	// Only from here on does a create take it (tests wait for this line).
+	p.log.Debug("spare layer ready", "id", id, "image", imageID)
 }
 
 // drop deletes the image's spare (waiting for one being made), so the image
