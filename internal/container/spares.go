@@ -32,9 +32,10 @@ type spares struct {
 	log   *slog.Logger
 
 	mu     sync.Mutex
-	ready  map[string]spare         // image ID -> layer
-	busy   map[string]chan struct{} // image ID -> fill in flight
-	recent []string                 // image IDs, most recent last
+	ready  map[string]spare           // image ID -> layer
+	busy   map[string]chan struct{}   // image ID -> fill in flight
+	gone   map[string][]chan struct{} // image ID -> deletions in flight
+	recent []string                   // image IDs, most recent last
 	closed bool
 
 	bg sync.WaitGroup // deletions in the background; close waits for them
@@ -43,7 +44,8 @@ type spares struct {
 type spare struct{ id, rootfs string }
 
 func newSpares(store func() storage.Store, log *slog.Logger) *spares {
-	return &spares{store: store, log: log, ready: map[string]spare{}, busy: map[string]chan struct{}{}}
+	return &spares{store: store, log: log, ready: map[string]spare{}, busy: map[string]chan struct{}{},
+		gone: map[string][]chan struct{}{}}
 }
 
 // take returns the image's spare layer, if one is ready.
@@ -71,7 +73,7 @@ func (p *spares) refill(imageID string) {
 	for len(p.recent) > maxSpares {
 		if s, ok := p.ready[p.recent[0]]; ok {
 			delete(p.ready, p.recent[0])
-			p.dropLater(s.id)
+			p.dropLater(p.recent[0], s.id)
 		}
 		p.recent = p.recent[1:]
 	}
@@ -97,13 +99,23 @@ func (p *spares) giveBack(imageID string, s spare) {
 	}
 }
 
-// dropLater deletes a layer in the background. Callers hold p.mu and have
-// seen p.closed false, so close waits for it.
-func (p *spares) dropLater(id string) {
+// dropLater deletes an image's layer in the background. Callers hold p.mu
+// and have seen p.closed false, so close waits for it; so does drop, as
+// the layer holds the image.
+func (p *spares) dropLater(imageID, id string) {
 	p.bg.Add(1)
+	done := make(chan struct{})
+	p.gone[imageID] = append(p.gone[imageID], done)
 	go func() {
 		defer p.bg.Done()
 		dropLayer(p.store(), id)
+		p.mu.Lock()
+		p.gone[imageID] = slices.DeleteFunc(p.gone[imageID], func(c chan struct{}) bool { return c == done })
+		if len(p.gone[imageID]) == 0 {
+			delete(p.gone, imageID)
+		}
+		p.mu.Unlock()
+		close(done)
 	}()
 }
 
@@ -131,7 +143,10 @@ func (p *spares) fill(imageID string, done chan struct{}) {
 	p.mu.Unlock()
 	if !keep {
 		dropLayer(p.store(), id)
+		return
 	}
+	// Only from here on does a create take it (tests wait for this line).
+	p.log.Debug("spare layer ready", "id", id, "image", imageID)
 }
 
 // drop deletes the image's spare (waiting for one being made), so the image
@@ -140,9 +155,13 @@ func (p *spares) drop(imageID string) {
 	p.mu.Lock()
 	p.recent = slices.DeleteFunc(p.recent, func(s string) bool { return s == imageID })
 	done := p.busy[imageID]
+	gone := slices.Clone(p.gone[imageID])
 	p.mu.Unlock()
 	if done != nil {
 		<-done // fill sees the image gone from recent and deletes its layer
+	}
+	for _, c := range gone {
+		<-c
 	}
 	if s, ok := p.take(imageID); ok {
 		dropLayer(p.store(), s.id)

@@ -1,9 +1,16 @@
 package container
 
 import (
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/containers/storage"
 )
 
 func TestPrepareTargets(t *testing.T) {
@@ -57,4 +64,51 @@ func TestPrepareTargets(t *testing.T) {
 			t.Errorf("created %v in a rootfs without /etc", ents)
 		}
 	})
+}
+
+// deleteStore is a storage.Store whose DeleteContainer waits for release
+// and records when it is done; other methods are not expected.
+type deleteStore struct {
+	storage.Store
+	release chan struct{}
+	mu      sync.Mutex
+	deleted []string
+}
+
+func (s *deleteStore) Unmount(string, bool) (bool, error) { return false, nil }
+
+func (s *deleteStore) DeleteContainer(id string) error {
+	<-s.release
+	s.mu.Lock()
+	s.deleted = append(s.deleted, id)
+	s.mu.Unlock()
+	return nil
+}
+
+// An image pushed out of the recent ones loses its spare in the background;
+// dropping the image (to remove it) waits for that deletion, as the layer
+// holds the image.
+func TestSpareDropWaitsForBackgroundDeletion(t *testing.T) {
+	st := &deleteStore{release: make(chan struct{})}
+	p := newSpares(func() storage.Store { return st }, slog.New(slog.DiscardHandler))
+	p.recent = []string{"img0"}
+	p.ready["img0"] = spare{id: "layer0"}
+	for i := 1; i <= maxSpares; i++ {
+		p.refill(fmt.Sprintf("img%d", i)) // first starts: no fill
+	}
+	if _, ok := p.ready["img0"]; ok {
+		t.Fatal("img0 kept its spare beyond the most recent images")
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond) // drop must not return before this
+		close(st.release)
+	}()
+	p.drop("img0")
+	st.mu.Lock()
+	deleted := slices.Clone(st.deleted)
+	st.mu.Unlock()
+	if !slices.Equal(deleted, []string{"layer0"}) {
+		t.Errorf("deleted when drop returned: %v, want [layer0]", deleted)
+	}
+	p.close()
 }

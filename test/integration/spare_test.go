@@ -72,13 +72,18 @@ func spareIDs(t *testing.T, d *framework.Daemon) []string {
 	return out
 }
 
-// waitSpares waits until exactly n spares exist and returns them.
+// waitSpares waits until exactly n spares exist, each ready for a create,
+// and returns them. A spare is in the store's list as soon as its layer is
+// created, before it is mounted, prepared and offered: the daemon's debug
+// line says when it is.
 func waitSpares(t *testing.T, d *framework.Daemon, n int) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got := spareIDs(t, d)
-		if len(got) == n {
+		logs := d.Logs()
+		ready := func(id string) bool { return strings.Contains(logs, `msg="spare layer ready" id=`+id) }
+		if len(got) == n && !slices.ContainsFunc(got, func(id string) bool { return !ready(id) }) {
 			return got
 		}
 		if time.Now().After(deadline) {
