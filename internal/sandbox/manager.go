@@ -112,7 +112,10 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 		return nil, err
 	}
 	nso := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
-	sysctls, _ := SortSysctls(cfg.GetLinux().GetSysctls(), nso)
+	sysctls, skipped, _ := SortSysctls(cfg.GetLinux().GetSysctls(), nso)
+	if len(skipped) > 0 {
+		logging.From(ctx).Warn("skipping pod sysctls of namespaces shared with the host", "pod", cfg.GetMetadata().GetName(), "sysctls", skipped)
+	}
 	if err := m.checkCgroupParent(cfg.GetLinux().GetCgroupParent()); err != nil {
 		return nil, err
 	}
