@@ -3,6 +3,7 @@ package server
 import (
 	"slices"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -30,9 +31,6 @@ var containerMetrics = []containerMetric{
 	cg("memory", "container_memory_max_usage_bytes", "Maximum memory usage recorded in bytes.", gauge, func(s *stats.Sample) uint64 { return s.MemMaxUsage }),
 	cg("memory", "container_memory_failcnt", "Number of memory usage hits limits.", counter, func(s *stats.Sample) uint64 { return s.MemFailcnt }),
 	{group: "memory", name: "container_memory_failures_total", help: "Cumulative count of memory allocation failures.", typ: counter, labels: failureLabels, values: memoryFailures},
-	cg("memory", "container_spec_memory_limit_bytes", "Memory limit for the container.", gauge, func(s *stats.Sample) uint64 { return s.MemLimit }),
-	cg("memory", "container_memory_page_faults_total", "Cumulative count of page faults.", counter, func(s *stats.Sample) uint64 { return s.PageFaults }),
-	cg("memory", "container_memory_major_page_faults_total", "Cumulative count of major page faults.", counter, func(s *stats.Sample) uint64 { return s.MajorPageFaults }),
 
 	cg("oom", "container_oom_events_total", "Count of out of memory events observed for the container.", counter, func(s *stats.Sample) uint64 { return s.OOMKills }),
 
@@ -42,35 +40,43 @@ var containerMetrics = []containerMetric{
 	cg("process", "container_file_descriptors", "Number of open file descriptors for the container.", gauge, func(s *stats.Sample) uint64 { return s.FileDescriptors }),
 	cg("process", "container_sockets", "Number of open sockets for the container.", gauge, func(s *stats.Sample) uint64 { return s.Sockets }),
 
-	spec("container_spec_cpu_period", "CPU period of the container.",
-		func(s *stats.Sample) uint64 { return s.CPUPeriodUs },
-		func(r *specs.LinuxResources) uint64 { return deref(cpuOf(r).Period) }),
-	spec("container_spec_cpu_shares", "CPU share of the container.",
-		func(s *stats.Sample) uint64 { return s.CPUShares },
-		func(r *specs.LinuxResources) uint64 { return deref(cpuOf(r).Shares) }),
-	spec("container_spec_memory_swap_limit_bytes", "Memory swap limit for the container.",
-		func(s *stats.Sample) uint64 { return s.MemSwapLimit },
-		func(r *specs.LinuxResources) uint64 {
-			if r.Memory == nil || r.Memory.Swap == nil || *r.Memory.Swap < 0 {
-				return 0
-			}
-			return uint64(*r.Memory.Swap)
-		}),
-
-	{name: "container_start_time_seconds", help: "Start time of the container since unix epoch in seconds.", typ: gauge, values: func(in *metricInput) []series {
-		return []series{{at: in.now, v: uint64(max(in.c.Status().StartedAt, 0)) / 1e9}}
+	spec("container_spec_cpu_period", "CPU period of the container.", func(r *specs.LinuxResources) (uint64, bool) { return deref(cpuOf(r).Period), true }),
+	spec("container_spec_cpu_shares", "CPU share of the container.", func(r *specs.LinuxResources) (uint64, bool) { return deref(cpuOf(r).Shares), true }),
+	// Like CRI-O, the quota only when one is set.
+	spec("container_spec_cpu_quota", "CPU quota of the container.", func(r *specs.LinuxResources) (uint64, bool) {
+		if q := cpuOf(r).Quota; q != nil && *q > 0 {
+			return uint64(*q), true
+		}
+		return 0, false
+	}),
+	spec("container_spec_memory_limit_bytes", "Memory limit for the container.", func(r *specs.LinuxResources) (uint64, bool) { return specBytes(memOf(r).Limit), true }),
+	// memory.min from the unified resources (the kubelet's memory QoS).
+	spec("container_spec_memory_reservation_limit_bytes", "Memory reservation limit for the container.", func(r *specs.LinuxResources) (uint64, bool) {
+		v, err := strconv.ParseInt(r.Unified["memory.min"], 10, 64)
+		if err != nil {
+			v = 0
+		}
+		return specBytes(&v), true
+	}),
+	spec("container_spec_memory_swap_limit_bytes", "Memory swap limit for the container.", func(r *specs.LinuxResources) (uint64, bool) { return specBytes(memOf(r).Swap), true }),
+	{group: "spec", name: "container_start_time_seconds", help: "Start time of the container since unix epoch in seconds.", typ: gauge, values: func(in *metricInput) []series {
+		return []series{{at: in.now, v: uint64(max(in.c.CreatedAt, 0)) / 1e9}}
 	}},
+
+	// Always on, as in CRI-O.
 	{name: "container_last_seen", help: "Last time a container was seen by the exporter.", typ: gauge, values: func(in *metricInput) []series {
 		return []series{{at: in.now, v: uint64(in.now.Unix())}}
 	}},
 
+	// The writable layer's bytes and the inodes of the filesystem holding
+	// it, as CRI-O reports them (no device label).
 	diskMetric("container_fs_usage_bytes", "Number of bytes consumed by the container's writable layer.", func(in *metricInput) (uint64, bool) {
 		return diskValue(in, func(d *stats.DiskUsage) uint64 { return d.Bytes })
 	}),
-	diskMetric("container_fs_inodes_total", "Number of inodes used by the container's writable layer.", func(in *metricInput) (uint64, bool) {
-		return diskValue(in, func(d *stats.DiskUsage) uint64 { return d.Inodes })
+	diskMetric("container_fs_inodes_total", "Total number of inodes.", func(in *metricInput) (uint64, bool) {
+		return fsValue(in, func(f *stats.FsInfo) uint64 { return f.Inodes })
 	}),
-	diskMetric("container_fs_inodes_free", "Number of available Inodes.", func(in *metricInput) (uint64, bool) {
+	diskMetric("container_fs_inodes_free", "Number of free inodes.", func(in *metricInput) (uint64, bool) {
 		return fsValue(in, func(f *stats.FsInfo) uint64 { return f.InodesFree })
 	}),
 	diskMetric("container_fs_limit_bytes", "Number of bytes that can be consumed by the container on this filesystem.", func(in *metricInput) (uint64, bool) {
@@ -110,22 +116,18 @@ func memoryFailures(in *metricInput) []series {
 	}
 }
 
-// diskMetric is a gauge of the filesystem holding the writable layer,
-// labelled with that filesystem's device.
+// diskMetric is a gauge of the writable layer or its filesystem.
 func diskMetric(name, help string, v func(*metricInput) (uint64, bool)) containerMetric {
-	return containerMetric{group: "disk", name: name, help: help, typ: gauge, labels: deviceLabels, values: func(in *metricInput) []series {
+	return containerMetric{group: "disk", name: name, help: help, typ: gauge, values: func(in *metricInput) []series {
 		val, ok := v(in)
 		if !ok {
 			return nil
 		}
-		dev, at := "", in.now
-		if in.fs != nil {
-			dev = in.fs.Device
-		}
+		at := in.now
 		if in.disk != nil {
 			at = in.disk.Time
 		}
-		return []series{{at: at, labels: []string{dev}, v: val}}
+		return []series{{at: at, v: val}}
 	}}
 }
 
@@ -173,7 +175,8 @@ func blkioUsage(in *metricInput) []series {
 		}
 		slices.Sort(ops)
 		for _, op := range ops {
-			out = append(out, series{at: in.s.Time, labels: []string{dev, maj, mnr, op}, v: d.Bytes[op]})
+			// Lower case as CRI-O (cAdvisor keeps the kernel's "Read").
+			out = append(out, series{at: in.s.Time, labels: []string{dev, maj, mnr, strings.ToLower(op)}, v: d.Bytes[op]})
 		}
 	}
 	return out
@@ -184,6 +187,13 @@ func cpuOf(r *specs.LinuxResources) *specs.LinuxCPU {
 		return &specs.LinuxCPU{}
 	}
 	return r.CPU
+}
+
+func memOf(r *specs.LinuxResources) *specs.LinuxMemory {
+	if r.Memory == nil {
+		return &specs.LinuxMemory{}
+	}
+	return r.Memory
 }
 
 func deref[T ~uint64](p *T) uint64 {
