@@ -371,6 +371,12 @@ func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
 	if err := Unpin(sb.Namespaces); err != nil {
 		return fmt.Errorf("release pod namespaces: %w", err)
 	}
+	// Also whatever sits at the pod's own pin names but is no longer in
+	// its record (a reboot or a lost namespace leaves a plain file there,
+	// as CRI-O's "invalid netns" case): left, it would leak.
+	if err := Unpin(pinsOf(m.opts.NamespacesDir, sb.ID)); err != nil {
+		logging.From(ctx).Warn("remove stale pod namespace files", "pod", sb.ID, "error", err)
+	}
 	sb.Namespaces = nil
 	sb.Ready = false
 	return m.store.Put(recordKind, sb.ID, sb)
