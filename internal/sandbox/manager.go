@@ -363,7 +363,15 @@ func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
 		sb.InfraPID, sb.InfraPending = 0, false
 	}
 	if sb.Network != nil {
-		if err := m.net.Teardown(ctx, m.cniPod(sb, sb.Namespaces[NetNS]), sb.Network); err != nil {
+		netns := sb.Namespaces[NetNS]
+		if netns != "" && !isNsfs(netns) {
+			// The namespace is gone (a reboot, or destroyed by hand): DEL
+			// without one still releases the IP, as the CNI spec allows;
+			// plugins refuse a path that is no namespace.
+			logging.From(ctx).Warn("removed netns path from pod sandbox: not a network namespace", "pod", sb.ID, "netns", netns)
+			netns = ""
+		}
+		if err := m.net.Teardown(ctx, m.cniPod(sb, netns), sb.Network); err != nil {
 			return err
 		}
 		sb.Network = nil

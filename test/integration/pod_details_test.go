@@ -29,7 +29,7 @@ func hostSysctl(t *testing.T, name string) string {
 // sysctls with spaces refused, sysctls of host namespaces skipped, the
 // image's /etc ownership kept, RunAsGroup added to /etc/group, a host port
 // reachable from the node itself, and a pinned netns that turned into a
-// plain file across a restart cleaned up.
+// plain file (across a restart, or under a ready pod) cleaned up with its IP.
 func TestPodDetailsAsCRIO(t *testing.T) {
 	img := registry.Image{
 		Users:  []registry.User{{Name: "test", UID: 5000, GID: 5000}},
@@ -152,6 +152,24 @@ func TestPodDetailsAsCRIO(t *testing.T) {
 				t.Errorf("netns file left behind: %v", err)
 			}
 			runPod(t, d, framework.PodConfig("badns"))
+		}},
+		{"destroyed netns of a ready pod", func(t *testing.T) {
+			d := framework.StartDaemon(t, framework.Options{})
+			id, st := runPod(t, d, framework.PodConfig("destroyedns"))
+			ns := netnsPath(d, id)
+			_ = unix.Unmount(ns, unix.MNT_DETACH)
+			if err := os.WriteFile(ns, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Runtime.RemovePodSandbox(framework.Ctx(t), &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id}); err != nil {
+				t.Fatalf("remove: %v", err)
+			}
+			if _, err := os.Lstat(ns); !os.IsNotExist(err) {
+				t.Errorf("netns file left behind: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(d.IPAMDir(), d.Network(), st.Network.Ip)); !os.IsNotExist(err) {
+				t.Errorf("pod IP %s still allocated: %v", st.Network.Ip, err)
+			}
 		}},
 	} {
 		t.Run(tc.name, tc.check)
