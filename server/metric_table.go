@@ -39,6 +39,12 @@ var containerMetrics = []containerMetric{
 	cg("process", "container_threads_max", "Maximum number of threads allowed inside the container, infinity if value is zero.", gauge, func(s *stats.Sample) uint64 { return s.ThreadsMax }),
 	cg("process", "container_file_descriptors", "Number of open file descriptors for the container.", gauge, func(s *stats.Sample) uint64 { return s.FileDescriptors }),
 	cg("process", "container_sockets", "Number of open sockets for the container.", gauge, func(s *stats.Sample) uint64 { return s.Sockets }),
+	{group: "process", name: "container_ulimits_soft", help: "Soft ulimit values for the container root process. Unlimited if -1, except priority and nice.", typ: gauge, labels: []string{"ulimit"}, values: func(in *metricInput) []series {
+		if in.s == nil {
+			return nil
+		}
+		return []series{{at: in.s.Time, labels: []string{"max_open_files"}, v: in.s.OpenFilesSoft}}
+	}},
 
 	spec("container_spec_cpu_period", "CPU period of the container.", func(r *specs.LinuxResources) (uint64, bool) { return deref(cpuOf(r).Period), true }),
 	spec("container_spec_cpu_shares", "CPU share of the container.", func(r *specs.LinuxResources) (uint64, bool) { return deref(cpuOf(r).Shares), true }),

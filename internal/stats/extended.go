@@ -37,6 +37,9 @@ type Extended struct {
 	// Filled for containers only (a walk of /proc).
 	FileDescriptors uint64
 	Sockets         uint64
+	// OpenFilesSoft is the soft RLIMIT_NOFILE of the cgroup's first
+	// process (0 when unlimited or unknown), CRI-O's container_ulimits_soft.
+	OpenFilesSoft uint64
 
 	IO []DeviceIO
 }

@@ -109,7 +109,7 @@ func TestPodSandboxMetricsAsCRIO(t *testing.T) {
 	}
 
 	e := newEnvWith(t, registry.Image{}, framework.Options{DropIn: `[crio.stats]
-included_pod_metrics = ["network", "memory", "spec", "disk", "diskIO"]
+included_pod_metrics = ["network", "memory", "spec", "disk", "diskIO", "process"]
 `})
 	podID, podCfg := e.pod(t, "metrics")
 	before := time.Now().Unix()
@@ -139,7 +139,7 @@ included_pod_metrics = ["network", "memory", "spec", "disk", "diskIO"]
 		check func(t *testing.T)
 	}{
 		{"groups and labels", func(t *testing.T) {
-			for _, n := range []string{"container_cpu_usage_seconds_total", "container_processes", "container_oom_events_total"} {
+			for _, n := range []string{"container_cpu_usage_seconds_total", "container_cpu_cfs_periods_total", "container_oom_events_total"} {
 				if descs[n] != nil || m.ctr[n] != nil {
 					t.Errorf("%s reported though its group is not included", n)
 				}
@@ -212,6 +212,15 @@ included_pod_metrics = ["network", "memory", "spec", "disk", "diskIO"]
 			}
 			if st := value(t, m.ctr, "container_start_time_seconds"); st < uint64(before) || st > uint64(time.Now().Unix()) {
 				t.Errorf("start time %d, created after %d", st, before)
+			}
+		}},
+		{"process ulimits", func(t *testing.T) {
+			out, _, _ := e.exec(t, id, "sh", "-c", "ulimit -n")
+			if got := value(t, m.ctr, "container_ulimits_soft"); strconv.FormatUint(got, 10) != strings.TrimSpace(out) {
+				t.Errorf("container_ulimits_soft %d, ulimit -n in the container %q", got, out)
+			}
+			if l := m.ctr["container_ulimits_soft"][0].LabelValues; l[len(l)-1] != "max_open_files" {
+				t.Errorf("ulimit label %v", l)
 			}
 		}},
 		{"last seen", func(t *testing.T) {
