@@ -94,6 +94,41 @@ var containerMetrics = []containerMetric{
 	ioMetric("container_fs_writes_bytes_total", "Cumulative count of bytes written.", func(d stats.DeviceIO) map[string]uint64 { return d.Bytes }, "Write"),
 	ioMetric("container_fs_writes_total", "Cumulative count of writes completed.", func(d stats.DeviceIO) map[string]uint64 { return d.Ops }, "Write"),
 	{group: "diskIO", name: "container_blkio_device_usage_total", help: "Blkio Device bytes usage.", typ: counter, labels: blkioLabels, values: blkioUsage},
+
+	hugetlbMetric("container_hugetlb_usage_bytes", "Current hugepage usage.", func(h stats.HugeTLBUsage) uint64 { return h.Usage }),
+	hugetlbMetric("container_hugetlb_max_usage_bytes", "Maximum hugepage usages recorded.", func(h stats.HugeTLBUsage) uint64 { return h.MaxUsage }),
+
+	psiMetric("container_pressure_cpu_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to CPU congestion.", func(p *stats.Pressure) uint64 { return p.CPUFull }),
+	psiMetric("container_pressure_cpu_waiting_seconds_total", "Total time duration tasks in the container have waited due to CPU congestion.", func(p *stats.Pressure) uint64 { return p.CPUSome }),
+	psiMetric("container_pressure_memory_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to memory congestion.", func(p *stats.Pressure) uint64 { return p.MemoryFull }),
+	psiMetric("container_pressure_memory_waiting_seconds_total", "Total time duration tasks in the container have waited due to memory congestion.", func(p *stats.Pressure) uint64 { return p.MemorySome }),
+	psiMetric("container_pressure_io_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to IO congestion.", func(p *stats.Pressure) uint64 { return p.IOFull }),
+	psiMetric("container_pressure_io_waiting_seconds_total", "Total time duration tasks in the container have waited due to IO congestion.", func(p *stats.Pressure) uint64 { return p.IOSome }),
+}
+
+// hugetlbMetric is one value per huge page size (label pagesize).
+func hugetlbMetric(name, help string, v func(stats.HugeTLBUsage) uint64) containerMetric {
+	return containerMetric{group: "hugetlb", name: name, help: help, typ: gauge, labels: []string{"pagesize"}, values: func(in *metricInput) []series {
+		if in.s == nil {
+			return nil
+		}
+		var out []series
+		for _, h := range in.s.HugeTLB {
+			out = append(out, series{at: in.s.Time, labels: []string{h.PageSize}, v: v(h)})
+		}
+		return out
+	}}
+}
+
+// psiMetric is a PSI total in whole seconds (CRI values are integers), only
+// where the kernel keeps PSI for cgroups (v2).
+func psiMetric(name, help string, us func(*stats.Pressure) uint64) containerMetric {
+	return containerMetric{group: "pressure", name: name, help: help, typ: counter, values: func(in *metricInput) []series {
+		if in.s == nil || in.s.Pressure == nil {
+			return nil
+		}
+		return []series{{at: in.s.Time, v: us(in.s.Pressure) / 1e6}}
+	}}
 }
 
 var netMetrics = []netMetric{

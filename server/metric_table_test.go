@@ -130,3 +130,25 @@ func TestMetricGroupsAsCRIO(t *testing.T) {
 		}
 	}
 }
+
+func TestHugeTLBAndPressureMetrics(t *testing.T) {
+	now := time.Now()
+	s := &stats.Sample{Time: now}
+	s.HugeTLB = []stats.HugeTLBUsage{{PageSize: "1GB"}, {PageSize: "2MB", Usage: 2 << 20, MaxUsage: 2 << 20}}
+	got := tableValues(&metricInput{c: &container.Container{}, s: s, now: now})
+	if u := got["container_hugetlb_usage_bytes"]; len(u) != 2 || u[1].labels[0] != "2MB" || u[1].v != 2<<20 || u[0].v != 0 {
+		t.Errorf("hugetlb usage %v", u)
+	}
+	// cgroup v1: no PSI, no pressure series.
+	if p := got["container_pressure_cpu_waiting_seconds_total"]; len(p) != 0 {
+		t.Errorf("pressure without PSI: %v", p)
+	}
+	s.Pressure = &stats.Pressure{CPUSome: 3_500_000, IOFull: 2_000_000}
+	got = tableValues(&metricInput{c: &container.Container{}, s: s, now: now})
+	if p := got["container_pressure_cpu_waiting_seconds_total"]; len(p) != 1 || p[0].v != 3 {
+		t.Errorf("cpu waiting %v, want 3 s", p)
+	}
+	if p := got["container_pressure_io_stalled_seconds_total"]; len(p) != 1 || p[0].v != 2 {
+		t.Errorf("io stalled %v, want 2 s", p)
+	}
+}

@@ -42,6 +42,9 @@ type Extended struct {
 	OpenFilesSoft uint64
 
 	IO []DeviceIO
+
+	HugeTLB  []HugeTLBUsage
+	Pressure *Pressure // nil without PSI (always on cgroup v1)
 }
 
 // readV1Extended reads what a v1 host offers beyond the basic sample;
@@ -73,6 +76,7 @@ func readV1Extended(s *Sample, l Layout, rel string, st map[string]uint64) {
 	if d := l.dir("blkio", rel); d != "" {
 		s.IO = readBlkioV1(d)
 	}
+	s.HugeTLB = readHugeTLB(l.dir("hugetlb", rel), "usage_in_bytes", "max_usage_in_bytes")
 }
 
 // readV2Extended is readV1Extended for the unified hierarchy; cpu is the
@@ -109,6 +113,8 @@ func readV2Extended(s *Sample, dir string, st, cpu map[string]uint64) {
 	if b, err := os.ReadFile(filepath.Join(dir, "io.stat")); err == nil {
 		s.IO = parseIOStat(b)
 	}
+	s.HugeTLB = readHugeTLB(dir, "current", "")
+	s.Pressure = readPressure(dir)
 }
 
 // v2Kernel is memory.stat's kernel (Linux 5.18+), else the sum of the
