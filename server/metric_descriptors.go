@@ -13,11 +13,12 @@ import (
 )
 
 // The cAdvisor-style metrics the kubelet asks for when it takes pod and
-// container metrics from the runtime. Labels follow CRI-O and cAdvisor:
-// id, name and image of the container (or pod), then the metric's own
-// labels (interface, device, ...). Every series of one name carries the
-// same label keys, the ones its descriptor lists.
-var baseLabels = []string{"id", "name", "image"}
+// container metrics from the runtime. Labels follow CRI-O: the runtime's
+// id and image, the pod's namespace and name and the container's name
+// (POD for pod-level series), then the metric's own labels (interface,
+// device, ...). Every series of one name carries the same label keys, the
+// ones its descriptor lists.
+var baseLabels = []string{"id", "image", "namespace", "pod", "container"}
 
 func withBase(extra ...string) []string { return append(slices.Clip(baseLabels), extra...) }
 
@@ -76,20 +77,31 @@ func cg(group, name, help string, typ runtimeapi.MetricType, v func(*stats.Sampl
 	}}
 }
 
-// spec is a metric of a configured limit: the cgroup's value, else the
-// container's OCI resources (0 when neither says).
-func spec(name, help string, fromCgroup func(*stats.Sample) uint64, fromSpec func(*specs.LinuxResources) uint64) containerMetric {
+// spec is a metric of the container's configured resources (its OCI
+// resources, kept current by UpdateContainerResources), as CRI-O reports
+// them; ok false leaves the series out.
+func spec(name, help string, v func(*specs.LinuxResources) (uint64, bool)) containerMetric {
 	return containerMetric{group: "spec", name: name, help: help, typ: gauge, values: func(in *metricInput) []series {
-		var v uint64
-		at := in.now
-		if in.s != nil {
-			v, at = fromCgroup(in.s), in.s.Time
+		r := in.c.Status().Resources
+		if r == nil {
+			r = &specs.LinuxResources{}
 		}
-		if r := in.c.Status().Resources; v == 0 && r != nil {
-			v = fromSpec(r)
+		val, ok := v(r)
+		if !ok {
+			return nil
 		}
-		return []series{{at: at, v: v}}
+		return []series{{at: in.now, v: val}}
 	}}
+}
+
+// specBytes is a configured memory amount, 0 meaning unlimited: negative
+// or above 2^62 (what the kernel rounds "max" to) is unlimited, as in
+// cAdvisor and CRI-O.
+func specBytes(p *int64) uint64 {
+	if p == nil || *p < 0 || uint64(*p) > 1<<62 {
+		return 0
+	}
+	return uint64(*p)
 }
 
 // ListMetricDescriptors describes every metric ListPodSandboxMetrics reports.
@@ -110,9 +122,10 @@ func (s *Server) ListMetricDescriptors(ctx context.Context, req *runtimeapi.List
 }
 
 // metricGroups reports whether a group (cpu, memory, network, process,
-// disk, diskIO, oom, spec) is in included_pod_metrics; an empty list
-// includes them all, and group "" is always included.
+// disk, diskIO, oom, spec, ...) is in included_pod_metrics, as CRI-O reads
+// it: "all" alone is every group, an empty list only the always-on one
+// (""), which holds container_last_seen.
 func (s *Server) metricGroups() func(string) bool {
-	inc := s.Config().Crio.Stats.IncludedPodMetrics
-	return func(g string) bool { return g == "" || len(inc) == 0 || slices.Contains(inc, g) }
+	st := s.Config().Crio.Stats
+	return st.PodMetricIncluded
 }

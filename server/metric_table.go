@@ -3,6 +3,7 @@ package server
 import (
 	"slices"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -30,9 +31,6 @@ var containerMetrics = []containerMetric{
 	cg("memory", "container_memory_max_usage_bytes", "Maximum memory usage recorded in bytes.", gauge, func(s *stats.Sample) uint64 { return s.MemMaxUsage }),
 	cg("memory", "container_memory_failcnt", "Number of memory usage hits limits.", counter, func(s *stats.Sample) uint64 { return s.MemFailcnt }),
 	{group: "memory", name: "container_memory_failures_total", help: "Cumulative count of memory allocation failures.", typ: counter, labels: failureLabels, values: memoryFailures},
-	cg("memory", "container_spec_memory_limit_bytes", "Memory limit for the container.", gauge, func(s *stats.Sample) uint64 { return s.MemLimit }),
-	cg("memory", "container_memory_page_faults_total", "Cumulative count of page faults.", counter, func(s *stats.Sample) uint64 { return s.PageFaults }),
-	cg("memory", "container_memory_major_page_faults_total", "Cumulative count of major page faults.", counter, func(s *stats.Sample) uint64 { return s.MajorPageFaults }),
 
 	cg("oom", "container_oom_events_total", "Count of out of memory events observed for the container.", counter, func(s *stats.Sample) uint64 { return s.OOMKills }),
 
@@ -41,36 +39,50 @@ var containerMetrics = []containerMetric{
 	cg("process", "container_threads_max", "Maximum number of threads allowed inside the container, infinity if value is zero.", gauge, func(s *stats.Sample) uint64 { return s.ThreadsMax }),
 	cg("process", "container_file_descriptors", "Number of open file descriptors for the container.", gauge, func(s *stats.Sample) uint64 { return s.FileDescriptors }),
 	cg("process", "container_sockets", "Number of open sockets for the container.", gauge, func(s *stats.Sample) uint64 { return s.Sockets }),
-
-	spec("container_spec_cpu_period", "CPU period of the container.",
-		func(s *stats.Sample) uint64 { return s.CPUPeriodUs },
-		func(r *specs.LinuxResources) uint64 { return deref(cpuOf(r).Period) }),
-	spec("container_spec_cpu_shares", "CPU share of the container.",
-		func(s *stats.Sample) uint64 { return s.CPUShares },
-		func(r *specs.LinuxResources) uint64 { return deref(cpuOf(r).Shares) }),
-	spec("container_spec_memory_swap_limit_bytes", "Memory swap limit for the container.",
-		func(s *stats.Sample) uint64 { return s.MemSwapLimit },
-		func(r *specs.LinuxResources) uint64 {
-			if r.Memory == nil || r.Memory.Swap == nil || *r.Memory.Swap < 0 {
-				return 0
-			}
-			return uint64(*r.Memory.Swap)
-		}),
-
-	{name: "container_start_time_seconds", help: "Start time of the container since unix epoch in seconds.", typ: gauge, values: func(in *metricInput) []series {
-		return []series{{at: in.now, v: uint64(max(in.c.Status().StartedAt, 0)) / 1e9}}
+	{group: "process", name: "container_ulimits_soft", help: "Soft ulimit values for the container root process. Unlimited if -1, except priority and nice.", typ: gauge, labels: []string{"ulimit"}, values: func(in *metricInput) []series {
+		if in.s == nil {
+			return nil
+		}
+		return []series{{at: in.s.Time, labels: []string{"max_open_files"}, v: in.s.OpenFilesSoft}}
 	}},
+
+	spec("container_spec_cpu_period", "CPU period of the container.", func(r *specs.LinuxResources) (uint64, bool) { return deref(cpuOf(r).Period), true }),
+	spec("container_spec_cpu_shares", "CPU share of the container.", func(r *specs.LinuxResources) (uint64, bool) { return deref(cpuOf(r).Shares), true }),
+	// Like CRI-O, the quota only when one is set.
+	spec("container_spec_cpu_quota", "CPU quota of the container.", func(r *specs.LinuxResources) (uint64, bool) {
+		if q := cpuOf(r).Quota; q != nil && *q > 0 {
+			return uint64(*q), true
+		}
+		return 0, false
+	}),
+	spec("container_spec_memory_limit_bytes", "Memory limit for the container.", func(r *specs.LinuxResources) (uint64, bool) { return specBytes(memOf(r).Limit), true }),
+	// memory.min from the unified resources (the kubelet's memory QoS).
+	spec("container_spec_memory_reservation_limit_bytes", "Memory reservation limit for the container.", func(r *specs.LinuxResources) (uint64, bool) {
+		v, err := strconv.ParseInt(r.Unified["memory.min"], 10, 64)
+		if err != nil {
+			v = 0
+		}
+		return specBytes(&v), true
+	}),
+	spec("container_spec_memory_swap_limit_bytes", "Memory swap limit for the container.", func(r *specs.LinuxResources) (uint64, bool) { return specBytes(memOf(r).Swap), true }),
+	{group: "spec", name: "container_start_time_seconds", help: "Start time of the container since unix epoch in seconds.", typ: gauge, values: func(in *metricInput) []series {
+		return []series{{at: in.now, v: uint64(max(in.c.CreatedAt, 0)) / 1e9}}
+	}},
+
+	// Always on, as in CRI-O.
 	{name: "container_last_seen", help: "Last time a container was seen by the exporter.", typ: gauge, values: func(in *metricInput) []series {
 		return []series{{at: in.now, v: uint64(in.now.Unix())}}
 	}},
 
+	// The writable layer's bytes and the inodes of the filesystem holding
+	// it, as CRI-O reports them (no device label).
 	diskMetric("container_fs_usage_bytes", "Number of bytes consumed by the container's writable layer.", func(in *metricInput) (uint64, bool) {
 		return diskValue(in, func(d *stats.DiskUsage) uint64 { return d.Bytes })
 	}),
-	diskMetric("container_fs_inodes_total", "Number of inodes used by the container's writable layer.", func(in *metricInput) (uint64, bool) {
-		return diskValue(in, func(d *stats.DiskUsage) uint64 { return d.Inodes })
+	diskMetric("container_fs_inodes_total", "Total number of inodes.", func(in *metricInput) (uint64, bool) {
+		return fsValue(in, func(f *stats.FsInfo) uint64 { return f.Inodes })
 	}),
-	diskMetric("container_fs_inodes_free", "Number of available Inodes.", func(in *metricInput) (uint64, bool) {
+	diskMetric("container_fs_inodes_free", "Number of free inodes.", func(in *metricInput) (uint64, bool) {
 		return fsValue(in, func(f *stats.FsInfo) uint64 { return f.InodesFree })
 	}),
 	diskMetric("container_fs_limit_bytes", "Number of bytes that can be consumed by the container on this filesystem.", func(in *metricInput) (uint64, bool) {
@@ -82,6 +94,41 @@ var containerMetrics = []containerMetric{
 	ioMetric("container_fs_writes_bytes_total", "Cumulative count of bytes written.", func(d stats.DeviceIO) map[string]uint64 { return d.Bytes }, "Write"),
 	ioMetric("container_fs_writes_total", "Cumulative count of writes completed.", func(d stats.DeviceIO) map[string]uint64 { return d.Ops }, "Write"),
 	{group: "diskIO", name: "container_blkio_device_usage_total", help: "Blkio Device bytes usage.", typ: counter, labels: blkioLabels, values: blkioUsage},
+
+	hugetlbMetric("container_hugetlb_usage_bytes", "Current hugepage usage.", func(h stats.HugeTLBUsage) uint64 { return h.Usage }),
+	hugetlbMetric("container_hugetlb_max_usage_bytes", "Maximum hugepage usages recorded.", func(h stats.HugeTLBUsage) uint64 { return h.MaxUsage }),
+
+	psiMetric("container_pressure_cpu_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to CPU congestion.", func(p *stats.Pressure) uint64 { return p.CPUFull }),
+	psiMetric("container_pressure_cpu_waiting_seconds_total", "Total time duration tasks in the container have waited due to CPU congestion.", func(p *stats.Pressure) uint64 { return p.CPUSome }),
+	psiMetric("container_pressure_memory_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to memory congestion.", func(p *stats.Pressure) uint64 { return p.MemoryFull }),
+	psiMetric("container_pressure_memory_waiting_seconds_total", "Total time duration tasks in the container have waited due to memory congestion.", func(p *stats.Pressure) uint64 { return p.MemorySome }),
+	psiMetric("container_pressure_io_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to IO congestion.", func(p *stats.Pressure) uint64 { return p.IOFull }),
+	psiMetric("container_pressure_io_waiting_seconds_total", "Total time duration tasks in the container have waited due to IO congestion.", func(p *stats.Pressure) uint64 { return p.IOSome }),
+}
+
+// hugetlbMetric is one value per huge page size (label pagesize).
+func hugetlbMetric(name, help string, v func(stats.HugeTLBUsage) uint64) containerMetric {
+	return containerMetric{group: "hugetlb", name: name, help: help, typ: gauge, labels: []string{"pagesize"}, values: func(in *metricInput) []series {
+		if in.s == nil {
+			return nil
+		}
+		var out []series
+		for _, h := range in.s.HugeTLB {
+			out = append(out, series{at: in.s.Time, labels: []string{h.PageSize}, v: v(h)})
+		}
+		return out
+	}}
+}
+
+// psiMetric is a PSI total in whole seconds (CRI values are integers), only
+// where the kernel keeps PSI for cgroups (v2).
+func psiMetric(name, help string, us func(*stats.Pressure) uint64) containerMetric {
+	return containerMetric{group: "pressure", name: name, help: help, typ: counter, values: func(in *metricInput) []series {
+		if in.s == nil || in.s.Pressure == nil {
+			return nil
+		}
+		return []series{{at: in.s.Time, v: us(in.s.Pressure) / 1e6}}
+	}}
 }
 
 var netMetrics = []netMetric{
@@ -110,22 +157,18 @@ func memoryFailures(in *metricInput) []series {
 	}
 }
 
-// diskMetric is a gauge of the filesystem holding the writable layer,
-// labelled with that filesystem's device.
+// diskMetric is a gauge of the writable layer or its filesystem.
 func diskMetric(name, help string, v func(*metricInput) (uint64, bool)) containerMetric {
-	return containerMetric{group: "disk", name: name, help: help, typ: gauge, labels: deviceLabels, values: func(in *metricInput) []series {
+	return containerMetric{group: "disk", name: name, help: help, typ: gauge, values: func(in *metricInput) []series {
 		val, ok := v(in)
 		if !ok {
 			return nil
 		}
-		dev, at := "", in.now
-		if in.fs != nil {
-			dev = in.fs.Device
-		}
+		at := in.now
 		if in.disk != nil {
 			at = in.disk.Time
 		}
-		return []series{{at: at, labels: []string{dev}, v: val}}
+		return []series{{at: at, v: val}}
 	}}
 }
 
@@ -173,7 +216,8 @@ func blkioUsage(in *metricInput) []series {
 		}
 		slices.Sort(ops)
 		for _, op := range ops {
-			out = append(out, series{at: in.s.Time, labels: []string{dev, maj, mnr, op}, v: d.Bytes[op]})
+			// Lower case as CRI-O (cAdvisor keeps the kernel's "Read").
+			out = append(out, series{at: in.s.Time, labels: []string{dev, maj, mnr, strings.ToLower(op)}, v: d.Bytes[op]})
 		}
 	}
 	return out
@@ -184,6 +228,13 @@ func cpuOf(r *specs.LinuxResources) *specs.LinuxCPU {
 		return &specs.LinuxCPU{}
 	}
 	return r.CPU
+}
+
+func memOf(r *specs.LinuxResources) *specs.LinuxMemory {
+	if r.Memory == nil {
+		return &specs.LinuxMemory{}
+	}
+	return r.Memory
 }
 
 func deref[T ~uint64](p *T) uint64 {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"os"
+	"slices"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -37,20 +39,13 @@ func (s *Server) listPodMetrics() []*runtimeapi.PodSandboxMetrics {
 			continue
 		}
 		pm := &runtimeapi.PodSandboxMetrics{PodSandboxId: sb.ID}
-		if inc("network") && sb.Namespaces[sandbox.NetNS] != "" {
-			ps := o.collector.Pod(podRef(sb))
-			labels := []string{sb.ID, sb.Metadata().GetName(), ""}
-			for _, d := range ps.Net {
-				if d.Name == "lo" {
-					continue
-				}
-				for _, m := range netMetrics {
-					pm.Metrics = append(pm.Metrics, metric(m.name, ps.NetTime.UnixNano(), counter, append(labels[:3:3], d.Name), m.value(d)))
-				}
-			}
+		md := sb.Metadata()
+		if inc("network") {
+			pm.Metrics = podNetMetrics(o, sb, []string{sb.ID, "", md.GetNamespace(), md.GetName(), "POD"})
 		}
 		for _, c := range byPod[sb.ID] {
-			if cm := containerMetricsOf(o, c, inc, fs, now); cm != nil {
+			base := []string{c.ID, c.ImageName, md.GetNamespace(), md.GetName(), c.Metadata().GetName()}
+			if cm := containerMetricsOf(o, c, base, inc, fs, now); cm != nil {
 				pm.ContainerMetrics = append(pm.ContainerMetrics, cm)
 			}
 		}
@@ -73,7 +68,28 @@ func (s *Server) graphRootFs(inc func(string) bool) *stats.FsInfo {
 	return &fi
 }
 
-func containerMetricsOf(o *observability, c *container.Container, inc func(string) bool, fs *stats.FsInfo, now time.Time) *runtimeapi.ContainerMetrics {
+// podNetMetrics reports every interface of the pod's network namespace,
+// lo included, as the pod itself lists them in /sys/class/net; a
+// hostNetwork pod's interfaces are the node's, as in CRI-O.
+func podNetMetrics(o *observability, sb *sandbox.Sandbox, base []string) []*runtimeapi.Metric {
+	var devs []stats.NetDev
+	at := time.Now()
+	if sb.Namespaces[sandbox.NetNS] != "" {
+		ps := o.collector.Pod(podRef(sb))
+		devs, at = ps.Net, ps.NetTime
+	} else if b, err := os.ReadFile("/proc/self/net/dev"); err == nil {
+		devs, _ = stats.ParseNetDev(b)
+	}
+	var out []*runtimeapi.Metric
+	for _, d := range devs {
+		for _, m := range netMetrics {
+			out = append(out, metric(m.name, at.UnixNano(), counter, append(slices.Clip(base), d.Name), m.value(d)))
+		}
+	}
+	return out
+}
+
+func containerMetricsOf(o *observability, c *container.Container, base []string, inc func(string) bool, fs *stats.FsInfo, now time.Time) *runtimeapi.ContainerMetrics {
 	if c.Status().Exited {
 		return nil
 	}
@@ -83,14 +99,13 @@ func containerMetricsOf(o *observability, c *container.Container, inc func(strin
 	}
 	st := o.collector.Container(ref)
 	in := &metricInput{c: c, s: st.Cgroup, disk: st.Disk, fs: fs, now: now}
-	labels := []string{c.ID, c.Metadata().GetName(), c.ImageName}
 	cm := &runtimeapi.ContainerMetrics{ContainerId: c.ID}
 	for _, m := range containerMetrics {
 		if !inc(m.group) {
 			continue
 		}
 		for _, sr := range m.values(in) {
-			cm.Metrics = append(cm.Metrics, metric(m.name, sr.at.UnixNano(), m.typ, append(labels[:3:3], sr.labels...), sr.v))
+			cm.Metrics = append(cm.Metrics, metric(m.name, sr.at.UnixNano(), m.typ, append(slices.Clip(base), sr.labels...), sr.v))
 		}
 	}
 	return cm

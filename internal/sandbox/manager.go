@@ -112,7 +112,10 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 		return nil, err
 	}
 	nso := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
-	sysctls, _ := SortSysctls(cfg.GetLinux().GetSysctls(), nso)
+	sysctls, skipped, _ := SortSysctls(cfg.GetLinux().GetSysctls(), nso)
+	if len(skipped) > 0 {
+		logging.From(ctx).Warn("skipping pod sysctls of namespaces shared with the host", "pod", cfg.GetMetadata().GetName(), "sysctls", skipped)
+	}
 	if err := m.checkCgroupParent(cfg.GetLinux().GetCgroupParent()); err != nil {
 		return nil, err
 	}
@@ -360,13 +363,27 @@ func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
 		sb.InfraPID, sb.InfraPending = 0, false
 	}
 	if sb.Network != nil {
-		if err := m.net.Teardown(ctx, m.cniPod(sb, sb.Namespaces[NetNS]), sb.Network); err != nil {
+		netns := sb.Namespaces[NetNS]
+		if netns != "" && !isNsfs(netns) {
+			// The namespace is gone (a reboot, or destroyed by hand): DEL
+			// without one still releases the IP, as the CNI spec allows;
+			// plugins refuse a path that is no namespace.
+			logging.From(ctx).Warn("removed netns path from pod sandbox: not a network namespace", "pod", sb.ID, "netns", netns)
+			netns = ""
+		}
+		if err := m.net.Teardown(ctx, m.cniPod(sb, netns), sb.Network); err != nil {
 			return err
 		}
 		sb.Network = nil
 	}
 	if err := Unpin(sb.Namespaces); err != nil {
 		return fmt.Errorf("release pod namespaces: %w", err)
+	}
+	// Also whatever sits at the pod's own pin names but is no longer in
+	// its record (a reboot or a lost namespace leaves a plain file there,
+	// as CRI-O's "invalid netns" case): left, it would leak.
+	if err := Unpin(pinsOf(m.opts.NamespacesDir, sb.ID)); err != nil {
+		logging.From(ctx).Warn("remove stale pod namespace files", "pod", sb.ID, "error", err)
 	}
 	sb.Namespaces = nil
 	sb.Ready = false

@@ -162,6 +162,15 @@ func loopbackUp() error {
 	return nil
 }
 
+// pinsOf is every path a namespace of pod name may be pinned at.
+func pinsOf(dir, name string) map[NS]string {
+	out := map[NS]string{}
+	for _, k := range []NS{NetNS, IPCNS, UTSNS, PIDNS} {
+		out[k] = PinPath(dir, k, name)
+	}
+	return out
+}
+
 // Unpin unmounts and removes pinned namespaces; missing ones are fine, so it
 // is safe to call again after a crash.
 func Unpin(paths map[NS]string) error {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"sort"
 	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -36,36 +37,47 @@ func validSysctlName(dotted string) bool {
 	return true
 }
 
-// SortSysctls checks each sysctl is namespaced and the pod has its own
-// namespace of that kind; it returns them in dotted form.
-func SortSysctls(sysctls map[string]string, nso *runtimeapi.NamespaceOption) (map[string]string, error) {
+// SortSysctls checks each sysctl is namespaced; it returns them in dotted
+// form, minus those of a namespace the pod shares with the host, which it
+// names in skipped: CRI-O skips those with a warning rather than failing
+// the pod (a hostNetwork pod keeps the node's net.* values).
+func SortSysctls(sysctls map[string]string, nso *runtimeapi.NamespaceOption) (_ map[string]string, skipped []string, _ error) {
 	out := map[string]string{}
 	for name, val := range sysctls {
 		dotted := SysctlDotted(name)
 		if !validSysctlName(dotted) {
-			return nil, invalid("config.linux.sysctls: invalid sysctl name %s", short(name))
-		}
-		switch {
-		case strings.HasPrefix(dotted, "net."):
-			if nso.GetNetwork() == runtimeapi.NamespaceMode_NODE {
-				return nil, invalid("config.linux.sysctls: %s needs the pod's own network namespace (hostNetwork is set)", name)
-			}
-		case dotted == "kernel.hostname" || dotted == "kernel.domainname":
-			// The pod's UTS namespace comes with its network namespace.
-			if nso.GetNetwork() == runtimeapi.NamespaceMode_NODE {
-				return nil, invalid("config.linux.sysctls: %s needs the pod's own UTS namespace (hostNetwork is set)", name)
-			}
-		case dotted == "kernel.sem" || strings.HasPrefix(dotted, "kernel.shm") || strings.HasPrefix(dotted, "kernel.msg") || strings.HasPrefix(dotted, "fs.mqueue."):
-			if nso.GetIpc() == runtimeapi.NamespaceMode_NODE {
-				return nil, invalid("config.linux.sysctls: %s needs the pod's own IPC namespace (hostIPC is set)", name)
-			}
-		default:
-			return nil, invalid("config.linux.sysctls: %s is not a namespaced sysctl", name)
+			return nil, nil, invalid("config.linux.sysctls: invalid sysctl name %s", short(name))
 		}
 		if strings.ContainsAny(val, "\n\x00") {
-			return nil, invalid("config.linux.sysctls: value of %s must be one line", name)
+			return nil, nil, invalid("config.linux.sysctls: value of %s must be one line", name)
+		}
+		host, ok := sysctlOnHost(dotted, nso)
+		if !ok {
+			return nil, nil, invalid("config.linux.sysctls: %s is not a namespaced sysctl", name)
+		}
+		if host {
+			skipped = append(skipped, name)
+			continue
 		}
 		out[dotted] = val
 	}
-	return out, nil
+	sort.Strings(skipped)
+	return out, skipped, nil
+}
+
+// sysctlOnHost reports whether a namespaced sysctl belongs to a namespace
+// the pod shares with the node; ok is false for a sysctl of no namespace
+// a pod can own.
+func sysctlOnHost(dotted string, nso *runtimeapi.NamespaceOption) (host, ok bool) {
+	hostNet := nso.GetNetwork() == runtimeapi.NamespaceMode_NODE
+	switch {
+	case strings.HasPrefix(dotted, "net."):
+		return hostNet, true
+	case dotted == "kernel.hostname" || dotted == "kernel.domainname":
+		// The pod's UTS namespace comes with its network namespace.
+		return hostNet, true
+	case dotted == "kernel.sem" || strings.HasPrefix(dotted, "kernel.shm") || strings.HasPrefix(dotted, "kernel.msg") || strings.HasPrefix(dotted, "fs.mqueue."):
+		return nso.GetIpc() == runtimeapi.NamespaceMode_NODE, true
+	}
+	return false, false
 }

@@ -119,7 +119,7 @@ func ValidateConfig(cfg *runtimeapi.PodSandboxConfig) error {
 			}
 		}
 	}
-	_, err := SortSysctls(cfg.GetLinux().GetSysctls(), nso)
+	_, _, err := SortSysctls(cfg.GetLinux().GetSysctls(), nso)
 	return err
 }
 

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -40,15 +41,7 @@ func TestValidateConfig(t *testing.T) {
 			c.Linux.SecurityContext.NamespaceOptions.UsernsOptions = &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD}
 		}, codes.Unimplemented, "user namespaces"},
 		"not namespaced": {func(c *runtimeapi.PodSandboxConfig) { c.Linux.Sysctls = map[string]string{"vm.swappiness": "1"} }, codes.InvalidArgument, "vm.swappiness"},
-		"net sysctl on host": {func(c *runtimeapi.PodSandboxConfig) {
-			c.Linux.Sysctls = map[string]string{"net.ipv4.ip_forward": "1"}
-			c.Linux.SecurityContext.NamespaceOptions.Network = runtimeapi.NamespaceMode_NODE
-		}, codes.InvalidArgument, "hostNetwork"},
-		"ipc sysctl on host": {func(c *runtimeapi.PodSandboxConfig) {
-			c.Linux.Sysctls = map[string]string{"kernel.shmmax": "1"}
-			c.Linux.SecurityContext.NamespaceOptions.Ipc = runtimeapi.NamespaceMode_NODE
-		}, codes.InvalidArgument, "hostIPC"},
-		"sysctl escape": {func(c *runtimeapi.PodSandboxConfig) { c.Linux.Sysctls = map[string]string{"net/../../etc": "1"} }, codes.InvalidArgument, "invalid sysctl"},
+		"sysctl escape":  {func(c *runtimeapi.PodSandboxConfig) { c.Linux.Sysctls = map[string]string{"net/../../etc": "1"} }, codes.InvalidArgument, "invalid sysctl"},
 		"bad bandwidth": {func(c *runtimeapi.PodSandboxConfig) {
 			c.Annotations = map[string]string{"kubernetes.io/egress-bandwidth": "lots"}
 		}, codes.InvalidArgument, "egress-bandwidth"},
@@ -156,9 +149,29 @@ func TestSysctlForms(t *testing.T) {
 }
 
 func TestSortSysctlsAndHostname(t *testing.T) {
-	got, err := SortSysctls(map[string]string{"net/ipv4/ip_forward": "1", "kernel.shmmni": "10"}, &runtimeapi.NamespaceOption{})
-	if err != nil || got["net.ipv4.ip_forward"] != "1" || got["kernel.shmmni"] != "10" {
-		t.Errorf("sysctls: %v %v", got, err)
+	got, skipped, err := SortSysctls(map[string]string{"net/ipv4/ip_forward": "1", "kernel.shmmni": "10"}, &runtimeapi.NamespaceOption{})
+	if err != nil || got["net.ipv4.ip_forward"] != "1" || got["kernel.shmmni"] != "10" || len(skipped) != 0 {
+		t.Errorf("sysctls: %v %v %v", got, skipped, err)
+	}
+	// Sysctls of a namespace shared with the host are skipped, as CRI-O does.
+	all := map[string]string{"net.ipv4.ip_forward": "1", "kernel.hostname": "h", "kernel.shmmni": "10", "fs.mqueue.msg_max": "5"}
+	for _, tt := range []struct {
+		nso     *runtimeapi.NamespaceOption
+		kept    []string
+		skipped string
+	}{
+		{&runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}, []string{"kernel.shmmni", "fs.mqueue.msg_max"}, "[kernel.hostname net.ipv4.ip_forward]"},
+		{&runtimeapi.NamespaceOption{Ipc: runtimeapi.NamespaceMode_NODE}, []string{"net.ipv4.ip_forward", "kernel.hostname"}, "[fs.mqueue.msg_max kernel.shmmni]"},
+	} {
+		got, skipped, err := SortSysctls(all, tt.nso)
+		if err != nil || len(got) != len(tt.kept) || fmt.Sprint(skipped) != tt.skipped {
+			t.Errorf("%v: kept %v skipped %v, want %v and %s (%v)", tt.nso, got, skipped, tt.kept, tt.skipped, err)
+		}
+		for _, k := range tt.kept {
+			if _, ok := got[k]; !ok {
+				t.Errorf("%v: %s not kept: %v", tt.nso, k, got)
+			}
+		}
 	}
 	c := podCfg()
 	if h := Hostname(c, "node1"); h != "web" {

@@ -236,8 +236,14 @@ func TestSysctls(t *testing.T) {
 			want: map[string]string{"net.ipv4.conf.Eth0.forwarding": "1"}, warn: true,
 		},
 		{name: "default skipped on host network", defaults: []string{PingGroupRangeSysctl}, hostNet: true, want: map[string]string{}, warn: true},
-		{name: "pod net sysctl on host network", pod: map[string]string{"net.core.somaxconn": "1"}, hostNet: true, errField: "linux.sysctls[net.core.somaxconn]"},
-		{name: "pod ipc sysctl on host ipc", pod: map[string]string{"kernel.msgmax": "1"}, hostIPC: true, errField: "linux.sysctls[kernel.msgmax]"},
+		{
+			name: "pod net sysctl skipped on host network", pod: map[string]string{"net.core.somaxconn": "1", "kernel.msgmax": "1"}, hostNet: true,
+			want: map[string]string{"kernel.msgmax": "1"}, warn: true,
+		},
+		{
+			name: "pod ipc sysctl skipped on host ipc", pod: map[string]string{"kernel.msgmax": "1", "kernel.sem": "1", "net.core.somaxconn": "1"}, hostIPC: true,
+			want: map[string]string{"net.core.somaxconn": "1"}, warn: true,
+		},
 		{name: "not namespaced", pod: map[string]string{"vm.swappiness": "1"}, errField: "linux.sysctls[vm.swappiness]"},
 		{name: "bad default", defaults: []string{"novalue"}, errField: "default_sysctls[0]"},
 		{name: "default not namespaced", defaults: []string{"kernel.panic=1"}, errField: "default_sysctls[0]"},

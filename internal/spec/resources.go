@@ -148,8 +148,8 @@ func (b *builder) oomScoreAdj(v int64) error {
 }
 
 // sysctls applies default_sysctls and then the pod's sysctls. Only
-// namespaced sysctls of namespaces the pod owns are accepted; a default
-// that does not fit (host network) is skipped with a warning.
+// namespaced sysctls are accepted; one of a namespace the pod shares with
+// the host (host network or IPC) is skipped with a warning, as CRI-O does.
 func (b *builder) sysctls() error {
 	set := map[string]string{}
 	for i, kv := range b.in.Runtime.DefaultSysctls {
@@ -175,6 +175,11 @@ func (b *builder) sysctls() error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if err := b.sysctlAllowed(k); err != nil {
+			if _, isPre := err.(*FailedPreconditionError); isPre {
+				// A host namespace: CRI-O skips it rather than failing.
+				b.warn(fmt.Sprintf("pod sysctl %s skipped: %v", k, err))
+				continue
+			}
 			return invalid("linux.sysctls["+k+"]", "%v", err)
 		}
 		if strings.Contains(SysctlDotted(k), "/") {

@@ -37,8 +37,14 @@ type Extended struct {
 	// Filled for containers only (a walk of /proc).
 	FileDescriptors uint64
 	Sockets         uint64
+	// OpenFilesSoft is the soft RLIMIT_NOFILE of the cgroup's first
+	// process (0 when unlimited or unknown), CRI-O's container_ulimits_soft.
+	OpenFilesSoft uint64
 
 	IO []DeviceIO
+
+	HugeTLB  []HugeTLBUsage
+	Pressure *Pressure // nil without PSI (always on cgroup v1)
 }
 
 // readV1Extended reads what a v1 host offers beyond the basic sample;
@@ -70,6 +76,7 @@ func readV1Extended(s *Sample, l Layout, rel string, st map[string]uint64) {
 	if d := l.dir("blkio", rel); d != "" {
 		s.IO = readBlkioV1(d)
 	}
+	s.HugeTLB = readHugeTLB(l.dir("hugetlb", rel), "usage_in_bytes", "max_usage_in_bytes")
 }
 
 // readV2Extended is readV1Extended for the unified hierarchy; cpu is the
@@ -106,6 +113,8 @@ func readV2Extended(s *Sample, dir string, st, cpu map[string]uint64) {
 	if b, err := os.ReadFile(filepath.Join(dir, "io.stat")); err == nil {
 		s.IO = parseIOStat(b)
 	}
+	s.HugeTLB = readHugeTLB(dir, "current", "")
+	s.Pressure = readPressure(dir)
 }
 
 // v2Kernel is memory.stat's kernel (Linux 5.18+), else the sum of the

@@ -70,6 +70,11 @@ func fakeProc(t *testing.T) string {
 		must(t, err)
 		must(t, os.WriteFile(filepath.Join(root, pid, "status"), b, 0o644))
 	}
+	// Only pid 101 has a limits file: the first readable one counts.
+	must(t, os.WriteFile(filepath.Join(root, "101", "limits"), []byte(
+		"Limit                     Soft Limit           Hard Limit           Units     \n"+
+			"Max processes             unlimited            unlimited            processes \n"+
+			"Max open files            1000                 1025                 files     \n"), 0o644))
 	return root
 }
 
@@ -90,8 +95,8 @@ func TestAddProcesses(t *testing.T) {
 		s := &Sample{}
 		s.Threads = tt.threads
 		l.addProcesses(s, "/", proc)
-		if s.FileDescriptors != 5 || s.Sockets != 3 || s.Threads != tt.wantThreads {
-			t.Errorf("%s: fds %d sockets %d threads %d", tt.name, s.FileDescriptors, s.Sockets, s.Threads)
+		if s.FileDescriptors != 5 || s.Sockets != 3 || s.Threads != tt.wantThreads || s.OpenFilesSoft != 1000 {
+			t.Errorf("%s: fds %d sockets %d threads %d open files soft limit %d", tt.name, s.FileDescriptors, s.Sockets, s.Threads, s.OpenFilesSoft)
 		}
 	}
 	// No cgroup.procs (the cgroup is gone): nothing counted, no panic.

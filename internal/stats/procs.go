@@ -41,6 +41,9 @@ func (l Layout) addProcesses(s *Sample, rel, procRoot string) {
 		if err != nil {
 			continue
 		}
+		if s.OpenFilesSoft == 0 {
+			s.OpenFilesSoft = softOpenFiles(filepath.Join(procRoot, strconv.Itoa(pid), "limits"))
+		}
 		fds, socks := countFDs(filepath.Join(procRoot, strconv.Itoa(pid), "fd"))
 		s.FileDescriptors += fds
 		s.Sockets += socks
@@ -80,6 +83,25 @@ func statusThreads(p string) uint64 {
 		if rest, ok := strings.CutPrefix(sc.Text(), "Threads:"); ok {
 			n, _ := strconv.ParseUint(strings.TrimSpace(rest), 10, 64)
 			return n
+		}
+	}
+	return 0
+}
+
+// softOpenFiles is the soft limit of the "Max open files" line of a
+// /proc/<pid>/limits file (0 when unlimited or unreadable).
+func softOpenFiles(p string) uint64 {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "Max open files"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				n, _ := strconv.ParseUint(f[0], 10, 64)
+				return n
+			}
 		}
 	}
 	return 0

@@ -127,6 +127,9 @@ func TestUnknownKeyAndBadValues(t *testing.T) {
 		"subnet":          {func(c *Config) { c.Crio.Network.DefaultSubnet = "10.0.0.0" }, `crio.network.default_subnet`},
 		"selinux":         {func(c *Config) { c.Crio.Runtime.SELinux = true }, `crio.runtime.selinux`},
 		"handler type":    {func(c *Config) { c.Crio.Runtime.Runtimes["runc"].RuntimeType = "vm" }, `crio.runtime.runtimes.runc.runtime_type`},
+		"sysctl spaces":   {func(c *Config) { c.Crio.Runtime.DefaultSysctls = []string{"net.ipv4.ip_forward = 1"} }, `extra spaces`},
+		"pod metrics":     {func(c *Config) { c.Crio.Stats.IncludedPodMetrics = []string{"cpu", "gpu"} }, `invalid value "gpu" for crio.stats.included_pod_metrics`},
+		"all not alone":   {func(c *Config) { c.Crio.Stats.IncludedPodMetrics = []string{"all", "cpu"} }, `crio.stats.included_pod_metrics`},
 	} {
 		c := DefaultFor(Host{})
 		tc.mut(c)

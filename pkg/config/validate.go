@@ -112,8 +112,13 @@ func (c *Config) validateRuntime() error {
 		}
 	}
 	for _, s := range r.DefaultSysctls {
-		if k, _, ok := strings.Cut(s, "="); !ok || k == "" {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
 			return bad("crio.runtime.default_sysctls", s, "must be name=value")
+		}
+		// As CRI-O: neither the runtime nor the kernel takes "name = value".
+		if strings.TrimSpace(k) != k || strings.TrimSpace(v) != v {
+			return bad("crio.runtime.default_sysctls", s, "extra spaces found: format should be key=value")
 		}
 	}
 	for _, u := range r.DefaultUlimits {
@@ -183,7 +188,7 @@ func (c *Config) validateNetwork() error {
 	if c.Crio.Stats.StatsCollectionPeriod < 0 {
 		return bad("crio.stats.stats_collection_period", c.Crio.Stats.StatsCollectionPeriod, "must not be negative")
 	}
-	return nil
+	return c.Crio.Stats.validatePodMetrics()
 }
 
 // HandlerNames lists the configured runtime handlers, sorted.

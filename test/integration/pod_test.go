@@ -192,12 +192,12 @@ func TestHostNetworkPod(t *testing.T) {
 	if st.Linux.Namespaces.Options.Network != runtimeapi.NamespaceMode_NODE {
 		t.Errorf("namespace options not reported: %+v", st.Linux.Namespaces.Options)
 	}
-	// net.* sysctls need the pod's own netns.
+	// net.* sysctls need the pod's own netns: skipped, as CRI-O does
+	// (pod_sysctl_test.go checks the details).
 	cfg = framework.PodConfig("hostnet-sysctl")
 	cfg.Linux.SecurityContext.NamespaceOptions.Network = runtimeapi.NamespaceMode_NODE
 	cfg.Linux.Sysctls = map[string]string{"net.ipv4.ip_forward": "1"}
-	_, err := d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg})
-	if status.Code(err) != codes.InvalidArgument {
+	if _, err := d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg}); err != nil {
 		t.Errorf("net sysctl with host network: %v", err)
 	}
 }

@@ -103,8 +103,12 @@ func TestContainerStatsRiseWithCPUAndMemory(t *testing.T) {
 	}
 }
 
+// allPodMetrics reports every ListPodSandboxMetrics group (the default
+// reports only container_last_seen, as in CRI-O).
+const allPodMetrics = "[crio.stats]\nincluded_pod_metrics = [\"all\"]\n"
+
 func TestPodNetworkStatsCountBytes(t *testing.T) {
-	d := framework.StartDaemon(t, framework.Options{})
+	d := framework.StartDaemon(t, framework.Options{DropIn: allPodMetrics})
 	podID, _ := runPod(t, d, framework.PodConfig("net"))
 	ctx := framework.Ctx(t)
 	tx := func() uint64 {
@@ -469,7 +473,7 @@ func procCPU(t *testing.T, pid int) time.Duration {
 // configured limits, its listening socket, its threads, and that every
 // series carries the label keys its descriptor lists.
 func TestPodSandboxMetricsReportCAdvisorSeries(t *testing.T) {
-	e := newEnv(t, registry.Image{})
+	e := newEnvWith(t, registry.Image{}, framework.Options{DropIn: allPodMetrics})
 	podID, podCfg := e.pod(t, "metrics")
 	before := time.Now().Unix()
 	id := e.createWith(t, podID, podCfg, &runtimeapi.ContainerConfig{
