@@ -143,6 +143,9 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 		}
 	}
 	undo = append(undo, func() { _ = os.RemoveAll(c.Bundle); _ = os.RemoveAll(c.AttachDir) })
+	if err := prepareRootfs(c.Bundle, rootfs, res.Spec); err != nil {
+		return nil, err
+	}
 	data, err := json.Marshal(res.Spec)
 	if err != nil {
 		return nil, err

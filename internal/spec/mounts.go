@@ -49,7 +49,7 @@ func (b *builder) filesystem() error {
 		taken[m.Destination] = true
 	}
 	var mounts []specs.Mount
-	for _, m := range append(b.defaultMounts(), b.podFileMounts()...) {
+	for _, m := range append(append(b.defaultMounts(), b.podFileMounts()...), b.containerEnvMounts()...) {
 		if !taken[m.Destination] {
 			mounts = append(mounts, m)
 		}
@@ -342,6 +342,9 @@ func (b *builder) maskedPaths() error {
 	masked, err := pick(b.sc.GetMaskedPaths(), b.in.Runtime.MaskedPaths, DefaultMaskedPaths, "masked_paths")
 	if err != nil {
 		return err
+	}
+	if len(b.sc.GetMaskedPaths()) > 0 {
+		masked = withDefaultMasked(masked, b.in.Runtime.MaskedPaths)
 	}
 	ro, err := pick(b.sc.GetReadonlyPaths(), b.in.Runtime.ReadonlyPaths, DefaultReadonlyPaths, "readonly_paths")
 	if err != nil {

@@ -33,6 +33,10 @@ type Input struct {
 	// VolumeBindDir is a container-private host directory under which image
 	// volumes are created when image_volumes = bind.
 	VolumeBindDir string
+	// ContainerEnvPath is the host path of the empty file bound at
+	// /run/.containerenv (the CRI-O/podman "in a container" marker); empty
+	// means no such mount.
+	ContainerEnvPath string
 	// RunAsNonRoot asks Build to refuse a container that would run as uid 0.
 	// CRI does not carry this (the kubelet checks it itself); callers that
 	// want the check set it.
