@@ -28,7 +28,7 @@ func TestContainerDetailsAsCRIO(t *testing.T) {
 	e := newEnvWith(t, registry.Image{
 		Users:  []registry.User{{Name: "app", UID: 1000, GID: 1000, Home: "/home/app"}},
 		Groups: []registry.Group{{Name: "app", GID: 1000}, {Name: "extra", GID: 2000, Members: []string{"app"}}},
-	}, framework.Options{DropIn: "[crio.runtime]\nlog_size_max = 10000\n"})
+	}, framework.Options{DropIn: "[crio.runtime]\nlog_size_max = 10000\n", Config: linkLogsHandler(t)})
 	podID, podCfg := e.pod(t, "details")
 	for _, tc := range ctrDetailCases() {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, e, podID, podCfg) })
@@ -137,6 +137,7 @@ func ctrDetailCases() []ctrCase {
 				}
 			}
 		}},
+		{"log linking", testLinkLogs},
 		{"memory update in the cgroup", func(t *testing.T, e *env, podID string, podCfg *runtimeapi.PodSandboxConfig) {
 			id := e.memoryContainer(t, podID, podCfg, "memupdate", 200<<20, "sleep 3600")
 			if got := e.cgroupMemLimit(t, id); got != "209715200" {
