@@ -104,6 +104,16 @@ func ctrDetailCases() []ctrCase {
 			if info := e.verboseInfo(t, id); info.Privileged == nil || *info.Privileged {
 				t.Errorf("unprivileged container: info.privileged = %v, want false", info.Privileged)
 			}
+			privCfg := framework.PodConfig("privileged")
+			privCfg.Linux = &runtimeapi.LinuxPodSandboxConfig{SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{Privileged: true}}
+			privID, _ := runPod(t, e.d, privCfg)
+			id = e.createWith(t, privID, privCfg, &runtimeapi.ContainerConfig{
+				Metadata: &runtimeapi.ContainerMetadata{Name: "priv"}, Command: []string{"sleep", "3600"},
+				Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{Privileged: true}},
+			})
+			if info := e.verboseInfo(t, id); info.Privileged == nil || !*info.Privileged {
+				t.Errorf("privileged container: info.privileged = %v, want true", info.Privileged)
+			}
 		}},
 		{"log_size_max truncates", func(t *testing.T, e *env, podID string, podCfg *runtimeapi.PodSandboxConfig) {
 			id := e.create(t, podID, podCfg, "logmax", "sh", "-c", "for i in $(seq 2000); do echo $i; done")
