@@ -56,24 +56,30 @@ func (s *Server) podLinkedLogs(sb *sandbox.Sandbox) (linkedLogs, error) {
 	if err != nil || eff.LinkLogs == "" {
 		return linkedLogs{}, nil // refused at RunPodSandbox, or not asked
 	}
-	vol := eff.LinkLogs
-	if len(vol) > 63 || !dns1123Label.MatchString(vol) {
-		return linkedLogs{}, fmt.Errorf("link-logs volume %q is not a valid volume name", vol)
-	}
 	md := cfg.GetMetadata()
 	uid := cfg.GetLabels()[podUIDLabel]
 	if uid == "" {
 		uid = md.GetUid()
 	}
+	return linkTarget(eff.LinkLogs, uid, md.GetNamespace(), md.GetName(), cfg.GetLogDirectory())
+}
+
+// linkTarget names the volume and log directory of a pod's linked logs;
+// neither can leave the kubelet's directories.
+func linkTarget(vol, uid, namespace, name, logDir string) (linkedLogs, error) {
+	if len(vol) > 63 || !dns1123Label.MatchString(vol) {
+		return linkedLogs{}, fmt.Errorf("link-logs volume %q is not a valid volume name", vol)
+	}
 	if uid == "" || uid == "." || uid == ".." || strings.ContainsAny(uid, "/\x00") {
 		return linkedLogs{}, fmt.Errorf("link-logs: pod uid %q cannot name a kubelet pod directory", uid)
 	}
-	out := linkedLogs{logDir: cfg.GetLogDirectory()}
+	out := linkedLogs{logDir: logDir}
+	var err error
 	if out.volume, err = securejoin.SecureJoin(kubeletPodsDir, filepath.Join(uid, "volumes", emptyDirPlugin, vol)); err != nil {
 		return linkedLogs{}, fmt.Errorf("link-logs volume: %w", err)
 	}
 	if out.logDir == "" {
-		if out.logDir, err = securejoin.SecureJoin(kubeletPodLogsDir, md.GetNamespace()+"_"+md.GetName()+"_"+uid); err != nil {
+		if out.logDir, err = securejoin.SecureJoin(kubeletPodLogsDir, namespace+"_"+name+"_"+uid); err != nil {
 			return linkedLogs{}, fmt.Errorf("link-logs log dir: %w", err)
 		}
 	}
