@@ -80,12 +80,42 @@ func (w *logWriter) write(b []byte) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.max > 0 && w.size+int64(len(b)) > w.max {
-		// Like conmon: start the file again rather than grow past the limit.
-		_ = w.openLocked(true)
+	for len(b) > 0 {
+		n := w.fitLocked(b)
+		if n == 0 {
+			// Like conmon: start the file again rather than grow past the
+			// limit; if that fails, keep appending rather than lose output.
+			if err := w.openLocked(true); err == nil {
+				continue
+			}
+			n = len(b)
+		}
+		m, _ := w.f.Write(b[:n])
+		w.size += int64(m)
+		b = b[n:]
 	}
-	n, _ := w.f.Write(b)
-	w.size += int64(n)
+}
+
+// fitLocked is how much of b, in whole records, goes into the current file
+// under log_size_max; 0 asks for a fresh file. A fresh file takes at least
+// one record, even one longer than the limit.
+func (w *logWriter) fitLocked(b []byte) int {
+	room := w.max - w.size
+	if w.max <= 0 || int64(len(b)) <= room {
+		return len(b)
+	}
+	if room > 0 {
+		if i := bytes.LastIndexByte(b[:room], '\n'); i >= 0 {
+			return i + 1
+		}
+	}
+	if w.size > 0 {
+		return 0
+	}
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return i + 1
+	}
+	return len(b)
 }
 
 func (w *logWriter) close() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -77,5 +78,35 @@ func TestLogSizeMax(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	if len(data) != 40 {
 		t.Fatalf("log size %d after exceeding the limit, want one record", len(data))
+	}
+}
+
+// TestLogSizeMaxPerRecord: a batch of many records is cut at record
+// boundaries, so the file never passes the limit (conmon checks per line).
+func TestLogSizeMaxPerRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	w, err := openLogWriter(path, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	var batch []byte
+	for i := 0; i < 10; i++ {
+		batch = append(batch, fmt.Sprintf("%029d\n", i)...) // 30-byte records
+	}
+	w.write(batch)
+	data, _ := os.ReadFile(path)
+	if string(data) != string(batch[270:]) {
+		t.Errorf("log %q, want the last record alone (records 0-8 filled and dropped three files)", data)
+	}
+	// A record longer than the limit still lands whole in a fresh file.
+	long := []byte(strings.Repeat("y", 150) + "\n")
+	w.write(long)
+	if data, _ := os.ReadFile(path); string(data) != string(long) {
+		t.Errorf("long record: log %q", data)
+	}
+	w.write([]byte("z\n"))
+	if data, _ := os.ReadFile(path); string(data) != "z\n" {
+		t.Errorf("after a long record: log %q", data)
 	}
 }

@@ -20,6 +20,9 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 		s.countStalled(ctx, "container", cname, cr, err)
 		return nil, err
 	}
+	if sb, err := s.pods.Get(c.PodID); err == nil {
+		s.linkContainerLog(ctx, sb, c.ID, c.LogPath)
+	}
 	s.logContainer(ctx, "Created container", c.ID)
 	return &runtimeapi.CreateContainerResponse{ContainerId: c.ID}, nil
 }

@@ -26,6 +26,7 @@ func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerS
 		info, err := json.Marshal(map[string]any{
 			"pid": c.Pid, "monitorPid": c.MonitorPid, "sandboxID": c.PodID, "runtimeHandler": c.Handler,
 			"bundle": c.Bundle, "runtimeSpec": c.Spec(),
+			"privileged": c.Config.GetLinux().GetSecurityContext().GetPrivileged(),
 		})
 		if err != nil {
 			return nil, err

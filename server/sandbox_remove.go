@@ -24,6 +24,7 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 		return nil, err
 	}
 	s.logPod(ctx, "Removing pod sandbox", sb.ID)
+	s.unmountPodLogs(ctx, sb)
 	if err := s.pods.Remove(ctx, sb.ID); err != nil {
 		return nil, err
 	}

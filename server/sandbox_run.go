@@ -52,6 +52,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 			return nil, err
 		}
 	}
+	s.mountPodLogs(ctx, sb)
 	log.InfoContext(ctx, "Ran pod sandbox", "pod", sb.ID, "name", sb.Metadata().GetName(), "namespace", sb.Metadata().GetNamespace(), "ips", sb.IPs)
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: sb.ID}, nil
 }

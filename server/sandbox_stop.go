@@ -15,6 +15,9 @@ func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSand
 		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
 	}
 	s.logPod(ctx, "Stopping pod sandbox", req.PodSandboxId)
+	if sb, err := s.pods.Get(req.PodSandboxId); err == nil {
+		s.unmountPodLogs(ctx, sb)
+	}
 	if err := s.pods.Stop(ctx, req.PodSandboxId); err != nil {
 		return nil, err
 	}

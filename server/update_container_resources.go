@@ -13,8 +13,37 @@ func (s *Server) UpdateContainerResources(ctx context.Context, req *runtimeapi.U
 	if req.ContainerId == "" {
 		return nil, status.Error(codes.InvalidArgument, "container_id is required")
 	}
+	if err := s.checkMemoryDecrease(req.ContainerId, req.GetLinux().GetMemoryLimitInBytes()); err != nil {
+		return nil, err
+	}
 	if err := s.containers.UpdateResources(ctx, req.ContainerId, req.Linux); err != nil {
 		return nil, err
 	}
 	return &runtimeapi.UpdateContainerResourcesResponse{}, nil
+}
+
+// checkMemoryDecrease refuses a memory limit below what the running
+// container uses now, as CRI-O does: the kernel would otherwise reclaim or
+// OOM-kill at once. 0 (unlimited) and containers without a cgroup pass.
+func (s *Server) checkMemoryDecrease(id string, limit int64) error {
+	if limit <= 0 {
+		return nil
+	}
+	c, err := s.containers.Get(id)
+	if err != nil {
+		return err
+	}
+	ref, ok := containerRef(c)
+	if !ok || !c.Running() {
+		return nil
+	}
+	cur, err := s.obs().collector.ReadNow(ref)
+	if err != nil {
+		return nil // gone or not readable: the update itself decides
+	}
+	if usage := cur.MemUsage; uint64(limit) < usage {
+		return status.Errorf(codes.FailedPrecondition,
+			"memory validation failed: cannot decrease memory limit to %d bytes: current usage is %d bytes", limit, usage)
+	}
+	return nil
 }

@@ -147,6 +147,9 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if err := addUserEntries(rootfs, c.Bundle, res.Spec, cfg.GetLinux().GetSecurityContext().GetRunAsUsername()); err != nil {
 		return nil, err
 	}
+	if err := prepareRootfs(c.Bundle, rootfs, res.Spec); err != nil {
+		return nil, err
+	}
 	data, err := json.Marshal(res.Spec)
 	if err != nil {
 		return nil, err

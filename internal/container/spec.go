@@ -102,6 +102,8 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		Host:          hostos.Host{},
 		ImageMounts:   imageMounts,
 		VolumeBindDir: c.Bundle + "-volumes",
+		// Written by prepareRootfs before the runtime needs it.
+		ContainerEnvPath: containerEnvFile(c.Bundle),
 	}
 	if f := imageFile(rootfs, "/etc/passwd"); f != nil {
 		defer f.Close()

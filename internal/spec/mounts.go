@@ -49,7 +49,8 @@ func (b *builder) filesystem() error {
 		taken[m.Destination] = true
 	}
 	var mounts []specs.Mount
-	for _, m := range append(append(b.defaultMounts(), b.podFileMounts()...), b.in.NodeMounts...) {
+	extra := append(append(b.defaultMounts(), b.podFileMounts()...), b.containerEnvMounts()...)
+	for _, m := range append(extra, b.in.NodeMounts...) {
 		if !taken[m.Destination] {
 			mounts = append(mounts, m)
 		}
@@ -342,6 +343,9 @@ func (b *builder) maskedPaths() error {
 	masked, err := pick(b.sc.GetMaskedPaths(), b.in.Runtime.MaskedPaths, DefaultMaskedPaths, "masked_paths")
 	if err != nil {
 		return err
+	}
+	if len(b.sc.GetMaskedPaths()) > 0 {
+		masked = withDefaultMasked(masked, b.in.Runtime.MaskedPaths)
 	}
 	ro, err := pick(b.sc.GetReadonlyPaths(), b.in.Runtime.ReadonlyPaths, DefaultReadonlyPaths, "readonly_paths")
 	if err != nil {

@@ -34,7 +34,7 @@ func TestDefaultMounts(t *testing.T) {
 	if findMount(s, "/dev/shm").Source != "/run/crio/pod1/shm" {
 		t.Error("shm not from the pod")
 	}
-	if !slices.Equal(s.Linux.MaskedPaths, DefaultMaskedPaths) || !slices.Equal(s.Linux.ReadonlyPaths, DefaultReadonlyPaths) {
+	if !slices.Equal(s.Linux.MaskedPaths, sorted(DefaultMaskedPaths)) || !slices.Equal(s.Linux.ReadonlyPaths, DefaultReadonlyPaths) {
 		t.Errorf("masked %v readonly %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
 	}
 
@@ -91,11 +91,16 @@ func TestPrivilegedFilesystem(t *testing.T) {
 
 func TestMaskedPathOverrides(t *testing.T) {
 	in := baseInput()
-	sc(&in).MaskedPaths = []string{"/proc/kcore"}
+	sc(&in).MaskedPaths = []string{"/proc/kcore", "/opt/secret"}
 	sc(&in).ReadonlyPaths = []string{"/proc/sys"}
 	s := build(t, in).Spec
-	if !slices.Equal(s.Linux.MaskedPaths, []string{"/proc/kcore"}) || !slices.Equal(s.Linux.ReadonlyPaths, []string{"/proc/sys"}) {
+	// Requested masked paths add to the defaults (CRI-O); read-only ones replace them.
+	if !slices.Equal(s.Linux.MaskedPaths, sorted(append([]string{"/opt/secret"}, DefaultMaskedPaths...))) || !slices.Equal(s.Linux.ReadonlyPaths, []string{"/proc/sys"}) {
 		t.Fatalf("masked %v readonly %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+	in.Runtime.MaskedPaths = []string{"/proc/keys"}
+	if s := build(t, in).Spec; !slices.Equal(s.Linux.MaskedPaths, []string{"/opt/secret", "/proc/kcore", "/proc/keys"}) {
+		t.Fatalf("masked with configured defaults %v", s.Linux.MaskedPaths)
 	}
 	// Unmasked procMount: the lists arrive empty and the runtime config applies.
 	sc(&in).MaskedPaths, sc(&in).ReadonlyPaths = nil, nil
@@ -329,5 +334,32 @@ func TestDevices(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func TestContainerEnvMount(t *testing.T) {
+	in := baseInput()
+	if m := findMount(build(t, in).Spec, "/run/.containerenv"); m != nil {
+		t.Fatalf("containerenv without a path: %+v", m)
+	}
+	in.ContainerEnvPath = "/run/crio/ctr1/containerenv"
+	m := findMount(build(t, in).Spec, "/run/.containerenv")
+	if m == nil || m.Type != "bind" || m.Source != in.ContainerEnvPath || slices.Contains(m.Options, "ro") {
+		t.Fatalf("containerenv %+v", m)
+	}
+	sc(&in).ReadonlyRootfs = true
+	if m := findMount(build(t, in).Spec, "/run/.containerenv"); !slices.Contains(m.Options, "ro") {
+		t.Errorf("containerenv with read-only root %+v", m)
+	}
+	// A CRI mount at the same place wins.
+	in.Config.Mounts = []*runtimeapi.Mount{{ContainerPath: "/run/.containerenv", HostPath: "/data"}}
+	if m := findMount(build(t, in).Spec, "/run/.containerenv"); m.Source != "/data" {
+		t.Errorf("CRI mount replaced %+v", m)
 	}
 }

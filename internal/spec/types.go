@@ -37,6 +37,10 @@ type Input struct {
 	// prepared (default_mounts_file entries, the timezone's localtime). A
 	// CRI mount at the same destination wins.
 	NodeMounts []specs.Mount
+	// ContainerEnvPath is the host path of the empty file bound at
+	// /run/.containerenv (the CRI-O/podman "in a container" marker); empty
+	// means no such mount.
+	ContainerEnvPath string
 	// RunAsNonRoot asks Build to refuse a container that would run as uid 0.
 	// CRI does not carry this (the kubelet checks it itself); callers that
 	// want the check set it.

@@ -126,6 +126,7 @@ func TestUnknownKeyAndBadValues(t *testing.T) {
 		"ulimit":          {func(c *Config) { c.Crio.Runtime.DefaultUlimits = []string{"nofile=9:1"} }, `invalid value "nofile=9:1" for crio.runtime.default_ulimits`},
 		"subnet":          {func(c *Config) { c.Crio.Network.DefaultSubnet = "10.0.0.0" }, `crio.network.default_subnet`},
 		"selinux":         {func(c *Config) { c.Crio.Runtime.SELinux = true }, `crio.runtime.selinux`},
+		"log size max":    {func(c *Config) { c.Crio.Runtime.LogSizeMax = 8191 }, `invalid value 8191 for crio.runtime.log_size_max`},
 		"handler type":    {func(c *Config) { c.Crio.Runtime.Runtimes["runc"].RuntimeType = "vm" }, `crio.runtime.runtimes.runc.runtime_type`},
 		"sysctl spaces":   {func(c *Config) { c.Crio.Runtime.DefaultSysctls = []string{"net.ipv4.ip_forward = 1"} }, `extra spaces`},
 		"pod metrics":     {func(c *Config) { c.Crio.Stats.IncludedPodMetrics = []string{"cpu", "gpu"} }, `invalid value "gpu" for crio.stats.included_pod_metrics`},

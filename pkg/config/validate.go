@@ -30,6 +30,10 @@ func bad(key string, v any, why string, args ...any) error {
 	return &ValidationError{Key: key, Value: v, Why: fmt.Sprintf(why, args...)}
 }
 
+// MinLogSizeMax is CRI-O's smallest log_size_max: one read buffer of the
+// monitor, so a single read never overflows a fresh file.
+const MinLogSizeMax = 8192
+
 var logLevels = []string{"fatal", "panic", "error", "warn", "warning", "info", "debug", "trace"}
 
 // Validate checks the config and returns the first problem, naming the key.
@@ -90,6 +94,9 @@ func (c *Config) validateRuntime() error {
 	r := c.Crio.Runtime
 	if r.CgroupManager != "cgroupfs" && r.CgroupManager != "systemd" {
 		return bad("crio.runtime.cgroup_manager", r.CgroupManager, "must be cgroupfs or systemd")
+	}
+	if r.LogSizeMax >= 0 && r.LogSizeMax < MinLogSizeMax {
+		return bad("crio.runtime.log_size_max", r.LogSizeMax, "must be negative (unlimited) or at least %d bytes", MinLogSizeMax)
 	}
 	if !contains(logLevels, strings.ToLower(r.LogLevel)) {
 		return bad("crio.runtime.log_level", r.LogLevel, "must be one of %s", strings.Join(logLevels, ", "))
