@@ -72,6 +72,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		RunDir:        filepath.Join(c.RunRoot, "crio", "pods"),
 		NamespacesDir: c.Runtime.NamespacesDir,
 		CgroupManager: c.Runtime.CgroupManager,
+		NoHostPorts:   c.Runtime.DisableHostPortMapping,
 	}, store, netMgr)
 	if s.images, err = newImageService(cfg, log); err != nil {
 		return nil, err
@@ -163,7 +164,7 @@ func (s *Server) Shutdown() error {
 func newImageService(cfg *config.Config, log *slog.Logger) (*image.Service, error) {
 	c := cfg.Crio
 	svc, err := image.New(image.Options{
-		Root: c.Root, RunRoot: c.RunRoot, Driver: c.StorageDriver, DriverOptions: c.StorageOption,
+		Root: c.Root, RunRoot: c.RunRoot, ImageStore: c.ImageStore, Driver: c.StorageDriver, DriverOptions: c.StorageOption,
 		RegistriesConf: c.Image.RegistriesConf, RegistriesConfDir: c.Image.RegistriesConfDir,
 		SignaturePolicy: c.Image.SignaturePolicy, GlobalAuthFile: c.Image.GlobalAuthFile,
 		PinnedImages: c.Image.PinnedImages, PullProgressTimeout: c.Image.PullProgressTimeout.Duration,

@@ -24,6 +24,9 @@ const DefaultPullProgressTimeout = time.Minute
 type Options struct {
 	// Root and RunRoot are the containers/storage graph root and run root.
 	Root, RunRoot string
+	// ImageStore, when set, holds the images and their layers apart from
+	// Root (CRI-O's imagestore); containers stay under Root.
+	ImageStore string
 	// Driver is the storage driver: "overlay" (default) or "vfs".
 	Driver        string
 	DriverOptions []string
@@ -102,6 +105,7 @@ func New(opts Options) (*Service, error) {
 	store, err := storage.GetStore(storage.StoreOptions{
 		RunRoot:            opts.RunRoot,
 		GraphRoot:          opts.Root,
+		ImageStore:         opts.ImageStore,
 		GraphDriverName:    opts.Driver,
 		GraphDriverOptions: opts.DriverOptions,
 	})
