@@ -23,7 +23,7 @@ func (m *Metrics) Handler() http.Handler {
 // ServeOptions say where the endpoint listens.
 type ServeOptions struct {
 	Host, Port string
-	Socket     string // optional unix socket, served as well
+	Socket     string      // optional unix socket, served as well
 	TLS        *tls.Config // when set, both endpoints serve TLS (as CRI-O)
 	Log        *slog.Logger
 }
