@@ -48,8 +48,8 @@ func (c *Config) Normalize() []string {
 			h.ContainerCreateTimeout = minContainerCreateTimeout
 		}
 	}
-	if !r.EnableCriuSupport && c.Crio.CheckpointRestore.ContainerLevelEnabled != "none" {
-		notes = append(notes, "enable_criu_support = false is deprecated: translated to [crio.checkpoint_restore] container_level_enabled = \"none\"")
+	if l := c.Crio.CheckpointRestore.ContainerLevelEnabled; !r.EnableCriuSupport && l != "none" && contains(checkpointLevels, l) {
+		notes = append(notes, "enable_criu_support is false (deprecated): translated to [crio.checkpoint_restore] container_level_enabled = \"none\"")
 		c.Crio.CheckpointRestore.ContainerLevelEnabled = "none"
 	}
 	return notes
