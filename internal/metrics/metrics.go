@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/crio-runtime/crio/pkg/config"
 )
 
 const (
@@ -21,17 +23,8 @@ const (
 	subsystem = "crio"
 )
 
-// CRIOCollectors are CRI-O's collector names; each is also its metric's
-// name after the container_runtime_crio_ prefix. It is CRI-O's (and our)
-// default metrics_collectors list.
-var CRIOCollectors = []string{
-	"image_pulls_layer_size", "containers_events_dropped_total", "containers_oom_total",
-	"processes_defunct", "operations_total", "operations_latency_seconds",
-	"operations_latency_seconds_total", "operations_errors_total", "image_pulls_bytes_total",
-	"image_pulls_skipped_bytes_total", "image_pulls_failure_total", "image_pulls_success_total",
-	"image_layer_reuse_total", "containers_oom_count_total", "containers_seccomp_notifier_count_total",
-	"resources_stalled_at_stage", "containers_stopped_monitor_count", "default_runtime",
-}
+// CRIOCollectors are CRI-O's collector names (see config.CRIOMetricsCollectors).
+var CRIOCollectors = config.CRIOMetricsCollectors
 
 // Metrics holds the registry and every series the daemon exports.
 type Metrics struct {

@@ -79,7 +79,9 @@ type Server struct {
 func New(cfg Config, pods PodNetNS, log *slog.Logger) (*Server, error) {
 	// The library reports through klog; send that to our log. klog is
 	// global and not safe to reset while streams run: the first server wins.
-	klogOnce.Do(func() { klog.SetSlogLogger(log.With("component", "streaming")) })
+	klogOnce.Do(func() {
+		klog.SetSlogLogger(slog.New(quietDisconnects{log.Handler()}).With("component", "streaming"))
+	})
 	var tlsCfg *tls.Config
 	if cfg.TLS != nil {
 		r, err := newCertReloader(*cfg.TLS, log)

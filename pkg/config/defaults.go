@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -88,18 +89,9 @@ func DefaultFor(h Host) *Config {
 			DefaultSubnet: "10.85.0.0/16",
 		},
 		Metrics: MetricsConfig{
-			// CRI-O's default list: every CRI-O metric (internal/metrics
-			// checks that it matches its table).
-			MetricsCollectors: []string{
-				"image_pulls_layer_size", "containers_events_dropped_total", "containers_oom_total",
-				"processes_defunct", "operations_total", "operations_latency_seconds",
-				"operations_latency_seconds_total", "operations_errors_total", "image_pulls_bytes_total",
-				"image_pulls_skipped_bytes_total", "image_pulls_failure_total", "image_pulls_success_total",
-				"image_layer_reuse_total", "containers_oom_count_total", "containers_seccomp_notifier_count_total",
-				"resources_stalled_at_stage", "containers_stopped_monitor_count", "default_runtime",
-			},
-			MetricsHost: "127.0.0.1",
-			MetricsPort: 9090,
+			MetricsCollectors: slices.Clone(CRIOMetricsCollectors),
+			MetricsHost:       "127.0.0.1",
+			MetricsPort:       9090,
 		},
 		Tracing: TracingConfig{TracingEndpoint: "127.0.0.1:4317"},
 		Stats:   StatsConfig{IncludedPodMetrics: []string{}},
@@ -160,4 +152,16 @@ func defaultRuntime(cgroupManager string) RuntimeConfig {
 		AbsentMountSourcesToReject:  []string{},
 		MinOOMScoreAdj:              -1000,
 	}
+}
+
+// CRIOMetricsCollectors is CRI-O's collector list (each name is also its
+// metric's name after container_runtime_crio_), the metrics_collectors
+// default; internal/metrics serves one metric per name.
+var CRIOMetricsCollectors = []string{
+	"image_pulls_layer_size", "containers_events_dropped_total", "containers_oom_total",
+	"processes_defunct", "operations_total", "operations_latency_seconds",
+	"operations_latency_seconds_total", "operations_errors_total", "image_pulls_bytes_total",
+	"image_pulls_skipped_bytes_total", "image_pulls_failure_total", "image_pulls_success_total",
+	"image_layer_reuse_total", "containers_oom_count_total", "containers_seccomp_notifier_count_total",
+	"resources_stalled_at_stage", "containers_stopped_monitor_count", "default_runtime",
 }
