@@ -42,7 +42,7 @@ complete -c crio -n '__fish_crio_no_subcommand' -f -l default-ulimits -r -d 'Uli
 complete -c crio -n '__fish_crio_no_subcommand' -f -l no-pivot -d 'Have the OCI runtime use MS_MOVE instead of pivot_root (this runtime always pivots). (Accepted for CRI-O compatibility; not implemented.)'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l decryption-keys-path -r -d 'Directory of keys used to decrypt encrypted images. (Accepted for CRI-O compatibility; not implemented.)'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l additional-artifact-stores -r -d 'Read-only OCI artifact stores searched before the main one. (Accepted for CRI-O compatibility; not implemented.)'
-complete -c crio -n '__fish_crio_no_subcommand' -f -l conmon -r -d 'Deprecated CRI-O key: path of C conmon. This runtime always uses its own monitor, conmon-go (see monitor_path). (Accepted for CRI-O compatibility; not implemented.)'
+complete -c crio -n '__fish_crio_no_subcommand' -f -l conmon -r -d 'Deprecated CRI-O key: when set, replaces every handler\'s monitor_path (a path to C conmon or conmon-rs means conmon-go).'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l conmon-cgroup -r -d 'Deprecated CRI-O key: when set, replaces every handler\'s monitor_cgroup.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l conmon-env -r -d 'Deprecated CRI-O key: when set, replaces every handler\'s monitor_env.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l default-env -r -d 'Environment variables set in every container, as "KEY=value".'

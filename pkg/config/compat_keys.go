@@ -3,6 +3,8 @@ package config
 import (
 	"crypto/tls"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -29,6 +31,9 @@ func (c *Config) Normalize() []string {
 	for _, name := range c.HandlerNames() {
 		h := r.Runtimes[name]
 		// The deprecated [crio.runtime] keys replace the handlers' ones.
+		if r.Conmon != "" {
+			h.MonitorPath = r.Conmon
+		}
 		if r.ConmonCgroup != "" {
 			h.MonitorCgroup = r.ConmonCgroup
 		}
@@ -48,6 +53,7 @@ func (c *Config) Normalize() []string {
 			h.ContainerCreateTimeout = minContainerCreateTimeout
 		}
 	}
+	c.inheritDefaultRuntime()
 	if l := c.Crio.CheckpointRestore.ContainerLevelEnabled; !r.EnableCriuSupport && l != "none" && contains(checkpointLevels, l) {
 		notes = append(notes, "enable_criu_support is false (deprecated): translated to [crio.checkpoint_restore] container_level_enabled = \"none\"")
 		c.Crio.CheckpointRestore.ContainerLevelEnabled = "none"
@@ -166,6 +172,30 @@ func StripCRIOStatusShape(m map[string]any) {
 	for k := range crio {
 		if k != "" && k[0] >= 'A' && k[0] <= 'Z' {
 			delete(crio, k)
+		}
+	}
+}
+
+// inheritDefaultRuntime gives handlers with inherit_default_runtime the
+// default handler's runtime_path, runtime_root, runtime_type and
+// runtime_config_path (CRI-O's rule); an empty path then names the default
+// handler's binary.
+func (c *Config) inheritDefaultRuntime() {
+	r := &c.Crio.Runtime
+	def, ok := r.Runtimes[r.DefaultRuntime]
+	if !ok {
+		return
+	}
+	for name, h := range r.Runtimes {
+		if !h.InheritDefaultRuntime || name == r.DefaultRuntime {
+			continue
+		}
+		h.RuntimePath, h.RuntimeRoot = def.RuntimePath, def.RuntimeRoot
+		h.RuntimeType, h.RuntimeConfigPath = def.RuntimeType, def.RuntimeConfigPath
+		if h.RuntimePath == "" { // the default handler's binary is its name in $PATH
+			if p, err := exec.LookPath(r.DefaultRuntime); err == nil {
+				h.RuntimePath, _ = filepath.Abs(p)
+			}
 		}
 	}
 }

@@ -9,7 +9,7 @@ type RuntimeConfig struct {
 	NoPivot                     bool                       `toml:"no_pivot" notimpl:"true" doc:"Have the OCI runtime use MS_MOVE instead of pivot_root (this runtime always pivots)."`
 	DecryptionKeysPath          string                     `toml:"decryption_keys_path" reload:"true" notimpl:"true" doc:"Directory of keys used to decrypt encrypted images."`
 	AdditionalArtifactStores    []string                   `toml:"additional_artifact_stores" notimpl:"true" doc:"Read-only OCI artifact stores searched before the main one."`
-	Conmon                      string                     `toml:"conmon" notimpl:"true" doc:"Deprecated CRI-O key: path of C conmon. This runtime always uses its own monitor, conmon-go (see monitor_path)."`
+	Conmon                      string                     `toml:"conmon" doc:"Deprecated CRI-O key: when set, replaces every handler's monitor_path (a path to C conmon or conmon-rs means conmon-go)."`
 	ConmonCgroup                string                     `toml:"conmon_cgroup" doc:"Deprecated CRI-O key: when set, replaces every handler's monitor_cgroup."`
 	ConmonEnv                   []string                   `toml:"conmon_env" doc:"Deprecated CRI-O key: when set, replaces every handler's monitor_env."`
 	DefaultEnv                  []string                   `toml:"default_env" doc:"Environment variables set in every container, as \"KEY=value\"."`
@@ -80,7 +80,7 @@ type RuntimeHandler struct {
 	PlatformRuntimePaths         map[string]string `toml:"platform_runtime_paths" notimpl:"true" doc:"Runtime binary per platform (\"linux/arm64\" = path)."`
 	RuntimePullImage             bool              `toml:"runtime_pull_image" notimpl:"true" doc:"The runtime pulls images itself."`
 	NoSyncLog                    bool              `toml:"no_sync_log" notimpl:"true" doc:"Skip fsync of container logs on rotation and exit."`
-	InheritDefaultRuntime        bool              `toml:"inherit_default_runtime" notimpl:"true" doc:"Copy path, root, type and config path from the default runtime."`
+	InheritDefaultRuntime        bool              `toml:"inherit_default_runtime" doc:"Copy runtime_path, runtime_root, runtime_type and runtime_config_path from the default runtime at start."`
 	DefaultAnnotations           map[string]string `toml:"default_annotations" notimpl:"true" doc:"Annotations set on this handler's containers unless the pod sets them."`
 	StreamWebsockets             bool              `toml:"stream_websockets" notimpl:"true" doc:"Offer WebSocket streaming for exec, attach and port-forward."`
 	ExecCPUAffinity              string            `toml:"exec_cpu_affinity" notimpl:"true" doc:"CPU that exec processes run on: \"\" (runtime default) or \"first\"."`

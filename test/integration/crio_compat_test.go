@@ -143,7 +143,7 @@ func TestCompatKubesprayConfigAndDropIns(t *testing.T) {
 	d := compatDaemon(t, readFixture(t, "kubespray/crio.conf"), dropIns, framework.Options{})
 	d.Start()
 	checkReport(t, d, []string{
-		"crio.runtime.conmon", "crio.runtime.apparmor_profile",
+		"crio.runtime.apparmor_profile",
 		"crio.runtime.infra_ctr_cpuset", "crio.runtime.pinns_path", "crio.nri.enable_nri",
 	}, nil)
 	logs := d.Logs()
@@ -177,7 +177,7 @@ func TestCompatSysconfigCommandLine(t *testing.T) {
 		args = append(args, strings.Fields(sysconfig[v])...)
 	}
 	d := framework.StartDaemon(t, framework.Options{Args: args, Env: []string{"CONTAINER_INFRA_CTR_CPUSET=0", "CONTAINER_STOP_TIMEOUT=45"}})
-	checkReport(t, d, nil, []string{"--conmon", "--pinns-path", "--drop-infra-ctr", "--hooks-dir", "--enable-nri", "--infra-ctr-cpuset"})
+	checkReport(t, d, nil, []string{"--pinns-path", "--drop-infra-ctr", "--hooks-dir", "--enable-nri", "--infra-ctr-cpuset"})
 	st, err := d.Runtime.Status(framework.Ctx(t), &runtimeapi.StatusRequest{Verbose: true})
 	if err != nil {
 		t.Fatal(err)

@@ -149,22 +149,24 @@ func TestCRIOKeysStartChecks(t *testing.T) {
 	for _, tc := range []struct {
 		name, conf string
 		fails      bool
-		want       string
+		want, not  string
 	}{
-		{"bad container_level_enabled", "[crio.checkpoint_restore]\ncontainer_level_enabled = \"all\"\n", true, "crio.checkpoint_restore.container_level_enabled"},
-		{"enable_criu_support false means none", "[crio.runtime]\nenable_criu_support = false\n[crio.checkpoint_restore]\ncontainer_level_enabled = \"checkpoint_restore\"\n", false, "container_level_enabled = \"none\"\n"},
-		{"bad tls_min_version", "[crio.api]\ntls_min_version = \"VersionTLS11\"\n", true, "must be VersionTLS12 or VersionTLS13"},
-		{"bad tls_cipher_suites", "[crio.api]\ntls_cipher_suites = [\"TLS_RSA_WITH_RC4_128_SHA\"]\n", true, "crio.api.tls_cipher_suites"},
-		{"bad monitor_cgroup on cgroupfs", "[crio.runtime.runtimes.runc]\nmonitor_cgroup = \"machine.slice\"\n", true, "monitor cgroup should be \"pod\" or empty"},
-		{"CRI-O's system.slice on cgroupfs", "[crio.runtime.runtimes.runc]\nmonitor_cgroup = \"system.slice\"\n", false, "\nmonitor_cgroup = \"\"\n"},
-		{"conmon_cgroup replaces monitor_cgroup", "[crio.runtime]\nconmon_cgroup = \"pod\"\n[crio.runtime.runtimes.runc]\nmonitor_cgroup = \"\"\n", false, "\n# monitor_cgroup = \"pod\"\n"},
-		{"bad monitor_exec_cgroup", "[crio.runtime.runtimes.runc]\nmonitor_exec_cgroup = \"pod\"\n", true, "monitor_exec_cgroup"},
-		{"create timeout raised to 30", "[crio.runtime.runtimes.runc]\ncontainer_create_timeout = 1\n", false, "\ncontainer_create_timeout = 30\n"},
+		{"bad container_level_enabled", "[crio.checkpoint_restore]\ncontainer_level_enabled = \"all\"\n", true, "crio.checkpoint_restore.container_level_enabled", ""},
+		{"enable_criu_support false means none", "[crio.runtime]\nenable_criu_support = false\n[crio.checkpoint_restore]\ncontainer_level_enabled = \"checkpoint_restore\"\n", false, "container_level_enabled = \"none\"\n", ""},
+		{"bad tls_min_version", "[crio.api]\ntls_min_version = \"VersionTLS11\"\n", true, "must be VersionTLS12 or VersionTLS13", ""},
+		{"bad tls_cipher_suites", "[crio.api]\ntls_cipher_suites = [\"TLS_RSA_WITH_RC4_128_SHA\"]\n", true, "crio.api.tls_cipher_suites", ""},
+		{"bad monitor_cgroup on cgroupfs", "[crio.runtime.runtimes.runc]\nmonitor_cgroup = \"machine.slice\"\n", true, "monitor cgroup should be \"pod\" or empty", ""},
+		{"CRI-O's system.slice on cgroupfs", "[crio.runtime.runtimes.runc]\nmonitor_cgroup = \"system.slice\"\n", false, "\nmonitor_cgroup = \"\"\n", ""},
+		{"conmon_cgroup replaces monitor_cgroup", "[crio.runtime]\nconmon_cgroup = \"pod\"\n[crio.runtime.runtimes.runc]\nmonitor_cgroup = \"\"\n", false, "\n# monitor_cgroup = \"pod\"\n", ""},
+		{"conmon replaces monitor_path", "[crio.runtime]\nconmon = \"/usr/bin/conmon\"\n", false, "\nmonitor_path = \"/usr/bin/conmon\"\n", ""},
+		{"bad monitor_exec_cgroup", "[crio.runtime.runtimes.runc]\nmonitor_exec_cgroup = \"pod\"\n", true, "monitor_exec_cgroup", ""},
+		{"inherit_default_runtime", "[crio.runtime.runtimes.runc]\nruntime_root = \"/run/inherited\"\n[crio.runtime.runtimes.kid]\ninherit_default_runtime = true\nruntime_root = \"/run/own\"\n", false, "runtime_root = \"/run/inherited\"", "/run/own"},
+		{"create timeout raised to 30", "[crio.runtime.runtimes.runc]\ncontainer_create_timeout = 1\n", false, "\ncontainer_create_timeout = 30\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := framework.NewDaemon(t, framework.Options{DropIn: tc.conf})
 			out, err := d.Command("config").CombinedOutput()
-			if (err != nil) != tc.fails || !strings.Contains(string(out), tc.want) {
+			if (err != nil) != tc.fails || !strings.Contains(string(out), tc.want) || (tc.not != "" && strings.Contains(string(out), tc.not)) {
 				t.Errorf("crio config: err=%v (want failure %v), output lacks %q:\n%.600s", err, tc.fails, tc.want, out)
 			}
 		})
