@@ -68,11 +68,11 @@ type ImageConfig struct {
 	GlobalAuthFile          string   `toml:"global_auth_file" doc:"Path to an auth.json with credentials used for every pull."`
 	NamespacedAuthDir       string   `toml:"namespaced_auth_dir" notimpl:"true" doc:"Directory of per-namespace auth files written by CRI-O's credential provider."`
 	PauseImage              string   `toml:"pause_image" reload:"true" doc:"Image of the infra process for pods that share one PID namespace; empty uses the built-in pause binary (no pull)."`
-	PauseImageAuthFile      string   `toml:"pause_image_auth_file" reload:"true" doc:"Auth file used to pull pause_image."`
+	PauseImageAuthFile      string   `toml:"pause_image_auth_file" reload:"true" notimpl:"true" doc:"Auth file used to pull pause_image."`
 	PauseCommand            string   `toml:"pause_command" reload:"true" doc:"Command run in the infra container."`
 	PinnedImages            []string `toml:"pinned_images" reload:"true" doc:"Images (exact, or glob with a trailing *) the kubelet must never garbage-collect."`
 	SignaturePolicy         string   `toml:"signature_policy" reload:"true" doc:"Path to the signature policy (policy.json) enforced on every pull."`
-	SignaturePolicyDir      string   `toml:"signature_policy_dir" reload:"true" doc:"Directory of per-namespace policies <namespace>.json, used before signature_policy."`
+	SignaturePolicyDir      string   `toml:"signature_policy_dir" reload:"true" notimpl:"true" doc:"Directory of per-namespace policies <namespace>.json, used before signature_policy."`
 	InsecureRegistries      []string `toml:"insecure_registries" flag:"insecure-registry" env:"CONTAINER_INSECURE_REGISTRY" reload:"true" doc:"Registries reached without TLS verification (prefer registries.conf)."`
 	ImageVolumes            string   `toml:"image_volumes" doc:"What to do with an image's VOLUMEs: mkdir, bind or ignore."`
 	BigFilesTemporaryDir    string   `toml:"big_files_temporary_dir" doc:"Directory for temporary files of large image downloads; empty uses /var/tmp."`
@@ -82,7 +82,7 @@ type ImageConfig struct {
 	OCIArtifactMountSupport bool     `toml:"oci_artifact_mount_support" env:"CONTAINER_OCI_ARTIFACT_SUPPORT" notimpl:"true" doc:"Mount OCI artifacts as volumes. Not provided by this runtime (CRI-O's default is true)."`
 	RegistriesConf          string   `toml:"registries_conf" env:"CONTAINER_REGISTRIES_CONF,CONTAINERS_REGISTRIES_CONF" reload:"true" doc:"Path to registries.conf (search registries, mirrors, rewrites, insecure, blocked)."`
 	RegistriesConfDir       string   `toml:"registries_conf_dir" reload:"true" doc:"Directory of registries.conf drop-ins."`
-	AutoReloadRegistries    bool     `toml:"auto_reload_registries" env:"AUTO_RELOAD_REGISTRIES" doc:"Reload registries.conf whenever it changes, not only on SIGHUP."`
+	AutoReloadRegistries    bool     `toml:"auto_reload_registries" env:"AUTO_RELOAD_REGISTRIES" notimpl:"true" doc:"Reload registries.conf whenever it changes, not only on SIGHUP."`
 }
 
 // NetworkConfig is the [crio.network] table.
@@ -116,7 +116,7 @@ type TracingConfig struct {
 // StatsConfig is the [crio.stats] table.
 type StatsConfig struct {
 	StatsCollectionPeriod int      `toml:"stats_collection_period" doc:"Deprecated: seconds between background stats collections; 0 collects on demand."`
-	CollectionPeriod      int      `toml:"collection_period" env:"COLLECTION_PERIOD" doc:"Seconds between pod metrics collections; 0 collects on demand."`
+	CollectionPeriod      int      `toml:"collection_period" env:"COLLECTION_PERIOD" notimpl:"true" doc:"Seconds between pod metrics collections; 0 collects on demand."`
 	IncludedPodMetrics    []string `toml:"included_pod_metrics" env:"CONTAINER_INCLUDED_POD_METRICS,CONTAINER_INCLUDED_POD_METRCIS" doc:"Pod metrics to report (cpu, memory, network, process, ...)."`
 }
 

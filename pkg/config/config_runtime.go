@@ -27,12 +27,12 @@ type RuntimeConfig struct {
 	CgroupManager               string                     `toml:"cgroup_manager" doc:"Cgroup driver: \"systemd\" (slice naming) or \"cgroupfs\". Default: systemd where systemd runs, else cgroupfs."`
 	SeparatePullCgroup          string                     `toml:"separate_pull_cgroup" env:"PULL_IN_A_CGROUP" notimpl:"true" doc:"Pull images inside this cgroup (\"pod\": the pod's)."`
 	DefaultCapabilities         []string                   `toml:"default_capabilities" doc:"Capabilities every container gets unless its config drops them (the least-privilege set)."`
-	AddInheritableCapabilities  bool                       `toml:"add_inheritable_capabilities" doc:"Also put the capabilities into the inheritable set (off: inheritable stays empty)."`
+	AddInheritableCapabilities  bool                       `toml:"add_inheritable_capabilities" notimpl:"true" doc:"Also put the capabilities into the inheritable set (off: inheritable stays empty)."`
 	DefaultSysctls              []string                   `toml:"default_sysctls" doc:"Sysctls applied to every container, e.g. \"net.ipv4.ping_group_range=0 2147483647\" so ping works without NET_RAW."`
 	AllowedDevices              []string                   `toml:"allowed_devices" doc:"Devices a pod may request through annotations."`
 	AdditionalDevices           []string                   `toml:"additional_devices" doc:"Devices added to every container, as \"<host>:<container>:<perms>\"."`
 	CDISpecDirs                 []string                   `toml:"cdi_spec_dirs" notimpl:"true" doc:"Directories of Container Device Interface specs; later ones take precedence."`
-	DeviceOwnershipFromSecurity bool                       `toml:"device_ownership_from_security_context" doc:"Chown devices to the container's RunAsUser/RunAsGroup."`
+	DeviceOwnershipFromSecurity bool                       `toml:"device_ownership_from_security_context" notimpl:"true" doc:"Chown devices to the container's RunAsUser/RunAsGroup."`
 	HooksDir                    []string                   `toml:"hooks_dir" notimpl:"true" doc:"Directories of OCI hook definitions (*.json). This runtime runs no hooks."`
 	DefaultMounts               []string                   `toml:"default_mounts" flag:"-" notimpl:"true" doc:"Deprecated CRI-O key: mounts \"src:dst\" added to every container."`
 	DefaultMountsFile           string                     `toml:"default_mounts_file" notimpl:"true" doc:"File listing mounts \"src:dst\" added to every container."`
@@ -44,7 +44,7 @@ type RuntimeConfig struct {
 	ContainerExitsDir           string                     `toml:"container_exits_dir" env:"CONTAINER_EXITS_DIR" doc:"Directory where monitors write container exit records. Default: /var/run/crio/exits, or <runroot>/crio/exits when runroot is moved."`
 	ContainerAttachSocketDir    string                     `toml:"container_attach_socket_dir" env:"CONTAINER_ATTACH_SOCKET_DIR" doc:"Directory holding the attach sockets of containers (one subdirectory per container id)."`
 	BindMountPrefix             string                     `toml:"bind_mount_prefix" notimpl:"true" doc:"Prefix added to the source of every bind mount (for a daemon running in a container)."`
-	ReadOnly                    bool                       `toml:"read_only" doc:"Run every container with a read-only root filesystem."`
+	ReadOnly                    bool                       `toml:"read_only" notimpl:"true" doc:"Run every container with a read-only root filesystem."`
 	UIDMappings                 string                     `toml:"uid_mappings" doc:"Deprecated CRI-O key: user namespace UID mappings for every container. Not supported: a non-empty value is an error."`
 	MinimumMappableUID          int64                      `toml:"minimum_mappable_uid" notimpl:"true" doc:"Lowest host UID a user namespace mapping may use; -1 means no limit."`
 	GIDMappings                 string                     `toml:"gid_mappings" doc:"Deprecated CRI-O key: user namespace GID mappings for every container. Not supported: a non-empty value is an error."`
@@ -76,7 +76,7 @@ type RuntimeHandler struct {
 	MonitorExecCgroup            string            `toml:"monitor_exec_cgroup" notimpl:"true" doc:"\"container\" moves exec probes into the container's cgroup; CRI-O does so only with infra_ctr_cpuset, which this runtime does not implement. Values other than \"\" and \"container\" are refused."`
 	AllowedAnnotations           []string          `toml:"allowed_annotations" doc:"Annotations pods of this handler may use to change container behaviour."`
 	PrivilegedWithoutHostDevices bool              `toml:"privileged_without_host_devices" doc:"Privileged containers of this handler do not get the host's devices."`
-	ContainerMinMemory           string            `toml:"container_min_memory" doc:"Smallest memory limit a container of this handler may have (e.g. \"12MiB\")."`
+	ContainerMinMemory           string            `toml:"container_min_memory" notimpl:"true" doc:"Smallest memory limit a container of this handler may have (e.g. \"12MiB\")."`
 	PlatformRuntimePaths         map[string]string `toml:"platform_runtime_paths" notimpl:"true" doc:"Runtime binary per platform (\"linux/arm64\" = path)."`
 	RuntimePullImage             bool              `toml:"runtime_pull_image" notimpl:"true" doc:"The runtime pulls images itself."`
 	NoSyncLog                    bool              `toml:"no_sync_log" notimpl:"true" doc:"Skip fsync of container logs on rotation and exit."`

@@ -118,7 +118,7 @@ func TestCompatAllCRIOKeysAtDefaults(t *testing.T) {
 	checkReport(t, d, []string{
 		"crio.internal_repair", "crio.runtime.apparmor_profile", "crio.runtime.enable_criu_support",
 		"crio.checkpoint_restore.container_level_enabled", "crio.image.oci_artifact_mount_support",
-		"crio.nri.enable_nri",
+		"crio.nri.enable_nri", "crio.image.signature_policy_dir", "crio.runtime.runtimes.crun.container_min_memory",
 	}, nil)
 	st, err := d.Runtime.Status(framework.Ctx(t), &runtimeapi.StatusRequest{Verbose: true})
 	if err != nil {
