@@ -88,9 +88,14 @@ func (s *Server) newObservability(ctx context.Context, endpoint bool) (*observab
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	o.cancel = cancel
 	if m := cfg.Metrics; m.EnableMetrics && endpoint {
+		tlsCfg, err := s.metricsTLS()
+		if err != nil {
+			cancel()
+			return nil, err
+		}
 		addr, err := o.metrics.Serve(rctx, metrics.ServeOptions{
 			Host: m.MetricsHost, Port: strconv.Itoa(m.MetricsPort), Socket: m.MetricsSocket,
-			Cert: m.MetricsCert, Key: m.MetricsKey, Log: s.log,
+			TLS: tlsCfg, Log: s.log,
 		})
 		if err != nil {
 			cancel()

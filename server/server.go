@@ -72,6 +72,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		RunDir:        filepath.Join(c.RunRoot, "crio", "pods"),
 		NamespacesDir: c.Runtime.NamespacesDir,
 		CgroupManager: c.Runtime.CgroupManager,
+		NoHostPorts:   c.Runtime.DisableHostPortMapping,
 	}, store, netMgr)
 	if s.images, err = newImageService(cfg, log); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -43,15 +42,11 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 		})
 	}
 	if req.GetVerbose() {
-		m, err := cfg.ToMap()
+		data, err := statusInfoConfig(cfg)
 		if err != nil {
 			return nil, err
 		}
-		data, err := json.Marshal(m)
-		if err != nil {
-			return nil, err
-		}
-		resp.Info = map[string]string{"config": string(data)}
+		resp.Info = map[string]string{"config": data}
 	}
 	return resp, nil
 }

@@ -27,6 +27,7 @@ func (s *Server) initStreaming(ctx context.Context) error {
 	}
 	if a.StreamEnableTLS {
 		cfg.TLS = &streaming.TLSFiles{Cert: a.StreamTLSCert, Key: a.StreamTLSKey, CA: a.StreamTLSCA}
+		cfg.TLS.MinVersion, cfg.TLS.CipherSuites = s.Config().TLSSettings()
 	}
 	srv, err := streaming.New(cfg, s.podNetNS, s.log)
 	if err != nil {

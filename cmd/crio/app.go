@@ -64,6 +64,7 @@ func loadConfig(c *cli.Context) (*config.Config, []config.IgnoredKey, error) {
 		return nil, nil, err
 	}
 	cfg.FillInstancePaths()
+	normalizeNotes = cfg.Normalize()
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}

@@ -86,6 +86,7 @@ func daemonConfig(c *cli.Context) (*config.Config, error) {
 	if err := json.Unmarshal([]byte(resp.GetInfo()["config"]), &m); err != nil {
 		return nil, fmt.Errorf("daemon sent an unreadable config: %w", err)
 	}
+	config.StripCRIOStatusShape(m)
 	cfg, err := config.FromMap(m)
 	if err != nil {
 		return nil, fmt.Errorf("daemon sent an unreadable config: %w", err)

@@ -33,7 +33,7 @@ func cmdLogger() *slog.Logger {
 
 func openStore(cfg *config.Config) (storage.Store, error) {
 	c := cfg.Crio
-	st, err := storage.GetStore(storage.StoreOptions{RunRoot: c.RunRoot, GraphRoot: c.Root, GraphDriverName: c.StorageDriver, GraphDriverOptions: c.StorageOption})
+	st, err := storage.GetStore(storage.StoreOptions{RunRoot: c.RunRoot, GraphRoot: c.Root, ImageStore: c.ImageStore, GraphDriverName: c.StorageDriver, GraphDriverOptions: c.StorageOption})
 	if err != nil {
 		return nil, fmt.Errorf("open storage at %s: %w", c.Root, err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -87,4 +88,23 @@ func startWatchdog(stop <-chan struct{}, log *slog.Logger) {
 			}
 		}
 	}()
+}
+
+// normalizeNotes are the adjustments the last loadConfig made (CRI-O's
+// start-up rules), logged once the logger exists.
+var normalizeNotes []string
+
+// logStartChecks logs the adjustments CRI-O makes at start and the
+// checkpoint/restore verdict, in CRI-O's words.
+func logStartChecks(cfg *config.Config, log *slog.Logger) {
+	for _, n := range normalizeNotes {
+		log.Warn(n)
+	}
+	if cfg.Crio.CheckpointRestore.ContainerLevelEnabled == "none" {
+		log.Info("Checkpoint/restore support disabled via configuration")
+	} else if _, err := exec.LookPath("criu"); err != nil {
+		log.Info("Checkpoint/restore support disabled: CRIU binary not found in $PATH")
+	} else {
+		log.Info("Checkpoint/restore support disabled: not provided by this runtime", "container_level_enabled", cfg.Crio.CheckpointRestore.ContainerLevelEnabled)
+	}
 }

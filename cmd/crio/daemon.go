@@ -47,6 +47,7 @@ func runDaemon(c *cli.Context) error {
 	}
 	warnIgnored(log, ignored)
 	logCompatibility(c, cfg, log)
+	logStartChecks(cfg, log)
 
 	// Catch signals before the socket exists: a SIGHUP that arrives while
 	// the server starts must queue, not kill the daemon (its default action).
@@ -74,6 +75,12 @@ func runDaemon(c *cli.Context) error {
 		grpc.MaxRecvMsgSize(cfg.Crio.API.GRPCMaxRecvMsgSize), grpc.MaxSendMsgSize(cfg.Crio.API.GRPCMaxSendMsgSize),
 	)
 	srv.Register(g)
+	stopProfiling, err := startProfiling(c, log)
+	if err != nil {
+		_ = srv.Shutdown()
+		return err
+	}
+	defer stopProfiling()
 	if c.Bool(config.ProfileSocketFlag.Name) {
 		stop, err := serveProfile(profileSocket(cfg.Crio.API.Listen), log)
 		if err != nil {

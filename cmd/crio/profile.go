@@ -25,14 +25,19 @@ func serveProfile(path string, log *slog.Logger) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	srv := &http.Server{Handler: pprofMux()}
+	go func() { _ = srv.Serve(l) }()
+	log.Info("profiling served on a root-only socket", "socket", path)
+	return func() { _ = srv.Close(); _ = os.Remove(path) }, nil
+}
+
+// pprofMux serves Go's pprof handlers under /debug/pprof/.
+func pprofMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux}
-	go func() { _ = srv.Serve(l) }()
-	log.Info("profiling served on a root-only socket", "socket", path)
-	return func() { _ = srv.Close(); _ = os.Remove(path) }, nil
+	return mux
 }

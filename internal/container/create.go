@@ -161,7 +161,9 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 		return nil, fmt.Errorf("log dir: %w", err)
 	}
 	mcfg := m.monitorConfig(c)
-	mcfg.CgroupProcs = monitorCgroups(sb.CgroupParent, m.cfg().Crio.Runtime.CgroupManager, m.opts.CgroupV2)
+	if m.cfg().MonitorInPodCgroup(sb.RuntimeHandler) { // else monitor_cgroup keeps it in the daemon's
+		mcfg.CgroupProcs = monitorCgroups(sb.CgroupParent, m.cfg().Crio.Runtime.CgroupManager, m.opts.CgroupV2)
+	}
 	if h := m.cfg().Crio.Runtime.Runtimes[sb.RuntimeHandler]; h != nil && h.ContainerCreateTimeout > 0 {
 		mcfg.CreateTimeout = time.Duration(max(h.ContainerCreateTimeout, 30)) * time.Second
 	}

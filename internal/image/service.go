@@ -24,12 +24,12 @@ const DefaultPullProgressTimeout = time.Minute
 type Options struct {
 	// Root and RunRoot are the containers/storage graph root and run root.
 	Root, RunRoot string
+	// ImageStore, when set, holds the images and their layers apart from
+	// Root (CRI-O's imagestore); containers stay under Root.
+	ImageStore string
 	// Driver is the storage driver: "overlay" (default) or "vfs".
 	Driver        string
 	DriverOptions []string
-	// ImageStore, when set, is a separate root for image layers (CRI-O's
-	// imagestore); containers' writable layers stay under Root.
-	ImageStore string
 	// RegistriesConf and RegistriesConfDir override
 	// /etc/containers/registries.conf and registries.conf.d.
 	RegistriesConf    string

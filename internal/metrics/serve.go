@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,8 +23,8 @@ func (m *Metrics) Handler() http.Handler {
 // ServeOptions say where the endpoint listens.
 type ServeOptions struct {
 	Host, Port string
-	Socket     string // optional unix socket, served as well
-	Cert, Key  string // TLS when both are set
+	Socket     string      // optional unix socket, served as well
+	TLS        *tls.Config // when set, both endpoints serve TLS (as CRI-O)
 	Log        *slog.Logger
 }
 
@@ -42,7 +43,7 @@ func (o ServeOptions) Addr() string {
 func (m *Metrics) Serve(ctx context.Context, o ServeOptions) (addr string, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: o.TLS}
 	var ls []net.Listener
 	l, err := net.Listen("tcp", o.Addr())
 	if err != nil {
@@ -66,8 +67,8 @@ func (m *Metrics) Serve(ctx context.Context, o ServeOptions) (addr string, err e
 	for _, l := range ls {
 		go func() {
 			var err error
-			if o.Cert != "" && o.Key != "" && l.Addr().Network() == "tcp" {
-				err = srv.ServeTLS(l, o.Cert, o.Key)
+			if o.TLS != nil {
+				err = srv.ServeTLS(l, "", "")
 			} else {
 				err = srv.Serve(l)
 			}

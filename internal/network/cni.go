@@ -19,9 +19,17 @@ type Pod struct {
 	ID, Name, Namespace, UID string
 	NetNS                    string
 	PortMappings             []*runtimeapi.PortMapping
+	// Annotations and CgroupPath reach plugins declaring CRI-O's capabilities
+	// "io.kubernetes.cri.pod-annotations" and "cgroupPath".
+	Annotations map[string]string
+	CgroupPath  string
 	// Bandwidth in bits per second; 0 means unlimited.
 	IngressBPS, EgressBPS int64
 }
+
+// PodAnnotationsCapability is CRI-O's CNI capability carrying the pod's
+// annotations.
+const PodAnnotationsCapability = "io.kubernetes.cri.pod-annotations"
 
 // Attachment is what a pod got from ADD; it is persisted with the pod so DEL
 // uses the very config ADD used, even after the conf dir changed.
@@ -107,6 +115,16 @@ func runtimeConf(p Pod) *libcni.RuntimeConf {
 		if len(pms) > 0 {
 			rt.CapabilityArgs["portMappings"] = pms
 		}
+	}
+	// libcni hands a capability only to plugins that declare it; CRI-O
+	// always offers the pod's annotations (an empty map when it has none).
+	ann := p.Annotations
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	rt.CapabilityArgs[PodAnnotationsCapability] = ann
+	if p.CgroupPath != "" {
+		rt.CapabilityArgs["cgroupPath"] = p.CgroupPath
 	}
 	if p.IngressBPS > 0 || p.EgressBPS > 0 {
 		rt.CapabilityArgs["bandwidth"] = map[string]any{"ingressRate": p.IngressBPS, "ingressBurst": 2147483647, "egressRate": p.EgressBPS, "egressBurst": 2147483647}

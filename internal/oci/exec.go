@@ -108,7 +108,9 @@ func (r *Runtime) execCommand(id, procFile, pidFile string, tty bool) *exec.Cmd 
 	}
 	args := append([]string{monitor.ExecArg, pidFile, r.Path}, r.globalArgs()...)
 	args = append(args, "exec", "--detach", "--process", procFile, "--pid-file", pidFile, id)
-	return exec.Command(r.Monitor, args...)
+	cmd := exec.Command(r.Monitor, args...)
+	cmd.Env = r.Env // nil (a Runtime built by hand): the daemon's
+	return cmd
 }
 
 // killExec kills the exec'd process (runc cannot forward SIGKILL) and lets

@@ -29,7 +29,7 @@ func RuntimePath(name string, h *config.RuntimeHandler) (string, error) {
 // running binary, else conmon-go in $PATH. CRI-O's C conmon is not our
 // protocol, so a path to it is replaced by conmon-go (the caller logs that).
 func MonitorPath(h *config.RuntimeHandler) (string, error) {
-	if h.MonitorPath != "" && filepath.Base(h.MonitorPath) != "conmon" {
+	if h.MonitorPath != "" && !config.IsCConmon(h.MonitorPath) {
 		if _, err := exec.LookPath(h.MonitorPath); err != nil {
 			return "", fmt.Errorf("monitor %q: %w", h.MonitorPath, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -23,6 +24,7 @@ type Runtime struct {
 	Root    string
 	Monitor string
 	Args    []string // extra global runtime args
+	Env     []string // the monitors' environment (monitor_env)
 
 	spare spareMonitor
 }
@@ -38,7 +40,8 @@ func NewRuntime(name string, h *config.RuntimeHandler, systemdCgroup bool) (*Run
 	if err != nil {
 		return nil, err
 	}
-	r := &Runtime{Name: name, Path: path, Root: h.RuntimeRoot, Monitor: mon}
+	r := &Runtime{Name: name, Path: path, Root: h.RuntimeRoot, Monitor: mon,
+		Env: config.MonitorEnvironment(h, os.Getenv("PATH"))}
 	if systemdCgroup {
 		r.Args = append(r.Args, "--systemd-cgroup")
 	}
@@ -88,7 +91,7 @@ func (r *Runtime) Launch() (*monitor.Pending, error) {
 	if p := r.takeSpare(); p != nil {
 		return p, nil
 	}
-	return monitor.Launch(r.Monitor)
+	return monitor.LaunchEnv(r.Monitor, r.Env)
 }
 
 // CreateWith hands cfg to a launched monitor, which runs "<runtime> create".
@@ -99,7 +102,7 @@ func (r *Runtime) CreateWith(ctx context.Context, p *monitor.Pending, cfg *monit
 	if errors.Is(err, monitor.ErrConfigNotDelivered) {
 		// A monitor launched ahead was killed while it waited: it ran
 		// nothing, so a fresh one may create the container.
-		if p, lerr := monitor.Launch(r.Monitor); lerr == nil {
+		if p, lerr := monitor.LaunchEnv(r.Monitor, r.Env); lerr == nil {
 			return p.Run(ctx, &c)
 		}
 	}

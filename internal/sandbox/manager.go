@@ -31,6 +31,9 @@ type Options struct {
 	NamespacesDir string
 	CgroupManager string
 	ShmSize       int64
+	// NoHostPorts (disable_hostport_mapping) keeps port mappings from CNI:
+	// someone else maps host ports, so the portmap plugin is not called.
+	NoHostPorts bool
 }
 
 // ContainerHooks let the container manager take part in pod stop/remove.
@@ -328,6 +331,10 @@ func (m *Manager) cniPod(sb *Sandbox, netns string) network.Pod {
 	p := network.Pod{
 		ID: sb.ID, Name: md.Name, Namespace: md.Namespace, UID: md.Uid, NetNS: netns,
 		PortMappings: sb.Config.GetPortMappings(),
+		Annotations:  sb.Config.GetAnnotations(), CgroupPath: sb.CgroupParent,
+	}
+	if m.opts.NoHostPorts {
+		p.PortMappings = nil
 	}
 	// Validated at run; a bad value here (an old record) just means no shaping.
 	p.IngressBPS, _ = network.ParseBandwidth(sb.Config.Annotations[network.IngressBandwidthAnnotation])

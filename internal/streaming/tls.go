@@ -17,6 +17,20 @@ import (
 type TLSFiles struct {
 	Cert, Key string
 	CA        string // when set, clients must present a certificate it signed
+	// MinVersion (0: TLS 1.2) and CipherSuites (TLS 1.2 only; nil: Go's)
+	// are tls_min_version and tls_cipher_suites.
+	MinVersion   uint16
+	CipherSuites []uint16
+}
+
+// ServerTLSConfig is a server config that serves files and reloads them
+// when they change; the metrics endpoint uses it too.
+func ServerTLSConfig(files TLSFiles, log *slog.Logger) (*tls.Config, error) {
+	r, err := newCertReloader(files, log)
+	if err != nil {
+		return nil, err
+	}
+	return r.serverConfig(), nil
 }
 
 // certReloader serves the current files: every handshake compares the files'
@@ -49,11 +63,13 @@ func newCertReloader(files TLSFiles, log *slog.Logger) (*certReloader, error) {
 // serverConfig hands out a fresh per-handshake config, so a changed CA takes
 // effect as well as a changed certificate.
 func (r *certReloader) serverConfig() *tls.Config {
+	minVersion := max(r.files.MinVersion, tls.VersionTLS12)
 	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
+		MinVersion:   minVersion,
+		CipherSuites: r.files.CipherSuites,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			cert, cas := r.current()
-			cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}}
+			cfg := &tls.Config{MinVersion: minVersion, CipherSuites: r.files.CipherSuites, Certificates: []tls.Certificate{*cert}}
 			if cas != nil {
 				cfg.ClientCAs = cas
 				cfg.ClientAuth = tls.RequireAndVerifyClientCert

@@ -313,7 +313,7 @@ enable_nri = true
 	if _, err := c.UpdateFromFile(writeFile(t, t.TempDir(), "x.conf", body)); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"crio.internal_repair", "crio.runtime.conmon", "crio.runtime.pinns_path", "crio.nri.enable_nri",
+	want := []string{"crio.internal_repair", "crio.runtime.pinns_path", "crio.nri.enable_nri", "crio.runtime.read_only",
 		"crio.runtime.runtimes.runc.no_sync_log"} // workloads are implemented (internal/annotations)
 	got := c.Unimplemented(def, Host{AppArmor: true})
 	sort.Strings(got)

@@ -18,7 +18,7 @@ type Config struct {
 type CrioConfig struct {
 	Root               string   `toml:"root" short:"r" doc:"Path to the root directory in which images and containers are stored. Moving it also moves state_dir and clean_shutdown_file unless they are set."`
 	RunRoot            string   `toml:"runroot" doc:"Path to the state directory in which images and containers keep their runtime state. Moving it also moves version_file and container_exits_dir unless they are set."`
-	ImageStore         string   `toml:"imagestore" doc:"Separate store for newly pulled images instead of root."`
+	ImageStore         string   `toml:"imagestore" doc:"Separate store for images (pulled images and their layers) instead of root; containers stay under root."`
 	StorageDriver      string   `toml:"storage_driver" short:"s" doc:"Storage driver used to manage the storage of images and containers (overlay or vfs)."`
 	StorageOption      []string `toml:"storage_option" flag:"storage-opt" env:"CONTAINER_STORAGE_OPT" doc:"Options passed to the storage driver, e.g. \"overlay.mountopt=nodev\"."`
 	LogDir             string   `toml:"log_dir" doc:"Default log directory for containers whose pod does not set one."`
@@ -50,8 +50,8 @@ type APIConfig struct {
 	StreamTLSCert      string   `toml:"stream_tls_cert" env:"CONTAINER_TLS_CERT" doc:"Certificate of the streaming server; reloaded when it changes."`
 	StreamTLSKey       string   `toml:"stream_tls_key" env:"CONTAINER_TLS_KEY" doc:"Key of the streaming server; reloaded when it changes."`
 	StreamTLSCA        string   `toml:"stream_tls_ca" env:"CONTAINER_TLS_CA" doc:"CA used to verify streaming clients; reloaded when it changes."`
-	TLSMinVersion      string   `toml:"tls_min_version" notimpl:"true" doc:"Lowest TLS version of the streaming and metrics servers: VersionTLS12 or VersionTLS13."`
-	TLSCipherSuites    []string `toml:"tls_cipher_suites" notimpl:"true" doc:"TLS 1.2 cipher suites of the streaming and metrics servers; empty uses Go's defaults."`
+	TLSMinVersion      string   `toml:"tls_min_version" doc:"Lowest TLS version of the streaming and metrics servers: VersionTLS12 or VersionTLS13."`
+	TLSCipherSuites    []string `toml:"tls_cipher_suites" doc:"TLS 1.2 cipher suites of the streaming and metrics servers, by Go's (IANA) names; empty uses Go's defaults."`
 	GRPCMaxSendMsgSize int      `toml:"grpc_max_send_msg_size" doc:"Maximum gRPC send message size in bytes."`
 	GRPCMaxRecvMsgSize int      `toml:"grpc_max_recv_msg_size" doc:"Maximum gRPC receive message size in bytes."`
 	ExtraListenAddrs   []string `toml:"extra_listen" flag:"-" doc:"Reserved: further sockets to serve CRI on."`
@@ -59,7 +59,7 @@ type APIConfig struct {
 
 // CheckpointRestoreConfig is the [crio.checkpoint_restore] table.
 type CheckpointRestoreConfig struct {
-	ContainerLevelEnabled string `toml:"container_level_enabled" flag:"checkpoint-restore-container-level-enabled" env:"CONTAINER_CHECKPOINT_RESTORE_CONTAINER_LEVEL_ENABLED" notimpl:"true" doc:"Container checkpoint/restore (CRIU): none, checkpoint_only or checkpoint_restore. This runtime does none (CRI-O's default is checkpoint_restore)."`
+	ContainerLevelEnabled string `toml:"container_level_enabled" flag:"checkpoint-restore-container-level-enabled" env:"CONTAINER_CHECKPOINT_RESTORE_CONTAINER_LEVEL_ENABLED" notimpl:"true" doc:"Container checkpoint/restore (CRIU): none, checkpoint_only or checkpoint_restore (checked at start; enable_criu_support = false means none). This runtime does none (CRI-O's default is checkpoint_restore)."`
 }
 
 // ImageConfig is the [crio.image] table.
@@ -68,11 +68,11 @@ type ImageConfig struct {
 	GlobalAuthFile          string   `toml:"global_auth_file" doc:"Path to an auth.json with credentials used for every pull."`
 	NamespacedAuthDir       string   `toml:"namespaced_auth_dir" notimpl:"true" doc:"Directory of per-namespace auth files written by CRI-O's credential provider."`
 	PauseImage              string   `toml:"pause_image" reload:"true" doc:"Image of the infra process for pods that share one PID namespace; empty uses the built-in pause binary (no pull)."`
-	PauseImageAuthFile      string   `toml:"pause_image_auth_file" reload:"true" doc:"Auth file used to pull pause_image."`
+	PauseImageAuthFile      string   `toml:"pause_image_auth_file" reload:"true" notimpl:"true" doc:"Auth file used to pull pause_image."`
 	PauseCommand            string   `toml:"pause_command" reload:"true" doc:"Command run in the infra container."`
 	PinnedImages            []string `toml:"pinned_images" reload:"true" doc:"Images (exact, or glob with a trailing *) the kubelet must never garbage-collect."`
 	SignaturePolicy         string   `toml:"signature_policy" reload:"true" doc:"Path to the signature policy (policy.json) enforced on every pull."`
-	SignaturePolicyDir      string   `toml:"signature_policy_dir" reload:"true" doc:"Directory of per-namespace policies <namespace>.json, used before signature_policy."`
+	SignaturePolicyDir      string   `toml:"signature_policy_dir" reload:"true" notimpl:"true" doc:"Directory of per-namespace policies <namespace>.json, used before signature_policy."`
 	InsecureRegistries      []string `toml:"insecure_registries" flag:"insecure-registry" env:"CONTAINER_INSECURE_REGISTRY" reload:"true" doc:"Registries reached without TLS verification (prefer registries.conf)."`
 	ImageVolumes            string   `toml:"image_volumes" doc:"What to do with an image's VOLUMEs: mkdir, bind or ignore."`
 	BigFilesTemporaryDir    string   `toml:"big_files_temporary_dir" doc:"Directory for temporary files of large image downloads; empty uses /var/tmp."`
@@ -82,7 +82,7 @@ type ImageConfig struct {
 	OCIArtifactMountSupport bool     `toml:"oci_artifact_mount_support" env:"CONTAINER_OCI_ARTIFACT_SUPPORT" notimpl:"true" doc:"Mount OCI artifacts as volumes. Not provided by this runtime (CRI-O's default is true)."`
 	RegistriesConf          string   `toml:"registries_conf" env:"CONTAINER_REGISTRIES_CONF,CONTAINERS_REGISTRIES_CONF" reload:"true" doc:"Path to registries.conf (search registries, mirrors, rewrites, insecure, blocked)."`
 	RegistriesConfDir       string   `toml:"registries_conf_dir" reload:"true" doc:"Directory of registries.conf drop-ins."`
-	AutoReloadRegistries    bool     `toml:"auto_reload_registries" env:"AUTO_RELOAD_REGISTRIES" doc:"Reload registries.conf whenever it changes, not only on SIGHUP."`
+	AutoReloadRegistries    bool     `toml:"auto_reload_registries" env:"AUTO_RELOAD_REGISTRIES" notimpl:"true" doc:"Reload registries.conf whenever it changes, not only on SIGHUP."`
 }
 
 // NetworkConfig is the [crio.network] table.
@@ -102,7 +102,7 @@ type MetricsConfig struct {
 	MetricsHost       string   `toml:"metrics_host" doc:"Address the metrics endpoint listens on (loopback by default)."`
 	MetricsPort       int      `toml:"metrics_port" doc:"Port of the metrics endpoint."`
 	MetricsSocket     string   `toml:"metrics_socket" doc:"Unix socket to serve metrics on as well."`
-	MetricsCert       string   `toml:"metrics_cert" doc:"Certificate for the metrics endpoint (TLS when set with metrics_key)."`
+	MetricsCert       string   `toml:"metrics_cert" doc:"Certificate for the metrics endpoint (TLS when set with metrics_key); a self-signed pair is generated when both files are missing, and a changed file is reloaded."`
 	MetricsKey        string   `toml:"metrics_key" doc:"Key for the metrics endpoint."`
 }
 
@@ -116,7 +116,7 @@ type TracingConfig struct {
 // StatsConfig is the [crio.stats] table.
 type StatsConfig struct {
 	StatsCollectionPeriod int      `toml:"stats_collection_period" doc:"Deprecated: seconds between background stats collections; 0 collects on demand."`
-	CollectionPeriod      int      `toml:"collection_period" env:"COLLECTION_PERIOD" doc:"Seconds between pod metrics collections; 0 collects on demand."`
+	CollectionPeriod      int      `toml:"collection_period" env:"COLLECTION_PERIOD" notimpl:"true" doc:"Seconds between pod metrics collections; 0 collects on demand."`
 	IncludedPodMetrics    []string `toml:"included_pod_metrics" env:"CONTAINER_INCLUDED_POD_METRICS,CONTAINER_INCLUDED_POD_METRCIS" doc:"Pod metrics to report (cpu, memory, network, process, ...)."`
 }
 

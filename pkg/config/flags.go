@@ -24,18 +24,25 @@ func Flags(def *Config) []cli.Flag {
 		Usage:   "Runtime handlers to add, as name:path:root[:type[:privileged_without_host_devices[:runtime_config_path[:container_min_memory]]]] (repeatable).",
 		EnvVars: []string{"CONTAINER_RUNTIMES"},
 	})
-	return append(append(flags, ProfileSocketFlag), compatFlags()...)
+	flags = append(flags, ProfileSocketFlag)
+	return append(append(flags, profileFlags()...), compatFlags()...)
+}
+
+// profileFlags are CRI-O's profiling flags (no config key).
+func profileFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "profile", EnvVars: []string{"CONTAINER_PROFILE"}, Usage: "Serve Go's pprof profiler on localhost:<profile-port>."},
+		&cli.StringFlag{Name: "profile-cpu", EnvVars: []string{"CONTAINER_PROFILE_CPU"}, Usage: "Write a pprof CPU profile of the daemon's whole run to this path."},
+		&cli.StringFlag{Name: "profile-mem", EnvVars: []string{"CONTAINER_PROFILE_MEM"}, Usage: "Write a pprof memory profile to this path when the daemon exits."},
+		&cli.Int64Flag{Name: "profile-port", EnvVars: []string{"CONTAINER_PROFILE_PORT"}, Value: 6060, Usage: "Port of the pprof profiler (with --profile)."},
+	}
 }
 
 // compatFlags are CRI-O's flags that set no config key and that this runtime
-// accepts without acting on them (profiling), so unit files keep working.
+// accepts without acting on them, so unit files keep working.
 func compatFlags() []cli.Flag {
 	const usage = "Accepted for CRI-O compatibility; not implemented (reported at start)."
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "profile", EnvVars: []string{"CONTAINER_PROFILE"}, Usage: usage},
-		&cli.StringFlag{Name: "profile-cpu", EnvVars: []string{"CONTAINER_PROFILE_CPU"}, Usage: usage},
-		&cli.StringFlag{Name: "profile-mem", EnvVars: []string{"CONTAINER_PROFILE_MEM"}, Usage: usage},
-		&cli.Int64Flag{Name: "profile-port", EnvVars: []string{"CONTAINER_PROFILE_PORT"}, Value: 6060, Usage: usage},
 		&cli.StringFlag{Name: "address", Hidden: true, Usage: usage},
 	}
 }

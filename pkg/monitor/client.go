@@ -60,7 +60,11 @@ type Pending struct {
 
 // Launch execs the monitor at monitorPath; it waits on stdin for the config
 // that Run sends.
-func Launch(monitorPath string) (*Pending, error) {
+func Launch(monitorPath string) (*Pending, error) { return LaunchEnv(monitorPath, nil) }
+
+// LaunchEnv is Launch with the monitor's environment (nil: the caller's);
+// the runtime the monitor runs inherits it.
+func LaunchEnv(monitorPath string, env []string) (*Pending, error) {
 	cr, cw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("monitor config pipe: %w", err)
@@ -74,7 +78,10 @@ func Launch(monitorPath string) (*Pending, error) {
 	var stderr bytes.Buffer
 	cmd := exec.Command(monitorPath)
 	// The first process only re-execs itself: one P starts fastest.
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(append([]string(nil), env...), "GOMAXPROCS=1")
 	cmd.Stdin = cr
 	cmd.Stderr = &stderr
 	cmd.ExtraFiles = []*os.File{sw}
