@@ -26,9 +26,20 @@ const (
 	detachedLimit = 4 * time.Minute
 )
 
-// keepUnclaimedEnv overrides keepUnclaimed (a Go duration). Test-only: the
-// integration tests shorten it to see an unclaimed pod removed.
-const keepUnclaimedEnv = "CRIO_TEST_UNCLAIMED_KEEP"
+// These override keepUnclaimed and detachedLimit (Go durations). Test-only:
+// the integration tests shorten them to see an unclaimed pod removed and a
+// hung runtime ended.
+const (
+	keepUnclaimedEnv = "CRIO_TEST_UNCLAIMED_KEEP"
+	detachedLimitEnv = "CRIO_TEST_CREATE_LIMIT"
+)
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
 
 // retries are the pod and container creations in progress, and the
 // finished ones no client has claimed yet, by the name they reserve.
@@ -40,10 +51,7 @@ type retries struct {
 func (s *Server) creations() *retries {
 	r := &s.retry
 	r.once.Do(func() {
-		keep := keepUnclaimed
-		if d, err := time.ParseDuration(os.Getenv(keepUnclaimedEnv)); err == nil && d > 0 {
-			keep = d
-		}
+		keep, limit := envDuration(keepUnclaimedEnv, keepUnclaimed), envDuration(detachedLimitEnv, detachedLimit)
 		discard := func(what string, remove func(context.Context, string) error) func(string, string) {
 			return func(name, id string) {
 				ctx := logging.WithLogger(context.Background(), s.log)
@@ -53,9 +61,9 @@ func (s *Server) creations() *retries {
 				}
 			}
 		}
-		r.pods = &pending.Cache[string]{Keep: keep, Limit: detachedLimit, Stalled: s.countStalled,
+		r.pods = &pending.Cache[string]{Keep: keep, Limit: limit, Stalled: s.countStalled,
 			Discard: discard("pod sandbox", s.pods.Discard)}
-		r.ctrs = &pending.Cache[string]{Keep: keep, Limit: detachedLimit, Stalled: s.countStalled,
+		r.ctrs = &pending.Cache[string]{Keep: keep, Limit: limit, Stalled: s.countStalled,
 			Discard: discard("container", s.containers.Discard)}
 	})
 	return r

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
 )
 
 // A kubelet whose create timed out repeats it with the same name while the
