@@ -62,11 +62,18 @@ func (s *Server) creations() *retries {
 			}
 		}
 		r.pods = &pending.Cache[string]{Keep: keep, Limit: limit, Stalled: s.countStalled,
-			Discard: discard("pod sandbox", s.pods.Discard)}
+			Discard: discard("pod sandbox", s.discardPod)}
 		r.ctrs = &pending.Cache[string]{Keep: keep, Limit: limit, Stalled: s.countStalled,
 			Discard: discard("container", s.containers.Discard)}
 	})
 	return r
+}
+
+func (s *Server) discardPod(ctx context.Context, id string) error {
+	if err := s.pods.Discard(ctx, id); err != nil {
+		return err
+	}
+	return s.dropPodResources(id)
 }
 
 // requestDigest identifies a request's content: a repeat with the same

@@ -49,7 +49,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		}
 		if lx.GetResources() != nil || lx.GetOverhead() != nil {
 			if err := s.applyPodResources(ctx, sb, lx.GetOverhead(), lx.GetResources()); err != nil {
-				_ = s.pods.Discard(ctx, sb.ID)
+				_ = s.discardPod(ctx, sb.ID)
 				return "", err
 			}
 		}

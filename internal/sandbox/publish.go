@@ -23,6 +23,12 @@ func (m *Manager) Discard(ctx context.Context, id string) error {
 	return m.remove(ctx, sb)
 }
 
+// Exists reports whether id is a pod, handed out or not.
+func (m *Manager) Exists(id string) bool {
+	_, ok := m.index.Get(id)
+	return ok
+}
+
 func visible(all []*Sandbox) []*Sandbox {
 	out := all[:0:0]
 	for _, sb := range all {

@@ -231,6 +231,7 @@ func TestKubeletRetryNeverComes(t *testing.T) {
 		return err
 	})
 	gonePod := retryPodConfig(e, "gone")
+	gonePod.Linux.Resources = &runtimeapi.LinuxContainerResources{CpuShares: 512} // recorded, so dropped too
 	timedOut(t, "RunPodSandbox", func(c context.Context) error {
 		_, err := e.d.Runtime.RunPodSandbox(c, &runtimeapi.RunPodSandboxRequest{Config: gonePod, RuntimeHandler: "gated"})
 		return err
@@ -253,6 +254,9 @@ func TestKubeletRetryNeverComes(t *testing.T) {
 		}
 		if ips := allocatedIPs(e.d); len(ips) != 1 {
 			left = append(left, fmt.Sprintf("IPs %v", ips))
+		}
+		if entries, _ := os.ReadDir(filepath.Join(e.d.Dir, "state", "pod-resources")); len(entries) != 0 {
+			left = append(left, fmt.Sprintf("%d pod-resources records", len(entries)))
 		}
 		if pids := procsNaming(ctrID); len(pids) != 0 {
 			left = append(left, fmt.Sprintf("processes of the container %v", pids))
