@@ -8,21 +8,32 @@ import (
 	"github.com/crio-runtime/crio/internal/logging"
 )
 
-// CreateContainer creates a container in a ready pod.
+// CreateContainer creates a container in a ready pod. The creation
+// outlives a client that gives up: the kubelet's repeat of the same request
+// gets its container (see create_retry.go).
 func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
-	logging.From(ctx).InfoContext(ctx, "Creating container", "name", req.GetConfig().GetMetadata().GetName(),
+	log := logging.From(ctx)
+	log.InfoContext(ctx, "Creating container", "name", req.GetConfig().GetMetadata().GetName(),
 		"pod", req.PodSandboxId, "podName", req.GetSandboxConfig().GetMetadata().GetName())
 	cname := containerCreationName(req.PodSandboxId, req.GetConfig().GetMetadata())
-	cr, end := s.obs().creating.begin(cname, "container creating")
-	defer end()
-	c, err := s.containers.Create(ctx, req.PodSandboxId, req.Config, req.SandboxConfig)
+	id, repeat, err := s.creations().ctrs.Do(ctx, cname, requestDigest(req), func(ctx context.Context, stage func(string)) (string, error) {
+		stage("container creating")
+		c, err := s.containers.Create(ctx, req.PodSandboxId, req.Config, req.SandboxConfig)
+		if err != nil {
+			return "", err
+		}
+		if sb, err := s.pods.Get(c.PodID); err == nil {
+			s.linkContainerLog(ctx, sb, c.ID, c.LogPath)
+		}
+		log.InfoContext(ctx, "Created container", "container", c.ID, "name", c.Metadata().GetName(), "pod", c.PodID)
+		return c.ID, nil
+	})
 	if err != nil {
-		s.countStalled(ctx, "container", cname, cr, err)
-		return nil, err
+		return nil, createError(err, "container", cname)
 	}
-	if sb, err := s.pods.Get(c.PodID); err == nil {
-		s.linkContainerLog(ctx, sb, c.ID, c.LogPath)
+	s.containers.Publish(id)
+	if repeat {
+		log.InfoContext(ctx, "Handing out the container an earlier request created", "container", id, "name", cname)
 	}
-	s.logContainer(ctx, "Created container", c.ID)
-	return &runtimeapi.CreateContainerResponse{ContainerId: c.ID}, nil
+	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
 }

@@ -37,7 +37,6 @@ type observability struct {
 	podRes   map[string]*podResourcesRecord
 
 	monitorGone map[string]bool // containers counted by probeMonitors
-	creating    creations       // pod and container creations in progress
 }
 
 // eventPoll is how often container state is diffed when nothing kicks

@@ -34,27 +34,37 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	log := logging.From(ctx)
 	md := req.GetConfig().GetMetadata()
 	log.InfoContext(ctx, "Running pod sandbox", "name", md.GetName(), "namespace", md.GetNamespace(), "uid", md.GetUid(), "handler", handler)
+	// The creation outlives a client that gives up: the kubelet's repeat
+	// of the same request gets its pod (see create_retry.go).
 	cname := podCreationName(md)
-	cr, end := s.obs().creating.begin(cname, "sandbox creating")
-	defer end()
-	sb, err := s.pods.Run(ctx, req.GetConfig(), handler, ro, func(stage string, d time.Duration) {
-		log.Debug("pod stage done", "stage", stage, "duration", d)
-		s.observeStage(stage, d)
-		cr.set(podStageAfter(stage))
+	id, repeat, err := s.creations().pods.Do(ctx, cname, requestDigest(req), func(ctx context.Context, stage func(string)) (string, error) {
+		stage("sandbox creating")
+		sb, err := s.pods.Run(ctx, req.GetConfig(), handler, ro, func(st string, d time.Duration) {
+			log.Debug("pod stage done", "stage", st, "duration", d)
+			s.observeStage(st, d)
+			stage(podStageAfter(st))
+		})
+		if err != nil {
+			return "", err
+		}
+		if lx.GetResources() != nil || lx.GetOverhead() != nil {
+			if err := s.applyPodResources(ctx, sb, lx.GetOverhead(), lx.GetResources()); err != nil {
+				_ = s.discardPod(ctx, sb.ID)
+				return "", err
+			}
+		}
+		s.mountPodLogs(ctx, sb)
+		log.InfoContext(ctx, "Ran pod sandbox", "pod", sb.ID, "name", md.GetName(), "namespace", md.GetNamespace(), "ips", sb.IPs)
+		return sb.ID, nil
 	})
 	if err != nil {
-		s.countStalled(ctx, "pod sandbox", cname, cr, err)
-		return nil, err
+		return nil, createError(err, "pod sandbox", cname)
 	}
-	if lx.GetResources() != nil || lx.GetOverhead() != nil {
-		if err := s.applyPodResources(ctx, sb, lx.GetOverhead(), lx.GetResources()); err != nil {
-			_ = s.pods.Remove(ctx, sb.ID)
-			return nil, err
-		}
+	s.pods.Publish(id)
+	if repeat {
+		log.InfoContext(ctx, "Handing out the pod sandbox an earlier request created", "pod", id, "name", cname)
 	}
-	s.mountPodLogs(ctx, sb)
-	log.InfoContext(ctx, "Ran pod sandbox", "pod", sb.ID, "name", sb.Metadata().GetName(), "namespace", sb.Metadata().GetNamespace(), "ips", sb.IPs)
-	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: sb.ID}, nil
+	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: id}, nil
 }
 
 // handlerName maps the CRI runtime_handler to a configured handler.

@@ -45,6 +45,8 @@ type Server struct {
 	obsState *observability // stats, events, metrics; see observability.go
 
 	reloadMu sync.Mutex
+
+	retry retries // creations kept for the kubelet's repeats; see create_retry.go
 }
 
 // New returns a server for the validated config, with the pods and

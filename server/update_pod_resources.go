@@ -92,7 +92,7 @@ func (o *observability) gcPodResources(s *Server) {
 	o.podResMu.Lock()
 	defer o.podResMu.Unlock()
 	for id := range o.podRes {
-		if _, err := s.pods.Get(id); status.Code(err) == codes.NotFound {
+		if !s.pods.Exists(id) { // a pod not yet handed out keeps its record
 			delete(o.podRes, id)
 			_ = s.store.Delete(podResourcesKind, id)
 		}

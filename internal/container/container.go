@@ -5,6 +5,7 @@ package container
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -55,6 +56,8 @@ type Container struct {
 	spec *specs.Spec // loaded from the bundle
 	mu   sync.Mutex  // guards the record fields
 	opMu sync.Mutex  // serialises start, stop and remove
+	// hidden: created but not yet handed to a client (see Publish).
+	hidden atomic.Bool
 	// exited is closed once the exit record has been read.
 	exitCh chan struct{}
 }

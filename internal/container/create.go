@@ -204,6 +204,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if c.MonitorStart, err = proc.StartTime(started.MonitorPID); err != nil {
 		c.MonitorStart = math.MaxUint64
 	}
+	c.hidden.Store(true) // until Publish: the client has no id yet
 	m.index.Add(id, c)
 	return c, nil
 }

@@ -153,6 +153,10 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	return m.remove(ctx, c)
+}
+
+func (m *Manager) remove(ctx context.Context, c *Container) error {
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	if _, ok := m.index.Get(c.ID); !ok {
@@ -204,7 +208,7 @@ func (m *Manager) stopPod(ctx context.Context, podID string) error {
 func (m *Manager) removePod(ctx context.Context, podID string) error {
 	var errs []error
 	for _, c := range m.podContainers(podID) {
-		errs = append(errs, m.Remove(ctx, c.ID))
+		errs = append(errs, m.remove(ctx, c))
 	}
 	return errors.Join(errs...)
 }

@@ -99,6 +99,9 @@ func (m *Manager) Runtime(handler string) (*oci.Runtime, error) {
 // Get resolves an id or unique prefix.
 func (m *Manager) Get(idOrPrefix string) (*Container, error) {
 	_, c, err := m.index.Resolve(idOrPrefix)
+	if err == nil && c.hidden.Load() {
+		err = state.ErrNotFound
+	}
 	if err != nil {
 		if errors.Is(err, state.ErrAmbiguous) {
 			return nil, status.Errorf(codes.InvalidArgument, "container id %v", err)
@@ -109,7 +112,7 @@ func (m *Manager) Get(idOrPrefix string) (*Container, error) {
 }
 
 // List returns all containers ordered by id.
-func (m *Manager) List() []*Container { return m.index.List() }
+func (m *Manager) List() []*Container { return visible(m.index.List()) }
 
 // ImageInUse tells the image service which container uses an image.
 func (m *Manager) ImageInUse(imageID string) (string, bool) {
@@ -192,7 +195,7 @@ func (m *Manager) Status(id string) (*Container, error) {
 
 // Snapshot lists the containers for list RPCs (exit records are applied by
 // the watcher, so no file is read per container).
-func (m *Manager) Snapshot() []*Container { return m.index.List() }
+func (m *Manager) Snapshot() []*Container { return visible(m.index.List()) }
 
 // systemdCgroups: with cgroup_manager = "systemd" where systemd runs, the
 // runtime asks systemd for cgroups; elsewhere the slice names are laid out

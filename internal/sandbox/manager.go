@@ -82,6 +82,9 @@ func (m *Manager) release(key, id string) { m.names.Release(key, id) }
 // Get resolves an id or unique prefix.
 func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
 	_, sb, err := m.index.Resolve(idOrPrefix)
+	if err == nil && sb.hidden.Load() {
+		err = state.ErrNotFound
+	}
 	if err != nil {
 		if errors.Is(err, state.ErrAmbiguous) {
 			return nil, status.Errorf(codes.InvalidArgument, "pod sandbox id %v", err)
@@ -91,8 +94,8 @@ func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
 	return sb, nil
 }
 
-// List returns all pods ordered by id.
-func (m *Manager) List() []*Sandbox { return m.index.List() }
+// List returns all pods ordered by id, but those not yet handed out.
+func (m *Manager) List() []*Sandbox { return visible(m.index.List()) }
 
 func newID() string {
 	var b [32]byte
@@ -240,6 +243,7 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	} else if len(sb.IPs) > 0 {
 		go m.persistLater(sb)
 	}
+	sb.hidden.Store(true) // until Publish: the client has no id yet
 	m.index.Add(id, sb)
 	return sb, nil
 }
@@ -407,6 +411,10 @@ func (m *Manager) Remove(ctx context.Context, idOrPrefix string) error {
 	if err != nil {
 		return err
 	}
+	return m.remove(ctx, sb)
+}
+
+func (m *Manager) remove(ctx context.Context, sb *Sandbox) error {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	if err := m.stopLocked(ctx, sb); err != nil {

@@ -5,6 +5,7 @@ package sandbox
 import (
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -45,6 +46,8 @@ type Sandbox struct {
 
 	mu      sync.Mutex
 	removed bool // set by Remove under mu
+	// hidden: created but not yet handed to a client (see Publish).
+	hidden atomic.Bool
 }
 
 // PIDNamespace is the shared PID namespace containers join, if any: the
