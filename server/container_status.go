@@ -79,10 +79,8 @@ func containerStatus(c *container.Container) *runtimeapi.ContainerStatus {
 }
 
 // statusMounts reports the requested mounts. An image volume reports its
-// image by ID in image.image, as CRI-O does, and in image.image_ref the
-// same form as the container's image_ref (repo digest, else ID), which is
-// what api.proto asks of that field. Containers created before the digest
-// was recorded report the ID in both.
+// image by ID in image.image, as CRI-O does, and in image.image_ref too:
+// the ref PullImage returned for it, which critest's KEP-5365 spec expects.
 func statusMounts(c *container.Container) []*runtimeapi.Mount {
 	mounts := c.Config.Mounts
 	if len(c.ImageMountRefs) == 0 {
@@ -95,9 +93,6 @@ func statusMounts(c *container.Container) []*runtimeapi.Mount {
 			cp := proto.Clone(m).(*runtimeapi.Mount)
 			id := c.ImageMountRefs[ref]
 			cp.Image.Image, cp.Image.ImageRef = id, id
-			if d := c.ImageMountDigests[ref]; d != "" {
-				cp.Image.ImageRef = d
-			}
 			out[i] = cp
 		}
 	}

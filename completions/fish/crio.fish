@@ -129,7 +129,7 @@ complete -c crio -n '__fish_crio_no_subcommand' -f -l tracing-endpoint -r -d 'Ad
 complete -c crio -n '__fish_crio_no_subcommand' -f -l tracing-sampling-rate-per-million -r -d 'Spans sampled per million; 1000000 samples all. (Accepted for CRI-O compatibility; not implemented.)'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l stats-collection-period -r -d 'Deprecated: seconds between background stats collections; 0 collects on demand.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l collection-period -r -d 'Seconds between pod metrics collections; 0 collects on demand. (Accepted for CRI-O compatibility; not implemented.)'
-complete -c crio -n '__fish_crio_no_subcommand' -f -l included-pod-metrics -r -d 'Pod metrics to report (cpu, memory, network, process, ...).'
+complete -c crio -n '__fish_crio_no_subcommand' -f -l included-pod-metrics -r -d 'Pod metric groups ListPodSandboxMetrics reports (cpu, memory, network, disk, diskIO, process, spec, hugetlb, pressure, or "all" alone); an empty list reports only container_last_seen, as CRI-O. Default "all" (CRI-O: empty) so the kubelet and critest get the cAdvisor series.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l enable-nri -d 'Run NRI (Node Resource Interface) plugins. Not provided by this runtime (CRI-O\'s default is true). (Accepted for CRI-O compatibility; not implemented.)'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-plugin-dir -r -d 'Directory of NRI plugins started at boot. (Accepted for CRI-O compatibility; not implemented.)'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-plugin-config-dir -r -d 'Directory of configs for the NRI plugins started at boot. (Accepted for CRI-O compatibility; not implemented.)'

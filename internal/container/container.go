@@ -40,12 +40,10 @@ type Container struct {
 	User       *UserRecord           `json:"user,omitempty"`
 	Resources  *specs.LinuxResources `json:"resources,omitempty"`
 	// ImageMounts are the ids of images mounted for CRI image volumes;
-	// ImageMountRefs maps each volume's reference to its image id, and
-	// ImageMountDigests to its repo digest (the id when it has none), the
-	// two values ContainerStatus reports per image mount.
-	ImageMounts       []string          `json:"imageMounts,omitempty"`
-	ImageMountRefs    map[string]string `json:"imageMountRefs,omitempty"`
-	ImageMountDigests map[string]string `json:"imageMountDigests,omitempty"`
+	// ImageMountRefs maps each volume's reference to its image id, which
+	// ContainerStatus reports per image mount.
+	ImageMounts    []string          `json:"imageMounts,omitempty"`
+	ImageMountRefs map[string]string `json:"imageMountRefs,omitempty"`
 	// MonitorStart is the monitor's start time, which makes MonitorPid an
 	// identity (see internal/proc).
 	MonitorStart uint64 `json:"monitorStart,omitempty"`

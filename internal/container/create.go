@@ -288,9 +288,9 @@ func (m *Manager) mountImages(ctx context.Context, c *Container, mounts []*runti
 		}
 		c.ImageMounts = append(c.ImageMounts, img.ID)
 		if c.ImageMountRefs == nil {
-			c.ImageMountRefs, c.ImageMountDigests = map[string]string{}, map[string]string{}
+			c.ImageMountRefs = map[string]string{}
 		}
-		c.ImageMountRefs[ref], c.ImageMountDigests[ref] = img.ID, img.Ref
+		c.ImageMountRefs[ref] = img.ID
 		out[ref] = mp
 	}
 	return out, nil

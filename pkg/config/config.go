@@ -117,7 +117,7 @@ type TracingConfig struct {
 type StatsConfig struct {
 	StatsCollectionPeriod int      `toml:"stats_collection_period" doc:"Deprecated: seconds between background stats collections; 0 collects on demand."`
 	CollectionPeriod      int      `toml:"collection_period" env:"COLLECTION_PERIOD" notimpl:"true" doc:"Seconds between pod metrics collections; 0 collects on demand."`
-	IncludedPodMetrics    []string `toml:"included_pod_metrics" env:"CONTAINER_INCLUDED_POD_METRICS,CONTAINER_INCLUDED_POD_METRCIS" doc:"Pod metrics to report (cpu, memory, network, process, ...)."`
+	IncludedPodMetrics    []string `toml:"included_pod_metrics" env:"CONTAINER_INCLUDED_POD_METRICS,CONTAINER_INCLUDED_POD_METRCIS" doc:"Pod metric groups ListPodSandboxMetrics reports (cpu, memory, network, disk, diskIO, process, spec, hugetlb, pressure, or \"all\" alone); an empty list reports only container_last_seen, as CRI-O. Default \"all\" (CRI-O: empty) so the kubelet and critest get the cAdvisor series."`
 }
 
 // NRIConfig is the [crio.nri] table. NRI is not provided by this runtime.

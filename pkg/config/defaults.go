@@ -94,7 +94,7 @@ func DefaultFor(h Host) *Config {
 			MetricsPort:       9090,
 		},
 		Tracing: TracingConfig{TracingEndpoint: "127.0.0.1:4317"},
-		Stats:   StatsConfig{IncludedPodMetrics: []string{}},
+		Stats:   StatsConfig{IncludedPodMetrics: []string{AllPodMetrics}},
 		NRI: NRIConfig{
 			NRIPluginDir:                 "/opt/nri/plugins",
 			NRIPluginConfigDir:           "/etc/nri/conf.d",

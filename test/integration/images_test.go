@@ -162,10 +162,10 @@ func testImageMountStatus(t *testing.T) {
 	if _, _, code := e.exec(t, id, "test", "-x", "/img/bin/busybox"); code != 0 {
 		t.Error("image volume content missing")
 	}
-	// CRI-O names the mounted image by ID; image_ref is the same form as
-	// the container's own image_ref.
+	// CRI-O names the mounted image by ID; image_ref is the ref PullImage
+	// returned (critest's KEP-5365 spec).
 	m := e.status(t, id).Mounts
-	if len(m) != 1 || m[0].Image.GetImage() != e.imgRef || m[0].Image.GetImageRef() != e.repoDigest(t) || m[0].ContainerPath != "/img" {
+	if len(m) != 1 || m[0].Image.GetImage() != e.imgRef || m[0].Image.GetImageRef() != e.imgRef || m[0].ContainerPath != "/img" {
 		t.Errorf("status mounts: %+v", m)
 	}
 }

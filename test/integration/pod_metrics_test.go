@@ -98,8 +98,8 @@ func near(a, b, tol uint64) bool { return a+tol >= b && b+tol >= a }
 // and its filesystem, block IO, the configured resources, last seen, and
 // the pod's network series naming exactly the pod's interfaces.
 func TestPodSandboxMetricsAsCRIO(t *testing.T) {
-	// The default (empty) list: only the always-on descriptor.
-	plain := framework.StartDaemon(t, framework.Options{})
+	// An empty list (CRI-O's default; ours is "all"): only the always-on descriptor.
+	plain := framework.StartDaemon(t, framework.Options{DropIn: "[crio.stats]\nincluded_pod_metrics = []\n"})
 	if got := descriptorNames(t, plain); len(got) != 1 || got["container_last_seen"] == nil {
 		t.Errorf("descriptors with an empty included_pod_metrics: %v", got)
 	}
