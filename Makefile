@@ -76,7 +76,7 @@ bench: deps-test binaries
 # stops at the first race, failing the test that saw it).
 race: deps-test binaries
 	rm -rf bin/race && mkdir -p bin/race && cp bin/conmon-go bin/pause bin/race/
-	$(GO) build -race $(GOFLAGS_BUILD) -o bin/race/crio ./cmd/crio
+	$(GO) build -race $(GOFLAGS_BUILD) -ldflags "$(LDFLAGS)" -o bin/race/crio ./cmd/crio
 	GORACE=halt_on_error=1 CRIO_BIN_DIR=$(CURDIR)/bin/race $(GO) test -tags "$(BUILDTAGS)" -count=1 -timeout $(TEST_TIMEOUT) ./test/integration/
 
 lint:

@@ -222,7 +222,7 @@ func (a statsSource) Containers() []stats.ContainerRef {
 func (a statsSource) Pods() []stats.PodRef {
 	var out []stats.PodRef
 	for _, sb := range a.s.pods.List() {
-		if sb.Ready {
+		if sb.IsReady() {
 			out = append(out, podRef(sb))
 		}
 	}
@@ -238,7 +238,7 @@ func containerRef(c *container.Container) (stats.ContainerRef, bool) {
 }
 
 func podRef(sb *sandbox.Sandbox) stats.PodRef {
-	return stats.PodRef{ID: sb.ID, CgroupParent: sb.CgroupParent, NetNS: sb.Namespaces[sandbox.NetNS]}
+	return stats.PodRef{ID: sb.ID, CgroupParent: sb.CgroupParent, NetNS: sb.Namespace(sandbox.NetNS)}
 }
 
 // writableLayerUsage measures a container's read-write layer through the

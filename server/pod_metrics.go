@@ -35,7 +35,7 @@ func (s *Server) listPodMetrics() []*runtimeapi.PodSandboxMetrics {
 	now := time.Now()
 	var out []*runtimeapi.PodSandboxMetrics
 	for _, sb := range s.pods.List() {
-		if !sb.Ready {
+		if !sb.IsReady() {
 			continue
 		}
 		pm := &runtimeapi.PodSandboxMetrics{PodSandboxId: sb.ID}
@@ -74,7 +74,7 @@ func (s *Server) graphRootFs(inc func(string) bool) *stats.FsInfo {
 func podNetMetrics(o *observability, sb *sandbox.Sandbox, base []string) []*runtimeapi.Metric {
 	var devs []stats.NetDev
 	at := time.Now()
-	if sb.Namespaces[sandbox.NetNS] != "" {
+	if sb.Namespace(sandbox.NetNS) != "" {
 		ps := o.collector.Pod(podRef(sb))
 		devs, at = ps.Net, ps.NetTime
 	} else if b, err := os.ReadFile("/proc/self/net/dev"); err == nil {

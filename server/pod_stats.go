@@ -61,7 +61,7 @@ func (s *Server) podStats(o *observability, sb *sandbox.Sandbox, byPod map[strin
 		sumCores += st.NanoCores
 		haveCores = haveCores && st.HasNanoCores
 	}
-	if !sb.Ready {
+	if !sb.IsReady() {
 		return out
 	}
 	ps := o.collector.Pod(podRef(sb))

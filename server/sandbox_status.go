@@ -23,7 +23,7 @@ func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandbo
 	resp := &runtimeapi.PodSandboxStatusResponse{Status: podStatus(sb)}
 	if req.Verbose {
 		fields := map[string]any{
-			"namespaces": sb.Namespaces, "dir": sb.Dir, "files": sb.Files, "hostname": sb.Hostname,
+			"namespaces": sb.NamespacePaths(), "dir": sb.Dir, "files": sb.Files, "hostname": sb.Hostname,
 			"cgroupParent": sb.CgroupParent, "runtimeHandler": sb.RuntimeHandler,
 		}
 		// Verbose status (crictl inspectp) asks the plugins to CHECK the

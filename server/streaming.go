@@ -60,7 +60,7 @@ func (s *Server) podNetNS(podID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return sb.Namespaces[sandbox.NetNS], nil
+	return sb.Namespace(sandbox.NetNS), nil
 }
 
 // readyPod resolves a pod that can take streams: NotFound if unknown,
@@ -70,7 +70,7 @@ func (s *Server) readyPod(podID string) (*sandbox.Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !sb.Ready {
+	if !sb.IsReady() {
 		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %s is not ready", sb.ID)
 	}
 	return sb, nil

@@ -33,7 +33,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if err != nil {
 		return nil, err
 	}
-	if !sb.Ready {
+	if !sb.IsReady() {
 		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %s is not ready", sb.ID)
 	}
 	if !sb.InfraRunning() {

@@ -212,8 +212,9 @@ func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
 // pod's pinned namespaces and a new PID namespace it is PID 1 of.
 func infraSpec(rootfs, command, cgroupsPath string, sb *sandbox.Sandbox) *specs.Spec {
 	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}}
+	paths := sb.NamespacePaths()
 	for kind, typ := range map[sandbox.NS]specs.LinuxNamespaceType{sandbox.NetNS: specs.NetworkNamespace, sandbox.IPCNS: specs.IPCNamespace, sandbox.UTSNS: specs.UTSNamespace} {
-		if p, ok := sb.Namespaces[kind]; ok {
+		if p, ok := paths[kind]; ok {
 			ns = append(ns, specs.LinuxNamespace{Type: typ, Path: p})
 		}
 	}

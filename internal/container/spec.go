@@ -63,9 +63,9 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		Config:          c.Config.ContainerConfig,
 		SandboxConfig:   podCfg,
 		Sandbox: spec.Sandbox{
-			NetNSPath:      sb.Namespaces[sandbox.NetNS],
-			IPCNSPath:      sb.Namespaces[sandbox.IPCNS],
-			UTSNSPath:      sb.Namespaces[sandbox.UTSNS],
+			NetNSPath:      sb.Namespace(sandbox.NetNS),
+			IPCNSPath:      sb.Namespace(sandbox.IPCNS),
+			UTSNSPath:      sb.Namespace(sandbox.UTSNS),
 			PIDNSPath:      sb.PIDNamespace(),
 			CgroupParent:   sb.CgroupParent,
 			CgroupDriver:   rc.Runtime.CgroupManager,

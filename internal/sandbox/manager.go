@@ -371,7 +371,9 @@ func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
 		if err := m.Hooks.StopInfra(ctx, sb); err != nil {
 			return fmt.Errorf("stop pod infra process: %w", err)
 		}
+		sb.stateMu.Lock()
 		sb.InfraPID, sb.InfraPending = 0, false
+		sb.stateMu.Unlock()
 	}
 	if sb.Network != nil {
 		netns := sb.Namespaces[NetNS]
@@ -385,7 +387,9 @@ func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
 		if err := m.net.Teardown(ctx, m.cniPod(sb, netns), sb.Network); err != nil {
 			return err
 		}
+		sb.stateMu.Lock()
 		sb.Network = nil
+		sb.stateMu.Unlock()
 	}
 	if err := Unpin(sb.Namespaces); err != nil {
 		return fmt.Errorf("release pod namespaces: %w", err)
@@ -396,8 +400,9 @@ func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
 	if err := Unpin(pinsOf(m.opts.NamespacesDir, sb.ID)); err != nil {
 		logging.From(ctx).Warn("remove stale pod namespace files", "pod", sb.ID, "error", err)
 	}
-	sb.Namespaces = nil
-	sb.Ready = false
+	sb.stateMu.Lock()
+	sb.Namespaces, sb.Ready = nil, false
+	sb.stateMu.Unlock()
 	return m.store.Put(recordKind, sb.ID, sb)
 }
 

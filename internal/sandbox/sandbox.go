@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,10 @@ type Sandbox struct {
 
 	mu      sync.Mutex
 	removed bool // set by Remove under mu
+	// stateMu guards Ready, the infra fields, Namespaces and Network while
+	// the pod is listed: status, events and creates read them while a stop
+	// (holding mu) changes them.
+	stateMu sync.RWMutex
 	// hidden: created but not yet handed to a client (see Publish).
 	hidden atomic.Bool
 }
@@ -54,6 +59,8 @@ type Sandbox struct {
 // namespace pinned when the infra started, never /proc/<pid>, whose pid may
 // name another process by now.
 func (s *Sandbox) PIDNamespace() string {
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
 	if s.InfraPID == 0 {
 		return ""
 	}
@@ -63,7 +70,32 @@ func (s *Sandbox) PIDNamespace() string {
 // InfraRunning reports whether the pod's infra process, if it has one, is
 // still the process recorded at its start.
 func (s *Sandbox) InfraRunning() bool {
-	return s.InfraPID == 0 || proc.Same(s.InfraPID, s.InfraStart)
+	s.stateMu.RLock()
+	pid, start := s.InfraPID, s.InfraStart
+	s.stateMu.RUnlock()
+	return pid == 0 || proc.Same(pid, start)
+}
+
+// Namespace is the path where the pod pins namespace kind ("" when the
+// pod uses the host's or has been stopped).
+func (s *Sandbox) Namespace(kind NS) string {
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	return s.Namespaces[kind]
+}
+
+// NamespacePaths is a copy of the pod's pinned namespaces.
+func (s *Sandbox) NamespacePaths() map[NS]string {
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	return maps.Clone(s.Namespaces)
+}
+
+// IsReady reports the recorded readiness (State also checks the infra).
+func (s *Sandbox) IsReady() bool {
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	return s.Ready
 }
 
 // ReportedHandler is the runtime handler as the client asked for it.
@@ -85,7 +117,7 @@ func (s *Sandbox) NamespaceOptions() *runtimeapi.NamespaceOption {
 // State is the CRI state: a pod whose infra process exited is not ready
 // (its shared PID namespace is gone with it).
 func (s *Sandbox) State() runtimeapi.PodSandboxState {
-	if s.Ready && s.InfraRunning() {
+	if s.IsReady() && s.InfraRunning() {
 		return runtimeapi.PodSandboxState_SANDBOX_READY
 	}
 	return runtimeapi.PodSandboxState_SANDBOX_NOTREADY
