@@ -31,8 +31,8 @@ var crioMetrics = map[string]string{
 }
 
 // notDriven are labelled series this test does not produce (there is no
-// seccomp notifier; a create repeated mid-creation cannot be timed without
-// a timing race), so they have no series and the text format omits them.
+// seccomp notifier; a create repeated mid-creation is driven by the retry
+// tests instead), so they have no series and the text format omits them.
 var notDriven = map[string]bool{"containers_seccomp_notifier_count_total": true, "resources_stalled_at_stage": true}
 
 func scrapeMetrics(t *testing.T, port int) string {
