@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
 )
 
@@ -111,6 +112,20 @@ func toStatus(err error) error {
 		return status.Error(se.GRPCStatus().Code(), err.Error())
 	}
 	switch {
+	case errors.Is(err, errdefs.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, errdefs.ErrAlreadyExists):
+		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, errdefs.ErrInvalidArgument):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, errdefs.ErrFailedPrecondition):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, errdefs.ErrUnimplemented):
+		return status.Error(codes.Unimplemented, err.Error())
+	case errors.Is(err, errdefs.ErrResourceExhausted):
+		return status.Error(codes.ResourceExhausted, err.Error())
+	case errors.Is(err, errdefs.ErrUnavailable):
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, context.Canceled):
