@@ -139,3 +139,26 @@ func toStatus(err error) error {
 	}
 	return status.Error(codes.Unknown, err.Error())
 }
+
+// ObservabilityInterceptors count and time every RPC, and after each RPC
+// that changes containers publish the resulting events before answering
+// (so a create+remove between two polls still yields its events, in
+// order). Chain them after Interceptors(log).
+func (s *Server) ObservabilityInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	o := s.obs()
+	mu, ms := o.Metrics().Interceptors()
+	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := mu(ctx, req, info, handler)
+		if changesContainers[shortMethod(info.FullMethod)] {
+			o.Events().Publish()
+		}
+		return resp, err
+	}
+	return unary, ms
+}
+
+// changesContainers are the RPCs after which container or pod events are due.
+var changesContainers = map[string]bool{
+	"CreateContainer": true, "StartContainer": true, "StopContainer": true, "RemoveContainer": true,
+	"RunPodSandbox": true, "StopPodSandbox": true, "RemovePodSandbox": true,
+}

@@ -16,7 +16,7 @@ func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSand
 	}
 	s.logPod(ctx, "Stopping pod sandbox", req.PodSandboxId)
 	if sb, err := s.pods.Get(req.PodSandboxId); err == nil {
-		s.unmountPodLogs(ctx, sb)
+		s.links().UnmountPod(ctx, sb)
 	}
 	if err := s.pods.Stop(ctx, req.PodSandboxId); err != nil {
 		return nil, err

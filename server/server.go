@@ -12,12 +12,17 @@ import (
 	"sync/atomic"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/container"
 	"github.com/crio-runtime/crio/internal/image"
+	"github.com/crio-runtime/crio/internal/linklogs"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/network"
+	"github.com/crio-runtime/crio/internal/observability"
+	"github.com/crio-runtime/crio/internal/pending"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/state"
 	"github.com/crio-runtime/crio/internal/streaming"
@@ -42,11 +47,12 @@ type Server struct {
 	streamSrv  *streaming.Server
 
 	obsMu    sync.Mutex
-	obsState *observability // stats, events, metrics; see observability.go
+	obsState *observability.Observability // stats, events, metrics
 
 	reloadMu sync.Mutex
 
-	retry retries // creations kept for the kubelet's repeats; see create_retry.go
+	retryOnce sync.Once
+	retry     *pending.Creations // creations kept for the kubelet's repeats
 }
 
 // New returns a server for the validated config, with the pods and
@@ -183,4 +189,99 @@ func newImageService(cfg *config.Config, log *slog.Logger) (*image.Service, erro
 func cgroupV2() bool {
 	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
 	return err == nil
+}
+
+// initObservability starts stats, events and metrics. Call it at the end
+// of New, after the containers are restored: what exists then is the
+// events' baseline.
+func (s *Server) initObservability(ctx context.Context) error {
+	s.obsMu.Lock()
+	defer s.obsMu.Unlock()
+	if s.obsState != nil {
+		return nil
+	}
+	o, err := s.startObservability(ctx, true)
+	if err != nil {
+		return err
+	}
+	s.obsState = o
+	return nil
+}
+
+func (s *Server) startObservability(ctx context.Context, endpoint bool) (*observability.Observability, error) {
+	return observability.Start(ctx, observability.Options{
+		Config: s.Config, Log: s.log, Pods: s.pods, Containers: s.containers, Images: s.images,
+		CodeOf:    func(err error) codes.Code { return status.Code(toStatus(err)) },
+		PodStatus: podStatus, ContainerStatus: containerStatus,
+	}, endpoint)
+}
+
+// obs returns the server's observability, starting it on first use if
+// New did not.
+func (s *Server) obs() *observability.Observability {
+	s.obsMu.Lock()
+	o := s.obsState
+	s.obsMu.Unlock()
+	if o != nil {
+		return o
+	}
+	if err := s.initObservability(context.Background()); err != nil {
+		s.log.Error("observability", "error", err)
+	}
+	s.obsMu.Lock()
+	defer s.obsMu.Unlock()
+	if o = s.obsState; o == nil {
+		// The metrics endpoint failed: serve stats and events without it.
+		o, _ = s.startObservability(context.Background(), false)
+		s.obsState = o
+	}
+	return o
+}
+
+// shutdownObservability stops what initObservability started.
+func (s *Server) shutdownObservability() {
+	s.obsMu.Lock()
+	o := s.obsState
+	s.obsState = nil
+	s.obsMu.Unlock()
+	if o != nil {
+		o.Stop()
+	}
+}
+
+// ContainerChanged tells the event feed that a container was created,
+// started, exited or removed, so its event goes out now. Safe to call
+// from any goroutine; it never blocks.
+func (s *Server) ContainerChanged() {
+	s.obsMu.Lock()
+	o := s.obsState
+	s.obsMu.Unlock()
+	if o != nil { // else not started yet (exits applied during restore): the baseline includes them
+		o.Kick()
+	}
+}
+
+// creations are the pod and container creations kept for the kubelet's
+// repeats (see internal/pending).
+func (s *Server) creations() *pending.Creations {
+	s.retryOnce.Do(func() {
+		s.retry = pending.NewCreations(pending.CreationsOptions{
+			Log: s.log, Stalled: func(stage string) { s.obs().Metrics().Stalled(stage) },
+			DiscardPod: s.discardPod, DiscardContainer: s.containers.Discard,
+		})
+	})
+	return s.retry
+}
+
+// discardPod removes a pod no client got, and its log link.
+func (s *Server) discardPod(ctx context.Context, id string) error {
+	if sb, ok := s.pods.Lookup(id); ok {
+		s.links().UnmountPod(ctx, sb) // mounted before the pod was handed out
+	}
+	return s.pods.Discard(ctx, id)
+}
+
+// links mounts and links the logs of pods with the link-logs annotation.
+func (s *Server) links() linklogs.Linker {
+	return linklogs.Linker{Config: s.Config, CgroupV2: cgroupV2()}
 }
