@@ -15,7 +15,7 @@ func (s *Server) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveCont
 	if req.ContainerId == "" {
 		return nil, status.Error(codes.InvalidArgument, "container_id is required")
 	}
-	s.logContainer(ctx, "Removing container", req.ContainerId)
+	s.containers.LogLifecycle(ctx, "Removing container", req.ContainerId)
 	c, _ := s.containers.Get(req.ContainerId) // for the last line: gone after Remove
 	if err := s.containers.Remove(ctx, req.ContainerId); err != nil {
 		return nil, err

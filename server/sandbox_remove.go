@@ -23,7 +23,7 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 	if err != nil {
 		return nil, err
 	}
-	s.logPod(ctx, "Removing pod sandbox", sb.ID)
+	s.pods.LogLifecycle(ctx, "Removing pod sandbox", sb.ID)
 	s.links().UnmountPod(ctx, sb)
 	if err := s.pods.Remove(ctx, sb.ID); err != nil {
 		return nil, err

@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -17,6 +19,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/container"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/linklogs"
 	"github.com/crio-runtime/crio/internal/logging"
@@ -119,6 +122,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 // swaps in a new one.
 func (s *Server) Config() *config.Config { return s.cfg.Load() }
 
+// StorageDriver is the storage driver in use.
+func (s *Server) StorageDriver() string {
+	if st := s.images.Store(); st != nil {
+		return st.GraphDriverName()
+	}
+	return s.Config().Crio.StorageDriver
+}
+
 // Register adds both CRI services to g.
 func (s *Server) Register(g *grpc.Server) {
 	runtimeapi.RegisterRuntimeServiceServer(g, s)
@@ -184,6 +195,50 @@ func newImageService(cfg *config.Config, log *slog.Logger) (*image.Service, erro
 	}
 	return svc, nil
 }
+
+// initStreaming starts the streaming server (exec, attach, port-forward) on
+// stream_address:stream_port; the container manager runs exec and attach.
+func (s *Server) initStreaming(ctx context.Context) error {
+	a := s.Config().Crio.API
+	cfg := streaming.Config{Addr: net.JoinHostPort(a.StreamAddress, a.StreamPort)}
+	if a.StreamIdleTimeout != "" {
+		d, err := time.ParseDuration(a.StreamIdleTimeout)
+		if err != nil {
+			return fmt.Errorf("stream_idle_timeout: %w", err)
+		}
+		cfg.IdleTimeout = d
+	}
+	if a.StreamEnableTLS {
+		cfg.TLS = &streaming.TLSFiles{Cert: a.StreamTLSCert, Key: a.StreamTLSKey, CA: a.StreamTLSCA}
+		cfg.TLS.MinVersion, cfg.TLS.CipherSuites = s.Config().TLSSettings()
+	}
+	srv, err := streaming.New(cfg, s.pods.ReadyNetNS, s.log)
+	if err != nil {
+		return err
+	}
+	srv.SetContainers(s.containers)
+	s.streamSrv = srv
+	go func() {
+		if err := srv.Serve(); err != nil {
+			s.log.Error("streaming server stopped", "error", err)
+		}
+	}()
+	s.log.Info("streaming server listening", "url", srv.URL())
+	return nil
+}
+
+// shutdownStreaming stops the streaming server and ends its open streams.
+func (s *Server) shutdownStreaming() {
+	if s.streamSrv != nil {
+		_ = s.streamSrv.Close()
+	}
+}
+
+// stream is this server's streaming server, nil before initStreaming.
+func (s *Server) stream() *streaming.Server { return s.streamSrv }
+
+// streamingUnavailable is returned when the streaming server is not running.
+func streamingUnavailable() error { return errdefs.Unavailable("streaming server is not running") }
 
 // cgroupV2 reports a pure cgroup v2 host (not the hybrid v1 + unified layout).
 func cgroupV2() bool {
