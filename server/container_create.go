@@ -11,7 +11,7 @@ import (
 
 // CreateContainer creates a container in a ready pod. The creation
 // outlives a client that gives up: the kubelet's repeat of the same request
-// gets its container (see create_retry.go).
+// gets its container (see internal/pending).
 func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
 	log := logging.From(ctx)
 	log.InfoContext(ctx, "Creating container", "name", req.GetConfig().GetMetadata().GetName(),

@@ -36,7 +36,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	md := req.GetConfig().GetMetadata()
 	log.InfoContext(ctx, "Running pod sandbox", "name", md.GetName(), "namespace", md.GetNamespace(), "uid", md.GetUid(), "handler", handler)
 	// The creation outlives a client that gives up: the kubelet's repeat
-	// of the same request gets its pod (see create_retry.go).
+	// of the same request gets its pod (see internal/pending).
 	cname := pending.PodName(md)
 	id, repeat, err := s.creations().Pods.Do(ctx, cname, pending.RequestDigest(req), func(ctx context.Context, stage func(string)) (string, error) {
 		stage("sandbox creating")
