@@ -26,7 +26,7 @@ import (
 // Create makes a container in a ready pod: rootfs from the image, the OCI
 // spec, and a monitor that ran "<runtime> create". Each step pushes its
 // undo onto a cleanup stack that runs if a later one fails, so a failed
-// create leaves nothing behind. A step's name is the stage it is timed as.
+// create leaves nothing behind. The steps are listed in steps().
 func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.ContainerConfig, podCfg *runtimeapi.PodSandboxConfig) (_ *Container, retErr error) {
 	cr, err := m.newCreation(ctx, podID, cfg, podCfg)
 	if err != nil {
@@ -34,23 +34,12 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	}
 	defer cr.undo.OnError(&retErr)
 	stage := stageTimer(ctx)
-	for _, step := range []struct {
-		stage string // "" for a step timed with the next one
-		run   func(context.Context) error
-	}{
-		{"", cr.reserveName},
-		{"", cr.newRecord},
-		{"prepare", cr.launchMonitor},
-		{"rootfs", cr.makeRootfs},
-		{"", cr.mountImageVolumes},
-		{"spec", cr.makeSpec},
-		{"", cr.prepareHost},
-		{"bundle", cr.writeBundle},
-		{"runtime_create", cr.runtimeCreate},
-		{"", cr.recheckTarget},
-		{"", cr.recordProcesses},
-	} {
-		if err := step.run(ctx); err != nil {
+	for _, step := range cr.steps() {
+		err := step.run(ctx)
+		if err == nil && m.afterStep != nil {
+			err = m.afterStep(step.name)
+		}
+		if err != nil {
 			return nil, err
 		}
 		if step.stage != "" {
@@ -60,6 +49,32 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	cr.c.hidden.Store(true) // until Publish: the client has no id yet
 	m.index.Add(cr.c.ID, cr.c)
 	return cr.c, nil
+}
+
+// createStep is one step of Create; stage, if set, is the name the time
+// since the last timed step is logged under.
+type createStep struct {
+	name, stage string
+	run         func(context.Context) error
+}
+
+// steps are Create's steps in order: each pushes the undo of what it made
+// onto cr.undo. New work in a create goes into the step it belongs to, or
+// a new step here (e.g. spec adjustments after "make spec").
+func (cr *creation) steps() []createStep {
+	return []createStep{
+		{"reserve name", "", cr.reserveName},
+		{"new record", "", cr.newRecord},
+		{"launch monitor", "prepare", cr.launchMonitor},
+		{"make rootfs", "rootfs", cr.makeRootfs},
+		{"mount image volumes", "", cr.mountImageVolumes},
+		{"make spec", "spec", cr.makeSpec},
+		{"prepare host", "", cr.prepareHost},
+		{"write bundle", "bundle", cr.writeBundle},
+		{"runtime create", "runtime_create", cr.runtimeCreate},
+		{"recheck target", "", cr.recheckTarget},
+		{"record processes", "", cr.recordProcesses},
+	}
 }
 
 // creation is one Create on its way: what its steps found and made.

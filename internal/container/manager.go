@@ -53,6 +53,8 @@ type Manager struct {
 	// runtimeFor is a handler's runtime for a container's life
 	// (ociRuntimeOf; a fake in unit tests).
 	runtimeFor func(handler string) (ociRuntime, error)
+	// afterStep, set only by tests, may fail a create after its named step.
+	afterStep func(step string) error
 
 	names *state.Names
 
