@@ -64,6 +64,8 @@ type Manager struct {
 	containers Containers
 
 	names *state.Names
+	// afterStep, set only by tests, may fail a Run after its named step.
+	afterStep func(step string) error
 }
 
 // NewManager returns an empty manager; Restore loads what is on disk.
@@ -112,16 +114,12 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 		return nil, err
 	}
 	defer r.undo.OnError(&retErr)
-	for _, step := range []func(context.Context) error{
-		r.reserveName,
-		r.pinNamespaces,
-		r.startNetwork, // CNI ADD runs while the next steps do
-		r.writeFiles,
-		r.writeRecord,
-		r.finishNetwork,
-		r.startInfra,
-	} {
-		if err := step(ctx); err != nil {
+	for _, step := range r.steps() {
+		err := step.run(ctx)
+		if err == nil && m.afterStep != nil {
+			err = m.afterStep(step.name)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -132,6 +130,27 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	sb.hidden.Store(true) // until Publish: the client has no id yet
 	m.index.Add(sb.ID, sb)
 	return sb, nil
+}
+
+// runStep is one step of Run.
+type runStep struct {
+	name string
+	run  func(context.Context) error
+}
+
+// steps are Run's steps in order: each pushes the undo of what it made
+// onto r.undo. New work in a pod's creation goes into the step it belongs
+// to, or a new step here.
+func (r *podRun) steps() []runStep {
+	return []runStep{
+		{"reserve name", r.reserveName},
+		{"pin namespaces", r.pinNamespaces},
+		{"start network", r.startNetwork}, // CNI ADD runs while the next steps do
+		{"write files", r.writeFiles},
+		{"write record", r.writeRecord},
+		{"finish network", r.finishNetwork},
+		{"start infra", r.startInfra},
+	}
 }
 
 // podRun is one Run on its way: what its steps found and made.
