@@ -3,6 +3,8 @@
 // undone newest first, so a create that failed half way leaves nothing.
 package cleanup
 
+import "context"
+
 // Stack holds undo steps. The zero value is ready to use.
 type Stack struct{ steps []func() }
 
@@ -23,4 +25,26 @@ func (s *Stack) OnError(errp *error) {
 	if *errp != nil {
 		s.Run()
 	}
+}
+
+// Step is one named step of a multi-step create.
+type Step struct {
+	Name string
+	Run  func(context.Context) error
+}
+
+// RunSteps runs steps in order until one fails and returns its error.
+// after, if not nil, runs after each step that succeeded (to time it, or in
+// tests to fail a create after a named step); its error stops the steps.
+func RunSteps(ctx context.Context, steps []Step, after func(step string) error) error {
+	for _, s := range steps {
+		err := s.Run(ctx)
+		if err == nil && after != nil {
+			err = after(s.Name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

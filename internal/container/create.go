@@ -34,47 +34,52 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	}
 	defer cr.undo.OnError(&retErr)
 	stage := stageTimer(ctx)
-	for _, step := range cr.steps() {
-		err := step.run(ctx)
-		if err == nil && m.afterStep != nil {
-			err = m.afterStep(step.name)
+	err = cleanup.RunSteps(ctx, cr.steps(), func(step string) error {
+		if m.afterStep != nil {
+			if err := m.afterStep(step); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return nil, err
+		if name := createStages[step]; name != "" {
+			stage(name)
 		}
-		if step.stage != "" {
-			stage(step.stage)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	cr.c.hidden.Store(true) // until Publish: the client has no id yet
 	m.index.Add(cr.c.ID, cr.c)
 	return cr.c, nil
 }
 
-// createStep is one step of Create; stage, if set, is the name the time
-// since the last timed step is logged under.
-type createStep struct {
-	name, stage string
-	run         func(context.Context) error
-}
-
 // steps are Create's steps in order: each pushes the undo of what it made
 // onto cr.undo. New work in a create goes into the step it belongs to, or
 // a new step here (e.g. spec adjustments after "make spec").
-func (cr *creation) steps() []createStep {
-	return []createStep{
-		{"reserve name", "", cr.reserveName},
-		{"new record", "", cr.newRecord},
-		{"launch monitor", "prepare", cr.launchMonitor},
-		{"make rootfs", "rootfs", cr.makeRootfs},
-		{"mount image volumes", "", cr.mountImageVolumes},
-		{"make spec", "spec", cr.makeSpec},
-		{"prepare host", "", cr.prepareHost},
-		{"write bundle", "bundle", cr.writeBundle},
-		{"runtime create", "runtime_create", cr.runtimeCreate},
-		{"recheck target", "", cr.recheckTarget},
-		{"record processes", "", cr.recordProcesses},
+func (cr *creation) steps() []cleanup.Step {
+	return []cleanup.Step{
+		{Name: "reserve name", Run: cr.reserveName},
+		{Name: "new record", Run: cr.newRecord},
+		{Name: "launch monitor", Run: cr.launchMonitor},
+		{Name: "make rootfs", Run: cr.makeRootfs},
+		{Name: "mount image volumes", Run: cr.mountImageVolumes},
+		{Name: "make spec", Run: cr.makeSpec},
+		{Name: "prepare host", Run: cr.prepareHost},
+		{Name: "write bundle", Run: cr.writeBundle},
+		{Name: "runtime create", Run: cr.runtimeCreate},
+		{Name: "recheck target", Run: cr.recheckTarget},
+		{Name: "record processes", Run: cr.recordProcesses},
 	}
+}
+
+// createStages name the stages the benchmark breaks a create into: each
+// is the time up to the end of its step since the last one.
+var createStages = map[string]string{
+	"launch monitor": "prepare",
+	"make rootfs":    "rootfs",
+	"make spec":      "spec",
+	"write bundle":   "bundle",
+	"runtime create": "runtime_create",
 }
 
 // creation is one Create on its way: what its steps found and made.

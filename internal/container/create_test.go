@@ -74,10 +74,10 @@ func TestCreateSucceedsOverFakes(t *testing.T) {
 func TestCreateFailingAtEachStepLeavesNothing(t *testing.T) {
 	injected := errors.New("injected failure")
 	for _, step := range (&creation{}).steps() {
-		t.Run("after "+step.name, func(t *testing.T) {
+		t.Run("after "+step.Name, func(t *testing.T) {
 			tm := newTestManager(t)
 			tm.afterStep = func(name string) error {
-				if name == step.name {
+				if name == step.Name {
 					return injected
 				}
 				return nil

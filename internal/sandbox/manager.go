@@ -114,14 +114,8 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 		return nil, err
 	}
 	defer r.undo.OnError(&retErr)
-	for _, step := range r.steps() {
-		err := step.run(ctx)
-		if err == nil && m.afterStep != nil {
-			err = m.afterStep(step.name)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := cleanup.RunSteps(ctx, r.steps(), m.afterStep); err != nil {
+		return nil, err
 	}
 	sb := r.sb
 	if !r.sharedPID && len(sb.IPs) > 0 {
@@ -132,24 +126,18 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	return sb, nil
 }
 
-// runStep is one step of Run.
-type runStep struct {
-	name string
-	run  func(context.Context) error
-}
-
 // steps are Run's steps in order: each pushes the undo of what it made
 // onto r.undo. New work in a pod's creation goes into the step it belongs
 // to, or a new step here.
-func (r *podRun) steps() []runStep {
-	return []runStep{
-		{"reserve name", r.reserveName},
-		{"pin namespaces", r.pinNamespaces},
-		{"start network", r.startNetwork}, // CNI ADD runs while the next steps do
-		{"write files", r.writeFiles},
-		{"write record", r.writeRecord},
-		{"finish network", r.finishNetwork},
-		{"start infra", r.startInfra},
+func (r *podRun) steps() []cleanup.Step {
+	return []cleanup.Step{
+		{Name: "reserve name", Run: r.reserveName},
+		{Name: "pin namespaces", Run: r.pinNamespaces},
+		{Name: "start network", Run: r.startNetwork}, // CNI ADD runs while the next steps do
+		{Name: "write files", Run: r.writeFiles},
+		{Name: "write record", Run: r.writeRecord},
+		{Name: "finish network", Run: r.finishNetwork},
+		{Name: "start infra", Run: r.startInfra},
 	}
 }
 

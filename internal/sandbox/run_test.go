@@ -89,10 +89,10 @@ func TestRunFailingAtEachStepLeavesNothing(t *testing.T) {
 	}
 	injected := errors.New("injected failure")
 	for _, step := range (&podRun{}).steps() {
-		t.Run("after "+step.name, func(t *testing.T) {
+		t.Run("after "+step.Name, func(t *testing.T) {
 			m, _, dir := newTestManager(t)
 			m.afterStep = func(name string) error {
-				if name == step.name {
+				if name == step.Name {
 					return injected
 				}
 				return nil
