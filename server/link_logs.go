@@ -45,12 +45,8 @@ type linkedLogs struct {
 func (s *Server) podLinkedLogs(sb *sandbox.Sandbox) (linkedLogs, error) {
 	cfg := sb.Config.PodSandboxConfig
 	rc := s.Config().Crio.Runtime
-	var allowed []string
-	if h := rc.Runtimes[sb.RuntimeHandler]; h != nil {
-		allowed = h.AllowedAnnotations
-	}
 	eff, err := annotations.Resolve(annotations.Input{
-		HandlerAllowed: allowed, Workloads: rc.Workloads, AllowedDevices: rc.AllowedDevices,
+		HandlerAllowed: rc.HandlerAllowedAnnotations(sb.RuntimeHandler), Workloads: rc.Workloads, AllowedDevices: rc.AllowedDevices,
 		PodAnnotations: cfg.GetAnnotations(), CgroupV2: cgroupV2(),
 	})
 	if err != nil || eff.LinkLogs == "" {

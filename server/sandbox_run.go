@@ -83,12 +83,8 @@ func (s *Server) handlerName(name string) (string, error) {
 // (shm-size); a malformed allowed one is InvalidArgument.
 func (s *Server) podAnnotations(cfg *runtimeapi.PodSandboxConfig, handler string) (sandbox.RunOptions, error) {
 	rc := s.Config().Crio.Runtime
-	var allowed []string
-	if h := rc.Runtimes[handler]; h != nil {
-		allowed = h.AllowedAnnotations
-	}
 	eff, err := annotations.Resolve(annotations.Input{
-		HandlerAllowed: allowed, Workloads: rc.Workloads, AllowedDevices: rc.AllowedDevices,
+		HandlerAllowed: rc.HandlerAllowedAnnotations(handler), Workloads: rc.Workloads, AllowedDevices: rc.AllowedDevices,
 		PodAnnotations: cfg.GetAnnotations(), CgroupV2: cgroupV2(),
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/proc"
+	"github.com/crio-runtime/crio/internal/state"
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
@@ -59,7 +60,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	}
 	// A spare layer of the image, if one is ready, gives the container
 	// its id and rootfs.
-	id, sp, fromSpare := newID(), spare{}, false
+	id, sp, fromSpare := state.NewID(), spare{}, false
 	if m.spares != nil {
 		if sp, fromSpare = m.spares.take(img.ID); fromSpare {
 			id = sp.id

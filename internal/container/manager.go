@@ -1,8 +1,6 @@
 package container
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -153,12 +151,6 @@ func (m *Manager) reserve(key, id string) error {
 }
 
 func (m *Manager) release(key, id string) { m.names.Release(key, id) }
-
-func newID() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 func (m *Manager) persist(c *Container) error {
 	if err := m.store.Put(recordKind, c.ID, c); err != nil {

@@ -113,12 +113,8 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		defer f.Close()
 		in.Group = f
 	}
-	var allowed []string
-	if h != nil {
-		allowed = h.AllowedAnnotations
-	}
 	eff, err := annotations.Resolve(annotations.Input{
-		HandlerAllowed:       allowed,
+		HandlerAllowed:       rc.Runtime.HandlerAllowedAnnotations(sb.RuntimeHandler),
 		Workloads:            rc.Runtime.Workloads,
 		AllowedDevices:       rc.Runtime.AllowedDevices,
 		PodAnnotations:       sb.Config.GetAnnotations(),

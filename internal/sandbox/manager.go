@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,12 +95,6 @@ func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
 // List returns all pods ordered by id, but those not yet handed out.
 func (m *Manager) List() []*Sandbox { return visible(m.index.List()) }
 
-func newID() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // Run creates a pod. Every step pushes its undo onto a cleanup stack that
 // runs if a later step fails, so a failed run leaves nothing behind.
 // RunOptions are per-pod settings that come from outside the CRI config
@@ -125,7 +117,7 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	if err := m.checkCgroupParent(cfg.GetLinux().GetCgroupParent()); err != nil {
 		return nil, err
 	}
-	id := newID()
+	id := state.NewID()
 	key := reservationKey(cfg.Metadata)
 	if err := m.reserve(key, id); err != nil {
 		return nil, err

@@ -204,6 +204,15 @@ func (c *Config) validateNetwork() error {
 // HandlerNames lists the configured runtime handlers, sorted.
 func (c *Config) HandlerNames() []string { return sortedKeys(c.Crio.Runtime.Runtimes) }
 
+// HandlerAllowedAnnotations is the allowed_annotations of the runtime
+// handler name; nil when no such handler is configured.
+func (r *RuntimeConfig) HandlerAllowedAnnotations(name string) []string {
+	if h := r.Runtimes[name]; h != nil {
+		return h.AllowedAnnotations
+	}
+	return nil
+}
+
 func contains(list []string, s string) bool {
 	for _, l := range list {
 		if l == s {
