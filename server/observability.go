@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/crio-runtime/crio/internal/cgroups"
 	"github.com/crio-runtime/crio/internal/container"
 	"github.com/crio-runtime/crio/internal/events"
 	"github.com/crio-runtime/crio/internal/image"
@@ -23,7 +24,7 @@ import (
 // lives beside Server (keyed by it) so it can be wired with one call in
 // New and one in Shutdown.
 type observability struct {
-	layout    stats.Layout
+	layout    cgroups.Layout
 	collector *stats.Collector
 	broker    *events.Broker
 	tracker   *events.Tracker
@@ -62,7 +63,7 @@ func (s *Server) initObservability(ctx context.Context) error {
 
 func (s *Server) newObservability(ctx context.Context, endpoint bool) (*observability, error) {
 	cfg := s.Config().Crio
-	layout, err := stats.DetectLayout()
+	layout, err := cgroups.DetectLayout()
 	if err != nil {
 		s.log.Warn("cgroup stats unavailable", "error", err)
 	}

@@ -11,10 +11,10 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/cgroups"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	ocispec "github.com/crio-runtime/crio/internal/spec"
-	"github.com/crio-runtime/crio/internal/stats"
 )
 
 // podResourcesKind is the state store kind of the recorded pod resources.
@@ -65,11 +65,11 @@ func marshalResources(r *runtimeapi.LinuxContainerResources) (json.RawMessage, e
 	return protojson.Marshal(r)
 }
 
-func toStatsResources(r *runtimeapi.LinuxContainerResources) stats.Resources {
+func toStatsResources(r *runtimeapi.LinuxContainerResources) cgroups.Resources {
 	if r == nil {
-		return stats.Resources{}
+		return cgroups.Resources{}
 	}
-	return stats.Resources{
+	return cgroups.Resources{
 		CPUShares: uint64(r.CpuShares), CPUQuota: r.CpuQuota, CPUPeriod: uint64(r.CpuPeriod),
 		MemoryLimit: r.MemoryLimitInBytes, CpusetCpus: r.CpusetCpus, CpusetMems: r.CpusetMems, Unified: r.Unified,
 	}
@@ -132,12 +132,12 @@ func (s *Server) applyPodResources(ctx context.Context, sb *sandbox.Sandbox, ove
 		return err
 	}
 	total := toStatsResources(resources).Add(toStatsResources(overhead))
-	rel, err := stats.PodCgroup(sb.CgroupParent, s.Config().Crio.Runtime.CgroupManager)
+	rel, err := cgroups.PodCgroup(sb.CgroupParent, s.Config().Crio.Runtime.CgroupManager)
 	if err != nil {
 		return status.Errorf(codes.FailedPrecondition, "pod cgroup parent: %v", err)
 	}
 	switch err := o.layout.Apply(rel, total); {
-	case errors.Is(err, stats.ErrNoCgroup):
+	case errors.Is(err, cgroups.ErrNoCgroup):
 		logging.From(ctx).Debug("pod has no cgroup yet; resources recorded only", "pod", sb.ID, "cgroupParent", sb.CgroupParent)
 	case err != nil:
 		return status.Errorf(codes.Unknown, "update pod cgroup %s: %v", rel, err)

@@ -1,4 +1,4 @@
-package stats
+package cgroups
 
 import (
 	"errors"
@@ -79,7 +79,7 @@ func (w *writes) add(dir, file, value string) {
 
 func (l Layout) v1Writes(rel string, r Resources) writes {
 	var w writes
-	cpu, mem, cpuset := l.dir("cpu", rel), l.dir("memory", rel), l.dir("cpuset", rel)
+	cpu, mem, cpuset := l.Dir("cpu", rel), l.Dir("memory", rel), l.Dir("cpuset", rel)
 	if r.CPUShares > 0 {
 		w.add(cpu, "cpu.shares", strconv.FormatUint(r.CPUShares, 10))
 	}
@@ -103,7 +103,7 @@ func (l Layout) v1Writes(rel string, r Resources) writes {
 
 func (l Layout) v2Writes(rel string, r Resources) writes {
 	var w writes
-	dir := l.dir("", rel)
+	dir := l.Dir("", rel)
 	if r.CPUShares > 0 {
 		w.add(dir, "cpu.weight", strconv.FormatUint(SharesToWeight(r.CPUShares), 10))
 	}
@@ -148,4 +148,13 @@ func SharesToWeight(shares uint64) uint64 {
 		shares = 262144
 	}
 	return 1 + ((shares-2)*9999)/262142
+}
+
+// WeightToShares inverts SharesToWeight (v2 cpu.weight [1, 10000] to v1
+// cpu.shares [2, 262144]), as cAdvisor does.
+func WeightToShares(weight uint64) uint64 {
+	if weight == 0 {
+		return 0
+	}
+	return 2 + ((weight-1)*262142)/9999
 }
