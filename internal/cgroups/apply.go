@@ -77,6 +77,16 @@ func (w *writes) add(dir, file, value string) {
 	*w = append(*w, struct{ path, value string }{filepath.Join(dir, file), value})
 }
 
+// cpuset writes the cpuset files, named alike on both versions.
+func (w *writes) cpuset(dir string, r Resources) {
+	if r.CpusetCpus != "" {
+		w.add(dir, "cpuset.cpus", r.CpusetCpus)
+	}
+	if r.CpusetMems != "" {
+		w.add(dir, "cpuset.mems", r.CpusetMems)
+	}
+}
+
 func (l Layout) v1Writes(rel string, r Resources) writes {
 	var w writes
 	cpu, mem, cpuset := l.Dir("cpu", rel), l.Dir("memory", rel), l.Dir("cpuset", rel)
@@ -92,12 +102,7 @@ func (l Layout) v1Writes(rel string, r Resources) writes {
 	if r.MemoryLimit > 0 {
 		w.add(mem, "memory.limit_in_bytes", strconv.FormatInt(r.MemoryLimit, 10))
 	}
-	if r.CpusetCpus != "" {
-		w.add(cpuset, "cpuset.cpus", r.CpusetCpus)
-	}
-	if r.CpusetMems != "" {
-		w.add(cpuset, "cpuset.mems", r.CpusetMems)
-	}
+	w.cpuset(cpuset, r)
 	return w
 }
 
@@ -121,12 +126,7 @@ func (l Layout) v2Writes(rel string, r Resources) writes {
 	if r.MemoryLimit > 0 {
 		w.add(dir, "memory.max", strconv.FormatInt(r.MemoryLimit, 10))
 	}
-	if r.CpusetCpus != "" {
-		w.add(dir, "cpuset.cpus", r.CpusetCpus)
-	}
-	if r.CpusetMems != "" {
-		w.add(dir, "cpuset.mems", r.CpusetMems)
-	}
+	w.cpuset(dir, r)
 	for k, v := range r.Unified {
 		if !strings.Contains(k, "/") && !strings.HasPrefix(k, ".") {
 			w.add(dir, k, v)

@@ -62,9 +62,17 @@ func (s *Sample) SwapAvailable() uint64 {
 	return s.SwapLimit - s.SwapUsage
 }
 
-// libControllers are what opencontainers/cgroups reads for a sample; io
-// and hugetlb are read here (see readIOv2 and readHugeTLB for why).
-const libControllers = occgroups.CPU | occgroups.Memory | occgroups.Pids
+// libControllers are what opencontainers/cgroups reads for a sample; v2
+// io.stat and hugetlb are read here (see readV2 and readHugeTLB for why).
+const libControllers = occgroups.CPU | occgroups.Memory | occgroups.Pids | occgroups.IO
+
+// libStats reads what the library offers for a sample with manager m.
+func libStats(m occgroups.Manager, err error) (*occgroups.Stats, error) {
+	if err != nil {
+		return nil, err
+	}
+	return m.Stats(&occgroups.StatsOptions{Controllers: libControllers})
+}
 
 // Read samples the cgroup rel (relative to the mounts of l) with
 // opencontainers/cgroups' managers. A cgroup that does not exist (the

@@ -27,11 +27,7 @@ func readV1(s *Sample, l cgroups.Layout, rel string) error {
 			paths[c] = d
 		}
 	}
-	m, err := fs.NewManager(&occgroups.Cgroup{Resources: &occgroups.Resources{}}, paths)
-	if err != nil {
-		return err
-	}
-	st, err := m.Stats(&occgroups.StatsOptions{Controllers: libControllers | occgroups.IO})
+	st, err := libStats(fs.NewManager(&occgroups.Cgroup{Resources: &occgroups.Resources{}}, paths))
 	if err != nil {
 		return err
 	}

@@ -22,11 +22,7 @@ func readV2(s *Sample, dir string) error {
 	if err := exists(dir); err != nil {
 		return err
 	}
-	m, err := fs2.NewManager(&occgroups.Cgroup{}, dir)
-	if err != nil {
-		return err
-	}
-	st, err := m.Stats(&occgroups.StatsOptions{Controllers: libControllers | occgroups.IO})
+	st, err := libStats(fs2.NewManager(&occgroups.Cgroup{}, dir))
 	if err != nil {
 		return err
 	}

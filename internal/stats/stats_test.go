@@ -150,15 +150,6 @@ func TestParseNetDev(t *testing.T) {
 	}
 }
 
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
