@@ -66,7 +66,10 @@ func (s *Sample) SwapAvailable() uint64 {
 // io.stat and hugetlb are read here (see readV2 and readHugeTLB for why).
 const libControllers = occgroups.CPU | occgroups.Memory | occgroups.Pids | occgroups.IO
 
-// libStats reads what the library offers for a sample with manager m.
+// libStats reads what the library offers for a sample with manager m. It
+// reads more files than a sample needs (v1 numa_stat, per-CPU usage, kmem.tcp):
+// measured on a v1 host, one container sample went from 0.51-0.80 ms with the
+// former hand-written readers to 0.64-0.85 ms, kept for one maintained parser.
 func libStats(m occgroups.Manager, err error) (*occgroups.Stats, error) {
 	if err != nil {
 		return nil, err
