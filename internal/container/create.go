@@ -20,6 +20,7 @@ import (
 	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/spec"
+	"github.com/crio-runtime/crio/internal/state"
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
@@ -144,7 +145,7 @@ func (m *Manager) newCreation(ctx context.Context, podID string, cfg *runtimeapi
 // container its id and rootfs) and reserves the name for it.
 func (cr *creation) reserveName(context.Context) error {
 	m := cr.m
-	cr.id = newID()
+	cr.id = state.NewID()
 	if m.spares != nil {
 		if cr.spare, cr.fromSpare = m.spares.take(cr.img.ID); cr.fromSpare {
 			cr.id = cr.spare.id

@@ -1,8 +1,6 @@
 package container
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -168,12 +166,6 @@ func (m *Manager) reserve(key, id string) error {
 }
 
 func (m *Manager) release(key, id string) { m.names.Release(key, id) }
-
-func newID() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 // changed tells the server a container's state changed (see Deps.OnChange).
 func (m *Manager) changed() {

@@ -157,12 +157,8 @@ func specImage(img *image.ContainerImage) spec.ImageConfig {
 // handler allows into their effects.
 func (m *Manager) specAnnotations(c *Container, sb *sandbox.Sandbox, h *config.RuntimeHandler) (*annotations.Effect, error) {
 	rc := m.cfg().Crio
-	var allowed []string
-	if h != nil {
-		allowed = h.AllowedAnnotations
-	}
 	eff, err := annotations.Resolve(annotations.Input{
-		HandlerAllowed:       allowed,
+		HandlerAllowed:       rc.Runtime.HandlerAllowedAnnotations(sb.RuntimeHandler),
 		Workloads:            rc.Runtime.Workloads,
 		AllowedDevices:       rc.Runtime.AllowedDevices,
 		PodAnnotations:       sb.Config.GetAnnotations(),

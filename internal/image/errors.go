@@ -12,6 +12,9 @@ import (
 
 	"github.com/containers/image/v5/docker"
 	"github.com/containers/image/v5/signature"
+	// containers/image v5 returns registry errors as docker/distribution's
+	// errcode values (it still depends on that archived module), so
+	// classifying them needs these types; distribution/reference has none.
 	"github.com/docker/distribution/registry/api/errcode"
 	v2 "github.com/docker/distribution/registry/api/v2"
 	"google.golang.org/grpc/codes"

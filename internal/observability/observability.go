@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/cgroups"
 	"github.com/crio-runtime/crio/internal/container"
 	"github.com/crio-runtime/crio/internal/cristats"
 	"github.com/crio-runtime/crio/internal/events"
@@ -63,7 +64,7 @@ const eventPoll = time.Second
 // containers are restored: what exists then is the events' baseline.
 func Start(ctx context.Context, opts Options, endpoint bool) (*Observability, error) {
 	cfg := opts.Config().Crio
-	layout, err := stats.DetectLayout()
+	layout, err := cgroups.DetectLayout()
 	if err != nil {
 		opts.Log.Warn("cgroup stats unavailable", "error", err)
 	}

@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -85,12 +83,6 @@ func (m *Manager) reserve(key, id string) error {
 }
 
 func (m *Manager) release(key, id string) { m.names.Release(key, id) }
-
-func newID() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 // update is the one way a pod's record changes: change (nil: none) edits it
 // under the pod's state lock, and the record is then persisted.

@@ -11,9 +11,9 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/cgroups"
 	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
-	"github.com/crio-runtime/crio/internal/stats"
 )
 
 // PodResources are the last resources RunPodSandbox or
@@ -32,8 +32,8 @@ type PodResources struct {
 const oldResourcesKind = "pod-resources"
 
 // cgroupLayout is where the cgroup controllers are mounted, found once.
-var cgroupLayout = sync.OnceValue(func() stats.Layout {
-	l, _ := stats.DetectLayout() // no cgroups: every write finds no pod cgroup
+var cgroupLayout = sync.OnceValue(func() cgroups.Layout {
+	l, _ := cgroups.DetectLayout() // no cgroups: every write finds no pod cgroup
 	return l
 })
 
@@ -49,12 +49,12 @@ func (m *Manager) UpdateResources(ctx context.Context, sb *Sandbox, overhead, re
 		return err
 	}
 	total := toStatsResources(resources).Add(toStatsResources(overhead))
-	rel, err := stats.PodCgroup(sb.CgroupParent, m.opts.CgroupManager)
+	rel, err := cgroups.PodCgroup(sb.CgroupParent, m.opts.CgroupManager)
 	if err != nil {
 		return errdefs.FailedPrecondition("pod cgroup parent: %v", err)
 	}
 	switch err := cgroupLayout().Apply(rel, total); {
-	case errors.Is(err, stats.ErrNoCgroup):
+	case errors.Is(err, cgroups.ErrNoCgroup):
 		logging.From(ctx).Debug("pod has no cgroup yet; resources recorded only", "pod", sb.ID, "cgroupParent", sb.CgroupParent)
 	case err != nil:
 		// %v: a cgroup file's fs.ErrNotExist is no missing object, so the
@@ -79,11 +79,11 @@ func marshalResources(r *runtimeapi.LinuxContainerResources) (json.RawMessage, e
 	return protojson.Marshal(r)
 }
 
-func toStatsResources(r *runtimeapi.LinuxContainerResources) stats.Resources {
+func toStatsResources(r *runtimeapi.LinuxContainerResources) cgroups.Resources {
 	if r == nil {
-		return stats.Resources{}
+		return cgroups.Resources{}
 	}
-	return stats.Resources{
+	return cgroups.Resources{
 		CPUShares: uint64(r.CpuShares), CPUQuota: r.CpuQuota, CPUPeriod: uint64(r.CpuPeriod),
 		MemoryLimit: r.MemoryLimitInBytes, CpusetCpus: r.CpusetCpus, CpusetMems: r.CpusetMems, Unified: r.Unified,
 	}

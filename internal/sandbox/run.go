@@ -14,6 +14,7 @@ import (
 	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/fault"
 	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/state"
 )
 
 // RunOptions are per-pod settings that come from outside the CRI config
@@ -87,7 +88,7 @@ func (m *Manager) newRun(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, 
 	if err := m.checkCgroupParent(cfg.GetLinux().GetCgroupParent()); err != nil {
 		return nil, err
 	}
-	id := newID()
+	id := state.NewID()
 	nodeName, _ := os.Hostname()
 	sb := &Sandbox{
 		ID: id, Config: &PodConfig{cfg}, CreatedAt: time.Now().UnixNano(), RuntimeHandler: handler,

@@ -1,4 +1,4 @@
-package stats
+package cgroups
 
 import (
 	"errors"
@@ -77,9 +77,19 @@ func (w *writes) add(dir, file, value string) {
 	*w = append(*w, struct{ path, value string }{filepath.Join(dir, file), value})
 }
 
+// cpuset writes the cpuset files, named alike on both versions.
+func (w *writes) cpuset(dir string, r Resources) {
+	if r.CpusetCpus != "" {
+		w.add(dir, "cpuset.cpus", r.CpusetCpus)
+	}
+	if r.CpusetMems != "" {
+		w.add(dir, "cpuset.mems", r.CpusetMems)
+	}
+}
+
 func (l Layout) v1Writes(rel string, r Resources) writes {
 	var w writes
-	cpu, mem, cpuset := l.dir("cpu", rel), l.dir("memory", rel), l.dir("cpuset", rel)
+	cpu, mem, cpuset := l.Dir("cpu", rel), l.Dir("memory", rel), l.Dir("cpuset", rel)
 	if r.CPUShares > 0 {
 		w.add(cpu, "cpu.shares", strconv.FormatUint(r.CPUShares, 10))
 	}
@@ -92,18 +102,13 @@ func (l Layout) v1Writes(rel string, r Resources) writes {
 	if r.MemoryLimit > 0 {
 		w.add(mem, "memory.limit_in_bytes", strconv.FormatInt(r.MemoryLimit, 10))
 	}
-	if r.CpusetCpus != "" {
-		w.add(cpuset, "cpuset.cpus", r.CpusetCpus)
-	}
-	if r.CpusetMems != "" {
-		w.add(cpuset, "cpuset.mems", r.CpusetMems)
-	}
+	w.cpuset(cpuset, r)
 	return w
 }
 
 func (l Layout) v2Writes(rel string, r Resources) writes {
 	var w writes
-	dir := l.dir("", rel)
+	dir := l.Dir("", rel)
 	if r.CPUShares > 0 {
 		w.add(dir, "cpu.weight", strconv.FormatUint(SharesToWeight(r.CPUShares), 10))
 	}
@@ -121,12 +126,7 @@ func (l Layout) v2Writes(rel string, r Resources) writes {
 	if r.MemoryLimit > 0 {
 		w.add(dir, "memory.max", strconv.FormatInt(r.MemoryLimit, 10))
 	}
-	if r.CpusetCpus != "" {
-		w.add(dir, "cpuset.cpus", r.CpusetCpus)
-	}
-	if r.CpusetMems != "" {
-		w.add(dir, "cpuset.mems", r.CpusetMems)
-	}
+	w.cpuset(dir, r)
 	for k, v := range r.Unified {
 		if !strings.Contains(k, "/") && !strings.HasPrefix(k, ".") {
 			w.add(dir, k, v)
@@ -148,4 +148,13 @@ func SharesToWeight(shares uint64) uint64 {
 		shares = 262144
 	}
 	return 1 + ((shares-2)*9999)/262142
+}
+
+// WeightToShares inverts SharesToWeight (v2 cpu.weight [1, 10000] to v1
+// cpu.shares [2, 262144]), as cAdvisor does.
+func WeightToShares(weight uint64) uint64 {
+	if weight == 0 {
+		return 0
+	}
+	return 2 + ((weight-1)*262142)/9999
 }
