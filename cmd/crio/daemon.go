@@ -58,12 +58,12 @@ func runDaemon(c *cli.Context) error {
 		return err
 	}
 	files, _ := config.Files(c.String("config"), c.String("config-dir")) // the ones loadConfig read
-	srv.LogStartup(files)
+	logStartup(log, srv.Config(), files, srv.StorageDriver())
 	if err := markStarted(cfg); err != nil {
 		_ = srv.Shutdown()
 		return err
 	}
-	lis, err := server.Listen(cfg.Crio.API.Listen)
+	lis, err := listen(cfg.Crio.API.Listen)
 	if err != nil {
 		_ = srv.Shutdown()
 		return err

@@ -439,7 +439,7 @@ func (m *Manager) remove(ctx context.Context, sb *Sandbox) error {
 // no IP stays allocated.
 func (m *Manager) Restore(ctx context.Context) error {
 	log := logging.From(ctx)
-	return m.store.List(recordKind, func(id string, data []byte) error {
+	err := m.store.List(recordKind, func(id string, data []byte) error {
 		sb := &Sandbox{}
 		if err := json.Unmarshal(data, sb); err != nil {
 			log.Error("skipping unreadable pod record", "id", id, "error", err)
@@ -460,6 +460,10 @@ func (m *Manager) Restore(ctx context.Context) error {
 		_, _ = m.names.Reserve(reservationKey(sb.Metadata()), id)
 		return nil
 	})
+	if err == nil {
+		m.upgradeResources(ctx)
+	}
+	return err
 }
 
 // undoPending removes a pod whose RunPodSandbox never finished (the daemon
