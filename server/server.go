@@ -77,26 +77,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		return nil, err
 	}
 	s.store = store
-	n := c.Network
-	netMgr := network.NewManager(n.NetworkDir, n.CNIDefaultNetwork, n.DefaultSubnet, n.PluginDirs, filepath.Join(c.StateDir, "cni-cache"))
-	s.pods = sandbox.NewManager(sandbox.Options{
-		RunDir:        filepath.Join(c.RunRoot, "crio", "pods"),
-		NamespacesDir: c.Runtime.NamespacesDir,
-		CgroupManager: c.Runtime.CgroupManager,
-		NoHostPorts:   c.Runtime.DisableHostPortMapping,
-	}, store, netMgr)
-	if s.images, err = newImageService(cfg, log); err != nil {
+	if err := s.wire(cfg, log); err != nil {
 		return nil, err
 	}
-	s.containers = container.NewManager(container.Options{
-		RunDir:          filepath.Join(c.RunRoot, "crio", "containers"),
-		ExitsDir:        c.Runtime.ContainerExitsDir,
-		AttachSocketDir: c.Runtime.ContainerAttachSocketDir,
-		DefaultLogDir:   c.LogDir,
-		CgroupV2:        cgroupV2(),
-	}, s.Config, store, s.pods, s.images)
-	s.images.SetInUseFunc(s.containers.ImageInUse)
-	s.images.SetReleaseFunc(s.containers.ReleaseImage)
 	rctx := logging.WithLogger(ctx, log)
 	if err := s.pods.Restore(rctx); err != nil {
 		return nil, fmt.Errorf("restore pods: %w", err)
@@ -114,8 +97,39 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 	if err := s.initObservability(ctx); err != nil {
 		return nil, err
 	}
-	s.containers.OnChange = s.ContainerChanged
 	return s, nil
+}
+
+// wire builds the managers, each given what it uses: the pod index comes
+// first, so the container manager can read pods and the pod manager can
+// stop and remove their containers without either being set up later.
+func (s *Server) wire(cfg *config.Config, log *slog.Logger) error {
+	c := cfg.Crio
+	n := c.Network
+	netMgr := network.NewManager(n.NetworkDir, n.CNIDefaultNetwork, n.DefaultSubnet, n.PluginDirs, filepath.Join(c.StateDir, "cni-cache"))
+	var err error
+	if s.images, err = newImageService(cfg, log); err != nil {
+		return err
+	}
+	pods := sandbox.NewPods()
+	s.containers = container.NewManager(container.Options{
+		RunDir:          filepath.Join(c.RunRoot, "crio", "containers"),
+		ExitsDir:        c.Runtime.ContainerExitsDir,
+		AttachSocketDir: c.Runtime.ContainerAttachSocketDir,
+		DefaultLogDir:   c.LogDir,
+		CgroupV2:        cgroupV2(),
+	}, container.Deps{Config: s.Config, Store: s.store, Pods: pods, Images: s.images, OnChange: s.ContainerChanged})
+	s.pods = sandbox.NewManager(sandbox.Options{
+		RunDir:        filepath.Join(c.RunRoot, "crio", "pods"),
+		NamespacesDir: c.Runtime.NamespacesDir,
+		CgroupManager: c.Runtime.CgroupManager,
+		NoHostPorts:   c.Runtime.DisableHostPortMapping,
+	}, sandbox.Deps{Pods: pods, Store: s.store, Network: netMgr, Containers: s.containers})
+	// The image store is made before the containers made from it, and
+	// removing an image asks the containers: this one link is set here.
+	s.images.SetInUseFunc(s.containers.ImageInUse)
+	s.images.SetReleaseFunc(s.containers.ReleaseImage)
+	return nil
 }
 
 // Config returns the running config. Callers must not modify it: a reload
@@ -162,7 +176,11 @@ func (s *Server) Reload(next *config.Config) []config.Change {
 	return changes
 }
 
-// Shutdown releases what the server holds (stores, watchers).
+// Shutdown releases what the server holds, users before what they use:
+// streams and observability (which read containers), then the exit
+// watcher and the spare monitors and layers, then the image store, and the
+// state lock last. Containers and pods keep running: they outlive the
+// daemon.
 func (s *Server) Shutdown() error {
 	s.shutdownStreaming()
 	s.shutdownObservability()
