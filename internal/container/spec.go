@@ -16,7 +16,6 @@ import (
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/spec"
 	"github.com/crio-runtime/crio/internal/spec/hostos"
-	"github.com/crio-runtime/crio/pkg/config"
 )
 
 // hostLimits are read once: what this daemon may grant containers.
@@ -40,7 +39,6 @@ var hostCgroups = sync.OnceValue(hostos.Cgroups)
 // annotations, hooks, what the host can enforce and the cgroup path.
 func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeapi.PodSandboxConfig, img *image.ContainerImage, rootfs string, imageMounts map[string]string, targetPIDNS string) (*spec.Result, error) {
 	rc := m.cfg().Crio
-	h := rc.Runtime.Runtimes[sb.RuntimeHandler]
 	nodeMounts, err := nodeFiles(c.Bundle, &rc.Runtime)
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "node files: %v", err)
@@ -73,7 +71,7 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		defer f.Close()
 		in.Group = f
 	}
-	eff, err := m.specAnnotations(c, sb, h)
+	eff, err := m.specAnnotations(c, sb)
 	if err != nil {
 		return nil, err
 	}
@@ -155,17 +153,10 @@ func specImage(img *image.ContainerImage) spec.ImageConfig {
 
 // specAnnotations resolves the pod's and container's annotations the
 // handler allows into their effects.
-func (m *Manager) specAnnotations(c *Container, sb *sandbox.Sandbox, h *config.RuntimeHandler) (*annotations.Effect, error) {
-	rc := m.cfg().Crio
-	eff, err := annotations.Resolve(annotations.Input{
-		HandlerAllowed:       rc.Runtime.HandlerAllowedAnnotations(sb.RuntimeHandler),
-		Workloads:            rc.Runtime.Workloads,
-		AllowedDevices:       rc.Runtime.AllowedDevices,
-		PodAnnotations:       sb.Config.GetAnnotations(),
-		ContainerAnnotations: c.Config.GetAnnotations(),
-		ContainerName:        c.Config.GetMetadata().GetName(),
-		CgroupV2:             m.opts.CgroupV2,
-	})
+func (m *Manager) specAnnotations(c *Container, sb *sandbox.Sandbox) (*annotations.Effect, error) {
+	in := annotations.PodInput(&m.cfg().Crio.Runtime, sb.RuntimeHandler, sb.Config.GetAnnotations(), m.opts.CgroupV2)
+	in.ContainerAnnotations, in.ContainerName = c.Config.GetAnnotations(), c.Config.GetMetadata().GetName()
+	eff, err := annotations.Resolve(in)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
