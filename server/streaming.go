@@ -6,9 +6,7 @@ import (
 	"net"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/streaming"
 )
@@ -71,12 +69,12 @@ func (s *Server) readyPod(podID string) (*sandbox.Sandbox, error) {
 		return nil, err
 	}
 	if !sb.IsReady() {
-		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %s is not ready", sb.ID)
+		return nil, errdefs.FailedPrecondition("pod sandbox %s is not ready", sb.ID)
 	}
 	return sb, nil
 }
 
 // streamingUnavailable is returned when the streaming server is not running.
 func streamingUnavailable() error {
-	return status.Error(codes.Unavailable, "streaming server is not running")
+	return errdefs.Unavailable("streaming server is not running")
 }

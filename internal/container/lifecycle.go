@@ -13,10 +13,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/proc"
@@ -39,7 +38,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	started := c.Started
 	c.mu.Unlock()
 	if started || exited {
-		return status.Errorf(codes.FailedPrecondition, "container %s is %s, not created", c.ID, strings.ToLower(strings.TrimPrefix(c.State().String(), "CONTAINER_")))
+		return errdefs.FailedPrecondition("container %s is %s, not created", c.ID, strings.ToLower(strings.TrimPrefix(c.State().String(), "CONTAINER_")))
 	}
 	rt, err := m.Runtime(c.Handler)
 	if err != nil {
@@ -64,7 +63,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 		c.Message = err.Error()
 		_ = m.persist(c)
 		c.mu.Unlock()
-		return status.Errorf(codes.Unknown, "start container: %v", err)
+		return errdefs.Unknown("start container: %w", err)
 	}
 	err = persisted()
 	stage("record")
@@ -81,7 +80,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 // Stopping an exited or unknown container succeeds.
 func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	c, err := m.Get(id)
-	if status.Code(err) == codes.NotFound {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -106,7 +105,7 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 	if timeout > 0 {
 		sig := stopSignal(c.StopSignal)
 		if err := rt.Kill(ctx, c.ID, sig); err != nil {
-			return status.Errorf(codes.Unknown, "stop container %s: %v", c.ID, err)
+			return errdefs.Unknown("stop container %s: %w", c.ID, err)
 		}
 		if m.waitExit(ctx, c, timeout) {
 			return nil
@@ -114,14 +113,14 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 		logging.From(ctx).Info("container ignored its stop signal; killing", "container", c.ID, "timeout", timeout)
 	}
 	if err := rt.Kill(ctx, c.ID, syscall.SIGKILL); err != nil {
-		return status.Errorf(codes.Unknown, "kill container %s: %v", c.ID, err)
+		return errdefs.Unknown("kill container %s: %w", c.ID, err)
 	}
 	if !c.Status().Started {
 		// A created container's init waits on the exec fifo; delete frees it.
 		_ = rt.Delete(ctx, c.ID)
 	}
 	if !m.waitExit(ctx, c, killGrace) {
-		return status.Errorf(codes.DeadlineExceeded, "container %s did not exit after SIGKILL", c.ID)
+		return errdefs.DeadlineExceeded("container %s did not exit after SIGKILL", c.ID)
 	}
 	return nil
 }
@@ -147,7 +146,7 @@ func stopSignal(name string) syscall.Signal {
 // Unknown ids succeed.
 func (m *Manager) Remove(ctx context.Context, id string) error {
 	c, err := m.Get(id)
-	if status.Code(err) == codes.NotFound {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -170,7 +169,7 @@ func (m *Manager) remove(ctx context.Context, c *Container) error {
 		return err
 	}
 	if err := rt.Delete(ctx, c.ID); err != nil {
-		return status.Errorf(codes.Unknown, "delete container %s: %v", c.ID, err)
+		return errdefs.Unknown("delete container %s: %w", c.ID, err)
 	}
 	m.deleteRootfs(c.ID)
 	m.unmountImages(c)
@@ -220,10 +219,10 @@ func (m *Manager) ReopenLog(ctx context.Context, id string) error {
 		return err
 	}
 	if !c.Running() {
-		return status.Errorf(codes.FailedPrecondition, "container %s is not running", c.ID)
+		return errdefs.FailedPrecondition("container %s is not running", c.ID)
 	}
 	if err := monitor.ReopenLog(ctx, filepath.Join(c.AttachDir, "ctl")); err != nil {
-		return status.Errorf(codes.Unknown, "reopen log of %s: %v", c.ID, err)
+		return errdefs.Unknown("reopen log of %s: %w", c.ID, err)
 	}
 	return nil
 }

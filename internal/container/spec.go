@@ -6,11 +6,10 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/annotations"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/sandbox"
@@ -43,11 +42,11 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 	h := rc.Runtime.Runtimes[sb.RuntimeHandler]
 	nodeMounts, err := nodeFiles(c.Bundle, &rc.Runtime)
 	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "node files: %v", err)
+		return nil, errdefs.FailedPrecondition("node files: %w", err)
 	}
 	addDevs, err := additionalDevices(rc.Runtime.AdditionalDevices)
 	if err != nil {
-		return nil, status.Error(codes.FailedPrecondition, err.Error())
+		return nil, errdefs.FailedPrecondition("%w", err)
 	}
 	seccompProfile := rc.Runtime.SeccompProfile
 	if h != nil && h.SeccompProfile != "" {
@@ -127,17 +126,17 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		CgroupV2:             m.opts.CgroupV2,
 	})
 	if err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		return nil, errdefs.Invalid("", "%w", err)
 	}
 	if eff.SeccompProfileRef != "" {
-		return nil, status.Errorf(codes.InvalidArgument, "annotation %q: seccomp profiles from OCI artifacts are not supported", eff.SeccompProfileKey)
+		return nil, errdefs.Invalid("", "annotation %q: seccomp profiles from OCI artifacts are not supported", eff.SeccompProfileKey)
 	}
 	res, err := spec.Build(in)
 	if err != nil {
 		return nil, err
 	}
 	if err := annotations.ApplyToSpec(res.Spec, eff, hostos.Host{}.Devices); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		return nil, errdefs.Invalid("", "%w", err)
 	}
 	applyHooks(res, rc.Runtime.HooksDir, c.Config.GetAnnotations(), sb.Config.GetAnnotations(), len(c.Config.GetMounts()) > 0)
 	warn, err := spec.FitResources(res.Spec.Linux.Resources, m.cgroupSupport())
