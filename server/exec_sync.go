@@ -16,7 +16,7 @@ func (s *Server) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest) 
 		return nil, err
 	}
 	if res.TimedOut {
-		return nil, errdefs.DeadlineExceeded("command %q timed out after %ds", req.Cmd, req.Timeout)
+		return nil, errdefs.New(errdefs.ErrDeadlineExceeded, "command %q timed out after %ds", req.Cmd, req.Timeout)
 	}
 	return &runtimeapi.ExecSyncResponse{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}, nil
 }

@@ -35,7 +35,7 @@ func Interceptors(log *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamSer
 			err = toStatus(err)
 			logRequest(ctx, l, info.FullMethod, start, err)
 		}()
-		if err := validateRequest(req); err != nil {
+		if err := checkNoNUL(req); err != nil {
 			return nil, err
 		}
 		return handler(ctx, req)

@@ -28,7 +28,7 @@ func TestToStatus(t *testing.T) {
 		{"kind", notFound, codes.NotFound, `container "x" not found`},
 		{"wrapped kind", fmt.Errorf("mounts[0].image: %w", notFound), codes.NotFound, `mounts[0].image: container "x" not found`},
 		{"outer kind wins", errdefs.FailedPrecondition("target: %w", notFound), codes.FailedPrecondition, `target: container "x" not found`},
-		{"kind beats its cause", errdefs.Unknown("start: %w", fs.ErrNotExist), codes.Unknown, "start: file does not exist"},
+		{"kind beats its cause", errdefs.New(errdefs.ErrUnknown, "start: %w", fs.ErrNotExist), codes.Unknown, "start: file does not exist"},
 		{"spec error", ocispec.ValidateResources(&runtimeapi.LinuxContainerResources{CpuShares: -1}, "linux."), codes.InvalidArgument, "invalid linux.cpu_shares: -1 is negative"},
 		{"status", status.Error(codes.Aborted, "as is"), codes.Aborted, "as is"},
 		{"wrapped status", fmt.Errorf("ctx: %w", status.Error(codes.Aborted, "inner")), codes.Aborted, "ctx: rpc error: code = Aborted desc = inner"},

@@ -11,14 +11,12 @@ import (
 
 const ctrNSField = "config.linux.security_context.namespace_options"
 
-// validateCreateContainer checks what CreateContainer can check without
+// validateCreateContainer checks (after the pod's id) what CreateContainer can check without
 // the pod; the pod's own rules (privileged, a TARGET in the same pod) are
 // the container manager's.
 func validateCreateContainer(r *runtimeapi.CreateContainerRequest) error {
 	cfg := r.Config
 	switch {
-	case r.PodSandboxId == "":
-		return required("pod_sandbox_id", "")
 	case cfg == nil:
 		return required("config", "")
 	case cfg.GetMetadata() == nil:
@@ -52,21 +50,19 @@ func validateCreateContainer(r *runtimeapi.CreateContainerRequest) error {
 }
 
 func validateStopContainer(r *runtimeapi.StopContainerRequest) error {
-	if err := required("container_id", r.ContainerId); err != nil {
-		return err
-	}
-	if r.Timeout < 0 {
-		return errdefs.Invalid("timeout", "timeout must not be negative")
+	return notNegative("timeout", r.Timeout)
+}
+
+func notNegative(field string, v int64) error {
+	if v < 0 {
+		return errdefs.Invalid(field, "%s must not be negative", field)
 	}
 	return nil
 }
 
 func validateExecSync(r *runtimeapi.ExecSyncRequest) error {
-	if err := required("container_id", r.ContainerId); err != nil {
+	if err := notNegative("timeout", r.Timeout); err != nil {
 		return err
-	}
-	if r.Timeout < 0 {
-		return errdefs.Invalid("timeout", "timeout must not be negative")
 	}
 	if len(r.Cmd) == 0 {
 		return required("cmd", "")
@@ -75,9 +71,6 @@ func validateExecSync(r *runtimeapi.ExecSyncRequest) error {
 }
 
 func validateExec(r *runtimeapi.ExecRequest) error {
-	if err := required("container_id", r.ContainerId); err != nil {
-		return err
-	}
 	if len(r.Cmd) == 0 || r.Cmd[0] == "" {
 		return required("cmd", "")
 	}
@@ -85,9 +78,6 @@ func validateExec(r *runtimeapi.ExecRequest) error {
 }
 
 func validateAttach(r *runtimeapi.AttachRequest) error {
-	if err := required("container_id", r.ContainerId); err != nil {
-		return err
-	}
 	return checkStreamFlags(r.Stdin, r.Stdout, r.Stderr, r.Tty)
 }
 
@@ -104,8 +94,5 @@ func checkStreamFlags(stdin, stdout, stderr, tty bool) error {
 }
 
 func validateUpdateContainerResources(r *runtimeapi.UpdateContainerResourcesRequest) error {
-	if err := required("container_id", r.ContainerId); err != nil {
-		return err
-	}
 	return ocispec.ValidateResources(r.GetLinux(), "linux.")
 }

@@ -40,9 +40,6 @@ func validateRunPodSandbox(r *runtimeapi.RunPodSandboxRequest) error {
 }
 
 func validateUpdatePodSandboxResources(r *runtimeapi.UpdatePodSandboxResourcesRequest) error {
-	if err := required("pod_sandbox_id", r.PodSandboxId); err != nil {
-		return err
-	}
 	if err := ocispec.ValidateResources(r.Resources, "resources."); err != nil {
 		return err
 	}
@@ -50,9 +47,6 @@ func validateUpdatePodSandboxResources(r *runtimeapi.UpdatePodSandboxResourcesRe
 }
 
 func validatePortForward(r *runtimeapi.PortForwardRequest) error {
-	if err := required("pod_sandbox_id", r.PodSandboxId); err != nil {
-		return err
-	}
 	for _, p := range r.Port {
 		if p <= 0 || p > 65535 {
 			return invalid("port %d is out of range 1-65535", p)

@@ -1,11 +1,16 @@
 package server
 
 import (
+	"context"
+	"net"
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -169,5 +174,35 @@ func TestValidateEveryRequest(t *testing.T) {
 				t.Errorf("%s: no case for %s", ms.Get(j).FullName(), in)
 			}
 		}
+	}
+}
+
+// The registered services check requests inside the interceptor chain:
+// interceptors (the metrics) see a refused request's error.
+func TestRegisteredServicesValidate(t *testing.T) {
+	lis := bufconn.Listen(1 << 20)
+	seen := make(chan error, 2)
+	g := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		resp, err := h(ctx, req)
+		seen <- err
+		return resp, toStatus(err)
+	}))
+	(&Server{}).Register(g) // a zero Server: a refused request reaches no field of it
+	go func() { _ = g.Serve(lis) }()
+	defer g.Stop()
+	conn, err := grpc.NewClient("passthrough:///bufconn", grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	_, err = runtimeapi.NewRuntimeServiceClient(conn).StopContainer(ctx, &runtimeapi.StopContainerRequest{})
+	if status.Code(err) != codes.InvalidArgument || status.Code(toStatus(<-seen)) != codes.InvalidArgument {
+		t.Errorf("StopContainer without an id: %v", err)
+	}
+	_, err = runtimeapi.NewImageServiceClient(conn).ImageStatus(ctx, &runtimeapi.ImageStatusRequest{})
+	if status.Code(err) != codes.InvalidArgument || status.Code(toStatus(<-seen)) != codes.InvalidArgument {
+		t.Errorf("ImageStatus without an image: %v", err)
 	}
 }

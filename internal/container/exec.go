@@ -26,7 +26,7 @@ func (m *Manager) ExecSync(ctx context.Context, id string, cmd []string, timeout
 	}
 	res, err := rt.ExecSync(ctx, c.ID, c.Bundle, proc, timeout)
 	if err != nil {
-		return nil, errdefs.Unknown("exec in %s: %w", c.ID, err)
+		return nil, errdefs.New(errdefs.ErrUnknown, "exec in %s: %w", c.ID, err)
 	}
 	return res, nil
 }
@@ -45,7 +45,7 @@ func (m *Manager) execProcess(id string, cmd []string, tty bool) (*Container, *s
 		return nil, nil, errdefs.FailedPrecondition("container %s is not running", c.ID)
 	}
 	if c.spec == nil || c.spec.Process == nil {
-		return nil, nil, errdefs.Internal("container %s has no process spec", c.ID)
+		return nil, nil, errdefs.New(errdefs.ErrInternal, "container %s has no process spec", c.ID)
 	}
 	p := *c.spec.Process
 	p.Args, p.Terminal, p.ConsoleSize = cmd, tty, nil
@@ -78,7 +78,7 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, r *runtimeapi.
 			return err
 		}
 		if err := rt.Update(ctx, c.ID, res); err != nil {
-			return errdefs.Unknown("update resources of %s: %w", c.ID, err)
+			return errdefs.New(errdefs.ErrUnknown, "update resources of %s: %w", c.ID, err)
 		}
 	}
 	c.mu.Lock()

@@ -165,15 +165,15 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 		PidFile: filepath.Join(bundle, "pid"),
 	})
 	if err != nil {
-		return 0, 0, errdefs.Unknown("create pod infra process: %w", err)
+		return 0, 0, errdefs.New(errdefs.ErrUnknown, "create pod infra process: %w", err)
 	}
 	fault.Point("after-infra-create")
 	startTime, err := proc.StartTime(res.PID)
 	if err != nil {
-		return 0, 0, errdefs.Unknown("pod infra process: %w", err)
+		return 0, 0, errdefs.New(errdefs.ErrUnknown, "pod infra process: %w", err)
 	}
 	if err := rt.Start(ctx, sb.ID); err != nil {
-		return 0, 0, errdefs.Unknown("start pod infra process: %w", err)
+		return 0, 0, errdefs.New(errdefs.ErrUnknown, "start pod infra process: %w", err)
 	}
 	return res.PID, startTime, nil
 }

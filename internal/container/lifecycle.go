@@ -63,7 +63,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 		c.Message = err.Error()
 		_ = m.persist(c)
 		c.mu.Unlock()
-		return errdefs.Unknown("start container: %w", err)
+		return errdefs.New(errdefs.ErrUnknown, "start container: %w", err)
 	}
 	err = persisted()
 	stage("record")
@@ -105,7 +105,7 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 	if timeout > 0 {
 		sig := stopSignal(c.StopSignal)
 		if err := rt.Kill(ctx, c.ID, sig); err != nil {
-			return errdefs.Unknown("stop container %s: %w", c.ID, err)
+			return errdefs.New(errdefs.ErrUnknown, "stop container %s: %w", c.ID, err)
 		}
 		if m.waitExit(ctx, c, timeout) {
 			return nil
@@ -113,14 +113,14 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 		logging.From(ctx).Info("container ignored its stop signal; killing", "container", c.ID, "timeout", timeout)
 	}
 	if err := rt.Kill(ctx, c.ID, syscall.SIGKILL); err != nil {
-		return errdefs.Unknown("kill container %s: %w", c.ID, err)
+		return errdefs.New(errdefs.ErrUnknown, "kill container %s: %w", c.ID, err)
 	}
 	if !c.Status().Started {
 		// A created container's init waits on the exec fifo; delete frees it.
 		_ = rt.Delete(ctx, c.ID)
 	}
 	if !m.waitExit(ctx, c, killGrace) {
-		return errdefs.DeadlineExceeded("container %s did not exit after SIGKILL", c.ID)
+		return errdefs.New(errdefs.ErrDeadlineExceeded, "container %s did not exit after SIGKILL", c.ID)
 	}
 	return nil
 }
@@ -169,7 +169,7 @@ func (m *Manager) remove(ctx context.Context, c *Container) error {
 		return err
 	}
 	if err := rt.Delete(ctx, c.ID); err != nil {
-		return errdefs.Unknown("delete container %s: %w", c.ID, err)
+		return errdefs.New(errdefs.ErrUnknown, "delete container %s: %w", c.ID, err)
 	}
 	m.deleteRootfs(c.ID)
 	m.unmountImages(c)
@@ -222,7 +222,7 @@ func (m *Manager) ReopenLog(ctx context.Context, id string) error {
 		return errdefs.FailedPrecondition("container %s is not running", c.ID)
 	}
 	if err := monitor.ReopenLog(ctx, filepath.Join(c.AttachDir, "ctl")); err != nil {
-		return errdefs.Unknown("reopen log of %s: %w", c.ID, err)
+		return errdefs.New(errdefs.ErrUnknown, "reopen log of %s: %w", c.ID, err)
 	}
 	return nil
 }

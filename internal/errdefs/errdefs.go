@@ -23,7 +23,7 @@ var (
 	ErrCanceled           = errors.New("canceled")
 	ErrPermissionDenied   = errors.New("permission denied")
 	ErrUnauthenticated    = errors.New("unauthenticated")
-	// ErrUnknown marks a failure of the runtime or a library that fits no
+	// ErrUnknown is a failure of the runtime or a library that fits no
 	// other kind; it keeps a wrapped cause (say a missing file) from
 	// deciding the kind.
 	ErrUnknown = errors.New("unknown")
@@ -96,21 +96,6 @@ func ResourceExhausted(format string, args ...any) error {
 // Unavailable reports a transient failure worth a retry.
 func Unavailable(format string, args ...any) error {
 	return newKind(ErrUnavailable, "", format, args)
-}
-
-// Internal reports a broken invariant of the daemon or its store.
-func Internal(format string, args ...any) error {
-	return newKind(ErrInternal, "", format, args)
-}
-
-// DeadlineExceeded reports work that did not finish in its time.
-func DeadlineExceeded(format string, args ...any) error {
-	return newKind(ErrDeadlineExceeded, "", format, args)
-}
-
-// Unknown reports a runtime or library failure of no other kind.
-func Unknown(format string, args ...any) error {
-	return newKind(ErrUnknown, "", format, args)
 }
 
 // New makes an error of the given kind (one of the Err* values), for code

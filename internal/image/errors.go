@@ -56,7 +56,7 @@ func kindOf(err error) error {
 // contextError is the kinded form of a context's error.
 func contextError(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return errdefs.DeadlineExceeded("%w", err)
+		return errdefs.New(errdefs.ErrDeadlineExceeded, "%w", err)
 	}
 	return errdefs.New(errdefs.ErrCanceled, "%w", err)
 }

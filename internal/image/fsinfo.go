@@ -40,11 +40,11 @@ func (c *fsCache) init() { c.layers = map[string]usage{} }
 func (s *Service) FsInfo(ctx context.Context) (*runtimeapi.ImageFsInfoResponse, error) {
 	layers, err := s.store.Layers()
 	if err != nil {
-		return nil, errdefs.Internal("list layers: %w", err)
+		return nil, errdefs.New(errdefs.ErrInternal, "list layers: %w", err)
 	}
 	containers, err := s.store.Containers()
 	if err != nil {
-		return nil, errdefs.Internal("list containers: %w", err)
+		return nil, errdefs.New(errdefs.ErrInternal, "list containers: %w", err)
 	}
 	writable := make(map[string]bool, len(containers))
 	for _, c := range containers {

@@ -93,7 +93,7 @@ func (s *Service) pullOne(ctx context.Context, sys *types.SystemContext, named r
 	}
 	destRef, err := istorage.Transport.NewStoreReference(s.store, named, "")
 	if err != nil {
-		return "", errdefs.Internal("storage reference for %s: %w", named, err)
+		return "", errdefs.New(errdefs.ErrInternal, "storage reference for %s: %w", named, err)
 	}
 	policyCtx, err := s.policyContext(sys)
 	if err != nil {
@@ -132,7 +132,7 @@ func (s *Service) pullOne(ctx context.Context, sys *types.SystemContext, named r
 	}
 	img, err := istorage.Transport.GetStoreImage(s.store, resolved)
 	if err != nil {
-		return "", errdefs.Internal("find pulled image %s: %w", named, err)
+		return "", errdefs.New(errdefs.ErrInternal, "find pulled image %s: %w", named, err)
 	}
 	s.dropInfo(img.ID) // names changed; facts are rebuilt lazily
 	if err := facts.crossLayerCheck(s.layerOrder(img.ID)); err != nil {

@@ -37,7 +37,7 @@ func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec) error 
 	case errors.Is(err, storage.ErrImageUsedByContainer):
 		return errdefs.FailedPrecondition("image %s (%s) is in use by container %s", spec.GetImage(), img.ID, s.containerUsing(img.ID))
 	default:
-		return errdefs.Internal("remove image %s: %w", img.ID, err)
+		return errdefs.New(errdefs.ErrInternal, "remove image %s: %w", img.ID, err)
 	}
 	s.dropInfo(img.ID)
 	s.log.InfoContext(ctx, "removed image", "ref", spec.GetImage(), "id", img.ID)

@@ -42,7 +42,7 @@ func (s *Service) List(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*
 	}
 	images, err := s.store.Images()
 	if err != nil {
-		return nil, errdefs.Internal("list images: %w", err)
+		return nil, errdefs.New(errdefs.ErrInternal, "list images: %w", err)
 	}
 	out := make([]*runtimeapi.Image, 0, len(images))
 	for i := range images {
@@ -81,7 +81,7 @@ func (s *Service) Status(ctx context.Context, spec *runtimeapi.ImageSpec, verbos
 	}
 	b, err := json.Marshal(map[string]any{"imageSpec": info.config, "pinned": out.Pinned})
 	if err != nil {
-		return nil, nil, errdefs.Internal("encode image info: %w", err)
+		return nil, nil, errdefs.New(errdefs.ErrInternal, "encode image info: %w", err)
 	}
 	return out, map[string]string{"info": string(b)}, nil
 }
