@@ -10,13 +10,13 @@ import (
 
 // RemoveContainer kills the container if needed and removes it. Unknown ids succeed.
 func (s *Server) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveContainerRequest) (*runtimeapi.RemoveContainerResponse, error) {
-	s.logContainer(ctx, "Removing container", req.ContainerId)
+	s.containers.LogLifecycle(ctx, "Removing container", req.ContainerId)
 	c, _ := s.containers.Get(req.ContainerId) // for the last line: gone after Remove
 	if err := s.containers.Remove(ctx, req.ContainerId); err != nil {
 		return nil, err
 	}
 	if c != nil {
-		s.obs().metrics.ContainerRemoved(c.Metadata().GetName(), c.Status().OOMKilled)
+		s.obs().Metrics().ContainerRemoved(c.Metadata().GetName(), c.Status().OOMKilled)
 		logging.From(ctx).InfoContext(ctx, "Removed container", "container", c.ID, "name", c.Metadata().GetName(), "pod", c.PodID)
 	}
 	return &runtimeapi.RemoveContainerResponse{}, nil

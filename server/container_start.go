@@ -8,10 +8,10 @@ import (
 
 // StartContainer runs a created container's process.
 func (s *Server) StartContainer(ctx context.Context, req *runtimeapi.StartContainerRequest) (*runtimeapi.StartContainerResponse, error) {
-	s.logContainer(ctx, "Starting container", req.ContainerId)
+	s.containers.LogLifecycle(ctx, "Starting container", req.ContainerId)
 	if err := s.containers.Start(ctx, req.ContainerId); err != nil {
 		return nil, err
 	}
-	s.logContainer(ctx, "Started container", req.ContainerId)
+	s.containers.LogLifecycle(ctx, "Started container", req.ContainerId)
 	return &runtimeapi.StartContainerResponse{}, nil
 }

@@ -10,10 +10,10 @@ import (
 // StopContainer stops a container within the timeout, then kills it.
 // Unknown or already stopped containers succeed.
 func (s *Server) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
-	s.logContainer(ctx, "Stopping container", req.ContainerId, "timeout", req.Timeout)
+	s.containers.LogLifecycle(ctx, "Stopping container", req.ContainerId, "timeout", req.Timeout)
 	if err := s.containers.Stop(ctx, req.ContainerId, time.Duration(req.Timeout)*time.Second); err != nil {
 		return nil, err
 	}
-	s.logContainer(ctx, "Stopped container", req.ContainerId)
+	s.containers.LogLifecycle(ctx, "Stopped container", req.ContainerId)
 	return &runtimeapi.StopContainerResponse{}, nil
 }

@@ -9,7 +9,7 @@ import (
 // PullImage pulls an image and returns the ref every other API reports.
 func (s *Server) PullImage(ctx context.Context, req *runtimeapi.PullImageRequest) (*runtimeapi.PullImageResponse, error) {
 	ref, err := s.images.Pull(ctx, req.Image.Image, req.Auth, req.SandboxConfig)
-	s.observeImagePull(err)
+	s.obs().ImagePull(err)
 	if err != nil {
 		return nil, err
 	}

@@ -14,10 +14,6 @@ import (
 // (validate_request_container.go); what stays here needs the pod or
 // another container.
 
-// validateCreate is kept for Create until its call goes (issue 21):
-// server validates every CreateContainer request before Create sees it.
-func validateCreate(string, *runtimeapi.ContainerConfig) error { return nil }
-
 // checkInPod checks the container against its pod: a privileged container
 // needs a privileged pod (as in CRI-O), since the pod's security context
 // is what the kubelet admitted.

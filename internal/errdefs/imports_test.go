@@ -13,13 +13,8 @@ import (
 // grpcGlue may import gRPC's status and codes: it is gRPC plumbing, not a
 // domain package.
 var grpcGlue = map[string]string{
-	"internal/metrics": "its interceptors label requests by gRPC code",
-	// Temporary, until the issue 21 branches meet: create.go and
-	// manager.go are converted on their own branch, and manager.go reads
-	// the sysctl error of namespaces.go with status.Code until then.
-	"internal/container/create.go":   "temporary",
-	"internal/sandbox/manager.go":    "temporary",
-	"internal/sandbox/namespaces.go": "temporary",
+	"internal/metrics":       "its interceptors label requests by gRPC code",
+	"internal/observability": "hands the metrics the code server answers",
 }
 
 // TestDomainPackagesReturnKinds keeps gRPC codes out of the domain: a

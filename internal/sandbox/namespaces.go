@@ -9,9 +9,8 @@ import (
 	"runtime"
 
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/proc"
 )
 
@@ -96,9 +95,7 @@ func pinOnThisThread(req PinRequest) (paths map[NS]string, retErr error) {
 		if err := os.WriteFile(p, []byte(val), 0o644); err != nil {
 			// No such sysctl, a value the kernel refuses, a read-only one:
 			// all are the request's fault.
-			// A status error until manager.go (issue 21, r21rec) stops
-			// reading this code with status.Code; then errdefs.Invalid.
-			return nil, status.Errorf(codes.InvalidArgument, "config.linux.sysctls[%s]: cannot set %s: %v", name, Short(val), err)
+			return nil, errdefs.Invalid("", "config.linux.sysctls[%s]: cannot set %s: %w", name, Short(val), err)
 		}
 	}
 	for _, k := range req.Kinds {

@@ -35,10 +35,6 @@ func Short(v string) string {
 	return fmt.Sprintf("%q", v)
 }
 
-// ValidateConfig is kept for Manager.Run until its call goes (issue 21):
-// server validates every RunPodSandbox request before Run sees it.
-func ValidateConfig(*runtimeapi.PodSandboxConfig) error { return nil }
-
 // Hostname is the pod's hostname: config.hostname, else the node's for
 // hostNetwork pods, else the pod name cut to 63 characters.
 func Hostname(cfg *runtimeapi.PodSandboxConfig, nodeHostname string) string {
