@@ -3,17 +3,12 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // ContainerStats reports one container's CPU, memory, swap and writable
 // layer usage.
 func (s *Server) ContainerStats(ctx context.Context, req *runtimeapi.ContainerStatsRequest) (*runtimeapi.ContainerStatsResponse, error) {
-	if req.ContainerId == "" {
-		return nil, status.Error(codes.InvalidArgument, "container_id is required")
-	}
 	c, err := s.containers.Get(req.ContainerId)
 	if err != nil {
 		return nil, err

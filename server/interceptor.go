@@ -102,33 +102,43 @@ func logRequest(ctx context.Context, l *slog.Logger, method string, start time.T
 	l.Log(ctx, level, "request done", "duration", time.Since(start))
 }
 
-// toStatus maps plain errors onto gRPC codes; status errors pass unchanged.
+// kindCodes is the gRPC code of each domain error kind.
+var kindCodes = map[error]codes.Code{
+	errdefs.ErrNotFound:           codes.NotFound,
+	errdefs.ErrAlreadyExists:      codes.AlreadyExists,
+	errdefs.ErrInvalidArgument:    codes.InvalidArgument,
+	errdefs.ErrFailedPrecondition: codes.FailedPrecondition,
+	errdefs.ErrUnimplemented:      codes.Unimplemented,
+	errdefs.ErrResourceExhausted:  codes.ResourceExhausted,
+	errdefs.ErrUnavailable:        codes.Unavailable,
+	errdefs.ErrInternal:           codes.Internal,
+	errdefs.ErrDeadlineExceeded:   codes.DeadlineExceeded,
+	errdefs.ErrCanceled:           codes.Canceled,
+	errdefs.ErrPermissionDenied:   codes.PermissionDenied,
+	errdefs.ErrUnauthenticated:    codes.Unauthenticated,
+	errdefs.ErrUnknown:            codes.Unknown,
+}
+
+// isNotFound says whether err answers NotFound, whichever layer made it.
+func isNotFound(err error) bool { return status.Code(toStatus(err)) == codes.NotFound }
+
+// toStatus maps an error onto its gRPC code: the outermost domain kind
+// (errdefs) decides, else a wrapped status, else well-known causes.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
+	if _, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
 		return err
+	}
+	if k := errdefs.Kind(err); k != nil {
+		return status.Error(kindCodes[k], err.Error())
 	}
 	var se interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &se) {
 		return status.Error(se.GRPCStatus().Code(), err.Error())
 	}
 	switch {
-	case errors.Is(err, errdefs.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, errdefs.ErrAlreadyExists):
-		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, errdefs.ErrInvalidArgument):
-		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, errdefs.ErrFailedPrecondition):
-		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, errdefs.ErrUnimplemented):
-		return status.Error(codes.Unimplemented, err.Error())
-	case errors.Is(err, errdefs.ErrResourceExhausted):
-		return status.Error(codes.ResourceExhausted, err.Error())
-	case errors.Is(err, errdefs.ErrUnavailable):
-		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, context.Canceled):

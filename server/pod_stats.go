@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/cristats"
@@ -13,9 +11,6 @@ import (
 // PodSandboxStats reports a pod's CPU, memory, process and network usage
 // and the stats of its containers.
 func (s *Server) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandboxStatsRequest) (*runtimeapi.PodSandboxStatsResponse, error) {
-	if req.PodSandboxId == "" {
-		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
-	}
 	sb, err := s.pods.Get(req.PodSandboxId)
 	if err != nil {
 		return nil, err

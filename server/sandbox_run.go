@@ -4,11 +4,10 @@ import (
 	"context"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/annotations"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/pending"
 	"github.com/crio-runtime/crio/internal/sandbox"
@@ -21,12 +20,6 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return nil, err
 	}
 	lx := req.GetConfig().GetLinux()
-	if err := validatePodResources(lx.GetResources(), "config.linux.resources."); err != nil {
-		return nil, err
-	}
-	if err := validatePodResources(lx.GetOverhead(), "config.linux.overhead."); err != nil {
-		return nil, err
-	}
 	ro, err := s.podAnnotations(req.GetConfig(), handler)
 	if err != nil {
 		return nil, err
@@ -75,7 +68,7 @@ func (s *Server) handlerName(name string) (string, error) {
 		return cfg.Crio.Runtime.DefaultRuntime, nil
 	}
 	if _, ok := cfg.Crio.Runtime.Runtimes[name]; !ok {
-		return "", status.Errorf(codes.InvalidArgument, "runtime_handler %q is not configured (have %v)", name, cfg.HandlerNames())
+		return "", errdefs.Invalid("runtime_handler", "runtime_handler %q is not configured (have %v)", name, cfg.HandlerNames())
 	}
 	return name, nil
 }
@@ -85,7 +78,7 @@ func (s *Server) handlerName(name string) (string, error) {
 func (s *Server) podAnnotations(cfg *runtimeapi.PodSandboxConfig, handler string) (sandbox.RunOptions, error) {
 	eff, err := annotations.Resolve(annotations.PodInput(&s.Config().Crio.Runtime, handler, cfg.GetAnnotations(), cgroupV2()))
 	if err != nil {
-		return sandbox.RunOptions{}, status.Error(codes.InvalidArgument, err.Error())
+		return sandbox.RunOptions{}, errdefs.Invalid("", "%w", err)
 	}
 	return sandbox.RunOptions{ShmSize: eff.ShmSize}, nil
 }

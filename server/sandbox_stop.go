@@ -3,17 +3,12 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // StopPodSandbox stops the pod's containers and tears down its network; the
 // pod stays listable as NOTREADY. Unknown ids succeed, as api.proto asks.
 func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
-	if req.PodSandboxId == "" {
-		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
-	}
 	s.pods.LogLifecycle(ctx, "Stopping pod sandbox", req.PodSandboxId)
 	if sb, err := s.pods.Get(req.PodSandboxId); err == nil {
 		s.links().UnmountPod(ctx, sb)

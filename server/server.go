@@ -144,10 +144,11 @@ func (s *Server) StorageDriver() string {
 	return s.Config().Crio.StorageDriver
 }
 
-// Register adds both CRI services to g.
+// Register adds both CRI services to g, each request validated first
+// (see validate_request.go).
 func (s *Server) Register(g *grpc.Server) {
-	runtimeapi.RegisterRuntimeServiceServer(g, s)
-	runtimeapi.RegisterImageServiceServer(g, s)
+	registerValidated(g, &runtimeapi.RuntimeService_ServiceDesc, runtimeapi.RuntimeServiceServer(s))
+	registerValidated(g, &runtimeapi.ImageService_ServiceDesc, runtimeapi.ImageServiceServer(s))
 }
 
 // Reload applies the reloadable options of next and logs each change.

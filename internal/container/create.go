@@ -109,9 +109,6 @@ type creation struct {
 // newCreation checks the request against its pod and resolves the runtime
 // and the image; it makes nothing, so it needs no undo.
 func (m *Manager) newCreation(ctx context.Context, podID string, cfg *runtimeapi.ContainerConfig, podCfg *runtimeapi.PodSandboxConfig) (*creation, error) {
-	if err := validateCreate(podID, cfg); err != nil {
-		return nil, err
-	}
 	sb, err := m.pods.Get(podID)
 	if err != nil {
 		return nil, err

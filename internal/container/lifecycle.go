@@ -13,10 +13,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/proc"
@@ -36,7 +35,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	defer c.opMu.Unlock()
 	exited, _ := m.applyExit(c)
 	if started := c.Status().Started; started || exited {
-		return status.Errorf(codes.FailedPrecondition, "container %s is %s, not created", c.ID, strings.ToLower(strings.TrimPrefix(c.State().String(), "CONTAINER_")))
+		return errdefs.FailedPrecondition("container %s is %s, not created", c.ID, strings.ToLower(strings.TrimPrefix(c.State().String(), "CONTAINER_")))
 	}
 	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
@@ -58,7 +57,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 			c.Message = err.Error()
 			return nil
 		})
-		return status.Errorf(codes.Unknown, "start container: %v", err)
+		return errdefs.New(errdefs.ErrUnknown, "start container: %w", err)
 	}
 	err = persisted()
 	stage("record")
@@ -75,7 +74,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 // Stopping an exited or unknown container succeeds.
 func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	c, err := m.Get(id)
-	if status.Code(err) == codes.NotFound {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -97,7 +96,7 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 	if timeout > 0 {
 		sig := stopSignal(c.StopSignal)
 		if err := rt.Kill(ctx, c.ID, sig); err != nil {
-			return status.Errorf(codes.Unknown, "stop container %s: %v", c.ID, err)
+			return errdefs.New(errdefs.ErrUnknown, "stop container %s: %w", c.ID, err)
 		}
 		if m.waitExit(ctx, c, timeout) {
 			return nil
@@ -105,14 +104,14 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 		logging.From(ctx).Info("container ignored its stop signal; killing", "container", c.ID, "timeout", timeout)
 	}
 	if err := rt.Kill(ctx, c.ID, syscall.SIGKILL); err != nil {
-		return status.Errorf(codes.Unknown, "kill container %s: %v", c.ID, err)
+		return errdefs.New(errdefs.ErrUnknown, "kill container %s: %w", c.ID, err)
 	}
 	if !c.Status().Started {
 		// A created container's init waits on the exec fifo; delete frees it.
 		_ = rt.Delete(ctx, c.ID)
 	}
 	if !m.waitExit(ctx, c, killGrace) {
-		return status.Errorf(codes.DeadlineExceeded, "container %s did not exit after SIGKILL", c.ID)
+		return errdefs.New(errdefs.ErrDeadlineExceeded, "container %s did not exit after SIGKILL", c.ID)
 	}
 	return nil
 }
@@ -138,7 +137,7 @@ func stopSignal(name string) syscall.Signal {
 // Unknown ids succeed.
 func (m *Manager) Remove(ctx context.Context, id string) error {
 	c, err := m.Get(id)
-	if status.Code(err) == codes.NotFound {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -161,7 +160,7 @@ func (m *Manager) remove(ctx context.Context, c *Container) error {
 		return err
 	}
 	if err := rt.Delete(ctx, c.ID); err != nil {
-		return status.Errorf(codes.Unknown, "delete container %s: %v", c.ID, err)
+		return errdefs.New(errdefs.ErrUnknown, "delete container %s: %w", c.ID, err)
 	}
 	m.deleteRootfs(c.ID)
 	m.unmountImages(c)
@@ -215,10 +214,10 @@ func (m *Manager) ReopenLog(ctx context.Context, id string) error {
 		return err
 	}
 	if !c.Running() {
-		return status.Errorf(codes.FailedPrecondition, "container %s is not running", c.ID)
+		return errdefs.FailedPrecondition("container %s is not running", c.ID)
 	}
 	if err := monitor.ReopenLog(ctx, filepath.Join(c.AttachDir, "ctl")); err != nil {
-		return status.Errorf(codes.Unknown, "reopen log of %s: %v", c.ID, err)
+		return errdefs.New(errdefs.ErrUnknown, "reopen log of %s: %w", c.ID, err)
 	}
 	return nil
 }

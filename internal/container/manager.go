@@ -8,9 +8,8 @@ import (
 	"sync"
 
 	"github.com/containers/storage"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/state"
@@ -99,11 +98,11 @@ func (m *Manager) Runtime(handler string) (*oci.Runtime, error) {
 	}
 	h, ok := m.cfg().Crio.Runtime.Runtimes[handler]
 	if !ok {
-		return nil, status.Errorf(codes.InvalidArgument, "runtime handler %q is not configured", handler)
+		return nil, errdefs.Invalid("", "runtime handler %q is not configured", handler)
 	}
 	r, err := oci.NewRuntime(handler, h, m.systemdCgroups())
 	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "%v", err)
+		return nil, errdefs.FailedPrecondition("%w", err)
 	}
 	m.runtimes[handler] = r
 	return r, nil
@@ -117,9 +116,9 @@ func (m *Manager) Get(idOrPrefix string) (*Container, error) {
 	}
 	if err != nil {
 		if errors.Is(err, state.ErrAmbiguous) {
-			return nil, status.Errorf(codes.InvalidArgument, "container id %v", err)
+			return nil, errdefs.Invalid("", "container id %w", err)
 		}
-		return nil, status.Errorf(codes.NotFound, "container %q not found", idOrPrefix)
+		return nil, errdefs.NotFound("container %q not found", idOrPrefix)
 	}
 	return c, nil
 }
@@ -160,7 +159,7 @@ func (m *Manager) CloseSpares() {
 
 func (m *Manager) reserve(key, id string) error {
 	if other, err := m.names.Reserve(key, id); err != nil {
-		return status.Errorf(codes.AlreadyExists, "container name %s is already in use by %s", key, other)
+		return errdefs.AlreadyExists("container name %s is already in use by %s", key, other)
 	}
 	return nil
 }
@@ -204,7 +203,7 @@ func (m *Manager) hostCgroupsPath(p string) (string, error) {
 	}
 	cp, err := oci.CgroupfsPath(p)
 	if err != nil {
-		return "", status.Errorf(codes.InvalidArgument, "cgroup parent: %v", err)
+		return "", errdefs.Invalid("", "cgroup parent: %w", err)
 	}
 	return cp, nil
 }

@@ -6,11 +6,10 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/annotations"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/sandbox"
@@ -41,7 +40,7 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 	rc := m.cfg().Crio
 	nodeMounts, err := nodeFiles(c.Bundle, &rc.Runtime)
 	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "node files: %v", err)
+		return nil, errdefs.FailedPrecondition("node files: %w", err)
 	}
 	runtimeOpts, err := m.specRuntimeOptions(sb.RuntimeHandler)
 	if err != nil {
@@ -96,7 +95,7 @@ func (m *Manager) specRuntimeOptions(handler string) (spec.RuntimeOptions, error
 	}
 	addDevs, err := additionalDevices(rc.Runtime.AdditionalDevices)
 	if err != nil {
-		return spec.RuntimeOptions{}, status.Error(codes.FailedPrecondition, err.Error())
+		return spec.RuntimeOptions{}, errdefs.FailedPrecondition("%w", err)
 	}
 	seccompProfile := rc.Runtime.SeccompProfile
 	if h != nil && h.SeccompProfile != "" {
@@ -158,10 +157,10 @@ func (m *Manager) specAnnotations(c *Container, sb *sandbox.Sandbox) (*annotatio
 	in.ContainerAnnotations, in.ContainerName = c.Config.GetAnnotations(), c.Config.GetMetadata().GetName()
 	eff, err := annotations.Resolve(in)
 	if err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		return nil, errdefs.Invalid("", "%w", err)
 	}
 	if eff.SeccompProfileRef != "" {
-		return nil, status.Errorf(codes.InvalidArgument, "annotation %q: seccomp profiles from OCI artifacts are not supported", eff.SeccompProfileKey)
+		return nil, errdefs.Invalid("", "annotation %q: seccomp profiles from OCI artifacts are not supported", eff.SeccompProfileKey)
 	}
 	return eff, nil
 }
@@ -172,7 +171,7 @@ func (m *Manager) specAnnotations(c *Container, sb *sandbox.Sandbox) (*annotatio
 func (m *Manager) fitSpecToHost(res *spec.Result, eff *annotations.Effect, c *Container, sb *sandbox.Sandbox) error {
 	rc := m.cfg().Crio
 	if err := annotations.ApplyToSpec(res.Spec, eff, hostos.Host{}.Devices); err != nil {
-		return status.Error(codes.InvalidArgument, err.Error())
+		return errdefs.Invalid("", "%w", err)
 	}
 	applyHooks(res, rc.Runtime.HooksDir, c.Config.GetAnnotations(), sb.Config.GetAnnotations(), len(c.Config.GetMounts()) > 0)
 	warn, err := spec.FitResources(res.Spec.Linux.Resources, m.cgroupSupport())

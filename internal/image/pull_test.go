@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/test/registry"
 )
 
@@ -137,12 +137,12 @@ func TestFsInfoMoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}), codes.FailedPrecondition, "ctr1")
+	wantKind(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}), errdefs.ErrFailedPrecondition, "ctr1")
 	if err := s.Store().DeleteContainer(c.ID); err != nil {
 		t.Fatal(err)
 	}
 	s.SetInUseFunc(func(string) (string, bool) { return "web-1", true })
-	wantCode(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}), codes.FailedPrecondition, "web-1")
+	wantKind(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}), errdefs.ErrFailedPrecondition, "web-1")
 	s.SetInUseFunc(nil)
 	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}); err != nil {
 		t.Fatal(err)
@@ -172,12 +172,12 @@ func TestBadInput(t *testing.T) {
 		"Upper/Case", "a:b:c", "sha256:" + strings.Repeat("a", 64), strings.Repeat("a", 64), "busybox@sha256:123",
 	} {
 		_, err := s.Pull(ctxT(t), ref, nil, nil)
-		wantCode(t, err, codes.InvalidArgument)
+		wantKind(t, err, errdefs.ErrInvalidArgument)
 	}
 	_, _, err := s.Status(ctxT(t), &runtimeapi.ImageSpec{Image: ""}, false)
-	wantCode(t, err, codes.InvalidArgument)
+	wantKind(t, err, errdefs.ErrInvalidArgument)
 	_, err = s.Pull(ctxT(t), "busybox", &runtimeapi.AuthConfig{Auth: "!!notbase64"}, nil)
-	wantCode(t, err, codes.InvalidArgument)
+	wantKind(t, err, errdefs.ErrInvalidArgument)
 	storeEmpty(t, s)
 }
 

@@ -5,8 +5,7 @@ import (
 	"errors"
 
 	"github.com/containers/storage"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -24,7 +23,7 @@ func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec) error 
 	s.inUseMu.RUnlock()
 	if inUse != nil {
 		if name, ok := inUse(img.ID); ok {
-			return status.Errorf(codes.FailedPrecondition, "image %s (%s) is in use by container %s", spec.GetImage(), img.ID, name)
+			return errdefs.FailedPrecondition("image %s (%s) is in use by container %s", spec.GetImage(), img.ID, name)
 		}
 	}
 	if release != nil {
@@ -36,9 +35,9 @@ func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec) error 
 	case errors.Is(err, storage.ErrImageUnknown), errors.Is(err, storage.ErrNotAnImage), errors.Is(err, storage.ErrLayerUnknown):
 		// A concurrent remove won the race; the image is gone either way.
 	case errors.Is(err, storage.ErrImageUsedByContainer):
-		return status.Errorf(codes.FailedPrecondition, "image %s (%s) is in use by container %s", spec.GetImage(), img.ID, s.containerUsing(img.ID))
+		return errdefs.FailedPrecondition("image %s (%s) is in use by container %s", spec.GetImage(), img.ID, s.containerUsing(img.ID))
 	default:
-		return status.Errorf(codes.Internal, "remove image %s: %v", img.ID, err)
+		return errdefs.New(errdefs.ErrInternal, "remove image %s: %w", img.ID, err)
 	}
 	s.dropInfo(img.ID)
 	s.log.InfoContext(ctx, "removed image", "ref", spec.GetImage(), "id", img.ID)

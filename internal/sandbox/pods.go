@@ -3,9 +3,6 @@ package sandbox
 import (
 	"errors"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/state"
 )
@@ -26,9 +23,9 @@ func (p *Pods) Get(idOrPrefix string) (*Sandbox, error) {
 	}
 	if err != nil {
 		if errors.Is(err, state.ErrAmbiguous) {
-			return nil, status.Errorf(codes.InvalidArgument, "pod sandbox id %v", err)
+			return nil, errdefs.Invalid("", "pod sandbox id %w", err)
 		}
-		return nil, status.Errorf(codes.NotFound, "pod sandbox %q not found", idOrPrefix)
+		return nil, errdefs.NotFound("pod sandbox %q not found", idOrPrefix)
 	}
 	return sb, nil
 }
@@ -36,7 +33,7 @@ func (p *Pods) Get(idOrPrefix string) (*Sandbox, error) {
 // isNotFound: Get's error for an unknown id (stop and remove of one
 // succeed, as api.proto says).
 func isNotFound(err error) bool {
-	return errors.Is(err, errdefs.ErrNotFound) || status.Code(err) == codes.NotFound
+	return errors.Is(err, errdefs.ErrNotFound)
 }
 
 // List returns all pods ordered by id, but those not yet handed out.

@@ -75,11 +75,9 @@ type podRun struct {
 	added func() error
 }
 
-// newRun checks the request; it makes nothing, so it needs no undo.
+// newRun prepares the run of a validated request (server checks its
+// fields); it makes nothing, so it needs no undo.
 func (m *Manager) newRun(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string, ro RunOptions, stages func(string, time.Duration)) (*podRun, error) {
-	if err := ValidateConfig(cfg); err != nil {
-		return nil, err
-	}
 	nso := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	sysctls, skipped, _ := SortSysctls(cfg.GetLinux().GetSysctls(), nso)
 	if len(skipped) > 0 {
