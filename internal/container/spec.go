@@ -11,6 +11,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/annotations"
+	"github.com/crio-runtime/crio/internal/cdi"
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/sandbox"
@@ -140,6 +141,9 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	applyHooks(res, rc.Runtime.HooksDir, c.Config.GetAnnotations(), sb.Config.GetAnnotations(), len(c.Config.GetMounts()) > 0)
+	if err := cdi.Inject(rc.Runtime.CDISpecDirs, res.Spec, c.Config.ContainerConfig); err != nil {
+		return nil, err
+	}
 	warn, err := spec.FitResources(res.Spec.Linux.Resources, m.cgroupSupport())
 	if err != nil {
 		return nil, err

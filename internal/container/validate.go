@@ -2,12 +2,12 @@ package container
 
 import (
 	"fmt"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/cdi"
 	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
 )
@@ -34,12 +34,8 @@ func validateCreate(podID string, cfg *runtimeapi.ContainerConfig) error {
 			return err
 		}
 	}
-	if len(cfg.GetCDIDevices()) > 0 {
-		names := make([]string, len(cfg.CDIDevices))
-		for i, d := range cfg.CDIDevices {
-			names[i] = d.GetName()
-		}
-		return status.Errorf(codes.Unimplemented, "config.cdi_devices %s: CDI devices are not supported yet", strings.Join(names, ", "))
+	if _, err := cdi.Devices(cfg); err != nil {
+		return err
 	}
 	return sandbox.CheckNamespaceModes(nsField, cfg.GetLinux().GetSecurityContext().GetNamespaceOptions())
 }

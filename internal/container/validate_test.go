@@ -1,6 +1,7 @@
 package container
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/state"
@@ -41,18 +43,27 @@ func TestValidateCreate(t *testing.T) {
 		"long name": {ctrCfg(func(c *runtimeapi.ContainerConfig) { c.Metadata.Name = strings.Repeat("c", 254) }), codes.InvalidArgument, "metadata.name"},
 		"newline":   {ctrCfg(func(c *runtimeapi.ContainerConfig) { c.Metadata.Name = "c\n" }), codes.InvalidArgument, "metadata.name"},
 		"log path":  {ctrCfg(func(c *runtimeapi.ContainerConfig) { c.LogPath = "a/../../b" }), codes.InvalidArgument, "log_path"},
-		"CDI": {ctrCfg(func(c *runtimeapi.ContainerConfig) {
-			c.CDIDevices = []*runtimeapi.CDIDevice{{Name: "a.com/x=1"}, {Name: "b.com/y=2"}}
-		}), codes.Unimplemented, "a.com/x=1, b.com/y=2"},
+		"CDI name": {ctrCfg(func(c *runtimeapi.ContainerConfig) {
+			c.CDIDevices = []*runtimeapi.CDIDevice{{Name: "a.com/x=1"}, {Name: "gpu0"}}
+		}), codes.InvalidArgument, "config.cdi_devices[1].name: \"gpu0\""},
 		"ipc mode 99": {ctrCfg(func(c *runtimeapi.ContainerConfig) {
 			c.Linux.SecurityContext.NamespaceOptions = &runtimeapi.NamespaceOption{Ipc: 99}
 		}), codes.InvalidArgument, "namespace_options.ipc"},
 	} {
 		err := validateCreate("pod", tc.cfg)
-		if status.Code(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
+		if codeOf(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %v naming %q", name, err, tc.code, tc.want)
 		}
 	}
+}
+
+// codeOf is the gRPC code err gets: typed domain errors are mapped by the
+// server, the others carry their status.
+func codeOf(err error) codes.Code {
+	if errors.Is(err, errdefs.ErrInvalidArgument) {
+		return codes.InvalidArgument
+	}
+	return status.Code(err)
 }
 
 func TestPrivilegedNeedsPrivilegedPod(t *testing.T) {
