@@ -13,10 +13,10 @@ func (s *Server) StartContainer(ctx context.Context, req *runtimeapi.StartContai
 	if req.ContainerId == "" {
 		return nil, status.Error(codes.InvalidArgument, "container_id is required")
 	}
-	s.logContainer(ctx, "Starting container", req.ContainerId)
+	s.containers.LogLifecycle(ctx, "Starting container", req.ContainerId)
 	if err := s.containers.Start(ctx, req.ContainerId); err != nil {
 		return nil, err
 	}
-	s.logContainer(ctx, "Started container", req.ContainerId)
+	s.containers.LogLifecycle(ctx, "Started container", req.ContainerId)
 	return &runtimeapi.StartContainerResponse{}, nil
 }

@@ -18,10 +18,10 @@ func (s *Server) StopContainer(ctx context.Context, req *runtimeapi.StopContaine
 	if req.Timeout < 0 {
 		return nil, status.Error(codes.InvalidArgument, "timeout must not be negative")
 	}
-	s.logContainer(ctx, "Stopping container", req.ContainerId, "timeout", req.Timeout)
+	s.containers.LogLifecycle(ctx, "Stopping container", req.ContainerId, "timeout", req.Timeout)
 	if err := s.containers.Stop(ctx, req.ContainerId, time.Duration(req.Timeout)*time.Second); err != nil {
 		return nil, err
 	}
-	s.logContainer(ctx, "Stopped container", req.ContainerId)
+	s.containers.LogLifecycle(ctx, "Stopped container", req.ContainerId)
 	return &runtimeapi.StopContainerResponse{}, nil
 }

@@ -14,7 +14,7 @@ func (s *Server) PullImage(ctx context.Context, req *runtimeapi.PullImageRequest
 		return nil, status.Error(codes.InvalidArgument, "image.image is required")
 	}
 	ref, err := s.images.Pull(ctx, req.Image.Image, req.Auth, req.SandboxConfig)
-	s.observeImagePull(err)
+	s.obs().ImagePull(err)
 	if err != nil {
 		return nil, err
 	}

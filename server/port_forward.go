@@ -23,7 +23,7 @@ func (s *Server) PortForward(ctx context.Context, req *runtimeapi.PortForwardReq
 	if st == nil {
 		return nil, streamingUnavailable()
 	}
-	sb, err := s.readyPod(req.PodSandboxId)
+	sb, err := s.pods.GetReady(req.PodSandboxId)
 	if err != nil {
 		return nil, err
 	}

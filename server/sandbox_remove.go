@@ -23,14 +23,9 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 	if err != nil {
 		return nil, err
 	}
-	s.logPod(ctx, "Removing pod sandbox", sb.ID)
-	s.unmountPodLogs(ctx, sb)
+	s.pods.LogLifecycle(ctx, "Removing pod sandbox", sb.ID)
+	s.links().UnmountPod(ctx, sb)
 	if err := s.pods.Remove(ctx, sb.ID); err != nil {
-		return nil, err
-	}
-	// The pod's resources record goes with it (restart also collects
-	// records of pods that are gone).
-	if err := s.dropPodResources(sb.ID); err != nil {
 		return nil, err
 	}
 	logging.From(ctx).InfoContext(ctx, "Removed pod sandbox", "pod", sb.ID, "name", sb.Metadata().GetName(), "namespace", sb.Metadata().GetNamespace())

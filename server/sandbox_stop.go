@@ -14,13 +14,13 @@ func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSand
 	if req.PodSandboxId == "" {
 		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
 	}
-	s.logPod(ctx, "Stopping pod sandbox", req.PodSandboxId)
+	s.pods.LogLifecycle(ctx, "Stopping pod sandbox", req.PodSandboxId)
 	if sb, err := s.pods.Get(req.PodSandboxId); err == nil {
-		s.unmountPodLogs(ctx, sb)
+		s.links().UnmountPod(ctx, sb)
 	}
 	if err := s.pods.Stop(ctx, req.PodSandboxId); err != nil {
 		return nil, err
 	}
-	s.logPod(ctx, "Stopped pod sandbox", req.PodSandboxId)
+	s.pods.LogLifecycle(ctx, "Stopped pod sandbox", req.PodSandboxId)
 	return &runtimeapi.StopPodSandboxResponse{}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/cristats"
 )
 
 // UpdateContainerResources applies new limits to the live cgroup and the record.
@@ -33,11 +35,11 @@ func (s *Server) checkMemoryDecrease(id string, limit int64) error {
 	if err != nil {
 		return err
 	}
-	ref, ok := containerRef(c)
+	ref, ok := cristats.ContainerRef(c)
 	if !ok || !c.Running() {
 		return nil
 	}
-	cur, err := s.obs().collector.ReadNow(ref)
+	cur, err := s.obs().Collector().ReadNow(ref)
 	if err != nil {
 		return nil // gone or not readable: the update itself decides
 	}

@@ -41,11 +41,8 @@ func (m *Manager) execProcess(id string, cmd []string, tty bool) (*Container, *s
 	if err != nil {
 		return nil, nil, err
 	}
-	c.mu.Lock()
-	exited, _ := m.readExitLocked(c)
-	started := c.Started
-	c.mu.Unlock()
-	if exited || !started {
+	exited, _ := m.applyExit(c)
+	if exited || !c.Status().Started {
 		return nil, nil, status.Errorf(codes.FailedPrecondition, "container %s is not running", c.ID)
 	}
 	if c.spec == nil || c.spec.Process == nil {
@@ -89,10 +86,10 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, r *runtimeapi.
 			return status.Errorf(codes.Unknown, "update resources of %s: %v", c.ID, err)
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.Resources = mergeResources(c.Resources, res)
-	return m.persist(c)
+	return m.update(c, func(c *Container) error {
+		c.Resources = mergeResources(c.Resources, res)
+		return nil
+	})
 }
 
 func toOCIResources(r *runtimeapi.LinuxContainerResources) *specs.LinuxResources {

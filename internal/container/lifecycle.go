@@ -34,14 +34,11 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	}
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
-	c.mu.Lock()
-	exited, _ := m.readExitLocked(c)
-	started := c.Started
-	c.mu.Unlock()
-	if started || exited {
+	exited, _ := m.applyExit(c)
+	if started := c.Status().Started; started || exited {
 		return status.Errorf(codes.FailedPrecondition, "container %s is %s, not created", c.ID, strings.ToLower(strings.TrimPrefix(c.State().String(), "CONTAINER_")))
 	}
-	rt, err := m.Runtime(c.Handler)
+	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return err
 	}
@@ -50,20 +47,17 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	// StartedAt <= FinishedAt).
 	// The record is written while the runtime starts the process; a crash
 	// before the start took effect is undone by reconcile.
-	c.mu.Lock()
-	c.Started, c.StartedAt = true, time.Now().UnixNano()
-	c.mu.Unlock()
-	persisted := m.persistAsync(c)
+	persisted := m.updateAsync(c, func(c *Container) { c.Started, c.StartedAt = true, time.Now().UnixNano() })
 	stage := stageTimer(ctx)
 	err = rt.Start(ctx, c.ID)
 	stage("runtime_start")
 	if err != nil {
 		_ = persisted()
-		c.mu.Lock()
-		c.markExited(128, time.Now(), false, "StartError")
-		c.Message = err.Error()
-		_ = m.persist(c)
-		c.mu.Unlock()
+		_ = m.update(c, func(c *Container) error {
+			c.markExited(128, time.Now(), false, "StartError")
+			c.Message = err.Error()
+			return nil
+		})
 		return status.Errorf(codes.Unknown, "start container: %v", err)
 	}
 	err = persisted()
@@ -93,13 +87,10 @@ func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) er
 }
 
 func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Duration) error {
-	c.mu.Lock()
-	exited, _ := m.readExitLocked(c)
-	c.mu.Unlock()
-	if exited {
+	if exited, _ := m.applyExit(c); exited {
 		return nil
 	}
-	rt, err := m.Runtime(c.Handler)
+	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return err
 	}
@@ -165,7 +156,7 @@ func (m *Manager) remove(ctx context.Context, c *Container) error {
 	if err := m.stopLocked(ctx, c, 0); err != nil {
 		return err
 	}
-	rt, err := m.Runtime(c.Handler)
+	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return err
 	}
@@ -197,7 +188,9 @@ func (m *Manager) podContainers(podID string) []*Container {
 	return out
 }
 
-func (m *Manager) stopPod(ctx context.Context, podID string) error {
+// StopPodContainers stops every container of the pod (the pod's stop does
+// this before its own).
+func (m *Manager) StopPodContainers(ctx context.Context, podID string) error {
 	var errs []error
 	for _, c := range m.podContainers(podID) {
 		errs = append(errs, m.Stop(ctx, c.ID, 0))
@@ -205,7 +198,9 @@ func (m *Manager) stopPod(ctx context.Context, podID string) error {
 	return errors.Join(errs...)
 }
 
-func (m *Manager) removePod(ctx context.Context, podID string) error {
+// RemovePodContainers removes every container of the pod (the pod's
+// remove does this before its own files and record go).
+func (m *Manager) RemovePodContainers(ctx context.Context, podID string) error {
 	var errs []error
 	for _, c := range m.podContainers(podID) {
 		errs = append(errs, m.remove(ctx, c))
@@ -234,6 +229,7 @@ func (m *Manager) Restore(ctx context.Context) error {
 	log := logging.From(ctx)
 	err := m.store.List(recordKind, func(id string, data []byte) error {
 		c := &Container{exitCh: make(chan struct{})}
+		// The record is flattened into the container's JSON.
 		if err := json.Unmarshal(data, c); err != nil {
 			log.Error("skipping unreadable container record", "id", id, "error", err)
 			return nil
@@ -242,7 +238,7 @@ func (m *Manager) Restore(ctx context.Context) error {
 			c.spec = &specs.Spec{}
 			_ = json.Unmarshal(b, c.spec)
 		}
-		if _, err := m.readExitLocked(c); err != nil {
+		if _, err := m.applyExit(c); err != nil {
 			log.Warn("read exit record", "container", id, "error", err)
 		}
 		if !c.Exited {
@@ -263,22 +259,47 @@ func (m *Manager) Restore(ctx context.Context) error {
 }
 
 // reconcile marks a container whose runtime state is gone and whose monitor
-// left no record (a reboot) as exited with an unknown code.
+// left no record (a reboot) as exited with an unknown code, and completes
+// a record written before the runtime or the monitor reported.
 func (m *Manager) reconcile(ctx context.Context, c *Container) {
-	rt, err := m.Runtime(c.Handler)
+	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return
 	}
 	st, err := rt.State(ctx, c.ID)
 	if errors.Is(err, oci.ErrNotExist) {
-		c.markExited(255, time.Now(), false, "Unknown")
-		c.Message = "container state was lost (monitor and runtime state are gone)"
-		_ = m.persist(c)
+		_ = m.update(c, func(c *Container) error {
+			c.markExited(255, time.Now(), false, "Unknown")
+			c.Message = "container state was lost (monitor and runtime state are gone)"
+			return nil
+		})
 		return
 	}
 	if err != nil {
 		return
 	}
+	monitorRuns := true
+	_ = m.update(c, func(c *Container) error {
+		changed := syncWithRuntime(c, st)
+		if c.MonitorPid == 0 || c.MonitorStart == 0 {
+			pid, start := c.MonitorPid, c.MonitorStart
+			monitorRuns = identifyMonitor(ctx, c)
+			changed = changed || pid != c.MonitorPid || start != c.MonitorStart
+		}
+		if !changed {
+			return errUnchanged
+		}
+		return nil
+	})
+	if !monitorRuns || monitorGone(c) {
+		// The monitor died while the daemon was down (or with it).
+		m.monitorLost(ctx, c, logging.From(ctx))
+	}
+}
+
+// syncWithRuntime brings c's record in line with the runtime's state st;
+// it reports whether anything changed.
+func syncWithRuntime(c *Container, st *oci.State) bool {
 	changed := false
 	if c.Started && st.Status == "created" {
 		// The daemon stopped between recording the start and the
@@ -296,19 +317,7 @@ func (m *Manager) reconcile(ctx context.Context, c *Container) {
 			c.PidStart, changed = start, true
 		}
 	}
-	monitorRuns := true
-	if c.MonitorPid == 0 || c.MonitorStart == 0 {
-		pid, start := c.MonitorPid, c.MonitorStart
-		monitorRuns = identifyMonitor(ctx, c)
-		changed = changed || pid != c.MonitorPid || start != c.MonitorStart
-	}
-	if changed {
-		_ = m.persist(c)
-	}
-	if !monitorRuns || monitorGone(c) {
-		// The monitor died while the daemon was down (or with it).
-		m.monitorLost(ctx, c, logging.From(ctx))
-	}
+	return changed
 }
 
 // CRIStopSignal is the signal StopContainer sends, as ContainerStatus

@@ -92,7 +92,7 @@ func TestTargetPIDNamespaceNeedsTheSameProcess(t *testing.T) {
 	}
 	m := &Manager{index: state.NewIndex[*Container]()}
 	sb := &sandbox.Sandbox{ID: "p"}
-	target := &Container{ID: "t", PodID: "p", Started: true, Pid: os.Getpid(), PidStart: start}
+	target := &Container{Record: Record{ID: "t", PodID: "p", Started: true, Pid: os.Getpid(), PidStart: start}}
 	m.index.Add(target.ID, target)
 	cfg := ctrCfg(func(c *runtimeapi.ContainerConfig) {
 		c.Linux.SecurityContext.NamespaceOptions = &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_TARGET, TargetId: "t"}

@@ -1,24 +1,22 @@
-package server
+package config
 
 import (
 	"encoding/json"
 	"fmt"
-
-	"github.com/crio-runtime/crio/pkg/config"
 )
 
-// statusInfoConfig is the verbose Status "config" (crictl info): the
+// StatusInfo is the verbose Status "config" (crictl info): the
 // effective config keyed by TOML names, plus what CRI-O reports there: the
 // pause image as "sandboxImage", and the [crio.runtime] table by its Go field
 // names inside "crio" (DefaultRuntime, CtrStopTimeout, Runtimes.<name>.
 // ContainerCreateTimeout, MonitorCgroup ...), so tools reading CRI-O's shape
 // find the same values. TOML keys are lower case, so the two never clash.
-func statusInfoConfig(cfg *config.Config) (string, error) {
-	m, err := cfg.ToMap()
+func (c *Config) StatusInfo() (string, error) {
+	m, err := c.ToMap()
 	if err != nil {
 		return "", err
 	}
-	rt, err := json.Marshal(cfg.Crio.Runtime)
+	rt, err := json.Marshal(c.Crio.Runtime)
 	if err != nil {
 		return "", fmt.Errorf("encode runtime config: %w", err)
 	}
@@ -34,7 +32,7 @@ func statusInfoConfig(cfg *config.Config) (string, error) {
 	for k, v := range goNames {
 		crio[k] = v
 	}
-	m["sandboxImage"] = cfg.Crio.Image.PauseImage
+	m["sandboxImage"] = c.Crio.Image.PauseImage
 	data, err := json.Marshal(m)
 	if err != nil {
 		return "", err

@@ -37,7 +37,7 @@ func TestCheckNoNUL(t *testing.T) {
 			DnsConfig: &runtimeapi.DNSConfig{Servers: []string{"\x00"}}}},
 	} {
 		err := checkNoNUL(req)
-		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), want+" must not") {
+		if status.Code(toStatus(err)) != codes.InvalidArgument || !strings.Contains(err.Error(), want+" must not") {
 			t.Errorf("%s: %v", want, err)
 		}
 	}

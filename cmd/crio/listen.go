@@ -1,4 +1,4 @@
-package server
+package main
 
 import (
 	"errors"
@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// Listen opens the CRI socket: root-owned, mode 0660, in a 0700-or-stricter
+// listen opens the CRI socket: root-owned, mode 0660, in a 0700-or-stricter
 // parent it creates. A stale socket is replaced; one that answers belongs to
 // a running daemon and is left alone.
-func Listen(path string) (net.Listener, error) {
+func listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create socket dir: %w", err)
 	}

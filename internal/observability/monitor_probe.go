@@ -1,4 +1,4 @@
-package server
+package observability
 
 import (
 	"errors"
@@ -12,12 +12,12 @@ import (
 // process is gone while the container still runs (CRI-O's
 // containers_stopped_monitor_count): its exit would then never be
 // recorded, nor its logs written. Only runEvents calls it.
-func (s *Server) probeMonitors(o *observability) {
+func (o *Observability) probeMonitors() {
 	if o.monitorGone == nil {
 		o.monitorGone = map[string]bool{}
 	}
 	seen := map[string]bool{}
-	for _, c := range s.containers.Snapshot() {
+	for _, c := range o.opts.Containers.Snapshot() {
 		seen[c.ID] = true
 		if o.monitorGone[c.ID] || c.MonitorPid <= 0 || c.Pid <= 0 {
 			continue
@@ -33,7 +33,7 @@ func (s *Server) probeMonitors(o *observability) {
 		}
 		o.monitorGone[c.ID] = true
 		o.metrics.MonitorStopped(c.Metadata().Name)
-		s.log.Error("monitor of a running container is gone", "container", c.ID, "name", c.Metadata().Name, "monitorPid", c.MonitorPid)
+		o.opts.Log.Error("monitor of a running container is gone", "container", c.ID, "name", c.Metadata().Name, "monitorPid", c.MonitorPid)
 	}
 	for id := range o.monitorGone {
 		if !seen[id] {

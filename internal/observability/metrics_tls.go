@@ -1,4 +1,4 @@
-package server
+package observability
 
 import (
 	"crypto/tls"
@@ -12,8 +12,8 @@ import (
 // metrics_key are both set (nil otherwise): as in CRI-O, a self-signed pair
 // is written when neither file exists, changed files are reloaded, and
 // tls_min_version / tls_cipher_suites apply.
-func (s *Server) metricsTLS() (*tls.Config, error) {
-	cfg := s.Config()
+func (o *Observability) metricsTLS() (*tls.Config, error) {
+	cfg := o.opts.Config()
 	m := cfg.Crio.Metrics
 	if m.MetricsCert == "" || m.MetricsKey == "" {
 		return nil, nil
@@ -23,11 +23,11 @@ func (s *Server) metricsTLS() (*tls.Config, error) {
 		return nil, fmt.Errorf("metrics tls: %w", err)
 	}
 	if made {
-		s.log.Info("metrics key and cert path do not exist: generated a self-signed pair", "cert", m.MetricsCert, "key", m.MetricsKey)
+		o.opts.Log.Info("metrics key and cert path do not exist: generated a self-signed pair", "cert", m.MetricsCert, "key", m.MetricsKey)
 	}
 	files := streaming.TLSFiles{Cert: m.MetricsCert, Key: m.MetricsKey}
 	files.MinVersion, files.CipherSuites = cfg.TLSSettings()
-	tlsCfg, err := streaming.ServerTLSConfig(files, s.log)
+	tlsCfg, err := streaming.ServerTLSConfig(files, o.opts.Log)
 	if err != nil {
 		return nil, fmt.Errorf("metrics tls: %w", err)
 	}

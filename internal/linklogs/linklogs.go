@@ -1,4 +1,6 @@
-package server
+// Package linklogs links a pod's logs into one of its volumes, as CRI-O's
+// link-logs annotation asks, so a sidecar reads every container's log.
+package linklogs
 
 import (
 	"context"
@@ -16,6 +18,7 @@ import (
 	"github.com/crio-runtime/crio/internal/annotations"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/pkg/config"
 )
 
 // Log linking (CRI-O's link-logs.crio.io / io.kubernetes.cri-o.LinkLogs pod
@@ -40,19 +43,17 @@ type linkedLogs struct {
 	logDir string // the pod's log directory
 }
 
+// Linker mounts and links the logs of the pods that ask for it.
+type Linker struct {
+	Config   func() *config.Config // the running config: its allowed annotations
+	CgroupV2 bool                  // the host's hierarchy, as the annotations see it
+}
+
 // podLinkedLogs resolves the link-logs annotation of sb. An invalid volume
 // name or pod uid is an error (the caller warns).
-func (s *Server) podLinkedLogs(sb *sandbox.Sandbox) (linkedLogs, error) {
+func (k Linker) podLinkedLogs(sb *sandbox.Sandbox) (linkedLogs, error) {
 	cfg := sb.Config.PodSandboxConfig
-	rc := s.Config().Crio.Runtime
-	var allowed []string
-	if h := rc.Runtimes[sb.RuntimeHandler]; h != nil {
-		allowed = h.AllowedAnnotations
-	}
-	eff, err := annotations.Resolve(annotations.Input{
-		HandlerAllowed: allowed, Workloads: rc.Workloads, AllowedDevices: rc.AllowedDevices,
-		PodAnnotations: cfg.GetAnnotations(), CgroupV2: cgroupV2(),
-	})
+	eff, err := annotations.Resolve(annotations.PodInput(&k.Config().Crio.Runtime, sb.RuntimeHandler, cfg.GetAnnotations(), k.CgroupV2))
 	if err != nil || eff.LinkLogs == "" {
 		return linkedLogs{}, nil // refused at RunPodSandbox, or not asked
 	}
@@ -92,10 +93,10 @@ func (l linkedLogs) mounted() bool {
 	return unix.Stat(l.volume, &a) == nil && unix.Stat(l.logDir, &b) == nil && a.Dev == b.Dev && a.Ino == b.Ino
 }
 
-// mountPodLogs binds the pod's log directory read-only over the volume the
+// MountPod binds the pod's log directory read-only over the volume the
 // kubelet made; a repeated call changes nothing.
-func (s *Server) mountPodLogs(ctx context.Context, sb *sandbox.Sandbox) {
-	l, err := s.podLinkedLogs(sb)
+func (k Linker) MountPod(ctx context.Context, sb *sandbox.Sandbox) {
+	l, err := k.podLinkedLogs(sb)
 	if err == nil && l.volume != "" && !l.mounted() {
 		err = l.mount()
 	}
@@ -122,10 +123,10 @@ func (l linkedLogs) mount() error {
 	return nil
 }
 
-// unmountPodLogs undoes mountPodLogs; only our bind is removed (the volume
-// may be the kubelet's own tmpfs).
-func (s *Server) unmountPodLogs(ctx context.Context, sb *sandbox.Sandbox) {
-	l, err := s.podLinkedLogs(sb)
+// UnmountPod undoes MountPod; only our bind is removed (the volume may be
+// the kubelet's own tmpfs).
+func (k Linker) UnmountPod(ctx context.Context, sb *sandbox.Sandbox) {
+	l, err := k.podLinkedLogs(sb)
 	if err != nil || l.volume == "" {
 		return
 	}
@@ -137,10 +138,10 @@ func (s *Server) unmountPodLogs(ctx context.Context, sb *sandbox.Sandbox) {
 	}
 }
 
-// linkContainerLog adds "<id>.log" -> the container's log, relative so it
+// LinkContainer adds "<id>.log" -> the container's log, relative so it
 // resolves both on the host and in the volume inside containers.
-func (s *Server) linkContainerLog(ctx context.Context, sb *sandbox.Sandbox, id, logPath string) {
-	l, err := s.podLinkedLogs(sb)
+func (k Linker) LinkContainer(ctx context.Context, sb *sandbox.Sandbox, id, logPath string) {
+	l, err := k.podLinkedLogs(sb)
 	if err != nil || l.volume == "" || logPath == "" || !l.mounted() {
 		return
 	}

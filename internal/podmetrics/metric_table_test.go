@@ -1,4 +1,4 @@
-package server
+package podmetrics
 
 import (
 	"math"
@@ -51,7 +51,7 @@ func TestSpecMetricsFollowResources(t *testing.T) {
 			},
 		},
 	} {
-		c := &container.Container{Resources: tt.r, CreatedAt: created.UnixNano()}
+		c := &container.Container{Record: container.Record{Resources: tt.r, CreatedAt: created.UnixNano()}}
 		got := tableValues(&metricInput{c: c, now: time.Now()})
 		for _, m := range containerMetrics {
 			if m.group != "spec" {

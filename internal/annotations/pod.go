@@ -1,0 +1,16 @@
+package annotations
+
+import "github.com/crio-runtime/crio/pkg/config"
+
+// PodInput is the Input of a pod's own annotations (no container) under
+// runtime handler, with rc's allowed annotations, workloads and devices.
+func PodInput(rc *config.RuntimeConfig, handler string, podAnnotations map[string]string, cgroupV2 bool) Input {
+	var allowed []string
+	if h := rc.Runtimes[handler]; h != nil {
+		allowed = h.AllowedAnnotations
+	}
+	return Input{
+		HandlerAllowed: allowed, Workloads: rc.Workloads, AllowedDevices: rc.AllowedDevices,
+		PodAnnotations: podAnnotations, CgroupV2: cgroupV2,
+	}
+}
