@@ -1,10 +1,9 @@
 package server
 
 import (
-	"strings"
-
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/cdi"
 	"github.com/crio-runtime/crio/internal/errdefs"
 	ocispec "github.com/crio-runtime/crio/internal/spec"
 )
@@ -32,12 +31,8 @@ func validateCreateContainer(r *runtimeapi.CreateContainerRequest) error {
 			return err
 		}
 	}
-	if len(cfg.GetCDIDevices()) > 0 {
-		names := make([]string, len(cfg.CDIDevices))
-		for i, d := range cfg.CDIDevices {
-			names[i] = d.GetName()
-		}
-		return errdefs.Unimplemented("config.cdi_devices %s: CDI devices are not supported yet", strings.Join(names, ", "))
+	if _, err := cdi.Devices(cfg); err != nil {
+		return err
 	}
 	nso := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	if err := checkNamespaceModes(ctrNSField, nso); err != nil {

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -22,9 +21,12 @@ func TestValidateCreateContainer(t *testing.T) {
 		bad(ctrReq(func(c *runtimeapi.ContainerConfig) { c.Metadata.Name = strings.Repeat("c", 254) }), "metadata.name"),
 		bad(ctrReq(func(c *runtimeapi.ContainerConfig) { c.Metadata.Name = "c\n" }), "metadata.name"),
 		bad(ctrReq(func(c *runtimeapi.ContainerConfig) { c.LogPath = "a/../../b" }), "log_path"),
-		{req: ctrReq(func(c *runtimeapi.ContainerConfig) {
+		ok(ctrReq(func(c *runtimeapi.ContainerConfig) {
 			c.CDIDevices = []*runtimeapi.CDIDevice{{Name: "a.com/x=1"}, {Name: "b.com/y=2"}}
-		}), code: codes.Unimplemented, want: "a.com/x=1, b.com/y=2"},
+		})),
+		bad(ctrReq(func(c *runtimeapi.ContainerConfig) {
+			c.CDIDevices = []*runtimeapi.CDIDevice{{Name: "a.com/x=1"}, {Name: "gpu0"}}
+		}), `config.cdi_devices[1].name: "gpu0"`),
 		bad(ctrReq(func(c *runtimeapi.ContainerConfig) {
 			c.Linux.SecurityContext.NamespaceOptions = &runtimeapi.NamespaceOption{Ipc: 99}
 		}), "namespace_options.ipc"),

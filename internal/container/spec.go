@@ -9,6 +9,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/annotations"
+	"github.com/crio-runtime/crio/internal/cdi"
 	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/oci"
@@ -165,8 +166,8 @@ func (m *Manager) specAnnotations(c *Container, sb *sandbox.Sandbox) (*annotatio
 	return eff, nil
 }
 
-// fitSpecToHost applies the annotations' effects and the hooks to the
-// built spec, leaves out what the host cannot enforce (with a warning) and
+// fitSpecToHost applies the annotations' effects, the hooks and the CDI
+// devices to the built spec, leaves out what the host cannot enforce (with a warning) and
 // lays out the cgroup path for this host.
 func (m *Manager) fitSpecToHost(res *spec.Result, eff *annotations.Effect, c *Container, sb *sandbox.Sandbox) error {
 	rc := m.cfg().Crio
@@ -174,6 +175,9 @@ func (m *Manager) fitSpecToHost(res *spec.Result, eff *annotations.Effect, c *Co
 		return errdefs.Invalid("", "%w", err)
 	}
 	applyHooks(res, rc.Runtime.HooksDir, c.Config.GetAnnotations(), sb.Config.GetAnnotations(), len(c.Config.GetMounts()) > 0)
+	if err := cdi.Inject(rc.Runtime.CDISpecDirs, res.Spec, c.Config.ContainerConfig); err != nil {
+		return err
+	}
 	warn, err := spec.FitResources(res.Spec.Linux.Resources, m.cgroupSupport())
 	if err != nil {
 		return err

@@ -149,8 +149,8 @@ func TestBadContainerInput(t *testing.T) {
 		{badCase{"privileged in an unprivileged pod", codes.InvalidArgument, "privileged"}, good(func(c *runtimeapi.ContainerConfig) {
 			c.Linux.SecurityContext.Privileged = true
 		})},
-		{badCase{"CDI devices", codes.Unimplemented, "vendor.com/gpu=0"}, good(func(c *runtimeapi.ContainerConfig) {
-			c.CDIDevices = []*runtimeapi.CDIDevice{{Name: "vendor.com/gpu=0"}}
+		{badCase{"CDI device name not qualified", codes.InvalidArgument, "config.cdi_devices[0].name"}, good(func(c *runtimeapi.ContainerConfig) {
+			c.CDIDevices = []*runtimeapi.CDIDevice{{Name: "gpu0"}}
 		})},
 	} {
 		_, err := e.d.Runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: tc.cfg, SandboxConfig: podCfg})
