@@ -125,10 +125,6 @@ func (s *Server) wire(cfg *config.Config, log *slog.Logger) error {
 		CgroupManager: c.Runtime.CgroupManager,
 		NoHostPorts:   c.Runtime.DisableHostPortMapping,
 	}, sandbox.Deps{Pods: pods, Store: s.store, Network: netMgr, Containers: s.containers})
-	// The image store is made before the containers made from it, and
-	// removing an image asks the containers: this one link is set here.
-	s.images.SetInUseFunc(s.containers.ImageInUse)
-	s.images.SetReleaseFunc(s.containers.ReleaseImage)
 	return nil
 }
 

@@ -92,7 +92,7 @@ func TestTagsAccumulateAndRemove(t *testing.T) {
 		t.Errorf("digests %v username %q uid %v pinned %v", st.RepoDigests, st.Username, st.Uid, st.Pinned)
 	}
 	before := fsBytes(t, s)
-	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("app:v2")}); err != nil {
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("app:v2")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range append(want, id) {
@@ -105,7 +105,7 @@ func TestTagsAccumulateAndRemove(t *testing.T) {
 	}
 	storeEmpty(t, s)
 	// Absent is success.
-	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("app:v2")}); err != nil {
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("app:v2")}, nil); err != nil {
 		t.Fatalf("remove absent: %v", err)
 	}
 }
@@ -137,14 +137,12 @@ func TestFsInfoMoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantKind(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}), errdefs.ErrFailedPrecondition, "ctr1")
+	wantKind(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}, nil), errdefs.ErrFailedPrecondition, "ctr1")
 	if err := s.Store().DeleteContainer(c.ID); err != nil {
 		t.Fatal(err)
 	}
-	s.SetInUseFunc(func(string) (string, bool) { return "web-1", true })
-	wantKind(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}), errdefs.ErrFailedPrecondition, "web-1")
-	s.SetInUseFunc(nil)
-	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}); err != nil {
+	wantKind(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}, usedBy("web-1")), errdefs.ErrFailedPrecondition, "web-1")
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}, usedBy("")); err != nil {
 		t.Fatal(err)
 	}
 	if got := fsBytes(t, s); got != empty {
@@ -199,3 +197,9 @@ func TestVerboseInfoIsJSON(t *testing.T) {
 		t.Fatalf("info %q: %v", info["info"], err)
 	}
 }
+
+// usedBy stands for the containers: the one named (if any) uses every image.
+type usedBy string
+
+func (u usedBy) ImageInUse(string) (string, bool) { return string(u), u != "" }
+func (u usedBy) ReleaseImage(string)              {}

@@ -12,22 +12,17 @@ import (
 // Remove deletes the image spec names together with all its tags (as
 // critest expects), and its layers no other image uses. Removing an absent
 // image succeeds; an image used by a container is refused with
-// FailedPrecondition.
-func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec) error {
+// FailedPrecondition. users may be nil (no containers to ask).
+func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec, users Users) error {
 	img, err := s.lookup(spec.GetImage())
 	if err != nil || img == nil {
 		return err
 	}
-	s.inUseMu.RLock()
-	inUse, release := s.inUse, s.release
-	s.inUseMu.RUnlock()
-	if inUse != nil {
-		if name, ok := inUse(img.ID); ok {
+	if users != nil {
+		if name, ok := users.ImageInUse(img.ID); ok {
 			return errdefs.FailedPrecondition("image %s (%s) is in use by container %s", spec.GetImage(), img.ID, name)
 		}
-	}
-	if release != nil {
-		release(img.ID)
+		users.ReleaseImage(img.ID)
 	}
 	_, err = s.store.DeleteImage(img.ID, true)
 	switch {

@@ -87,7 +87,7 @@ func TestConcurrentRemoves(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("rm:v1")})
+			errs[i] = s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("rm:v1")}, nil)
 		}()
 	}
 	wg.Wait()
