@@ -55,7 +55,8 @@ type Manager struct {
 	index *state.Index[*Sandbox]
 	Hooks ContainerHooks
 
-	names *state.Names
+	names  *state.Names
+	checks netChecks // background CNI CHECKs (netcheck.go)
 }
 
 // NewManager returns an empty manager; Restore loads what is on disk.
@@ -287,19 +288,6 @@ func (m *Manager) persistLater(sb *Sandbox) {
 	}
 }
 
-// CheckNetwork runs CNI CHECK for a ready pod's network: the plugins verify
-// that what ADD set up is still in place. Pods without their own network
-// have nothing to check.
-func (m *Manager) CheckNetwork(ctx context.Context, sb *Sandbox) (checked bool, err error) {
-	sb.mu.Lock()
-	att, netns, ready := sb.Network, sb.Namespaces[NetNS], sb.Ready
-	sb.mu.Unlock()
-	if !ready || att == nil {
-		return false, nil
-	}
-	return true, m.net.Check(ctx, m.cniPod(sb, netns), att)
-}
-
 // restoreIPs completes the record of a pod whose daemon died between
 // recording it and recording its IPs: from libcni's cache if ADD finished,
 // else the pod never got its network and is stopped.
@@ -438,6 +426,7 @@ func (m *Manager) remove(ctx context.Context, sb *Sandbox) error {
 	}
 	sb.removed = true
 	m.index.Remove(sb.ID)
+	m.forgetNetCheck(sb.ID)
 	m.release(reservationKey(sb.Metadata()), sb.ID)
 	return nil
 }
