@@ -169,12 +169,7 @@ func (m *Manager) remove(ctx context.Context, c *Container) error {
 	if err != nil {
 		return err
 	}
-	if err := rt.Delete(ctx, c.ID); err != nil {
-		return status.Errorf(codes.Unknown, "delete container %s: %v", c.ID, err)
-	}
-	m.deleteRootfs(c.ID)
-	m.unmountImages(c)
-	for _, p := range []string{c.Bundle, c.Bundle + "-volumes", c.AttachDir, filepath.Join(m.opts.ExitsDir, c.ID)} {
+	for _, p := range []string{c.AttachDir, filepath.Join(m.opts.ExitsDir, c.ID)} {
 		if err := os.RemoveAll(p); err != nil {
 			return err
 		}
@@ -184,6 +179,7 @@ func (m *Manager) remove(ctx context.Context, c *Container) error {
 	}
 	m.index.Remove(c.ID)
 	m.release(nameKey(c.Metadata().Name, c.PodID, c.Metadata().Attempt), c.ID)
+	m.reapLater(ctx, rt, c) // runtime delete, rootfs, bundle: reap.go
 	return nil
 }
 
@@ -210,6 +206,7 @@ func (m *Manager) removePod(ctx context.Context, podID string) error {
 	for _, c := range m.podContainers(podID) {
 		errs = append(errs, m.remove(ctx, c))
 	}
+	m.reaps.waitPod(podID) // the pod goes only once its containers are gone
 	return errors.Join(errs...)
 }
 
