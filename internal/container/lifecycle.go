@@ -95,6 +95,7 @@ func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) er
 func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Duration) error {
 	c.mu.Lock()
 	exited, _ := m.readExitLocked(c)
+	pid, start := c.Pid, c.PidStart
 	c.mu.Unlock()
 	if exited {
 		return nil
@@ -105,7 +106,7 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 	}
 	if timeout > 0 {
 		sig := stopSignal(c.StopSignal)
-		if err := rt.Kill(ctx, c.ID, sig); err != nil {
+		if err := signalInit(ctx, rt, c.ID, pid, start, sig); err != nil {
 			return status.Errorf(codes.Unknown, "stop container %s: %v", c.ID, err)
 		}
 		if m.waitExit(ctx, c, timeout) {
@@ -113,7 +114,7 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 		}
 		logging.From(ctx).Info("container ignored its stop signal; killing", "container", c.ID, "timeout", timeout)
 	}
-	if err := rt.Kill(ctx, c.ID, syscall.SIGKILL); err != nil {
+	if err := signalInit(ctx, rt, c.ID, pid, start, syscall.SIGKILL); err != nil {
 		return status.Errorf(codes.Unknown, "kill container %s: %v", c.ID, err)
 	}
 	if !c.Status().Started {
