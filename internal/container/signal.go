@@ -15,12 +15,15 @@ import (
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
-// signalInit sends sig to a container's (or a pod infra's) init process
-// through a pidfd, which is what `<runtime> kill` does without --all, minus
-// a fork and exec of the runtime (10-20 ms under load, on every stop). Only
-// when the process's identity is not recorded does the runtime do it.
+// signalInit sends sig to a container's (or a pod infra's) init process.
+// SIGKILL goes through a pidfd, which is what `<runtime> kill` does without
+// --all, minus a fork and exec of the runtime (10-20 ms under load, on
+// every remove and pod stop). Other signals go through the runtime: right
+// after a start the process may still be the runtime's init, which loses a
+// catchable signal sent before its exec (seen with runc); SIGKILL cannot
+// be lost. The runtime also signals when the identity is not recorded.
 func signalInit(ctx context.Context, rt *oci.Runtime, id string, pid int, start uint64, sig syscall.Signal) error {
-	if pid > 0 && start > 0 {
+	if sig == syscall.SIGKILL && pid > 0 && start > 0 {
 		err := proc.Signal(pid, start, sig)
 		if err == nil || errors.Is(err, proc.ErrGone) {
 			return nil
