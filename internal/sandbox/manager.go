@@ -225,6 +225,13 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	undo = append(undo, func() { _ = m.store.Delete(recordKind, id) })
 	if sharedPID {
 		fault.Point("after-pod-record")
+		// The infra needs only the pinned namespaces: it starts while ADD
+		// runs. Its record may so precede the IPs, as for other pods.
+		infraStart := time.Now()
+		if err := m.startInfra(ctx, sb, &undo); err != nil {
+			return nil, err
+		}
+		stages("infra", time.Since(infraStart))
 	}
 	if err := added(); err != nil {
 		return nil, status.Errorf(codes.Unknown, "set up pod network: %v", err)
@@ -235,13 +242,7 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 			return nil, err
 		}
 	}
-	if sharedPID {
-		start = time.Now()
-		if err := m.startInfra(ctx, sb, &undo); err != nil {
-			return nil, err
-		}
-		stages("infra", time.Since(start))
-	} else if len(sb.IPs) > 0 {
+	if len(sb.IPs) > 0 {
 		go m.persistLater(sb)
 	}
 	sb.hidden.Store(true) // until Publish: the client has no id yet
