@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -21,13 +22,10 @@ func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandbo
 			"namespaces": sb.NamespacePaths(), "dir": sb.Dir, "files": sb.Files, "hostname": sb.Hostname,
 			"cgroupParent": sb.CgroupParent, "runtimeHandler": sb.RuntimeHandler,
 		}
-		// Verbose status (crictl inspectp) asks the plugins to CHECK the
-		// pod's network, for operators debugging a node.
-		if checked, err := s.pods.CheckNetwork(ctx, sb); checked {
-			fields["networkCheck"] = "ok"
-			if err != nil {
-				fields["networkCheck"] = err.Error()
-			}
+		// Verbose status (crictl inspectp) shows the last CNI CHECK of the
+		// pod's network and asks for a new one, which runs in the background.
+		if last, ok := s.pods.NetworkCheck(sb); ok {
+			fields["networkCheck"], fields["networkCheckedAt"] = last.Result, last.At.UTC().Format(time.RFC3339Nano)
 		}
 		info, err := json.Marshal(fields)
 		if err != nil {

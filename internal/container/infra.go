@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -184,18 +183,13 @@ func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
 	if err != nil {
 		return err
 	}
-	if err := rt.Kill(ctx, sb.ID, syscall.SIGKILL); err != nil {
+	if err := signalInit(ctx, rt, sb.ID, sb.InfraPID, sb.InfraStart, syscall.SIGKILL); err != nil {
 		return err
 	}
+	// The monitor writes the exit record and exits; one that is gone (a
+	// reboot, a kill) writes none.
 	exitFile := filepath.Join(m.opts.ExitsDir, sb.ID)
-	for deadline := time.Now().Add(killGrace); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(exitFile); err == nil {
-			break
-		}
-		if _, err := rt.State(ctx, sb.ID); err != nil {
-			break // runtime no longer knows it (e.g. after a reboot)
-		}
-	}
+	waitMonitorExit(ctx, filepath.Join(m.opts.AttachSocketDir, sb.ID), exitFile, killGrace)
 	if err := rt.Delete(ctx, sb.ID); err != nil {
 		return err
 	}

@@ -89,13 +89,16 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 	if exited, _ := m.applyExit(c); exited {
 		return nil
 	}
+	c.mu.Lock()
+	pid, start := c.Pid, c.PidStart
+	c.mu.Unlock()
 	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return err
 	}
 	if timeout > 0 {
 		sig := stopSignal(c.StopSignal)
-		if err := rt.Kill(ctx, c.ID, sig); err != nil {
+		if err := signalInit(ctx, rt, c.ID, pid, start, sig); err != nil {
 			return errdefs.New(errdefs.ErrUnknown, "stop container %s: %w", c.ID, err)
 		}
 		if m.waitExit(ctx, c, timeout) {
@@ -103,7 +106,7 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 		}
 		logging.From(ctx).Info("container ignored its stop signal; killing", "container", c.ID, "timeout", timeout)
 	}
-	if err := rt.Kill(ctx, c.ID, syscall.SIGKILL); err != nil {
+	if err := signalInit(ctx, rt, c.ID, pid, start, syscall.SIGKILL); err != nil {
 		return errdefs.New(errdefs.ErrUnknown, "kill container %s: %w", c.ID, err)
 	}
 	if !c.Status().Started {
@@ -159,12 +162,7 @@ func (m *Manager) remove(ctx context.Context, c *Container) error {
 	if err != nil {
 		return err
 	}
-	if err := rt.Delete(ctx, c.ID); err != nil {
-		return errdefs.New(errdefs.ErrUnknown, "delete container %s: %w", c.ID, err)
-	}
-	m.deleteRootfs(c.ID)
-	m.unmountImages(c)
-	for _, p := range []string{c.Bundle, c.Bundle + "-volumes", c.AttachDir, filepath.Join(m.opts.ExitsDir, c.ID)} {
+	for _, p := range []string{c.AttachDir, filepath.Join(m.opts.ExitsDir, c.ID)} {
 		if err := os.RemoveAll(p); err != nil {
 			return err
 		}
@@ -174,6 +172,7 @@ func (m *Manager) remove(ctx context.Context, c *Container) error {
 	}
 	m.index.Remove(c.ID)
 	m.release(nameKey(c.Metadata().Name, c.PodID, c.Metadata().Attempt), c.ID)
+	m.reapLater(ctx, rt, c) // runtime delete, rootfs, bundle: reap.go
 	return nil
 }
 
@@ -204,6 +203,7 @@ func (m *Manager) RemovePodContainers(ctx context.Context, podID string) error {
 	for _, c := range m.podContainers(podID) {
 		errs = append(errs, m.remove(ctx, c))
 	}
+	m.reaps.waitPod(podID) // the pod goes only once its containers are gone
 	return errors.Join(errs...)
 }
 

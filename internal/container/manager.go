@@ -64,6 +64,8 @@ type Manager struct {
 	// spares holds writable layers made ahead of use (overlay only: a vfs
 	// layer is a full copy of the image); nil when off.
 	spares *spares
+	// reaps are removed containers' deletions still running (reap.go).
+	reaps reaps
 
 	// hostWarned holds the host warnings already logged (logHostWarnings).
 	hostWarned sync.Map
@@ -139,6 +141,7 @@ func (m *Manager) ImageInUse(imageID string) (string, bool) {
 // ReleaseImage drops what the manager keeps made from an image (its spare
 // layer), so the image can be removed.
 func (m *Manager) ReleaseImage(imageID string) {
+	m.reaps.waitImage(imageID) // layers of removed containers still going
 	if m.spares != nil {
 		m.spares.drop(imageID)
 	}
@@ -155,6 +158,7 @@ func (m *Manager) CloseSpares() {
 	if m.spares != nil {
 		m.spares.close()
 	}
+	m.reaps.wg.Wait()
 }
 
 func (m *Manager) reserve(key, id string) error {

@@ -5,7 +5,9 @@
 //
 // Points: "after-pod-record" (RunPodSandbox of a pod sharing one PID
 // namespace, its record written, no infra yet) and "after-infra-create"
-// (its infra process created by the runtime but not started).
+// (its infra process created by the runtime but not started),
+// "container-reap" (RemoveContainer: the record deleted, the runtime
+// container, rootfs and bundle not yet).
 package fault
 
 import (

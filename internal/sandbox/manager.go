@@ -55,7 +55,8 @@ type Manager struct {
 	net        *network.Manager
 	containers Containers
 
-	names *state.Names
+	names  *state.Names
+	checks netChecks // background CNI CHECKs (netcheck.go)
 	// afterStep, set only by tests, may fail a Run after its named step.
 	afterStep func(step string) error
 }
@@ -106,19 +107,6 @@ func (m *Manager) persistLater(sb *Sandbox) {
 	if !sb.removed {
 		_ = m.update(sb, nil)
 	}
-}
-
-// CheckNetwork runs CNI CHECK for a ready pod's network: the plugins verify
-// that what ADD set up is still in place. Pods without their own network
-// have nothing to check.
-func (m *Manager) CheckNetwork(ctx context.Context, sb *Sandbox) (checked bool, err error) {
-	sb.mu.Lock()
-	att, netns, ready := sb.Network, sb.Namespaces[NetNS], sb.Ready
-	sb.mu.Unlock()
-	if !ready || att == nil {
-		return false, nil
-	}
-	return true, m.net.Check(ctx, m.cniPod(sb, netns), att)
 }
 
 // restoreIPs completes the record of a pod whose daemon died between
@@ -287,6 +275,7 @@ func (m *Manager) remove(ctx context.Context, sb *Sandbox) error {
 	}
 	sb.removed = true
 	m.index.Remove(sb.ID)
+	m.forgetNetCheck(sb.ID)
 	m.release(reservationKey(sb.Metadata()), sb.ID)
 	return nil
 }

@@ -37,7 +37,7 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 		return nil, err
 	}
 	sb := r.sb
-	if !r.sharedPID && len(sb.IPs) > 0 {
+	if len(sb.IPs) > 0 { // the record was written before ADD finished
 		go m.persistLater(sb)
 	}
 	sb.hidden.Store(true) // until Publish: the client has no id yet
@@ -55,8 +55,10 @@ func (r *podRun) steps() []cleanup.Step {
 		{Name: "start network", Run: r.startNetwork}, // CNI ADD runs while the next steps do
 		{Name: "write files", Run: r.writeFiles},
 		{Name: "write record", Run: r.writeRecord},
-		{Name: "finish network", Run: r.finishNetwork},
+		// The infra needs only the pinned namespaces, so it starts while
+		// ADD runs; its record may so precede the IPs, as for other pods.
 		{Name: "start infra", Run: r.startInfra},
+		{Name: "finish network", Run: r.finishNetwork},
 	}
 }
 

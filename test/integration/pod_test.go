@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -507,7 +508,9 @@ func TestShmSizeAnnotation(t *testing.T) {
 }
 
 // TestVerboseStatusChecksNetwork: verbose PodSandboxStatus (crictl inspectp)
-// runs CNI CHECK, which notices a pod whose interface went missing.
+// reports the last CNI CHECK and asks for the next, which runs in the
+// background (the status call itself does no plugin work): CHECK notices a
+// pod whose interface went missing.
 func TestVerboseStatusChecksNetwork(t *testing.T) {
 	d := framework.StartDaemon(t, framework.Options{})
 	id, _ := runPod(t, d, framework.PodConfig("check"))
@@ -525,12 +528,31 @@ func TestVerboseStatusChecksNetwork(t *testing.T) {
 		}
 		return info.NetworkCheck
 	}
+	// checked waits for the n-th background CHECK of the pod to finish.
+	checked := func(n int) {
+		t.Helper()
+		line := regexp.MustCompile(`msg="pod network checked"[^\n]* pod=` + id)
+		deadline := time.Now().Add(30 * time.Second)
+		for len(line.FindAllString(d.Logs(), -1)) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("background CHECK %d never finished", n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if got := check(); got != "" {
+		t.Errorf("a CHECK result before any CHECK ran: %q", got)
+	}
+	checked(1)
 	if got := check(); got != "ok" {
 		t.Fatalf("CHECK of an intact pod: %q", got)
 	}
+	checked(2)
 	if out, err := exec.Command("nsenter", "--net="+netnsPath(d, id), "ip", "link", "del", "eth0").CombinedOutput(); err != nil {
 		t.Fatalf("delete eth0: %v %s", err, out)
 	}
+	check()
+	checked(3)
 	if got := check(); got == "ok" || got == "" {
 		t.Errorf("CHECK after eth0 was deleted: %q", got)
 	} else {

@@ -1,0 +1,94 @@
+package container
+
+import (
+	"context"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/crio-runtime/crio/internal/fault"
+	"github.com/crio-runtime/crio/internal/logging"
+)
+
+// RemoveContainer answers once the container's record is deleted; the
+// runtime's delete (a runc exec, ~20 ms) and the rootfs deletion (storage
+// unmount and layer delete, ~60 ms under load) run in the background. A
+// daemon that dies before they finish leaves a runtime container or a
+// bundle no record owns, which SweepRuntime deletes at start; the bundle
+// goes last so a leftover layer always has one. RemovePodSandbox, image
+// removal and shutdown wait for the reaps they depend on.
+
+// reaps tracks container deletions finishing in the background.
+type reaps struct {
+	mu       sync.Mutex
+	inflight []*reap
+	wg       sync.WaitGroup
+}
+
+type reap struct {
+	pod    string
+	images []string // the container's image and its image-volume mounts
+	done   chan struct{}
+}
+
+// start runs fn in the background as the reap of a container of pod that
+// holds images.
+func (r *reaps) start(pod string, images []string, fn func()) {
+	rp := &reap{pod: pod, images: images, done: make(chan struct{})}
+	r.mu.Lock()
+	r.inflight = append(r.inflight, rp)
+	r.wg.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer r.wg.Done()
+		fn()
+		r.mu.Lock()
+		r.inflight = slices.DeleteFunc(r.inflight, func(x *reap) bool { return x == rp })
+		r.mu.Unlock()
+		close(rp.done)
+	}()
+}
+
+// wait blocks until the reaps in flight that match are done.
+func (r *reaps) wait(match func(*reap) bool) {
+	r.mu.Lock()
+	var dones []chan struct{}
+	for _, rp := range r.inflight {
+		if match(rp) {
+			dones = append(dones, rp.done)
+		}
+	}
+	r.mu.Unlock()
+	for _, d := range dones {
+		<-d
+	}
+}
+
+func (r *reaps) waitPod(pod string) { r.wait(func(rp *reap) bool { return rp.pod == pod }) }
+
+func (r *reaps) waitImage(image string) {
+	r.wait(func(rp *reap) bool { return slices.Contains(rp.images, image) })
+}
+
+// reapLater deletes what the runtime and storage keep of removed container
+// c, in the background.
+func (m *Manager) reapLater(ctx context.Context, rt ociRuntime, c *Container) {
+	log := logging.From(ctx)
+	images := append([]string{c.ImageID}, c.ImageMounts...)
+	m.reaps.start(c.PodID, images, func() {
+		fault.Point("container-reap")
+		// Not the request's context: it ends with the answer.
+		if err := rt.Delete(context.WithoutCancel(ctx), c.ID); err != nil {
+			// The bundle stays, so the next start's sweep retries.
+			log.Error("delete removed container from the runtime", "container", c.ID, "error", err)
+			return
+		}
+		m.deleteRootfs(c.ID)
+		m.unmountImages(c)
+		for _, p := range []string{c.Bundle + "-volumes", c.Bundle} {
+			if err := os.RemoveAll(p); err != nil {
+				log.Error("remove container bundle", "container", c.ID, "error", err)
+			}
+		}
+	})
+}
