@@ -72,7 +72,9 @@ func (l Lister) podNetMetrics(sb *sandbox.Sandbox, base []string) []*runtimeapi.
 	if sb.Namespace(sandbox.NetNS) != "" {
 		ps := l.Collector.Pod(cristats.PodRef(sb))
 		devs, at = ps.Net, ps.NetTime
-	} else if b, err := os.ReadFile("/proc/self/net/dev"); err == nil {
+	} else if b, err := os.ReadFile("/proc/thread-self/net/dev"); err == nil {
+		// thread-self: /proc/self/net is the main thread's namespace, which
+		// is a pod's while stats.ReadNetNS happens to run on that thread.
 		devs, _ = stats.ParseNetDev(b)
 	}
 	var out []*runtimeapi.Metric
