@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containers/storage"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -60,7 +61,8 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	// A spare layer of the image, if one is ready, gives the container
 	// its id and rootfs.
 	id, sp, fromSpare := newID(), spare{}, false
-	if m.spares != nil {
+	userns := sb.Userns()
+	if m.spares != nil && userns == nil { // spares are not shifted
 		if sp, fromSpare = m.spares.take(img.ID); fromSpare {
 			id = sp.id
 		}
@@ -109,10 +111,13 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	}()
 	rootfs := sp.rootfs
 	if !fromSpare {
-		if rootfs, err = m.createRootfs(id, img); err != nil {
+		if rootfs, err = m.createRootfs(id, img, layerOptions(userns)); err != nil {
 			return nil, err
 		}
 		undo = append(undo, func() { m.deleteRootfs(id) })
+	}
+	if err := m.exposeRootfs(rootfs, userns); err != nil {
+		return nil, err
 	}
 	stage("rootfs")
 
@@ -229,8 +234,8 @@ func logPath(podDir, defaultDir, podID, rel string) (string, error) {
 	return p, nil
 }
 
-func (m *Manager) createRootfs(id string, img *image.ContainerImage) (string, error) {
-	mp, err := makeLayer(m.storage(), id, img.ID, "")
+func (m *Manager) createRootfs(id string, img *image.ContainerImage, opts *storage.ContainerOptions) (string, error) {
+	mp, err := makeLayer(m.storage(), id, img.ID, "", opts)
 	if err != nil {
 		return "", status.Errorf(codes.Internal, "container rootfs: %v", err)
 	}

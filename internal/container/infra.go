@@ -43,7 +43,7 @@ func (m *Manager) infraRootfs(ctx context.Context, podID string) (string, string
 	if err != nil {
 		return "", "", status.Errorf(status.Code(err), "pause_image %s: %v", img.PauseImage, err)
 	}
-	rootfs, err := m.createRootfs(podID, ci)
+	rootfs, err := m.createRootfs(podID, ci, nil)
 	if err != nil {
 		return "", "", err
 	}
@@ -68,8 +68,12 @@ func preparePause(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	// The mount points too: a runtime in a pod's user namespace may not
+	// create them in this root-owned directory.
+	for _, d := range []string{"proc", "dev"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return "", err
+		}
 	}
 	in, err := os.Open(src)
 	if err != nil {
@@ -126,6 +130,9 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 			m.deleteRootfs(sb.ID) // a pause_image rootfs; harmless otherwise
 		}
 	}()
+	if err := m.exposeRootfs(rootfs, sb.Userns()); err != nil {
+		return 0, 0, err
+	}
 	rt, err := m.Runtime(sb.RuntimeHandler)
 	if err != nil {
 		return 0, 0, err
@@ -213,7 +220,7 @@ func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
 func infraSpec(rootfs, command, cgroupsPath string, sb *sandbox.Sandbox) *specs.Spec {
 	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}}
 	paths := sb.NamespacePaths()
-	for kind, typ := range map[sandbox.NS]specs.LinuxNamespaceType{sandbox.NetNS: specs.NetworkNamespace, sandbox.IPCNS: specs.IPCNamespace, sandbox.UTSNS: specs.UTSNamespace} {
+	for kind, typ := range map[sandbox.NS]specs.LinuxNamespaceType{sandbox.NetNS: specs.NetworkNamespace, sandbox.IPCNS: specs.IPCNamespace, sandbox.UTSNS: specs.UTSNamespace, sandbox.UserNS: specs.UserNamespace} {
 		if p, ok := paths[kind]; ok {
 			ns = append(ns, specs.LinuxNamespace{Type: typ, Path: p})
 		}

@@ -67,6 +67,7 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 			IPCNSPath:      sb.Namespace(sandbox.IPCNS),
 			UTSNSPath:      sb.Namespace(sandbox.UTSNS),
 			PIDNSPath:      sb.PIDNamespace(),
+			UserNSPath:     sb.Namespace(sandbox.UserNS),
 			CgroupParent:   sb.CgroupParent,
 			CgroupDriver:   rc.Runtime.CgroupManager,
 			CgroupV2:       m.opts.CgroupV2,

@@ -111,6 +111,9 @@ type RunOptions struct {
 	ShmSize int64 // bytes of the pod's /dev/shm; 0 = the default
 	// HandlerDefaulted: the request named no handler (see Sandbox).
 	HandlerDefaulted bool
+	// UserNamespaces: the handler's runtime can run pods in their own user
+	// namespace (idmapped mounts); others are refused such pods.
+	UserNamespaces bool
 }
 
 func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string, ro RunOptions, stages func(stage string, d time.Duration)) (_ *Sandbox, retErr error) {
@@ -123,6 +126,10 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 		logging.From(ctx).Warn("skipping pod sysctls of namespaces shared with the host", "pod", cfg.GetMetadata().GetName(), "sysctls", skipped)
 	}
 	if err := m.checkCgroupParent(cfg.GetLinux().GetCgroupParent()); err != nil {
+		return nil, err
+	}
+	userns, err := checkUserns(nso, handler, ro.UserNamespaces)
+	if err != nil {
 		return nil, err
 	}
 	id := newID()
@@ -155,8 +162,7 @@ func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, han
 	if nso.GetIpc() != runtimeapi.NamespaceMode_NODE {
 		kinds = append(kinds, IPCNS)
 	}
-	var err error
-	sb.Namespaces, err = Pin(PinRequest{Dir: m.opts.NamespacesDir, Name: id, Kinds: kinds, Hostname: sb.Hostname, Sysctls: sysctls})
+	sb.Namespaces, err = Pin(PinRequest{Dir: m.opts.NamespacesDir, Name: id, Kinds: kinds, Hostname: sb.Hostname, Sysctls: sysctls, Userns: userns})
 	if err != nil {
 		if status.Code(err) == codes.InvalidArgument {
 			return nil, err

@@ -206,8 +206,8 @@ func validateNamespaceModes(nso *runtimeapi.NamespaceOption) error {
 	if err := CheckNamespaceModes(prefix, nso); err != nil {
 		return err
 	}
-	if nso.GetUsernsOptions() != nil && nso.GetUsernsOptions().GetMode() == runtimeapi.NamespaceMode_POD {
-		return status.Error(codes.Unimplemented, "user namespaces (hostUsers: false) are not supported yet")
+	if _, err := ValidateUserns(nso); err != nil {
+		return err
 	}
 	for _, m := range []struct {
 		name string

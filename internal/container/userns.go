@@ -1,0 +1,75 @@
+package container
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containers/storage"
+	"github.com/containers/storage/pkg/idtools"
+	"github.com/containers/storage/types"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/crio-runtime/crio/internal/sandbox"
+)
+
+// layerOptions asks storage for a rootfs shifted into the pod's user
+// namespace: where the kernel idmaps overlay lower layers, the image layers
+// are mounted idmapped (no copy) and the container's own layer is owned by
+// the pod's root, so files keep the owners the image gave them. nil for a
+// pod without a user namespace.
+func layerOptions(u *sandbox.Userns) *storage.ContainerOptions {
+	if u == nil {
+		return nil
+	}
+	return &storage.ContainerOptions{IDMappingOptions: types.IDMappingOptions{
+		UIDMap: storageMaps(u.UIDs), GIDMap: storageMaps(u.GIDs),
+	}}
+}
+
+func storageMaps(ms []sandbox.IDMap) []idtools.IDMap {
+	out := make([]idtools.IDMap, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, idtools.IDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+	}
+	return out
+}
+
+// exposeRootfs lets the pod's root reach rootfs: the runtime's init mounts
+// it from inside the user namespace, where the daemon's 0700 directories
+// (storage's graph and run roots, the run dir) owned by the host's root
+// cannot be searched. Each directory from such a root down to rootfs's
+// parent gets the search bit for others; listing stays denied, and the
+// layer and container directories below stay 0700 to their owners.
+func (m *Manager) exposeRootfs(rootfs string, u *sandbox.Userns) error {
+	if u == nil {
+		return nil
+	}
+	st := m.storage()
+	for _, root := range []string{st.GraphRoot(), st.RunRoot(), m.opts.RunDir} {
+		rel, err := filepath.Rel(root, filepath.Dir(rootfs))
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			continue
+		}
+		dir := root
+		for _, part := range append([]string{""}, strings.Split(rel, "/")...) {
+			dir = filepath.Join(dir, part)
+			if err := searchable(dir); err != nil {
+				return status.Errorf(codes.Internal, "make %s searchable for the pod's user namespace: %v", dir, err)
+			}
+		}
+	}
+	return nil
+}
+
+func searchable(dir string) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() || fi.Mode().Perm()&0o001 != 0 {
+		return nil
+	}
+	return os.Chmod(dir, fi.Mode().Perm()|0o001)
+}
