@@ -141,7 +141,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if u := res.User.GetLinux(); u != nil {
 		c.User = &UserRecord{UID: u.Uid, GID: u.Gid, SupplementalGroups: u.SupplementalGroups}
 	}
-	if err := prepareHost(res, rootfs); err != nil {
+	if err := prepareHost(res, rootfs, userns); err != nil {
 		return nil, err
 	}
 	for _, d := range []string{c.Bundle, c.AttachDir} {

@@ -73,3 +73,20 @@ func searchable(dir string) error {
 	}
 	return os.Chmod(dir, fi.Mode().Perm()|0o001)
 }
+
+// ownerOnHost is the host owner of a directory the daemon creates in the
+// rootfs of a pod with a user namespace for the container's uid and gid:
+// the container's own layer is not idmapped, so it stores host ids. Ids
+// the pod does not map stay as they are (the pod sees them as nobody).
+func ownerOnHost(uid, gid uint32, u *sandbox.Userns) (uint32, uint32) {
+	if u == nil {
+		return uid, gid
+	}
+	if h, ok := sandbox.HostID(u.UIDs, uid); ok {
+		uid = h
+	}
+	if h, ok := sandbox.HostID(u.GIDs, gid); ok {
+		gid = h
+	}
+	return uid, gid
+}

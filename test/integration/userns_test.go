@@ -48,7 +48,7 @@ func usernsEnv(t *testing.T) *env {
 	framework.RequireRoot(t)
 	runc := idmapRunc(t)
 	root := filepath.Join(t.TempDir(), "idmap")
-	e := newEnvWith(t, registry.Image{ExtraFiles: []registry.TarEntry{
+	e := newEnvWith(t, registry.Image{Volumes: []string{"/imgvol"}, ExtraFiles: []registry.TarEntry{
 		{Name: "owned/", Type: '5', UID: 1234, GID: 2345, Mode: 0o750},
 		{Name: "owned/file", UID: 1234, GID: 2345, Data: []byte("mine")},
 	}}, framework.Options{Config: fmt.Sprintf("\n[crio.runtime.runtimes.idmap]\nruntime_path = %q\nruntime_root = %q\n", runc, root)})
@@ -192,7 +192,7 @@ func TestUsernsFilesKeepOwners(t *testing.T) {
 	id := e.usernsContainer(t, podID, podCfg, []*runtimeapi.Mount{{ContainerPath: "/vol", HostPath: vol}})
 	for _, c := range []struct{ path, want string }{
 		{"/owned/file", "1234:2345"}, {"/owned", "1234:2345"}, {"/bin/busybox", "0:0"}, {"/etc/passwd", "0:0"},
-		{"/vol/host-file", "1234:2345"}, {"/vol", "0:0"},
+		{"/vol/host-file", "1234:2345"}, {"/vol", "0:0"}, {"/imgvol", "0:0"}, // image_volumes = mkdir
 	} {
 		if out, code := e.sh(t, id, "stat -c %u:%g "+c.path); code != 0 || out != c.want {
 			t.Errorf("inside: owner of %s = %q (exit %d), want %s", c.path, out, code, c.want)
