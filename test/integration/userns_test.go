@@ -265,3 +265,44 @@ func TestUsernsBadMappings(t *testing.T) {
 		t.Errorf("user namespaces left pinned: %v", pins)
 	}
 }
+
+// TestUsernsSurvivesRestartAndCleansUp: the pinned user namespace outlives
+// a daemon crash, a container created afterwards joins the same one, and
+// removing the pod releases it.
+func TestUsernsSurvivesRestartAndCleansUp(t *testing.T) {
+	e := usernsEnv(t)
+	podID, podCfg := e.usernsPod(t, "restart")
+	first := e.usernsContainer(t, podID, podCfg, nil)
+	before, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", verbosePids(t, e, first)[0]))
+	e.d.Kill()
+	e.d.Start()
+	cfg := &runtimeapi.ContainerConfig{
+		Metadata: &runtimeapi.ContainerMetadata{Name: "after"},
+		Image:    &runtimeapi.ImageSpec{Image: e.image},
+		Command:  []string{"sleep", "3600"},
+		Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+			NamespaceOptions: podCfg.Linux.SecurityContext.NamespaceOptions}},
+	}
+	resp, err := e.d.Runtime.CreateContainer(framework.Ctx(t), &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: cfg, SandboxConfig: podCfg})
+	if err != nil {
+		t.Fatalf("create after restart: %v", err)
+	}
+	e.start(t, resp.ContainerId)
+	after, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", verbosePids(t, e, resp.ContainerId)[0]))
+	if before == "" || after != before {
+		t.Errorf("user namespace before restart %q, after %q", before, after)
+	}
+	ctx := framework.Ctx(t)
+	if _, err := e.d.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: podID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.d.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {
+		t.Fatal(err)
+	}
+	if pins, _ := filepath.Glob(filepath.Join(e.d.NamespacesDir(), "userns", "*")); len(pins) != 0 {
+		t.Errorf("user namespace still pinned after remove: %v", pins)
+	}
+	if m := framework.MountsUnder(e.d.NamespacesDir()); len(m) != 0 {
+		t.Errorf("mounts left under namespaces_dir: %v", m)
+	}
+}
