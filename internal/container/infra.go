@@ -24,8 +24,9 @@ import (
 
 // infraRootfs is the infra process's root and command: a rootfs from
 // pause_image (pulled if missing, run with pause_command) when it is set,
-// else the built-in pause binary's.
-func (m *Manager) infraRootfs(ctx context.Context, podID string) (string, string, error) {
+// else the built-in pause binary's. A pause_image rootfs is shifted into the
+// pod's user namespace, if it has one, as a container's is.
+func (m *Manager) infraRootfs(ctx context.Context, podID string, userns *sandbox.Userns) (string, string, error) {
 	img := m.cfg().Crio.Image
 	if img.PauseImage == "" {
 		rootfs, err := m.pauseRootfs()
@@ -43,7 +44,7 @@ func (m *Manager) infraRootfs(ctx context.Context, podID string) (string, string
 	if err != nil {
 		return "", "", status.Errorf(status.Code(err), "pause_image %s: %v", img.PauseImage, err)
 	}
-	rootfs, err := m.createRootfs(podID, ci, nil)
+	rootfs, err := m.createRootfs(podID, ci, layerOptions(userns))
 	if err != nil {
 		return "", "", err
 	}
@@ -121,7 +122,7 @@ func findPause() (string, error) {
 // time, read while the process waits in the runtime's create, so the pair
 // names the infra process and no later one.
 func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _ uint64, retErr error) {
-	rootfs, command, err := m.infraRootfs(ctx, sb.ID)
+	rootfs, command, err := m.infraRootfs(ctx, sb.ID, sb.Userns())
 	if err != nil {
 		return 0, 0, err
 	}

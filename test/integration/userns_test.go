@@ -306,3 +306,49 @@ func TestUsernsSurvivesRestartAndCleansUp(t *testing.T) {
 		t.Errorf("mounts left under namespaces_dir: %v", m)
 	}
 }
+
+// TestUsernsSharedPIDPod: a pod sharing one PID namespace runs its infra
+// process in the pod's user namespace, from the built-in pause or from
+// pause_image (whose rootfs is shifted as a container's), and its
+// containers mount /proc for that PID namespace.
+func TestUsernsSharedPIDPod(t *testing.T) {
+	for _, withImage := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pause_image=%v", withImage), func(t *testing.T) {
+			framework.RequireRoot(t)
+			runc := idmapRunc(t)
+			reg := registry.Start(t, registry.Options{})
+			reg.Push(t, "busybox:test", registry.Image{})
+			conf := fmt.Sprintf("\n[crio.runtime.runtimes.idmap]\nruntime_path = %q\nruntime_root = %q\n", runc, filepath.Join(t.TempDir(), "idmap"))
+			dropIn := ""
+			if withImage {
+				pause, err := os.ReadFile(filepath.Join(framework.Binaries(t), "pause"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				reg.Push(t, "mypause:1", registry.Image{NoBase: true, ExtraLayers: [][]registry.TarEntry{{{Name: "my-pause", Mode: 0o755, Data: pause}}}})
+				dropIn = "[crio.image]\npause_image = \"" + reg.Addr + "/mypause:1\"\npause_command = \"/my-pause\"\n"
+			}
+			d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, Config: conf, DropIn: dropIn})
+			if err := os.Chmod(d.Dir, 0o711); err != nil {
+				t.Fatal(err)
+			}
+			e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
+			if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
+				t.Fatal(err)
+			}
+			cfg := usernsPodConfig("sharedpid")
+			cfg.Linux.SecurityContext.NamespaceOptions.Pid = runtimeapi.NamespaceMode_POD
+			resp, err := d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "idmap"})
+			if err != nil {
+				t.Fatalf("shared-PID pod with a user namespace: %v", err)
+			}
+			id := e.usernsContainer(t, resp.PodSandboxId, cfg, nil)
+			out, code := e.sh(t, id, "cat /proc/1/uid_map; cat /proc/self/uid_map")
+			want := fmt.Sprintf("0 %d %d", usernsHostUID, usernsSize)
+			norm := func(l string) string { return strings.Join(strings.Fields(l), " ") }
+			if lines := strings.Split(out, "\n"); code != 0 || len(lines) != 2 || norm(lines[0]) != want || norm(lines[1]) != want {
+				t.Errorf("pause (PID 1) and container uid maps: %q (exit %d), want both %q", out, code, want)
+			}
+		})
+	}
+}
