@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"syscall"
 
@@ -43,8 +44,7 @@ func pinInUserns(req PinRequest) (paths map[NS]string, retErr error) {
 	for _, k := range req.Kinds {
 		flags |= cloneFlag[k]
 	}
-	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{holderArg0}, Env: []string{}}
-	stdin, err := cmd.StdinPipe()
+	cmd, release, err := holderCommand()
 	if err != nil {
 		return nil, err
 	}
@@ -59,10 +59,7 @@ func pinInUserns(req PinRequest) (paths map[NS]string, retErr error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("create user namespace: %w", err)
 	}
-	defer func() {
-		stdin.Close()
-		_ = cmd.Wait()
-	}()
+	defer release()
 	for _, k := range append([]NS{UserNS}, req.Kinds...) {
 		p := PinPath(req.Dir, k, req.Name)
 		if err := bindFrom(fmt.Sprintf("/proc/%d/ns/%s", cmd.Process.Pid, k), k, p); err != nil {
@@ -74,6 +71,36 @@ func pinInUserns(req PinRequest) (paths map[NS]string, retErr error) {
 		return paths, err
 	}
 	return paths, nil
+}
+
+// holderCommand is the process that holds the new namespaces while they
+// are pinned, and how to end it: the static pause binary beside the daemon
+// when there is one (it starts in about a millisecond), else the daemon
+// itself, whose start runs every package's init (tens of milliseconds).
+func holderCommand() (*exec.Cmd, func(), error) {
+	if self, err := os.Executable(); err == nil {
+		pause := filepath.Join(filepath.Dir(self), "pause")
+		if st, err := os.Stat(pause); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
+			cmd := &exec.Cmd{Path: pause, Args: []string{"pause"}, Env: []string{}}
+			return cmd, func() {
+				if cmd.Process != nil {
+					_ = cmd.Process.Kill()
+					_ = cmd.Wait()
+				}
+			}, nil
+		}
+	}
+	cmd := &exec.Cmd{Path: "/proc/self/exe", Args: []string{holderArg0}, Env: []string{}}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cmd, func() {
+		stdin.Close()
+		if cmd.Process != nil {
+			_ = cmd.Wait()
+		}
+	}, nil
 }
 
 func sysMaps(ms []IDMap) []syscall.SysProcIDMap {
