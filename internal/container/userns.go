@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/containers/storage"
 	"github.com/containers/storage/pkg/idtools"
@@ -39,9 +40,10 @@ func storageMaps(ms []sandbox.IDMap) []idtools.IDMap {
 // exposeRootfs lets the pod's root reach rootfs: the runtime's init mounts
 // it from inside the user namespace, where the daemon's 0700 directories
 // (storage's graph and run roots, the run dir) owned by the host's root
-// cannot be searched. Each directory from such a root down to rootfs's
-// parent gets the search bit for others; listing stays denied, and the
-// layer and container directories below stay 0700 to their owners.
+// cannot be searched. Each root-owned directory from such a root down to
+// rootfs's parent gets the search bit for others; listing stays denied, and
+// the layer directories (0700, owned by the host's root or the pod's) stay
+// closed to other users.
 func (m *Manager) exposeRootfs(rootfs string, u *sandbox.Userns) error {
 	if u == nil {
 		return nil
@@ -63,12 +65,16 @@ func (m *Manager) exposeRootfs(rootfs string, u *sandbox.Userns) error {
 	return nil
 }
 
+// searchable adds the search bit for others to dir when the host's root
+// owns it; a directory owned by the pod's root (its layer's) is searchable
+// to it already and stays closed to everyone else.
 func searchable(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err
 	}
-	if !fi.IsDir() || fi.Mode().Perm()&0o001 != 0 {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || !ok || st.Uid != 0 || fi.Mode().Perm()&0o001 != 0 {
 		return nil
 	}
 	return os.Chmod(dir, fi.Mode().Perm()|0o001)
