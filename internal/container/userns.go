@@ -1,6 +1,7 @@
 package container
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,8 +10,6 @@ import (
 	"github.com/containers/storage"
 	"github.com/containers/storage/pkg/idtools"
 	"github.com/containers/storage/types"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/crio-runtime/crio/internal/sandbox"
 )
@@ -58,7 +57,7 @@ func (m *Manager) exposeRootfs(rootfs string, u *sandbox.Userns) error {
 		for _, part := range append([]string{""}, strings.Split(rel, "/")...) {
 			dir = filepath.Join(dir, part)
 			if err := searchable(dir); err != nil {
-				return status.Errorf(codes.Internal, "make %s searchable for the pod's user namespace: %v", dir, err)
+				return fmt.Errorf("make %s searchable for the pod's user namespace: %w", dir, err)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/proc"
 )
 
@@ -116,7 +117,7 @@ func setupInside(req PinRequest, flags int) error {
 		if err := os.WriteFile(p, []byte(val), 0o644); err != nil {
 			// No such sysctl, a value the kernel refuses, a read-only one:
 			// all are the request's fault.
-			return invalid("config.linux.sysctls[%s]: cannot set %s: %v", name, short(val), err)
+			return errdefs.Invalid("", "config.linux.sysctls[%s]: cannot set %s: %w", name, Short(val), err)
 		}
 	}
 	return nil

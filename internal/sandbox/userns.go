@@ -3,10 +3,9 @@ package sandbox
 import (
 	"math"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/errdefs"
 )
 
 // UserNS is the pod's user namespace, pinned when the pod asked for one
@@ -112,7 +111,7 @@ func checkUserns(nso *runtimeapi.NamespaceOption, handler string, supported bool
 		return nil, err
 	}
 	if !supported {
-		return nil, status.Errorf(codes.FailedPrecondition, "%s: runtime handler %q does not support user namespaces (its runtime lacks idmapped mounts; runc >= 1.2 or crun has them)", usernsField, handler)
+		return nil, errdefs.FailedPrecondition("%s: runtime handler %q does not support user namespaces (its runtime lacks idmapped mounts; runc >= 1.2 or crun has them)", usernsField, handler)
 	}
 	return u, nil
 }

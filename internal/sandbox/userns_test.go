@@ -1,12 +1,13 @@
 package sandbox
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/errdefs"
 )
 
 func TestValidateUserns(t *testing.T) {
@@ -47,7 +48,7 @@ func TestValidateUserns(t *testing.T) {
 			}
 			continue
 		}
-		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), tc.want) {
+		if !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want InvalidArgument naming %q", name, err, tc.want)
 		}
 	}
@@ -56,7 +57,7 @@ func TestValidateUserns(t *testing.T) {
 func TestCheckUsernsUnsupportedHandler(t *testing.T) {
 	nso := &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD,
 		Uids: []*runtimeapi.IDMapping{{HostId: 1000, Length: 10}}, Gids: []*runtimeapi.IDMapping{{HostId: 1000, Length: 10}}}}
-	if _, err := checkUserns(nso, "runc", false); status.Code(err) != codes.FailedPrecondition {
+	if _, err := checkUserns(nso, "runc", false); !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Errorf("unsupported handler: %v, want FailedPrecondition", err)
 	}
 	if u, err := checkUserns(nso, "runc-idmap", true); err != nil || u == nil {
