@@ -25,6 +25,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return nil, err
 	}
 	ro.HandlerDefaulted = req.RuntimeHandler == ""
+	ro.UserNamespaces = s.handlerFeatures(handler).UserNamespaces
 	log := logging.From(ctx)
 	md := req.GetConfig().GetMetadata()
 	log.InfoContext(ctx, "Running pod sandbox", "name", md.GetName(), "namespace", md.GetNamespace(), "uid", md.GetUid(), "handler", handler)

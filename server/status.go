@@ -37,8 +37,11 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 		}
 		path, _ := oci.RuntimePath(h, cfg.Crio.Runtime.Runtimes[h])
 		resp.RuntimeHandlers = append(resp.RuntimeHandlers, &runtimeapi.RuntimeHandler{
-			Name:     name,
-			Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: oci.RecursiveReadOnly(path)},
+			Name: name,
+			Features: &runtimeapi.RuntimeHandlerFeatures{
+				RecursiveReadOnlyMounts: oci.RecursiveReadOnly(path),
+				UserNamespaces:          s.handlerFeatures(h).UserNamespaces,
+			},
 		})
 	}
 	if req.GetVerbose() {

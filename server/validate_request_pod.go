@@ -220,8 +220,8 @@ func validatePodNamespaceModes(nso *runtimeapi.NamespaceOption) error {
 	if err := checkNamespaceModes(prefix, nso); err != nil {
 		return err
 	}
-	if nso.GetUsernsOptions() != nil && nso.GetUsernsOptions().GetMode() == runtimeapi.NamespaceMode_POD {
-		return errdefs.Unimplemented("user namespaces (hostUsers: false) are not supported yet")
+	if _, err := sandbox.ValidateUserns(nso); err != nil {
+		return err
 	}
 	for _, m := range []struct {
 		name string

@@ -29,9 +29,9 @@ func TestValidatePodConfig(t *testing.T) {
 		"target pid": {func(c *runtimeapi.PodSandboxConfig) {
 			c.Linux.SecurityContext.NamespaceOptions.Pid = runtimeapi.NamespaceMode_TARGET
 		}, codes.InvalidArgument, "pid"},
-		"userns": {func(c *runtimeapi.PodSandboxConfig) {
+		"userns without mappings": {func(c *runtimeapi.PodSandboxConfig) {
 			c.Linux.SecurityContext.NamespaceOptions.UsernsOptions = &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD}
-		}, codes.Unimplemented, "user namespaces"},
+		}, codes.InvalidArgument, "userns_options.uids"},
 		"not namespaced": {func(c *runtimeapi.PodSandboxConfig) { c.Linux.Sysctls = map[string]string{"vm.swappiness": "1"} }, codes.InvalidArgument, "vm.swappiness"},
 		"sysctl escape":  {func(c *runtimeapi.PodSandboxConfig) { c.Linux.Sysctls = map[string]string{"net/../../etc": "1"} }, codes.InvalidArgument, "invalid sysctl"},
 		"bad bandwidth": {func(c *runtimeapi.PodSandboxConfig) {

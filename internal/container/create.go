@@ -143,7 +143,7 @@ func (m *Manager) newCreation(ctx context.Context, podID string, cfg *runtimeapi
 func (cr *creation) reserveName(context.Context) error {
 	m := cr.m
 	cr.id = state.NewID()
-	if m.spares != nil {
+	if m.spares != nil && cr.sb.Userns() == nil { // spares are not shifted
 		if cr.spare, cr.fromSpare = m.spares.take(cr.img.ID); cr.fromSpare {
 			cr.id = cr.spare.id
 		}
@@ -197,13 +197,13 @@ func (cr *creation) makeRootfs(context.Context) error {
 		cr.rootfs = cr.spare.rootfs
 		return nil
 	}
-	rootfs, err := cr.m.createRootfs(cr.id, cr.img)
+	rootfs, err := cr.m.createRootfs(cr.id, cr.img, cr.sb.Userns())
 	if err != nil {
 		return err
 	}
 	cr.rootfs = rootfs
 	cr.undo.Push(func() { cr.m.deleteRootfs(cr.id) })
-	return nil
+	return cr.m.exposeRootfs(rootfs, cr.sb.Userns())
 }
 
 // mountImageVolumes mounts the images of CRI image volumes.
@@ -242,7 +242,7 @@ func (cr *creation) makeSpec(ctx context.Context) error {
 // propagation, the bundle and attach dirs, users and files in the rootfs.
 func (cr *creation) prepareHost(context.Context) error {
 	c, res := cr.c, cr.spec
-	if err := prepareHost(res, cr.rootfs); err != nil {
+	if err := prepareHost(res, cr.rootfs, cr.sb.Userns()); err != nil {
 		return err
 	}
 	for _, d := range []string{c.Bundle, c.AttachDir} {
@@ -349,8 +349,8 @@ func logPath(podDir, defaultDir, podID, rel string) (string, error) {
 	return p, nil
 }
 
-func (m *Manager) createRootfs(id string, img *image.ContainerImage) (string, error) {
-	mp, err := m.layers.CreateLayer(id, img.ID)
+func (m *Manager) createRootfs(id string, img *image.ContainerImage, u *sandbox.Userns) (string, error) {
+	mp, err := m.layers.CreateLayer(id, img.ID, u)
 	if err != nil {
 		return "", fmt.Errorf("container rootfs: %w", err)
 	}

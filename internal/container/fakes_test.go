@@ -115,7 +115,7 @@ func (f *fakeLayers) ForContainer(_ context.Context, ref string) (*image.Contain
 	return &image.ContainerImage{ID: id, Ref: ref, Name: ref}, nil
 }
 
-func (f *fakeLayers) CreateLayer(id, _ string) (string, error) {
+func (f *fakeLayers) CreateLayer(id, _ string, _ *sandbox.Userns) (string, error) {
 	if f.failLayer != nil {
 		return "", f.failLayer
 	}

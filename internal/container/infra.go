@@ -23,8 +23,9 @@ import (
 
 // infraRootfs is the infra process's root and command: a rootfs from
 // pause_image (pulled if missing, run with pause_command) when it is set,
-// else the built-in pause binary's.
-func (m *Manager) infraRootfs(ctx context.Context, podID string) (string, string, error) {
+// else the built-in pause binary's. A pause_image rootfs is shifted into the
+// pod's user namespace, if it has one, as a container's is.
+func (m *Manager) infraRootfs(ctx context.Context, podID string, userns *sandbox.Userns) (string, string, error) {
 	img := m.cfg().Crio.Image
 	if img.PauseImage == "" {
 		rootfs, err := m.pauseRootfs()
@@ -42,7 +43,7 @@ func (m *Manager) infraRootfs(ctx context.Context, podID string) (string, string
 	if err != nil {
 		return "", "", errdefs.Wrapf(err, "pause_image %s", img.PauseImage)
 	}
-	rootfs, err := m.createRootfs(podID, ci)
+	rootfs, err := m.createRootfs(podID, ci, userns)
 	if err != nil {
 		return "", "", err
 	}
@@ -67,8 +68,12 @@ func preparePause(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	// The mount points too: a runtime in a pod's user namespace may not
+	// create them in this root-owned directory.
+	for _, d := range []string{"proc", "dev"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return "", err
+		}
 	}
 	in, err := os.Open(src)
 	if err != nil {
@@ -116,7 +121,7 @@ func findPause() (string, error) {
 // time, read while the process waits in the runtime's create, so the pair
 // names the infra process and no later one.
 func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _ uint64, retErr error) {
-	rootfs, command, err := m.infraRootfs(ctx, sb.ID)
+	rootfs, command, err := m.infraRootfs(ctx, sb.ID, sb.Userns())
 	if err != nil {
 		return 0, 0, err
 	}
@@ -125,6 +130,9 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 			m.deleteRootfs(sb.ID) // a pause_image rootfs; harmless otherwise
 		}
 	}()
+	if err := m.exposeRootfs(rootfs, sb.Userns()); err != nil {
+		return 0, 0, err
+	}
 	rt, err := m.Runtime(sb.RuntimeHandler)
 	if err != nil {
 		return 0, 0, err
@@ -207,7 +215,7 @@ func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
 func infraSpec(rootfs, command, cgroupsPath string, sb *sandbox.Sandbox) *specs.Spec {
 	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}}
 	paths := sb.NamespacePaths()
-	for kind, typ := range map[sandbox.NS]specs.LinuxNamespaceType{sandbox.NetNS: specs.NetworkNamespace, sandbox.IPCNS: specs.IPCNamespace, sandbox.UTSNS: specs.UTSNamespace} {
+	for kind, typ := range map[sandbox.NS]specs.LinuxNamespaceType{sandbox.NetNS: specs.NetworkNamespace, sandbox.IPCNS: specs.IPCNamespace, sandbox.UTSNS: specs.UTSNamespace, sandbox.UserNS: specs.UserNamespace} {
 		if p, ok := paths[kind]; ok {
 			ns = append(ns, specs.LinuxNamespace{Type: typ, Path: p})
 		}

@@ -71,7 +71,8 @@ type PodLookup interface {
 // read-only mounts of images used as volumes.
 type imageLayers interface {
 	ForContainer(ctx context.Context, ref string) (*image.ContainerImage, error)
-	CreateLayer(id, imageID string) (mountPoint string, err error)
+	// CreateLayer's layer is shifted into u, the pod's user namespace (nil: none).
+	CreateLayer(id, imageID string, u *sandbox.Userns) (mountPoint string, err error)
 	DeleteLayer(id string)
 	MountImage(imageID string) (mountPoint string, err error)
 	UnmountImage(imageID string)
@@ -80,8 +81,8 @@ type imageLayers interface {
 // storeLayers serves imageLayers with the image service's store.
 type storeLayers struct{ *image.Service }
 
-func (s storeLayers) CreateLayer(id, imageID string) (string, error) {
-	return makeLayer(s.Store(), id, imageID, "")
+func (s storeLayers) CreateLayer(id, imageID string, u *sandbox.Userns) (string, error) {
+	return makeLayer(s.Store(), id, imageID, "", layerOptions(u))
 }
 
 func (s storeLayers) DeleteLayer(id string) { dropLayer(s.Store(), id) }

@@ -130,7 +130,7 @@ func (p *spares) fill(imageID string, done chan struct{}) {
 		close(done)
 	}()
 	id := state.NewID()
-	rootfs, err := makeLayer(p.store(), id, imageID, spareMark)
+	rootfs, err := makeLayer(p.store(), id, imageID, spareMark, nil)
 	if err != nil {
 		p.log.Debug("spare layer", "image", imageID, "error", err)
 		return
@@ -208,8 +208,8 @@ func (p *spares) sweep(claimed func(id string) bool) {
 }
 
 // makeLayer creates and mounts the writable layer of storage container id.
-func makeLayer(st storage.Store, id, imageID, metadata string) (string, error) {
-	if _, err := st.CreateContainer(id, nil, imageID, "", metadata, nil); err != nil {
+func makeLayer(st storage.Store, id, imageID, metadata string, opts *storage.ContainerOptions) (string, error) {
+	if _, err := st.CreateContainer(id, nil, imageID, "", metadata, opts); err != nil {
 		return "", err
 	}
 	mp, err := st.Mount(id, "")

@@ -131,6 +131,7 @@ func (m *Manager) specSandbox(sb *sandbox.Sandbox) spec.Sandbox {
 		IPCNSPath:      sb.Namespace(sandbox.IPCNS),
 		UTSNSPath:      sb.Namespace(sandbox.UTSNS),
 		PIDNSPath:      sb.PIDNamespace(),
+		UserNSPath:     sb.Namespace(sandbox.UserNS),
 		CgroupParent:   sb.CgroupParent,
 		CgroupDriver:   m.cfg().Crio.Runtime.CgroupManager,
 		CgroupV2:       m.opts.CgroupV2,
@@ -200,7 +201,7 @@ func volumeList(v map[string]struct{}) []string {
 
 // prepareHost does the host-side work the spec asks for: volume dirs and
 // mount propagation of the host mounts that back shared/slave mounts.
-func prepareHost(res *spec.Result, rootfs string) error {
+func prepareHost(res *spec.Result, rootfs string, userns *sandbox.Userns) error {
 	for _, d := range res.MountSourceDirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -210,6 +211,7 @@ func prepareHost(res *spec.Result, rootfs string) error {
 	if p := res.Spec.Process; p != nil {
 		uid, gid = p.User.UID, p.User.GID
 	}
+	uid, gid = ownerOnHost(uid, gid, userns)
 	if err := makeVolumeDirs(res.VolumeDirs, rootfs, uid, gid); err != nil {
 		return err
 	}

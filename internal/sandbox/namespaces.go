@@ -40,6 +40,9 @@ type PinRequest struct {
 	Kinds    []NS
 	Hostname string            // set in the new UTS namespace
 	Sysctls  map[string]string // applied inside the new namespaces
+	// Userns, when set, is a user namespace to create first, owning the
+	// other kinds.
+	Userns *Userns
 }
 
 // Pin creates the namespaces on a locked OS thread that unshares them, sets
@@ -51,6 +54,9 @@ func Pin(req PinRequest) (map[NS]string, error) {
 	type result struct {
 		paths map[NS]string
 		err   error
+	}
+	if req.Userns != nil {
+		return pinInUserns(req)
 	}
 	done := make(chan result, 1)
 	go func() {
@@ -80,23 +86,8 @@ func pinOnThisThread(req PinRequest) (paths map[NS]string, retErr error) {
 	if err := unix.Unshare(flags); err != nil {
 		return nil, fmt.Errorf("unshare namespaces: %w", err)
 	}
-	if flags&unix.CLONE_NEWUTS != 0 && req.Hostname != "" {
-		if err := unix.Sethostname([]byte(req.Hostname)); err != nil {
-			return nil, fmt.Errorf("set hostname: %w", err)
-		}
-	}
-	if flags&unix.CLONE_NEWNET != 0 {
-		if err := loopbackUp(); err != nil {
-			return nil, err
-		}
-	}
-	for name, val := range req.Sysctls {
-		p := SysctlPath(name)
-		if err := os.WriteFile(p, []byte(val), 0o644); err != nil {
-			// No such sysctl, a value the kernel refuses, a read-only one:
-			// all are the request's fault.
-			return nil, errdefs.Invalid("", "config.linux.sysctls[%s]: cannot set %s: %w", name, Short(val), err)
-		}
+	if err := setupInside(req, flags); err != nil {
+		return nil, err
 	}
 	for _, k := range req.Kinds {
 		p := PinPath(req.Dir, k, req.Name)
@@ -106,6 +97,30 @@ func pinOnThisThread(req PinRequest) (paths map[NS]string, retErr error) {
 		paths[k] = p
 	}
 	return paths, nil
+}
+
+// setupInside sets the hostname, brings lo up and applies the sysctls in
+// the new namespaces the calling (locked) thread is in.
+func setupInside(req PinRequest, flags int) error {
+	if flags&unix.CLONE_NEWUTS != 0 && req.Hostname != "" {
+		if err := unix.Sethostname([]byte(req.Hostname)); err != nil {
+			return fmt.Errorf("set hostname: %w", err)
+		}
+	}
+	if flags&unix.CLONE_NEWNET != 0 {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	for name, val := range req.Sysctls {
+		p := SysctlPath(name)
+		if err := os.WriteFile(p, []byte(val), 0o644); err != nil {
+			// No such sysctl, a value the kernel refuses, a read-only one:
+			// all are the request's fault.
+			return errdefs.Invalid("", "config.linux.sysctls[%s]: cannot set %s: %w", name, Short(val), err)
+		}
+	}
+	return nil
 }
 
 // PinPID pins the PID namespace of the infra process pid under dir. The
@@ -166,7 +181,7 @@ func loopbackUp() error {
 // pinsOf is every path a namespace of pod name may be pinned at.
 func pinsOf(dir, name string) map[NS]string {
 	out := map[NS]string{}
-	for _, k := range []NS{NetNS, IPCNS, UTSNS, PIDNS} {
+	for _, k := range []NS{NetNS, IPCNS, UTSNS, PIDNS, UserNS} {
 		out[k] = PinPath(dir, k, name)
 	}
 	return out

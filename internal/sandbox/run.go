@@ -23,6 +23,9 @@ type RunOptions struct {
 	ShmSize int64 // bytes of the pod's /dev/shm; 0 = the default
 	// HandlerDefaulted: the request named no handler (see Sandbox).
 	HandlerDefaulted bool
+	// UserNamespaces: the handler's runtime can run pods in their own user
+	// namespace (idmapped mounts); others are refused such pods.
+	UserNamespaces bool
 }
 
 // Run creates a pod. Every step pushes its undo onto a cleanup stack that
@@ -70,7 +73,8 @@ type podRun struct {
 	ro        RunOptions
 	stages    func(stage string, d time.Duration)
 	sysctls   map[string]string
-	sharedPID bool // the containers share one PID namespace: an infra process runs
+	sharedPID bool    // the containers share one PID namespace: an infra process runs
+	userns    *Userns // the pod's own user namespace, if it asked for one
 	key       string
 	sb        *Sandbox
 	// added waits for the CNI ADD started by startNetwork.
@@ -88,6 +92,10 @@ func (m *Manager) newRun(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, 
 	if err := m.checkCgroupParent(cfg.GetLinux().GetCgroupParent()); err != nil {
 		return nil, err
 	}
+	userns, err := checkUserns(nso, handler, ro.UserNamespaces)
+	if err != nil {
+		return nil, err
+	}
 	id := state.NewID()
 	nodeName, _ := os.Hostname()
 	sb := &Sandbox{
@@ -97,7 +105,7 @@ func (m *Manager) newRun(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, 
 		CgroupParent: cfg.GetLinux().GetCgroupParent(),
 	}
 	return &podRun{
-		m: m, cfg: cfg, ro: ro, stages: stages, sysctls: sysctls, sb: sb,
+		m: m, cfg: cfg, ro: ro, stages: stages, sysctls: sysctls, sb: sb, userns: userns,
 		sharedPID: nso.GetPid() == runtimeapi.NamespaceMode_POD, key: reservationKey(cfg.Metadata),
 		added: func() error { return nil },
 	}, nil
@@ -130,7 +138,7 @@ func (r *podRun) pinNamespaces(context.Context) error {
 	}
 	sb := r.sb
 	var err error
-	sb.Namespaces, err = Pin(PinRequest{Dir: r.m.opts.NamespacesDir, Name: sb.ID, Kinds: kinds, Hostname: sb.Hostname, Sysctls: r.sysctls})
+	sb.Namespaces, err = Pin(PinRequest{Dir: r.m.opts.NamespacesDir, Name: sb.ID, Kinds: kinds, Hostname: sb.Hostname, Sysctls: r.sysctls, Userns: r.userns})
 	if err != nil {
 		return fmt.Errorf("create pod namespaces: %w", err)
 	}

@@ -51,7 +51,7 @@ func Build(in Input) (*Result, error) {
 	}
 	steps := []func() error{
 		b.process, b.userStep, b.capabilities, b.seccomp, b.lsm,
-		b.filesystem, b.devices, b.namespaces, b.cgroups, b.resources, b.sysctls,
+		b.filesystem, b.devices, b.namespaces, b.userns, b.cgroups, b.resources, b.sysctls,
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

@@ -152,8 +152,8 @@ func (b *builder) criMounts() ([]specs.Mount, string, error) {
 			return nil, "", invalid(field+".container_path", "duplicate mount point %q", dst)
 		}
 		seen[dst] = true
-		if len(m.GetUidMappings()) > 0 || len(m.GetGidMappings()) > 0 {
-			return nil, "", precondition(field, "id-mapped mounts are not supported")
+		if (len(m.GetUidMappings()) > 0 || len(m.GetGidMappings()) > 0) && b.in.Sandbox.UserNSPath == "" {
+			return nil, "", precondition(field, "id-mapped mounts need a pod with its own user namespace")
 		}
 		src, err := b.mountSource(m, field)
 		if err != nil {
@@ -196,7 +196,7 @@ func (b *builder) criMounts() ([]specs.Mount, string, error) {
 			}
 			opts = append(opts, o)
 		}
-		out = append(out, bindMount(dst, src, opts...))
+		out = append(out, b.idmapped(bindMount(dst, src, opts...), m))
 	}
 	return out, rootProp, nil
 }
@@ -314,7 +314,7 @@ func (b *builder) imageVolumes(user []specs.Mount) ([]specs.Mount, error) {
 		}
 		src := filepath.Join(b.in.VolumeBindDir, dst)
 		b.res.VolumeDirs = append(b.res.VolumeDirs, src)
-		out = append(out, bindMount(dst, src, "rbind", "rw", "rprivate"))
+		out = append(out, b.idmapped(bindMount(dst, src, "rbind", "rw", "rprivate"), nil))
 	}
 	return out, nil
 }

@@ -53,9 +53,6 @@ func (b *builder) namespaces() error {
 	if sb.CgroupV2 {
 		l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 	}
-	if u := opts.GetUsernsOptions(); u != nil && u.GetMode() != runtimeapi.NamespaceMode_NODE {
-		return precondition(scField+"namespace_options.userns_options", "user namespaces are not supported")
-	}
 	return nil
 }
 

@@ -54,6 +54,9 @@ type Sandbox struct {
 	// PIDNSPath is the pid namespace of the pod's infra process, set only
 	// when the pod shares one PID namespace.
 	PIDNSPath string
+	// UserNSPath is the pod's user namespace, set only when the pod has its
+	// own (UsernsOptions mode POD); its other namespaces are inside it.
+	UserNSPath string
 	// CgroupParent is the pod's cgroup parent (a path for cgroupfs, a
 	// ".slice" name for systemd).
 	CgroupParent string
