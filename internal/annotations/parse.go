@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/big"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -51,7 +52,7 @@ func parseDevices(key, v string, allowed []string) ([]Device, error) {
 		if err != nil {
 			return nil, &Error{Annotation: key, Msg: fmt.Sprintf("bad device %q", entry), Err: err}
 		}
-		if !contains(allowed, d.HostPath) {
+		if !slices.Contains(allowed, d.HostPath) {
 			return nil, bad(key, "device %s is not in allowed_devices", d.HostPath)
 		}
 		out = append(out, d)
@@ -293,13 +294,4 @@ func validCPUSet(s string) error {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -213,7 +214,7 @@ func (r *SeccompRule) selected(caps map[string]bool, arch string) bool {
 			return false
 		}
 	}
-	if len(r.Includes.Arches) > 0 && !contains(r.Includes.Arches, arch) {
+	if len(r.Includes.Arches) > 0 && !slices.Contains(r.Includes.Arches, arch) {
 		return false
 	}
 	for _, c := range r.Excludes.Caps {
@@ -221,7 +222,7 @@ func (r *SeccompRule) selected(caps map[string]bool, arch string) bool {
 			return false
 		}
 	}
-	return !contains(r.Excludes.Arches, arch)
+	return !slices.Contains(r.Excludes.Arches, arch)
 }
 
 // archName turns SCMP_ARCH_X86_64 into libseccomp's "x86_64".
@@ -268,15 +269,6 @@ func ValidateSeccomp(s *specs.LinuxSeccomp) error {
 		return fmt.Errorf("%s", strings.Join(problems, "; "))
 	}
 	return nil
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func ensureLinux(l *specs.Linux) *specs.Linux {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -54,7 +55,7 @@ func (c *Config) Normalize() []string {
 		}
 	}
 	c.inheritDefaultRuntime()
-	if l := c.Crio.CheckpointRestore.ContainerLevelEnabled; !r.EnableCriuSupport && l != "none" && contains(checkpointLevels, l) {
+	if l := c.Crio.CheckpointRestore.ContainerLevelEnabled; !r.EnableCriuSupport && l != "none" && slices.Contains(checkpointLevels, l) {
 		notes = append(notes, "enable_criu_support is false (deprecated): translated to [crio.checkpoint_restore] container_level_enabled = \"none\"")
 		c.Crio.CheckpointRestore.ContainerLevelEnabled = "none"
 	}
@@ -64,7 +65,7 @@ func (c *Config) Normalize() []string {
 // validateCompatKeys checks the values CRI-O checks at start for the keys
 // this file's group covers.
 func (c *Config) validateCompatKeys() error {
-	if l := c.Crio.CheckpointRestore.ContainerLevelEnabled; !contains(checkpointLevels, l) {
+	if l := c.Crio.CheckpointRestore.ContainerLevelEnabled; !slices.Contains(checkpointLevels, l) {
 		return bad("crio.checkpoint_restore.container_level_enabled", l, "must be one of %s", strings.Join(checkpointLevels, ", "))
 	}
 	if _, err := ParseTLSVersion(c.Crio.API.TLSMinVersion); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -321,7 +322,7 @@ enable_nri = true
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("unimplemented %v, want %v", got, want)
 	}
-	if got := c.Unimplemented(def, Host{}); !contains(got, "crio.runtime.apparmor_profile") {
+	if got := c.Unimplemented(def, Host{}); !slices.Contains(got, "crio.runtime.apparmor_profile") {
 		t.Errorf("apparmor_profile without AppArmor must be reported: %v", got)
 	}
 	if repl := c.ConmonReplacements(); !reflect.DeepEqual(repl, []string{"crio.runtime.conmon=/usr/bin/conmon", "crio.runtime.runtimes.runc.monitor_path=/usr/libexec/crio/conmon"}) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -125,7 +126,7 @@ func LoadFiles(files []string) (*Config, []IgnoredKey, error) {
 // first.
 func (c *Config) foldPluginDir() {
 	n := &c.Crio.Network
-	if n.PluginDir != "" && !contains(n.PluginDirs, n.PluginDir) {
+	if n.PluginDir != "" && !slices.Contains(n.PluginDirs, n.PluginDir) {
 		n.PluginDirs = append([]string{n.PluginDir}, n.PluginDirs...)
 	}
 }

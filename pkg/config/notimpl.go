@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 )
 
@@ -44,7 +45,7 @@ var conmonNames = []string{"conmon", "conmon-rs", "conmonrs"}
 // IsCConmon reports whether path names CRI-O's C conmon (or conmon-rs) rather
 // than this runtime's conmon-go; such paths are replaced by conmon-go.
 func IsCConmon(path string) bool {
-	return path != "" && contains(conmonNames, filepath.Base(path))
+	return path != "" && slices.Contains(conmonNames, filepath.Base(path))
 }
 
 // ConmonReplacements lists "key=path" for every conmon / monitor_path that

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -56,7 +57,7 @@ func (c *Config) ignoredKeys(path, data string, md toml.MetaData) []IgnoredKey {
 		if removedKeys[key] {
 			why = "removed from CRI-O; ignored"
 		}
-		if len(k) == 5 && k[0] == "crio" && k[1] == "runtime" && (k[2] == "runtimes" || k[2] == "workloads") && contains(misplacedKeys, k[4]) {
+		if len(k) == 5 && k[0] == "crio" && k[1] == "runtime" && (k[2] == "runtimes" || k[2] == "workloads") && slices.Contains(misplacedKeys, k[4]) {
 			if raw == nil {
 				_, _ = toml.Decode(data, &raw)
 			}

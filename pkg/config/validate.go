@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,7 +102,7 @@ func (c *Config) validateRuntime() error {
 	if r.LogSizeMax >= 0 && r.LogSizeMax < MinLogSizeMax {
 		return bad("crio.runtime.log_size_max", r.LogSizeMax, "must be negative (unlimited) or at least %d bytes", MinLogSizeMax)
 	}
-	if !contains(logLevels, strings.ToLower(r.LogLevel)) {
+	if !slices.Contains(logLevels, strings.ToLower(r.LogLevel)) {
 		return bad("crio.runtime.log_level", r.LogLevel, "must be one of %s", strings.Join(logLevels, ", "))
 	}
 	if _, ok := r.Runtimes[r.DefaultRuntime]; !ok {
@@ -163,7 +164,7 @@ func (c *Config) validateSecurity() error {
 
 func (c *Config) validateImage() error {
 	i := c.Crio.Image
-	if !contains([]string{"mkdir", "bind", "ignore"}, i.ImageVolumes) {
+	if !slices.Contains([]string{"mkdir", "bind", "ignore"}, i.ImageVolumes) {
 		return bad("crio.image.image_volumes", i.ImageVolumes, "must be mkdir, bind or ignore")
 	}
 	if i.ShortNameMode != "enforcing" && i.ShortNameMode != "disabled" {
@@ -211,13 +212,4 @@ func (r *RuntimeConfig) HandlerAllowedAnnotations(name string) []string {
 		return h.AllowedAnnotations
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
