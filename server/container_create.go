@@ -16,6 +16,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	log.InfoContext(ctx, "Creating container", "name", req.GetConfig().GetMetadata().GetName(),
 		"pod", req.PodSandboxId, "podName", req.GetSandboxConfig().GetMetadata().GetName())
 	cname := containerCreationName(req.PodSandboxId, req.GetConfig().GetMetadata())
+	defer s.nri.BlockSync()() // a plugin syncing now sees this container or its events
 	id, repeat, err := s.creations().ctrs.Do(ctx, cname, requestDigest(req), func(ctx context.Context, stage func(string)) (string, error) {
 		stage("container creating")
 		c, err := s.containers.Create(ctx, req.PodSandboxId, req.Config, req.SandboxConfig)
@@ -32,6 +33,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 		return nil, createError(err, "container", cname)
 	}
 	s.containers.Publish(id)
+	s.nriPostCreate(ctx, id)
 	if repeat {
 		log.InfoContext(ctx, "Handing out the container an earlier request created", "container", id, "name", cname)
 	}

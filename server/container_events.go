@@ -100,6 +100,7 @@ func (s *Server) publishChanges(o *observability) {
 				oom, name = c.Status().OOMKilled, c.Metadata().Name
 			}
 			o.metrics.ContainerExited(name, oom)
+			s.nriExited(ch.ID)
 		}
 		if o.broker.Subscribers() > 0 {
 			o.broker.Publish(s.containerEvent(ch))

@@ -14,9 +14,13 @@ func (s *Server) StartContainer(ctx context.Context, req *runtimeapi.StartContai
 		return nil, status.Error(codes.InvalidArgument, "container_id is required")
 	}
 	s.logContainer(ctx, "Starting container", req.ContainerId)
+	if err := s.nriStart(ctx, req.ContainerId); err != nil {
+		return nil, err
+	}
 	if err := s.containers.Start(ctx, req.ContainerId); err != nil {
 		return nil, err
 	}
+	s.nriPostStart(ctx, req.ContainerId)
 	s.logContainer(ctx, "Started container", req.ContainerId)
 	return &runtimeapi.StartContainerResponse{}, nil
 }

@@ -24,10 +24,15 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 		return nil, err
 	}
 	s.logPod(ctx, "Removing pod sandbox", sb.ID)
+	if err := s.nriStopPod(ctx, sb.ID); err != nil {
+		return nil, err
+	}
+	ctrs := s.podContainers(sb.ID)
 	s.unmountPodLogs(ctx, sb)
 	if err := s.pods.Remove(ctx, sb.ID); err != nil {
 		return nil, err
 	}
+	s.nriRemovedPod(ctx, sb, ctrs)
 	// The pod's resources record goes with it (restart also collects
 	// records of pods that are gone).
 	if err := s.dropPodResources(sb.ID); err != nil {

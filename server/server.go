@@ -18,6 +18,7 @@ import (
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/network"
+	"github.com/crio-runtime/crio/internal/nri"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/state"
 	"github.com/crio-runtime/crio/internal/streaming"
@@ -40,6 +41,7 @@ type Server struct {
 	images     *image.Service
 	containers *container.Manager
 	streamSrv  *streaming.Server
+	nri        *nri.API // nil when enable_nri is false
 
 	obsMu    sync.Mutex
 	obsState *observability // stats, events, metrics; see observability.go
@@ -76,6 +78,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		CgroupManager: c.Runtime.CgroupManager,
 		NoHostPorts:   c.Runtime.DisableHostPortMapping,
 	}, store, netMgr)
+	s.nri = nri.New(c.NRI, log)
 	if s.images, err = newImageService(cfg, log); err != nil {
 		return nil, err
 	}
@@ -85,6 +88,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		AttachSocketDir: c.Runtime.ContainerAttachSocketDir,
 		DefaultLogDir:   c.LogDir,
 		CgroupV2:        cgroupV2(),
+		SpecAdjuster:    s.nri,
 	}, s.Config, store, s.pods, s.images)
 	s.images.SetInUseFunc(s.containers.ImageInUse)
 	s.images.SetReleaseFunc(s.containers.ReleaseImage)
@@ -106,6 +110,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		return nil, err
 	}
 	s.containers.OnChange = s.ContainerChanged
+	if err := s.nri.Start(nriDomain{s}); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -147,6 +154,7 @@ func (s *Server) Reload(next *config.Config) []config.Change {
 
 // Shutdown releases what the server holds (stores, watchers).
 func (s *Server) Shutdown() error {
+	s.nri.Stop()
 	s.shutdownStreaming()
 	s.shutdownObservability()
 	if s.containers != nil {

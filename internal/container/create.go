@@ -131,6 +131,9 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	for _, w := range res.Warnings {
 		logging.From(ctx).Warn("container spec", "container", id, "warning", w)
 	}
+	if err := m.adjustSpec(ctx, sb, c, res.Spec, &undo); err != nil {
+		return nil, err
+	}
 	m.logHostWarnings(logging.From(ctx), res.HostWarnings)
 	c.spec, c.StopSignal, c.Resources = res.Spec, res.StopSignal, res.Spec.Linux.Resources
 	if u := res.User.GetLinux(); u != nil {

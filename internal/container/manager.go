@@ -29,6 +29,8 @@ type Options struct {
 	AttachSocketDir string
 	DefaultLogDir   string
 	CgroupV2        bool
+	// SpecAdjuster, if set, adjusts each generated spec (NRI).
+	SpecAdjuster SpecAdjuster
 }
 
 // Manager owns all containers.

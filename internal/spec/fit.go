@@ -155,7 +155,7 @@ func unifiedToV1(r *specs.LinuxResources, warn []string) ([]string, error) {
 		case "cpuset.mems":
 			cpu().Mems = v
 		case "pids.max":
-			err = setBytes(v, func(n int64) { r.Pids = &specs.LinuxPids{Limit: n} })
+			err = setBytes(v, func(n int64) { r.Pids = &specs.LinuxPids{Limit: &n} })
 		default:
 			warn = append(warn, fmt.Sprintf("unified %s left out: no cgroup v1 equivalent", k))
 		}

@@ -61,7 +61,7 @@ func TestFitResources(t *testing.T) {
 			check: func(r *specs.LinuxResources) bool {
 				return r.Unified == nil && *r.Memory.Limit == 1048576 && *r.Memory.Swap == 2097152 &&
 					*r.CPU.Shares == 2+(99*262142)/9999 && *r.CPU.Quota == 50000 && *r.CPU.Period == 100000 &&
-					r.Pids.Limit == 42 && r.CPU.Cpus == "0" && *r.Memory.Reservation == 4096
+					*r.Pids.Limit == 42 && r.CPU.Cpus == "0" && *r.Memory.Reservation == 4096
 			},
 			warns: 1, warnMatch: "memory.high left out: no cgroup v1 equivalent",
 		},

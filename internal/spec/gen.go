@@ -90,7 +90,7 @@ func (g *generator) SetLinuxResourcesCPUShares(v uint64)  { g.cpu().Shares = &v 
 func (g *generator) SetLinuxResourcesMemoryLimit(v int64) { g.mem().Limit = &v }
 func (g *generator) SetLinuxResourcesMemorySwap(v int64)  { g.mem().Swap = &v }
 func (g *generator) SetLinuxResourcesPidsLimit(v int64) {
-	g.res().Pids = &specs.LinuxPids{Limit: v}
+	g.res().Pids = &specs.LinuxPids{Limit: &v}
 }
 
 func (g *generator) SetLinuxRootPropagation(p string) error {

@@ -159,7 +159,7 @@ func TestResources(t *testing.T) {
 				return len(r.HugepageLimits) == 2 && r.HugepageLimits[0].Pagesize == "2MB" && r.HugepageLimits[0].Limit == 4<<20
 			},
 		},
-		{name: "pids", r: &R{}, pids: 1024, check: func(r *specs.LinuxResources, _ *specs.Process) bool { return r.Pids.Limit == 1024 }},
+		{name: "pids", r: &R{}, pids: 1024, check: func(r *specs.LinuxResources, _ *specs.Process) bool { return *r.Pids.Limit == 1024 }},
 		{
 			name: "unified on v2", r: &R{Unified: map[string]string{"memory.high": "1000000"}}, v2: true,
 			check: func(r *specs.LinuxResources, _ *specs.Process) bool { return r.Unified["memory.high"] == "1000000" },
