@@ -25,10 +25,13 @@ func (a *API) AdjustSpec(ctx context.Context, sb *sandbox.Sandbox, c *container.
 	}
 	req := &api.CreateContainerRequest{Pod: podToNRI(sb), Container: ctrToNRI(c, spec)}
 	rpl, err := ad.CreateContainer(ctx, req)
+	// Plugins earlier in line may have set resources aside: they hear of
+	// the container's end whenever the create fails.
+	undo := func() { a.RemoveContainer(context.WithoutCancel(ctx), c) }
 	if err != nil {
+		undo()
 		return nil, fmt.Errorf("NRI CreateContainer: %w", err)
 	}
-	undo := func() { a.RemoveContainer(context.WithoutCancel(ctx), c) }
 	if err := applyAdjustment(spec, rpl.GetAdjust()); err != nil {
 		undo()
 		return nil, fmt.Errorf("NRI CreateContainer: apply adjustment: %w", err)

@@ -124,6 +124,9 @@ func (a *API) UpdateContainer(ctx context.Context, c *container.Container, r *ru
 	}
 	var others []*api.ContainerUpdate
 	for _, u := range rpl.GetUpdate() {
+		if u == nil {
+			continue // the library lists the asked-about container even when no plugin changed it
+		}
 		if u.ContainerId == c.ID {
 			if nr := u.GetLinux().GetResources(); nr != nil {
 				r = mergeCRI(r, nriToCRI(nr))

@@ -162,7 +162,7 @@ func (a *API) applyUpdates(ctx context.Context, updates []*adaptation.ContainerU
 	var failed []*adaptation.ContainerUpdate
 	for _, u := range updates {
 		r := u.GetLinux().GetResources()
-		if r == nil {
+		if u == nil || r == nil {
 			continue
 		}
 		if err := a.dom.UpdateContainer(ctx, u.ContainerId, nriToCRI(r)); err != nil {
