@@ -2,6 +2,7 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -174,4 +175,30 @@ func countStr(s []string, v string) int {
 		}
 	}
 	return n
+}
+
+// TestNRIPreinstalledPlugin: a plugin in nri_plugin_dir is started with the
+// daemon, reads its file from nri_plugin_config_dir, and adjusts containers.
+func TestNRIPreinstalledPlugin(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	dir := filepath.Join(e.d.Dir, "nri")
+	if err := os.MkdirAll(filepath.Join(dir, "conf.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "plugins", "05-marker"), "./test/nriplugin")
+	build.Dir = framework.RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the test plugin: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "conf.d", "05-marker.conf"), []byte("from-config\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.d.Stop() // pre-installed plugins start with the daemon
+	e.d.Start()
+	podID, podCfg := e.pod(t, "nri-pre")
+	id := e.create(t, podID, podCfg, "c", "sleep", "600")
+	e.start(t, id)
+	if got := e.execOut(t, id, "sh", "-c", "echo $NRI_PREINSTALLED"); got != "from-config" {
+		t.Errorf("NRI_PREINSTALLED=%q, want the plugin's config", got)
+	}
 }
