@@ -136,7 +136,7 @@ complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-plugin-config-dir -r -
 complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-listen -r -d 'Socket externally started NRI plugins connect to.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-disable-connections -d 'Refuse externally started NRI plugins (no socket); only pre-installed ones run.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-plugin-registration-timeout -r -d 'How long an NRI plugin may take to register.'
-complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-plugin-request-timeout -r -d 'How long an NRI plugin may take to answer a request; a plugin that takes longer fails the request and is disconnected.'
+complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-plugin-request-timeout -r -d 'How long an NRI plugin may take to answer a request; a slower plugin is disconnected, and fails the request only if its failure policy asks for that.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-enable-default-validator -d 'Run the built-in validator that limits what NRI plugins may change.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-validator-reject-oci-hook-adjustment -d 'Refuse NRI plugins that add OCI hooks.'
 complete -c crio -n '__fish_crio_no_subcommand' -f -l nri-validator-reject-runtime-default-seccomp-adjustment -d 'Refuse NRI plugins that change the RuntimeDefault seccomp profile.'

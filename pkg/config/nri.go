@@ -16,7 +16,7 @@ type NRIConfig struct {
 	NRIListen                    string   `toml:"nri_listen" doc:"Socket externally started NRI plugins connect to."`
 	NRIDisableConnections        bool     `toml:"nri_disable_connections" doc:"Refuse externally started NRI plugins (no socket); only pre-installed ones run."`
 	NRIPluginRegistrationTimeout Duration `toml:"nri_plugin_registration_timeout" doc:"How long an NRI plugin may take to register."`
-	NRIPluginRequestTimeout      Duration `toml:"nri_plugin_request_timeout" doc:"How long an NRI plugin may take to answer a request; a plugin that takes longer fails the request and is disconnected."`
+	NRIPluginRequestTimeout      Duration `toml:"nri_plugin_request_timeout" doc:"How long an NRI plugin may take to answer a request; a slower plugin is disconnected, and fails the request only if its failure policy asks for that."`
 
 	DefaultValidator NRIValidatorConfig `toml:"default_validator"`
 }
