@@ -64,9 +64,9 @@ func (s *Server) creations() *retries {
 			}
 		}
 		r.pods = &pending.Cache[string]{Keep: keep, Limit: limit, Stalled: s.countStalled,
-			Discard: discard("pod sandbox", s.discardPod)}
+			Discard: discard("pod sandbox", s.discardUnclaimedPod)}
 		r.ctrs = &pending.Cache[string]{Keep: keep, Limit: limit, Stalled: s.countStalled,
-			Discard: discard("container", s.containers.Discard)}
+			Discard: discard("container", s.discardUnclaimedContainer)}
 	})
 	return r
 }

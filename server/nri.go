@@ -41,13 +41,9 @@ func (d nriDomain) EvictContainer(ctx context.Context, id, reason string) error 
 // error the pod is discarded and the plugins told it is gone.
 func (s *Server) nriRunPod(ctx context.Context, sb *sandbox.Sandbox) error {
 	err := s.nri.RunPodSandbox(ctx, sb)
-	if err == nil {
-		return nil
+	if err != nil {
+		_ = s.discardUnclaimedPod(context.WithoutCancel(ctx), sb.ID)
 	}
-	cctx := context.WithoutCancel(ctx)
-	_ = s.discardPod(cctx, sb.ID)
-	_ = s.nri.StopPodSandbox(cctx, sb)
-	s.nri.RemovePodSandbox(cctx, sb)
 	return err
 }
 
@@ -136,4 +132,31 @@ func (s *Server) nriPostUpdate(ctx context.Context, id string) {
 	if c, err := s.containers.Get(id); err == nil {
 		s.nri.PostUpdateContainer(ctx, c)
 	}
+}
+
+// discardUnclaimedPod removes a pod no client got (a plugin failed it, or
+// no repeated request claimed it: create_retry.go); the plugins saw it
+// run, so they hear it is gone.
+func (s *Server) discardUnclaimedPod(ctx context.Context, id string) error {
+	sb, ok := s.pods.Lookup(id)
+	if err := s.discardPod(ctx, id); err != nil {
+		return err
+	}
+	if ok {
+		_ = s.nri.StopPodSandbox(ctx, sb)
+		s.nri.RemovePodSandbox(ctx, sb)
+	}
+	return nil
+}
+
+// discardUnclaimedContainer is discardUnclaimedPod for a container.
+func (s *Server) discardUnclaimedContainer(ctx context.Context, id string) error {
+	c, ok := s.containers.Lookup(id)
+	if err := s.containers.Discard(ctx, id); err != nil {
+		return err
+	}
+	if ok {
+		s.nri.RemoveContainer(ctx, c)
+	}
+	return nil
 }

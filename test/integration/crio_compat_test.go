@@ -177,7 +177,10 @@ func TestCompatSysconfigCommandLine(t *testing.T) {
 		args = append(args, strings.Fields(sysconfig[v])...)
 	}
 	d := framework.StartDaemon(t, framework.Options{Args: args, Env: []string{"CONTAINER_INFRA_CTR_CPUSET=0", "CONTAINER_STOP_TIMEOUT=45"}})
-	checkReport(t, d, nil, []string{"--pinns-path", "--drop-infra-ctr", "--enable-nri", "--infra-ctr-cpuset"})
+	checkReport(t, d, nil, []string{"--pinns-path", "--drop-infra-ctr", "--infra-ctr-cpuset"})
+	if _, err := os.Stat(d.NRISocket()); err == nil {
+		t.Error("--enable-nri=false still opened the NRI socket")
+	}
 	st, err := d.Runtime.Status(framework.Ctx(t), &runtimeapi.StatusRequest{Verbose: true})
 	if err != nil {
 		t.Fatal(err)

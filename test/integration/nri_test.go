@@ -128,6 +128,13 @@ func TestNRIEventsInOrderAndLateSync(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The event goes out before the pod's cgroup is touched; this pod has
+	// no cgroup parent, so the update itself may be refused.
+	if _, err := e.d.Runtime.UpdatePodSandboxResources(ctx, &runtimeapi.UpdatePodSandboxResourcesRequest{
+		PodSandboxId: podID, Resources: &runtimeapi.LinuxContainerResources{CpuShares: 1024},
+	}); err != nil {
+		t.Logf("UpdatePodSandboxResources: %v", err)
+	}
 	if _, err := e.d.Runtime.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id}); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +160,7 @@ func TestNRIEventsInOrderAndLateSync(t *testing.T) {
 	}
 	want := []string{"RunPodSandbox nri-new", "CreateContainer nri-new/c", "PostCreateContainer nri-new/c",
 		"StartContainer nri-new/c", "PostStartContainer nri-new/c", "UpdateContainer nri-new/c", "PostUpdateContainer nri-new/c",
-		"StopContainer nri-new/c", "RemoveContainer nri-new/c", "CreateContainer nri-new/exits", "StartContainer nri-new/exits",
+		"UpdatePodSandbox nri-new", "StopContainer nri-new/c", "RemoveContainer nri-new/c", "CreateContainer nri-new/exits", "StartContainer nri-new/exits",
 		"StopContainer nri-new/exits", "StopPodSandbox nri-new", "RemoveContainer nri-new/exits", "RemovePodSandbox nri-new"}
 	if err := inOrder(p.Events(), want); err != nil {
 		t.Error(err)
