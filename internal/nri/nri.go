@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/containerd/nri/pkg/adaptation"
@@ -199,5 +200,11 @@ func (s slogAdapter) Warnf(ctx context.Context, f string, args ...any) {
 	s.l.WarnContext(ctx, fmt.Sprintf(f, args...))
 }
 func (s slogAdapter) Errorf(ctx context.Context, f string, args ...any) {
-	s.l.ErrorContext(ctx, fmt.Sprintf(f, args...))
+	msg := fmt.Sprintf(f, args...)
+	if strings.Contains(msg, adaptation.ErrWasmDisabled.Error()) {
+		// Built with nri_no_wasm on purpose: no error to report.
+		s.l.DebugContext(ctx, msg)
+		return
+	}
+	s.l.ErrorContext(ctx, msg)
 }
