@@ -19,6 +19,13 @@ const cgroupRoot = "/sys/fs/cgroup"
 // oomWatcher notices OOM kills in the container's memory cgroup: on cgroup v1
 // through an eventfd registered on memory.oom_control, and on both versions by
 // comparing the oom_kill counter at exit with its value at create.
+//
+// It stays hand-written rather than using opencontainers/cgroups (whose
+// ParseCgroupFile and fs/fs2.OOMKillCount would replace memoryCgroup and
+// count; the library has no OOM eventfd helper): measured on a cgroup v1
+// host with three idle monitors, linking the library raised each monitor's
+// VmRSS from 3468 kB to 5780 kB (Pss 1734 to 2211 KiB) and the stripped
+// binary from 2.67 MB to 3.66 MB, for about 40 lines saved.
 type oomWatcher struct {
 	log     *slog.Logger
 	file    string // memory.oom_control (v1) or memory.events (v2)

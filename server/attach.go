@@ -3,22 +3,15 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/streaming"
 )
 
 // Attach returns a single-use streaming URL connected to a running
 // container's stdio.
 func (s *Server) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
-	if req.ContainerId == "" {
-		return nil, status.Error(codes.InvalidArgument, "container_id is required")
-	}
-	if err := checkStreamFlags(req.Stdin, req.Stdout, req.Stderr, req.Tty); err != nil {
-		return nil, err
-	}
 	st := s.stream()
 	if st == nil {
 		return nil, streamingUnavailable()
@@ -34,7 +27,7 @@ func (s *Server) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*ru
 func checkRunning(st *streaming.Server, id string) error {
 	c := st.Containers()
 	if c == nil {
-		return status.Errorf(codes.NotFound, "container %q not found", id)
+		return errdefs.NotFound("container %q not found", id)
 	}
 	return c.CheckRunning(id)
 }

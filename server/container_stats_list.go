@@ -17,11 +17,11 @@ func (s *Server) ListContainerStats(ctx context.Context, req *runtimeapi.ListCon
 }
 
 func (s *Server) listContainerStats(f *runtimeapi.ContainerStatsFilter) []*runtimeapi.ContainerStats {
-	o := s.obs()
+	st := s.obs().Stats()
 	var out []*runtimeapi.ContainerStats
 	for _, c := range s.containers.Snapshot() {
 		if statsFilterMatches(c, f) {
-			out = append(out, s.containerStats(o, c))
+			out = append(out, st.Container(c))
 		}
 	}
 	return out

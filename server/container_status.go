@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -14,9 +12,6 @@ import (
 
 // ContainerStatus reports a container's state, exit, image, mounts and user.
 func (s *Server) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
-	if req.ContainerId == "" {
-		return nil, status.Error(codes.InvalidArgument, "container_id is required")
-	}
 	c, err := s.containers.Status(req.ContainerId)
 	if err != nil {
 		return nil, err

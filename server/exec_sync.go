@@ -4,26 +4,19 @@ import (
 	"context"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // ExecSync runs a command in a running container and returns its output
 // and exit code; a timeout kills the command and is reported as such.
 func (s *Server) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest) (*runtimeapi.ExecSyncResponse, error) {
-	if req.ContainerId == "" {
-		return nil, status.Error(codes.InvalidArgument, "container_id is required")
-	}
-	if req.Timeout < 0 {
-		return nil, status.Error(codes.InvalidArgument, "timeout must not be negative")
-	}
 	res, err := s.containers.ExecSync(ctx, req.ContainerId, req.Cmd, time.Duration(req.Timeout)*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	if res.TimedOut {
-		return nil, status.Errorf(codes.DeadlineExceeded, "command %q timed out after %ds", req.Cmd, req.Timeout)
+		return nil, errdefs.New(errdefs.ErrDeadlineExceeded, "command %q timed out after %ds", req.Cmd, req.Timeout)
 	}
 	return &runtimeapi.ExecSyncResponse{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}, nil
 }

@@ -3,18 +3,13 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // PullImage pulls an image and returns the ref every other API reports.
 func (s *Server) PullImage(ctx context.Context, req *runtimeapi.PullImageRequest) (*runtimeapi.PullImageResponse, error) {
-	if req.GetImage().GetImage() == "" {
-		return nil, status.Error(codes.InvalidArgument, "image.image is required")
-	}
 	ref, err := s.images.Pull(ctx, req.Image.Image, req.Auth, req.SandboxConfig)
-	s.observeImagePull(err)
+	s.obs().ImagePull(err)
 	if err != nil {
 		return nil, err
 	}

@@ -3,17 +3,12 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // RemoveImage removes an image and all its tags; an absent image succeeds.
 func (s *Server) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRequest) (*runtimeapi.RemoveImageResponse, error) {
-	if req.GetImage().GetImage() == "" {
-		return nil, status.Error(codes.InvalidArgument, "image.image is required")
-	}
-	if err := s.images.Remove(ctx, req.Image); err != nil {
+	if err := s.images.Remove(ctx, req.Image, s.containers); err != nil {
 		return nil, err
 	}
 	return &runtimeapi.RemoveImageResponse{}, nil

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,6 +16,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
@@ -99,33 +102,43 @@ func logRequest(ctx context.Context, l *slog.Logger, method string, start time.T
 	l.Log(ctx, level, "request done", "duration", time.Since(start))
 }
 
-// toStatus maps plain errors onto gRPC codes; status errors pass unchanged.
+// kindCodes is the gRPC code of each domain error kind.
+var kindCodes = map[error]codes.Code{
+	errdefs.ErrNotFound:           codes.NotFound,
+	errdefs.ErrAlreadyExists:      codes.AlreadyExists,
+	errdefs.ErrInvalidArgument:    codes.InvalidArgument,
+	errdefs.ErrFailedPrecondition: codes.FailedPrecondition,
+	errdefs.ErrUnimplemented:      codes.Unimplemented,
+	errdefs.ErrResourceExhausted:  codes.ResourceExhausted,
+	errdefs.ErrUnavailable:        codes.Unavailable,
+	errdefs.ErrInternal:           codes.Internal,
+	errdefs.ErrDeadlineExceeded:   codes.DeadlineExceeded,
+	errdefs.ErrCanceled:           codes.Canceled,
+	errdefs.ErrPermissionDenied:   codes.PermissionDenied,
+	errdefs.ErrUnauthenticated:    codes.Unauthenticated,
+	errdefs.ErrUnknown:            codes.Unknown,
+}
+
+// isNotFound says whether err answers NotFound, whichever layer made it.
+func isNotFound(err error) bool { return status.Code(toStatus(err)) == codes.NotFound }
+
+// toStatus maps an error onto its gRPC code: the outermost domain kind
+// (errdefs) decides, else a wrapped status, else well-known causes.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
+	if _, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
 		return err
+	}
+	if k := errdefs.Kind(err); k != nil {
+		return status.Error(kindCodes[k], err.Error())
 	}
 	var se interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &se) {
 		return status.Error(se.GRPCStatus().Code(), err.Error())
 	}
 	switch {
-	case errors.Is(err, errdefs.ErrNotFound):
-		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, errdefs.ErrAlreadyExists):
-		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, errdefs.ErrInvalidArgument):
-		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, errdefs.ErrFailedPrecondition):
-		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, errdefs.ErrUnimplemented):
-		return status.Error(codes.Unimplemented, err.Error())
-	case errors.Is(err, errdefs.ErrResourceExhausted):
-		return status.Error(codes.ResourceExhausted, err.Error())
-	case errors.Is(err, errdefs.ErrUnavailable):
-		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, context.Canceled):
@@ -138,4 +151,87 @@ func toStatus(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	return status.Error(codes.Unknown, err.Error())
+}
+
+// ObservabilityInterceptors count and time every RPC, and after each RPC
+// that changes containers publish the resulting events before answering
+// (so a create+remove between two polls still yields its events, in
+// order). Chain them after Interceptors(log).
+func (s *Server) ObservabilityInterceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	o := s.obs()
+	mu, ms := o.Metrics().Interceptors()
+	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := mu(ctx, req, info, handler)
+		if changesContainers[shortMethod(info.FullMethod)] {
+			o.Events().Publish()
+		}
+		return resp, err
+	}
+	return unary, ms
+}
+
+// changesContainers are the RPCs after which container or pod events are due.
+var changesContainers = map[string]bool{
+	"CreateContainer": true, "StartContainer": true, "StopContainer": true, "RemoveContainer": true,
+	"RunPodSandbox": true, "StopPodSandbox": true, "RemovePodSandbox": true,
+}
+
+// checkNoNUL refuses a request with a NUL byte in any string field: no
+// CRI string may hold one, and such a string would be cut short where it
+// reaches a file, a path or a process (argv, env). Bytes fields count too:
+// requests carry only env values as bytes. The error names the
+// field, e.g. "config.envs[0].value".
+func checkNoNUL(req any) error {
+	m, ok := req.(proto.Message)
+	if !ok {
+		return nil
+	}
+	if path := nulField(m.ProtoReflect(), ""); path != "" {
+		return errdefs.Invalid("", "%s must not contain a NUL byte", path)
+	}
+	return nil
+}
+
+// nulField returns the path of the first string field holding a NUL.
+func nulField(m protoreflect.Message, prefix string) (found string) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		name := prefix + string(fd.Name())
+		switch {
+		case fd.IsMap():
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				key := k.String()
+				if strings.IndexByte(key, 0) >= 0 {
+					found = name + " (a key)"
+					return false
+				}
+				found = nulValue(fd.MapValue(), mv, fmt.Sprintf("%s[%q]", name, key))
+				return found == ""
+			})
+		case fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len() && found == ""; i++ {
+				found = nulValue(fd, l.Get(i), fmt.Sprintf("%s[%d]", name, i))
+			}
+		default:
+			found = nulValue(fd, v, name)
+		}
+		return found == ""
+	})
+	return found
+}
+
+func nulValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, path string) string {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		if strings.IndexByte(v.String(), 0) >= 0 {
+			return path
+		}
+	case protoreflect.BytesKind: // env values (KeyValue.value) are bytes
+		if bytes.IndexByte(v.Bytes(), 0) >= 0 {
+			return path
+		}
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return nulField(v.Message(), path+".")
+	}
+	return ""
 }

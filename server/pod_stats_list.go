@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/cristats"
 )
 
 // ListPodSandboxStats reports the stats of the pods matching the filter
@@ -14,8 +16,8 @@ func (s *Server) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListPo
 }
 
 func (s *Server) listPodStats(f *runtimeapi.PodSandboxStatsFilter) []*runtimeapi.PodSandboxStats {
-	o := s.obs()
-	byPod := s.containersByPod()
+	st := s.obs().Stats()
+	byPod := cristats.ByPod(s.containers.Snapshot())
 	var out []*runtimeapi.PodSandboxStats
 	for _, sb := range s.pods.List() {
 		if f != nil && f.Id != "" && !strings.HasPrefix(sb.ID, f.Id) {
@@ -24,7 +26,7 @@ func (s *Server) listPodStats(f *runtimeapi.PodSandboxStatsFilter) []*runtimeapi
 		if f != nil && !labelsMatch(sb.Config.Labels, f.LabelSelector) {
 			continue
 		}
-		out = append(out, s.podStats(o, sb, byPod))
+		out = append(out, st.Pod(sb, byPod[sb.ID]))
 	}
 	return out
 }

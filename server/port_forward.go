@@ -3,27 +3,17 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // PortForward returns a single-use streaming URL that forwards TCP
 // connections to ports on localhost inside the pod's network namespace.
 func (s *Server) PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
-	if req.PodSandboxId == "" {
-		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
-	}
-	for _, p := range req.Port {
-		if p <= 0 || p > 65535 {
-			return nil, status.Errorf(codes.InvalidArgument, "port %d is out of range 1-65535", p)
-		}
-	}
 	st := s.stream()
 	if st == nil {
 		return nil, streamingUnavailable()
 	}
-	sb, err := s.readyPod(req.PodSandboxId)
+	sb, err := s.pods.GetReady(req.PodSandboxId)
 	if err != nil {
 		return nil, err
 	}

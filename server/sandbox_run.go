@@ -4,12 +4,12 @@ import (
 	"context"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/annotations"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/pending"
 	"github.com/crio-runtime/crio/internal/sandbox"
 )
 
@@ -20,12 +20,6 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return nil, err
 	}
 	lx := req.GetConfig().GetLinux()
-	if err := validatePodResources(lx.GetResources(), "config.linux.resources."); err != nil {
-		return nil, err
-	}
-	if err := validatePodResources(lx.GetOverhead(), "config.linux.overhead."); err != nil {
-		return nil, err
-	}
 	ro, err := s.podAnnotations(req.GetConfig(), handler)
 	if err != nil {
 		return nil, err
@@ -35,26 +29,26 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	md := req.GetConfig().GetMetadata()
 	log.InfoContext(ctx, "Running pod sandbox", "name", md.GetName(), "namespace", md.GetNamespace(), "uid", md.GetUid(), "handler", handler)
 	// The creation outlives a client that gives up: the kubelet's repeat
-	// of the same request gets its pod (see create_retry.go).
-	cname := podCreationName(md)
+	// of the same request gets its pod (see internal/pending).
+	cname := pending.PodName(md)
 	defer s.nri.BlockSync()() // a plugin syncing now sees this pod or its events
-	id, repeat, err := s.creations().pods.Do(ctx, cname, requestDigest(req), func(ctx context.Context, stage func(string)) (string, error) {
+	id, repeat, err := s.creations().Pods.Do(ctx, cname, pending.RequestDigest(req), func(ctx context.Context, stage func(string)) (string, error) {
 		stage("sandbox creating")
 		sb, err := s.pods.Run(ctx, req.GetConfig(), handler, ro, func(st string, d time.Duration) {
 			log.Debug("pod stage done", "stage", st, "duration", d)
-			s.observeStage(st, d)
-			stage(podStageAfter(st))
+			s.obs().Metrics().Stage(st, d)
+			stage(pending.PodStageAfter(st))
 		})
 		if err != nil {
 			return "", err
 		}
 		if lx.GetResources() != nil || lx.GetOverhead() != nil {
-			if err := s.applyPodResources(ctx, sb, lx.GetOverhead(), lx.GetResources()); err != nil {
+			if err := s.pods.UpdateResources(ctx, sb, lx.GetOverhead(), lx.GetResources()); err != nil {
 				_ = s.discardPod(ctx, sb.ID)
 				return "", err
 			}
 		}
-		s.mountPodLogs(ctx, sb)
+		s.links().MountPod(ctx, sb)
 		if err := s.nriRunPod(ctx, sb); err != nil {
 			return "", err
 		}
@@ -62,7 +56,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 		return sb.ID, nil
 	})
 	if err != nil {
-		return nil, createError(err, "pod sandbox", cname)
+		return nil, pending.CreateError(err, "pod sandbox", cname)
 	}
 	s.pods.Publish(id)
 	if repeat {
@@ -78,7 +72,7 @@ func (s *Server) handlerName(name string) (string, error) {
 		return cfg.Crio.Runtime.DefaultRuntime, nil
 	}
 	if _, ok := cfg.Crio.Runtime.Runtimes[name]; !ok {
-		return "", status.Errorf(codes.InvalidArgument, "runtime_handler %q is not configured (have %v)", name, cfg.HandlerNames())
+		return "", errdefs.Invalid("runtime_handler", "runtime_handler %q is not configured (have %v)", name, cfg.HandlerNames())
 	}
 	return name, nil
 }
@@ -86,17 +80,9 @@ func (s *Server) handlerName(name string) (string, error) {
 // podAnnotations applies the pod-level annotations the handler allows
 // (shm-size); a malformed allowed one is InvalidArgument.
 func (s *Server) podAnnotations(cfg *runtimeapi.PodSandboxConfig, handler string) (sandbox.RunOptions, error) {
-	rc := s.Config().Crio.Runtime
-	var allowed []string
-	if h := rc.Runtimes[handler]; h != nil {
-		allowed = h.AllowedAnnotations
-	}
-	eff, err := annotations.Resolve(annotations.Input{
-		HandlerAllowed: allowed, Workloads: rc.Workloads, AllowedDevices: rc.AllowedDevices,
-		PodAnnotations: cfg.GetAnnotations(), CgroupV2: cgroupV2(),
-	})
+	eff, err := annotations.Resolve(annotations.PodInput(&s.Config().Crio.Runtime, handler, cfg.GetAnnotations(), cgroupV2()))
 	if err != nil {
-		return sandbox.RunOptions{}, status.Error(codes.InvalidArgument, err.Error())
+		return sandbox.RunOptions{}, errdefs.Invalid("", "%w", err)
 	}
 	return sandbox.RunOptions{ShmSize: eff.ShmSize}, nil
 }

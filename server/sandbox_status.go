@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/sandbox"
@@ -13,9 +11,6 @@ import (
 
 // PodSandboxStatus reports a pod's state, IPs and namespaces.
 func (s *Server) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
-	if req.PodSandboxId == "" {
-		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
-	}
 	sb, err := s.pods.Get(req.PodSandboxId)
 	if err != nil {
 		return nil, err

@@ -3,20 +3,15 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // StopPodSandbox stops the pod's containers and tears down its network; the
 // pod stays listable as NOTREADY. Unknown ids succeed, as api.proto asks.
 func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
-	if req.PodSandboxId == "" {
-		return nil, status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
-	}
-	s.logPod(ctx, "Stopping pod sandbox", req.PodSandboxId)
+	s.pods.LogLifecycle(ctx, "Stopping pod sandbox", req.PodSandboxId)
 	if sb, err := s.pods.Get(req.PodSandboxId); err == nil {
-		s.unmountPodLogs(ctx, sb)
+		s.links().UnmountPod(ctx, sb)
 	}
 	if err := s.nriStopPod(ctx, req.PodSandboxId); err != nil {
 		return nil, err
@@ -24,6 +19,6 @@ func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSand
 	if err := s.pods.Stop(ctx, req.PodSandboxId); err != nil {
 		return nil, err
 	}
-	s.logPod(ctx, "Stopped pod sandbox", req.PodSandboxId)
+	s.pods.LogLifecycle(ctx, "Stopped pod sandbox", req.PodSandboxId)
 	return &runtimeapi.StopPodSandboxResponse{}, nil
 }

@@ -6,19 +6,27 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/container"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/image"
+	"github.com/crio-runtime/crio/internal/linklogs"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/network"
 	"github.com/crio-runtime/crio/internal/nri"
+	"github.com/crio-runtime/crio/internal/observability"
+	"github.com/crio-runtime/crio/internal/pending"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/state"
 	"github.com/crio-runtime/crio/internal/streaming"
@@ -44,11 +52,12 @@ type Server struct {
 	nri        *nri.API // nil when enable_nri is false
 
 	obsMu    sync.Mutex
-	obsState *observability // stats, events, metrics; see observability.go
+	obsState *observability.Observability // stats, events, metrics
 
 	reloadMu sync.Mutex
 
-	retry retries // creations kept for the kubelet's repeats; see create_retry.go
+	retryOnce sync.Once
+	retry     *pending.Creations // creations kept for the kubelet's repeats
 }
 
 // New returns a server for the validated config, with the pods and
@@ -70,28 +79,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 		return nil, err
 	}
 	s.store = store
-	n := c.Network
-	netMgr := network.NewManager(n.NetworkDir, n.CNIDefaultNetwork, n.DefaultSubnet, n.PluginDirs, filepath.Join(c.StateDir, "cni-cache"))
-	s.pods = sandbox.NewManager(sandbox.Options{
-		RunDir:        filepath.Join(c.RunRoot, "crio", "pods"),
-		NamespacesDir: c.Runtime.NamespacesDir,
-		CgroupManager: c.Runtime.CgroupManager,
-		NoHostPorts:   c.Runtime.DisableHostPortMapping,
-	}, store, netMgr)
-	s.nri = nri.New(c.NRI, log)
-	if s.images, err = newImageService(cfg, log); err != nil {
+	if err := s.wire(cfg, log); err != nil {
 		return nil, err
 	}
-	s.containers = container.NewManager(container.Options{
-		RunDir:          filepath.Join(c.RunRoot, "crio", "containers"),
-		ExitsDir:        c.Runtime.ContainerExitsDir,
-		AttachSocketDir: c.Runtime.ContainerAttachSocketDir,
-		DefaultLogDir:   c.LogDir,
-		CgroupV2:        cgroupV2(),
-		SpecAdjuster:    s.nri,
-	}, s.Config, store, s.pods, s.images)
-	s.images.SetInUseFunc(s.containers.ImageInUse)
-	s.images.SetReleaseFunc(s.containers.ReleaseImage)
 	rctx := logging.WithLogger(ctx, log)
 	if err := s.pods.Restore(rctx); err != nil {
 		return nil, fmt.Errorf("restore pods: %w", err)
@@ -109,21 +99,59 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 	if err := s.initObservability(ctx); err != nil {
 		return nil, err
 	}
-	s.containers.OnChange = s.ContainerChanged
 	if err := s.nri.Start(nriDomain{s}); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// wire builds the managers, each given what it uses: the pod index comes
+// first, so the container manager can read pods and the pod manager can
+// stop and remove their containers without either being set up later.
+func (s *Server) wire(cfg *config.Config, log *slog.Logger) error {
+	c := cfg.Crio
+	n := c.Network
+	netMgr := network.NewManager(n.NetworkDir, n.CNIDefaultNetwork, n.DefaultSubnet, n.PluginDirs, filepath.Join(c.StateDir, "cni-cache"))
+	var err error
+	if s.images, err = newImageService(cfg, log); err != nil {
+		return err
+	}
+	s.nri = nri.New(c.NRI, log)
+	pods := sandbox.NewPods()
+	s.containers = container.NewManager(container.Options{
+		RunDir:          filepath.Join(c.RunRoot, "crio", "containers"),
+		ExitsDir:        c.Runtime.ContainerExitsDir,
+		AttachSocketDir: c.Runtime.ContainerAttachSocketDir,
+		DefaultLogDir:   c.LogDir,
+		CgroupV2:        cgroupV2(),
+		SpecAdjuster:    s.nri,
+	}, container.Deps{Config: s.Config, Store: s.store, Pods: pods, Images: s.images, OnChange: s.ContainerChanged})
+	s.pods = sandbox.NewManager(sandbox.Options{
+		RunDir:        filepath.Join(c.RunRoot, "crio", "pods"),
+		NamespacesDir: c.Runtime.NamespacesDir,
+		CgroupManager: c.Runtime.CgroupManager,
+		NoHostPorts:   c.Runtime.DisableHostPortMapping,
+	}, sandbox.Deps{Pods: pods, Store: s.store, Network: netMgr, Containers: s.containers})
+	return nil
+}
+
 // Config returns the running config. Callers must not modify it: a reload
 // swaps in a new one.
 func (s *Server) Config() *config.Config { return s.cfg.Load() }
 
-// Register adds both CRI services to g.
+// StorageDriver is the storage driver in use.
+func (s *Server) StorageDriver() string {
+	if st := s.images.Store(); st != nil {
+		return st.GraphDriverName()
+	}
+	return s.Config().Crio.StorageDriver
+}
+
+// Register adds both CRI services to g, each request validated first
+// (see validate_request.go).
 func (s *Server) Register(g *grpc.Server) {
-	runtimeapi.RegisterRuntimeServiceServer(g, s)
-	runtimeapi.RegisterImageServiceServer(g, s)
+	registerValidated(g, &runtimeapi.RuntimeService_ServiceDesc, runtimeapi.RuntimeServiceServer(s))
+	registerValidated(g, &runtimeapi.ImageService_ServiceDesc, runtimeapi.ImageServiceServer(s))
 }
 
 // Reload applies the reloadable options of next and logs each change.
@@ -152,7 +180,11 @@ func (s *Server) Reload(next *config.Config) []config.Change {
 	return changes
 }
 
-// Shutdown releases what the server holds (stores, watchers).
+// Shutdown releases what the server holds, users before what they use:
+// streams and observability (which read containers), then the exit
+// watcher and the spare monitors and layers, then the image store, and the
+// state lock last. Containers and pods keep running: they outlive the
+// daemon.
 func (s *Server) Shutdown() error {
 	s.nri.Stop()
 	s.shutdownStreaming()
@@ -187,8 +219,147 @@ func newImageService(cfg *config.Config, log *slog.Logger) (*image.Service, erro
 	return svc, nil
 }
 
+// initStreaming starts the streaming server (exec, attach, port-forward) on
+// stream_address:stream_port; the container manager runs exec and attach.
+func (s *Server) initStreaming(ctx context.Context) error {
+	a := s.Config().Crio.API
+	cfg := streaming.Config{Addr: net.JoinHostPort(a.StreamAddress, a.StreamPort)}
+	if a.StreamIdleTimeout != "" {
+		d, err := time.ParseDuration(a.StreamIdleTimeout)
+		if err != nil {
+			return fmt.Errorf("stream_idle_timeout: %w", err)
+		}
+		cfg.IdleTimeout = d
+	}
+	if a.StreamEnableTLS {
+		cfg.TLS = &streaming.TLSFiles{Cert: a.StreamTLSCert, Key: a.StreamTLSKey, CA: a.StreamTLSCA}
+		cfg.TLS.MinVersion, cfg.TLS.CipherSuites = s.Config().TLSSettings()
+	}
+	srv, err := streaming.New(cfg, s.pods.ReadyNetNS, s.log)
+	if err != nil {
+		return err
+	}
+	srv.SetContainers(s.containers)
+	s.streamSrv = srv
+	go func() {
+		if err := srv.Serve(); err != nil {
+			s.log.Error("streaming server stopped", "error", err)
+		}
+	}()
+	s.log.Info("streaming server listening", "url", srv.URL())
+	return nil
+}
+
+// shutdownStreaming stops the streaming server and ends its open streams.
+func (s *Server) shutdownStreaming() {
+	if s.streamSrv != nil {
+		_ = s.streamSrv.Close()
+	}
+}
+
+// stream is this server's streaming server, nil before initStreaming.
+func (s *Server) stream() *streaming.Server { return s.streamSrv }
+
+// streamingUnavailable is returned when the streaming server is not running.
+func streamingUnavailable() error { return errdefs.Unavailable("streaming server is not running") }
+
 // cgroupV2 reports a pure cgroup v2 host (not the hybrid v1 + unified layout).
 func cgroupV2() bool {
 	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
 	return err == nil
+}
+
+// initObservability starts stats, events and metrics. Call it at the end
+// of New, after the containers are restored: what exists then is the
+// events' baseline.
+func (s *Server) initObservability(ctx context.Context) error {
+	s.obsMu.Lock()
+	defer s.obsMu.Unlock()
+	if s.obsState != nil {
+		return nil
+	}
+	o, err := s.startObservability(ctx, true)
+	if err != nil {
+		return err
+	}
+	s.obsState = o
+	return nil
+}
+
+func (s *Server) startObservability(ctx context.Context, endpoint bool) (*observability.Observability, error) {
+	return observability.Start(ctx, observability.Options{
+		Config: s.Config, Log: s.log, Pods: s.pods, Containers: s.containers, Images: s.images,
+		CodeOf:    func(err error) codes.Code { return status.Code(toStatus(err)) },
+		PodStatus: podStatus, ContainerStatus: containerStatus, OnContainerStopped: s.nriExited,
+	}, endpoint)
+}
+
+// obs returns the server's observability, starting it on first use if
+// New did not.
+func (s *Server) obs() *observability.Observability {
+	s.obsMu.Lock()
+	o := s.obsState
+	s.obsMu.Unlock()
+	if o != nil {
+		return o
+	}
+	if err := s.initObservability(context.Background()); err != nil {
+		s.log.Error("observability", "error", err)
+	}
+	s.obsMu.Lock()
+	defer s.obsMu.Unlock()
+	if o = s.obsState; o == nil {
+		// The metrics endpoint failed: serve stats and events without it.
+		o, _ = s.startObservability(context.Background(), false)
+		s.obsState = o
+	}
+	return o
+}
+
+// shutdownObservability stops what initObservability started.
+func (s *Server) shutdownObservability() {
+	s.obsMu.Lock()
+	o := s.obsState
+	s.obsState = nil
+	s.obsMu.Unlock()
+	if o != nil {
+		o.Stop()
+	}
+}
+
+// ContainerChanged tells the event feed that a container was created,
+// started, exited or removed, so its event goes out now. Safe to call
+// from any goroutine; it never blocks.
+func (s *Server) ContainerChanged() {
+	s.obsMu.Lock()
+	o := s.obsState
+	s.obsMu.Unlock()
+	if o != nil { // else not started yet (exits applied during restore): the baseline includes them
+		o.Kick()
+	}
+}
+
+// creations are the pod and container creations kept for the kubelet's
+// repeats (see internal/pending).
+func (s *Server) creations() *pending.Creations {
+	s.retryOnce.Do(func() {
+		s.retry = pending.NewCreations(pending.CreationsOptions{
+			Log: s.log, Stalled: func(stage string) { s.obs().Metrics().Stalled(stage) },
+			DiscardPod: s.discardUnclaimedPod, DiscardContainer: s.discardUnclaimedContainer,
+		})
+	})
+	return s.retry
+}
+
+// discardPod removes a pod no client got, and its log link.
+func (s *Server) discardPod(ctx context.Context, id string) error {
+	if sb, ok := s.pods.Lookup(id); ok {
+		s.links().UnmountPod(ctx, sb) // mounted before the pod was handed out
+	}
+	return s.pods.Discard(ctx, id)
+}
+
+// links mounts and links the logs of pods with the link-logs annotation.
+func (s *Server) links() linklogs.Linker {
+	return linklogs.Linker{Config: s.Config, CgroupV2: cgroupV2()}
 }

@@ -42,7 +42,7 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 		})
 	}
 	if req.GetVerbose() {
-		data, err := statusInfoConfig(cfg)
+		data, err := cfg.StatusInfo()
 		if err != nil {
 			return nil, err
 		}

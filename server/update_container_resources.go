@@ -3,16 +3,14 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/cristats"
 )
 
 // UpdateContainerResources applies new limits to the live cgroup and the record.
 func (s *Server) UpdateContainerResources(ctx context.Context, req *runtimeapi.UpdateContainerResourcesRequest) (*runtimeapi.UpdateContainerResourcesResponse, error) {
-	if req.ContainerId == "" {
-		return nil, status.Error(codes.InvalidArgument, "container_id is required")
-	}
 	if err := s.checkMemoryDecrease(req.ContainerId, req.GetLinux().GetMemoryLimitInBytes()); err != nil {
 		return nil, err
 	}
@@ -38,16 +36,16 @@ func (s *Server) checkMemoryDecrease(id string, limit int64) error {
 	if err != nil {
 		return err
 	}
-	ref, ok := containerRef(c)
+	ref, ok := cristats.ContainerRef(c)
 	if !ok || !c.Running() {
 		return nil
 	}
-	cur, err := s.obs().collector.ReadNow(ref)
+	cur, err := s.obs().Collector().ReadNow(ref)
 	if err != nil {
 		return nil // gone or not readable: the update itself decides
 	}
 	if usage := cur.MemUsage; uint64(limit) < usage {
-		return status.Errorf(codes.FailedPrecondition,
+		return errdefs.FailedPrecondition(
 			"memory validation failed: cannot decrease memory limit to %d bytes: current usage is %d bytes", limit, usage)
 	}
 	return nil

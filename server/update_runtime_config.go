@@ -3,8 +3,7 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -13,7 +12,7 @@ func (s *Server) UpdateRuntimeConfig(ctx context.Context, req *runtimeapi.Update
 	cidr := req.GetRuntimeConfig().GetNetworkConfig().GetPodCidr()
 	if cidr != "" {
 		if err := s.pods.Network().SetSubnet(cidr); err != nil {
-			return nil, status.Error(codes.InvalidArgument, err.Error())
+			return nil, errdefs.Invalid("", "%w", err)
 		}
 	}
 	return &runtimeapi.UpdateRuntimeConfigResponse{}, nil

@@ -3,9 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,25 +29,6 @@ func TestCompletionsAreCurrent(t *testing.T) {
 	}
 	if _, err := completion(app, "tcsh"); err == nil {
 		t.Error("unknown shell must be an error")
-	}
-}
-
-func TestWatchdogInterval(t *testing.T) {
-	for _, tc := range []struct {
-		usec, pid string
-		want      time.Duration
-	}{
-		{"", "", 0},
-		{"2000000", "", time.Second},
-		{"2000000", strconv.Itoa(os.Getpid()), time.Second},
-		{"2000000", "1", 0}, // meant for another process
-		{"nonsense", "", 0},
-	} {
-		t.Setenv("WATCHDOG_USEC", tc.usec)
-		t.Setenv("WATCHDOG_PID", tc.pid)
-		if got := watchdogInterval(); got != tc.want {
-			t.Errorf("WATCHDOG_USEC=%q WATCHDOG_PID=%q: %v, want %v", tc.usec, tc.pid, got, tc.want)
-		}
 	}
 }
 

@@ -2,9 +2,7 @@ package main
 
 import (
 	"log/slog"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 
@@ -52,26 +50,9 @@ func logCompatibility(c *cli.Context, cfg *config.Config, log *slog.Logger) {
 		"keys", strings.Join(keys, ","), "flags", strings.Join(flags, ","))
 }
 
-// watchdogInterval is how often to tell systemd we are alive: half of
-// WATCHDOG_USEC when the unit has WatchdogSec and the variable is ours.
-func watchdogInterval() time.Duration {
-	usec := os.Getenv("WATCHDOG_USEC")
-	if usec == "" {
-		return 0
-	}
-	if pid := os.Getenv("WATCHDOG_PID"); pid != "" && pid != strconv.Itoa(os.Getpid()) {
-		return 0
-	}
-	d, err := time.ParseDuration(usec + "us")
-	if err != nil || d <= 0 {
-		return 0
-	}
-	return d / 2
-}
-
 // startWatchdog pings systemd's watchdog until stop is closed.
 func startWatchdog(stop <-chan struct{}, log *slog.Logger) {
-	every := watchdogInterval()
+	every := sdnotify.WatchdogInterval()
 	if every == 0 {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -24,10 +25,54 @@ import (
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
 const shutdownGrace = 10 * time.Second
 
+// runDaemon is the daemon: set up logging, start the server and the CRI
+// socket, serve until a signal ends it, and shut down in order.
 func runDaemon(c *cli.Context) error {
 	if c.Args().Present() {
 		return fmt.Errorf("unknown command %q (see crio --help)", c.Args().First())
 	}
+	d := &daemon{c: c}
+	defer d.close()
+	if err := d.setUpLogging(); err != nil {
+		return err
+	}
+	// Catch signals before the socket exists: a SIGHUP that arrives while
+	// the server starts must queue, not kill the daemon (its default action).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+	if err := d.startServer(); err != nil {
+		return err
+	}
+	if err := d.startProfiling(); err != nil {
+		_ = d.srv.Shutdown()
+		return err
+	}
+	d.serve()
+	return d.loop(sigs)
+}
+
+// daemon is a running crio: what runDaemon's steps set up.
+type daemon struct {
+	c        *cli.Context
+	cfg      *config.Config
+	log      *slog.Logger
+	logs     *logging.Setup
+	srv      *server.Server
+	g        *grpc.Server
+	lis      net.Listener
+	serveErr chan error
+	closers  []func() // run in reverse when runDaemon returns
+}
+
+func (d *daemon) close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i]()
+	}
+}
+
+// setUpLogging loads the config, opens the log and logs the start checks.
+func (d *daemon) setUpLogging() error {
+	c := d.c
 	cfg, ignored, err := loadConfig(c)
 	if err != nil {
 		return err
@@ -36,7 +81,7 @@ func runDaemon(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer closeLog()
+	d.closers = append(d.closers, closeLog)
 	log, logs, err := logging.New(out, c.String("log-format"), cfg.Crio.Runtime.LogLevel, cfg.Crio.Runtime.LogFilter)
 	if err != nil {
 		return err
@@ -48,86 +93,108 @@ func runDaemon(c *cli.Context) error {
 	warnIgnored(log, ignored)
 	logCompatibility(c, cfg, log)
 	logStartChecks(cfg, log)
+	d.cfg, d.log, d.logs = cfg, log, logs
+	return nil
+}
 
-	// Catch signals before the socket exists: a SIGHUP that arrives while
-	// the server starts must queue, not kill the daemon (its default action).
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
-	srv, err := server.New(context.Background(), cfg, log, logs)
+// startServer restores the state, marks the start and opens the CRI
+// socket with the gRPC server and its interceptors.
+func (d *daemon) startServer() error {
+	cfg, log := d.cfg, d.log
+	srv, err := server.New(context.Background(), cfg, log, d.logs)
 	if err != nil {
 		return err
 	}
-	files, _ := config.Files(c.String("config"), c.String("config-dir")) // the ones loadConfig read
-	srv.LogStartup(files)
+	files, _ := config.Files(d.c.String("config"), d.c.String("config-dir")) // the ones loadConfig read
+	logStartup(log, srv.Config(), files, srv.StorageDriver())
 	if err := markStarted(cfg); err != nil {
 		_ = srv.Shutdown()
 		return err
 	}
-	lis, err := server.Listen(cfg.Crio.API.Listen)
+	lis, err := listen(cfg.Crio.API.Listen)
 	if err != nil {
 		_ = srv.Shutdown()
 		return err
 	}
 	unary, stream := server.Interceptors(log)
 	mUnary, mStream := srv.ObservabilityInterceptors()
-	g := grpc.NewServer(
+	d.g = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(unary, mUnary), grpc.ChainStreamInterceptor(stream, mStream),
 		grpc.MaxRecvMsgSize(cfg.Crio.API.GRPCMaxRecvMsgSize), grpc.MaxSendMsgSize(cfg.Crio.API.GRPCMaxSendMsgSize),
 	)
-	srv.Register(g)
-	stopProfiling, err := startProfiling(c, log)
+	srv.Register(d.g)
+	d.srv, d.lis = srv, lis
+	return nil
+}
+
+// startProfiling serves the profiles the flags ask for.
+func (d *daemon) startProfiling() error {
+	stopProfiling, err := startProfiling(d.c, d.log)
 	if err != nil {
-		_ = srv.Shutdown()
 		return err
 	}
-	defer stopProfiling()
-	if c.Bool(config.ProfileSocketFlag.Name) {
-		stop, err := serveProfile(profileSocket(cfg.Crio.API.Listen), log)
+	d.closers = append(d.closers, stopProfiling)
+	if d.c.Bool(config.ProfileSocketFlag.Name) {
+		stop, err := serveProfile(profileSocket(d.cfg.Crio.API.Listen), d.log)
 		if err != nil {
-			_ = srv.Shutdown()
 			return fmt.Errorf("profile socket: %w", err)
 		}
-		defer stop()
+		d.closers = append(d.closers, stop)
 	}
+	return nil
+}
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- g.Serve(lis) }()
-
-	endpoint := "unix://" + cfg.Crio.API.Listen
-	log.Info("crio is serving the CRI", "version", version.Version, "socket", endpoint)
+// serve starts answering on the socket and tells systemd the daemon is
+// ready.
+func (d *daemon) serve() {
+	d.serveErr = make(chan error, 1)
+	go func() { d.serveErr <- d.g.Serve(d.lis) }()
+	endpoint := "unix://" + d.cfg.Crio.API.Listen
+	d.log.Info("crio is serving the CRI", "version", version.Version, "socket", endpoint)
 	fmt.Fprintf(os.Stderr, "crio listening on %s; point crictl at it with: crictl --runtime-endpoint %s info\n", endpoint, endpoint)
 	_ = sdnotify.Notify("READY=1")
 	stopWatchdog := make(chan struct{})
-	defer close(stopWatchdog)
-	startWatchdog(stopWatchdog, log)
+	d.closers = append(d.closers, func() { close(stopWatchdog) })
+	startWatchdog(stopWatchdog, d.log)
+}
 
+// loop handles signals until the daemon ends: SIGHUP reloads, SIGUSR1
+// dumps the stacks, SIGTERM and SIGINT shut down.
+func (d *daemon) loop(sigs <-chan os.Signal) error {
 	for {
 		select {
-		case err := <-serveErr:
-			_ = srv.Shutdown()
+		case err := <-d.serveErr:
+			_ = d.srv.Shutdown()
 			return fmt.Errorf("serve: %w", err)
 		case sig := <-sigs:
 			switch sig {
 			case syscall.SIGHUP:
 				_ = sdnotify.Notify("RELOADING=1")
-				reload(c, srv, log)
+				reload(d.c, d.srv, d.log)
 				_ = sdnotify.Notify("READY=1")
 			case syscall.SIGUSR1:
-				dumpStacks(log)
+				dumpStacks(d.log)
 			default:
-				log.Info("shutting down", "signal", sig.String())
-				_ = sdnotify.Notify("STOPPING=1")
-				stopGracefully(g)
-				err := srv.Shutdown()
-				if err == nil {
-					err = markCleanShutdown(cfg)
-				}
-				_ = os.Remove(cfg.Crio.API.Listen)
-				log.Info("stopped")
-				return err
+				d.log.Info("shutting down", "signal", sig.String())
+				return d.shutdown()
 			}
 		}
 	}
+}
+
+// shutdown stops in order: no new requests (in-flight ones get a grace),
+// then the server's own shutdown (see server.Shutdown), the clean-shutdown
+// mark, and the socket.
+func (d *daemon) shutdown() error {
+	_ = sdnotify.Notify("STOPPING=1")
+	stopGracefully(d.g)
+	err := d.srv.Shutdown()
+	if err == nil {
+		err = markCleanShutdown(d.cfg)
+	}
+	_ = os.Remove(d.cfg.Crio.API.Listen)
+	d.log.Info("stopped")
+	return err
 }
 
 // logOutput is stderr, plus the --log file (CRI-O's flag) when given.

@@ -13,8 +13,11 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// Container is one container. Exported fields are its persisted record.
-type Container struct {
+// Record is what is persisted of a container, one JSON file per
+// container (the fields are flattened into Container's JSON, so records
+// written before Record existed load unchanged). Readers outside this
+// package take a copy with Container.Status.
+type Record struct {
 	ID         string                `json:"id"`
 	PodID      string                `json:"podId"`
 	Config     *Config               `json:"config"`
@@ -50,6 +53,11 @@ type Container struct {
 	// PidStart is the container process's start time: a TARGET PID
 	// namespace is reached through Pid only while it still names it.
 	PidStart uint64 `json:"pidStart,omitempty"`
+}
+
+// Container is one container: its record and what only lives in memory.
+type Container struct {
+	Record
 
 	spec *specs.Spec // loaded from the bundle
 	mu   sync.Mutex  // guards the record fields
@@ -69,29 +77,15 @@ type UserRecord struct {
 // Metadata is the CRI metadata.
 func (c *Container) Metadata() *runtimeapi.ContainerMetadata { return c.Config.GetMetadata() }
 
-// Status is what changes about a container after create. Readers outside
-// this package take it with Container.Status, a copy made under the lock.
-type Status struct {
-	Started, Exited       bool
-	StartedAt, FinishedAt int64
-	ExitCode              int32
-	OOMKilled             bool
-	Reason, Message       string
-	Resources             *specs.LinuxResources
-}
-
-// Status copies the mutable fields under the lock.
-func (c *Container) Status() Status {
+// Status copies the record under the lock.
+func (c *Container) Status() Record {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Status{
-		Started: c.Started, Exited: c.Exited, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt,
-		ExitCode: c.ExitCode, OOMKilled: c.OOMKilled, Reason: c.Reason, Message: c.Message, Resources: c.Resources,
-	}
+	return c.Record
 }
 
 // State is the CRI state.
-func (s Status) State() runtimeapi.ContainerState {
+func (s Record) State() runtimeapi.ContainerState {
 	switch {
 	case s.Exited:
 		return runtimeapi.ContainerState_CONTAINER_EXITED
@@ -103,7 +97,7 @@ func (s Status) State() runtimeapi.ContainerState {
 }
 
 // Running reports whether the process is (believed) alive.
-func (s Status) Running() bool { return s.Started && !s.Exited }
+func (s Record) Running() bool { return s.Started && !s.Exited }
 
 // State is the container's CRI state (takes the lock).
 func (c *Container) State() runtimeapi.ContainerState { return c.Status().State() }

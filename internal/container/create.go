@@ -11,193 +11,315 @@ import (
 	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/cleanup"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/proc"
+	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/internal/spec"
+	"github.com/crio-runtime/crio/internal/state"
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
 // Create makes a container in a ready pod: rootfs from the image, the OCI
-// spec, and a monitor that ran "<runtime> create". Each step's undo runs if
-// a later one fails, so a failed create leaves nothing behind.
+// spec, and a monitor that ran "<runtime> create". Each step pushes its
+// undo onto a cleanup stack that runs if a later one fails, so a failed
+// create leaves nothing behind. The steps are listed in steps().
 func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.ContainerConfig, podCfg *runtimeapi.PodSandboxConfig) (_ *Container, retErr error) {
-	stage := stageTimer(ctx)
-	if err := validateCreate(podID, cfg); err != nil {
+	cr, err := m.newCreation(ctx, podID, cfg, podCfg)
+	if err != nil {
 		return nil, err
 	}
+	defer cr.undo.OnError(&retErr)
+	stage := stageTimer(ctx)
+	err = cleanup.RunSteps(ctx, cr.steps(), func(step string) error {
+		if m.afterStep != nil {
+			if err := m.afterStep(step); err != nil {
+				return err
+			}
+		}
+		if name := createStages[step]; name != "" {
+			stage(name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	cr.c.hidden.Store(true) // until Publish: the client has no id yet
+	m.index.Add(cr.c.ID, cr.c)
+	return cr.c, nil
+}
+
+// steps are Create's steps in order: each pushes the undo of what it made
+// onto cr.undo. New work in a create goes into the step it belongs to, or
+// a new step here (e.g. spec adjustments after "make spec").
+func (cr *creation) steps() []cleanup.Step {
+	return []cleanup.Step{
+		{Name: "reserve name", Run: cr.reserveName},
+		{Name: "new record", Run: cr.newRecord},
+		{Name: "launch monitor", Run: cr.launchMonitor},
+		{Name: "make rootfs", Run: cr.makeRootfs},
+		{Name: "mount image volumes", Run: cr.mountImageVolumes},
+		{Name: "make spec", Run: cr.makeSpec},
+		{Name: "prepare host", Run: cr.prepareHost},
+		{Name: "write bundle", Run: cr.writeBundle},
+		{Name: "runtime create", Run: cr.runtimeCreate},
+		{Name: "recheck target", Run: cr.recheckTarget},
+		{Name: "record processes", Run: cr.recordProcesses},
+	}
+}
+
+// createStages name the stages the benchmark breaks a create into: each
+// is the time up to the end of its step since the last one.
+var createStages = map[string]string{
+	"launch monitor": "prepare",
+	"make rootfs":    "rootfs",
+	"make spec":      "spec",
+	"write bundle":   "bundle",
+	"runtime create": "runtime_create",
+}
+
+// creation is one Create on its way: what its steps found and made.
+type creation struct {
+	m        *Manager
+	undo     cleanup.Stack
+	cfg      *runtimeapi.ContainerConfig
+	podCfg   *runtimeapi.PodSandboxConfig
+	sb       *sandbox.Sandbox
+	rt       ociRuntime
+	img      *image.ContainerImage
+	targetNS string // a TARGET PID namespace, if the container joins one
+
+	id, nameKey string
+	spare       spare // the spare layer taken, if fromSpare
+	fromSpare   bool
+	c           *Container
+	mon         launchedMonitor
+	monSent     bool // mon got its config (else the undo aborts it)
+	rootfs      string
+	imageMounts map[string]string // volume image reference -> mount point
+	spec        *spec.Result
+	started     monitor.StartResult
+}
+
+// newCreation checks the request against its pod and resolves the runtime
+// and the image; it makes nothing, so it needs no undo.
+func (m *Manager) newCreation(ctx context.Context, podID string, cfg *runtimeapi.ContainerConfig, podCfg *runtimeapi.PodSandboxConfig) (*creation, error) {
 	sb, err := m.pods.Get(podID)
 	if err != nil {
 		return nil, err
 	}
 	if !sb.IsReady() {
-		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %s is not ready", sb.ID)
+		return nil, errdefs.FailedPrecondition("pod sandbox %s is not ready", sb.ID)
 	}
 	if !sb.InfraRunning() {
-		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %s is not ready: its infra process %d exited", sb.ID, sb.InfraPID)
+		return nil, errdefs.FailedPrecondition("pod sandbox %s is not ready: its infra process %d exited", sb.ID, sb.InfraPID)
 	}
 	if err := checkInPod(sb, cfg); err != nil {
 		return nil, err
 	}
-	targetNS, err := m.targetPIDNamespace(sb, cfg)
-	if err != nil {
+	cr := &creation{m: m, cfg: cfg, podCfg: podCfg, sb: sb}
+	if cr.podCfg == nil {
+		cr.podCfg = sb.Config.PodSandboxConfig
+	}
+	if cr.targetNS, err = m.targetPIDNamespace(sb, cfg); err != nil {
 		return nil, err
 	}
-	rt, err := m.Runtime(sb.RuntimeHandler)
-	if err != nil {
+	if cr.rt, err = m.runtimeFor(sb.RuntimeHandler); err != nil {
 		return nil, err
 	}
-	img, err := m.images.ForContainer(ctx, cfg.GetImage().GetImage())
-	if err != nil {
+	if cr.img, err = m.layers.ForContainer(ctx, cfg.GetImage().GetImage()); err != nil {
 		return nil, err
 	}
-	if podCfg == nil {
-		podCfg = sb.Config.PodSandboxConfig
-	}
-	// A spare layer of the image, if one is ready, gives the container
-	// its id and rootfs.
-	id, sp, fromSpare := newID(), spare{}, false
-	if m.spares != nil {
-		if sp, fromSpare = m.spares.take(img.ID); fromSpare {
-			id = sp.id
-		}
-	}
-	key := nameKey(cfg.Metadata.Name, sb.ID, cfg.Metadata.Attempt)
-	if err := m.reserve(key, id); err != nil {
-		if fromSpare {
-			m.spares.giveBack(img.ID, sp)
-		}
-		return nil, err
-	}
-	var undo []func()
-	defer func() {
-		if retErr != nil {
-			for i := len(undo) - 1; i >= 0; i-- {
-				undo[i]()
-			}
-		}
-	}()
-	undo = append(undo, func() { m.release(key, id) })
-	if fromSpare {
-		undo = append(undo, func() { m.deleteRootfs(id) })
-	}
+	return cr, nil
+}
 
-	c := &Container{
-		ID: id, PodID: sb.ID, Config: &Config{cfg}, Handler: sb.RuntimeHandler, CreatedAt: time.Now().UnixNano(),
-		ImageID: img.ID, ImageRef: img.Ref, ImageName: img.Name,
+// reserveName picks the id (a ready spare layer of the image gives the
+// container its id and rootfs) and reserves the name for it.
+func (cr *creation) reserveName(context.Context) error {
+	m := cr.m
+	cr.id = state.NewID()
+	if m.spares != nil {
+		if cr.spare, cr.fromSpare = m.spares.take(cr.img.ID); cr.fromSpare {
+			cr.id = cr.spare.id
+		}
+	}
+	cr.nameKey = nameKey(cr.cfg.Metadata.Name, cr.sb.ID, cr.cfg.Metadata.Attempt)
+	if err := m.reserve(cr.nameKey, cr.id); err != nil {
+		if cr.fromSpare {
+			m.spares.giveBack(cr.img.ID, cr.spare)
+		}
+		return err
+	}
+	cr.undo.Push(func() { m.release(cr.nameKey, cr.id) })
+	if cr.fromSpare {
+		cr.undo.Push(func() { m.deleteRootfs(cr.id) })
+	}
+	return nil
+}
+
+// newRecord fills in the record (not yet persisted or indexed).
+func (cr *creation) newRecord(context.Context) error {
+	m, id := cr.m, cr.id
+	cr.c = &Container{Record: Record{
+		ID: id, PodID: cr.sb.ID, Config: &Config{cr.cfg}, Handler: cr.sb.RuntimeHandler, CreatedAt: time.Now().UnixNano(),
+		ImageID: cr.img.ID, ImageRef: cr.img.Ref, ImageName: cr.img.Name,
 		Bundle: filepath.Join(m.opts.RunDir, id), AttachDir: filepath.Join(m.opts.AttachSocketDir, id),
-		exitCh: make(chan struct{}),
-	}
-	if c.LogPath, err = logPath(podCfg.GetLogDirectory(), m.opts.DefaultLogDir, sb.ID, cfg.GetLogPath()); err != nil {
-		return nil, err
-	}
-	stage("prepare")
-	// The monitor starts now and waits for its config, so its start-up
-	// overlaps the layer, spec and bundle work below.
-	mon, err := rt.Launch()
+	}, exitCh: make(chan struct{})}
+	var err error
+	cr.c.LogPath, err = logPath(cr.podCfg.GetLogDirectory(), m.opts.DefaultLogDir, cr.sb.ID, cr.cfg.GetLogPath())
+	return err
+}
+
+// launchMonitor starts the monitor now; it waits for its config, so its
+// start-up overlaps the layer, spec and bundle work of the next steps.
+func (cr *creation) launchMonitor(context.Context) error {
+	mon, err := cr.rt.Launch()
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "start monitor: %v", err)
+		return fmt.Errorf("start monitor: %w", err)
 	}
-	monSent := false
-	defer func() {
-		if !monSent {
+	cr.mon = mon
+	cr.undo.Push(func() {
+		if !cr.monSent {
 			mon.Abort()
 		}
-	}()
-	rootfs := sp.rootfs
-	if !fromSpare {
-		if rootfs, err = m.createRootfs(id, img); err != nil {
-			return nil, err
-		}
-		undo = append(undo, func() { m.deleteRootfs(id) })
-	}
-	stage("rootfs")
+	})
+	return nil
+}
 
-	imageMounts, err := m.mountImages(ctx, c, cfg.GetMounts())
-	if err != nil {
-		return nil, err
+// makeRootfs creates the writable layer, unless a spare gave one.
+func (cr *creation) makeRootfs(context.Context) error {
+	if cr.fromSpare {
+		cr.rootfs = cr.spare.rootfs
+		return nil
 	}
-	undo = append(undo, func() { m.unmountImages(c) })
-	// The bundle may be created by buildSpec (node files), so undo it from here.
-	undo = append(undo, func() { _ = os.RemoveAll(c.Bundle); _ = os.RemoveAll(c.AttachDir) })
-	res, err := m.buildSpec(c, sb, podCfg, img, rootfs, imageMounts, targetNS)
-	stage("spec")
+	rootfs, err := cr.m.createRootfs(cr.id, cr.img)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	cr.rootfs = rootfs
+	cr.undo.Push(func() { cr.m.deleteRootfs(cr.id) })
+	return nil
+}
+
+// mountImageVolumes mounts the images of CRI image volumes.
+func (cr *creation) mountImageVolumes(ctx context.Context) error {
+	mounts, err := cr.m.mountImages(ctx, cr.c, cr.cfg.GetMounts())
+	cr.undo.Push(func() { cr.m.unmountImages(cr.c) }) // also those of a partial failure
+	if err != nil {
+		return err
+	}
+	cr.imageMounts = mounts
+	// The bundle may be created by buildSpec (node files), so undo it from here.
+	cr.undo.Push(func() { _ = os.RemoveAll(cr.c.Bundle); _ = os.RemoveAll(cr.c.AttachDir) })
+	return nil
+}
+
+// makeSpec builds the OCI spec and records what the record keeps of it.
+func (cr *creation) makeSpec(ctx context.Context) error {
+	m, c := cr.m, cr.c
+	res, err := m.buildSpec(c, cr.sb, cr.podCfg, cr.img, cr.rootfs, cr.imageMounts, cr.targetNS)
+	if err != nil {
+		return err
 	}
 	for _, w := range res.Warnings {
-		logging.From(ctx).Warn("container spec", "container", id, "warning", w)
+		logging.From(ctx).Warn("container spec", "container", c.ID, "warning", w)
 	}
-	if err := m.adjustSpec(ctx, sb, c, res.Spec, &undo); err != nil {
-		return nil, err
+	if err := m.adjustSpec(ctx, cr.sb, c, res.Spec, cr.undo.Push); err != nil {
+		return err
 	}
 	m.logHostWarnings(logging.From(ctx), res.HostWarnings)
+	cr.spec = res
 	c.spec, c.StopSignal, c.Resources = res.Spec, res.StopSignal, res.Spec.Linux.Resources
 	if u := res.User.GetLinux(); u != nil {
 		c.User = &UserRecord{UID: u.Uid, GID: u.Gid, SupplementalGroups: u.SupplementalGroups}
 	}
-	if err := prepareHost(res, rootfs); err != nil {
-		return nil, err
+	return nil
+}
+
+// prepareHost makes the host side ready for the spec: volume dirs, mount
+// propagation, the bundle and attach dirs, users and files in the rootfs.
+func (cr *creation) prepareHost(context.Context) error {
+	c, res := cr.c, cr.spec
+	if err := prepareHost(res, cr.rootfs); err != nil {
+		return err
 	}
 	for _, d := range []string{c.Bundle, c.AttachDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := addUserEntries(rootfs, c.Bundle, res.Spec, cfg.GetLinux().GetSecurityContext().GetRunAsUsername()); err != nil {
-		return nil, err
+	if err := addUserEntries(cr.rootfs, c.Bundle, res.Spec, cr.cfg.GetLinux().GetSecurityContext().GetRunAsUsername()); err != nil {
+		return err
 	}
-	if err := prepareRootfs(c.Bundle, rootfs, res.Spec); err != nil {
-		return nil, err
-	}
-	data, err := json.Marshal(res.Spec)
+	return prepareRootfs(c.Bundle, cr.rootfs, res.Spec)
+}
+
+// writeBundle writes config.json and makes the log dir.
+func (cr *creation) writeBundle(context.Context) error {
+	c := cr.c
+	data, err := json.Marshal(cr.spec.Spec)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.WriteFile(filepath.Join(c.Bundle, "config.json"), data, 0o600); err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(c.LogPath), 0o755); err != nil {
-		return nil, fmt.Errorf("log dir: %w", err)
+		return fmt.Errorf("log dir: %w", err)
 	}
+	return nil
+}
+
+// runtimeCreate hands the container to the monitor, which runs the
+// runtime's create. The record is written meanwhile: it lacks only the
+// pids, which Restore recovers, so a crash in between leaves a record to
+// clean up rather than an unknown container.
+func (cr *creation) runtimeCreate(ctx context.Context) error {
+	m, c, id := cr.m, cr.c, cr.id
 	mcfg := m.monitorConfig(c)
-	if m.cfg().MonitorInPodCgroup(sb.RuntimeHandler) { // else monitor_cgroup keeps it in the daemon's
-		mcfg.CgroupProcs = monitorCgroups(sb.CgroupParent, m.cfg().Crio.Runtime.CgroupManager, m.opts.CgroupV2)
+	if m.cfg().MonitorInPodCgroup(cr.sb.RuntimeHandler) { // else monitor_cgroup keeps it in the daemon's
+		mcfg.CgroupProcs = monitorCgroups(cr.sb.CgroupParent, m.cfg().Crio.Runtime.CgroupManager, m.opts.CgroupV2)
 	}
-	if h := m.cfg().Crio.Runtime.Runtimes[sb.RuntimeHandler]; h != nil && h.ContainerCreateTimeout > 0 {
+	if h := m.cfg().Crio.Runtime.Runtimes[cr.sb.RuntimeHandler]; h != nil && h.ContainerCreateTimeout > 0 {
 		mcfg.CreateTimeout = time.Duration(max(h.ContainerCreateTimeout, 30)) * time.Second
 	}
-	stage("bundle")
-	monSent = true
-	// The record is written while the runtime creates the container: it
-	// lacks only the pids, which Restore recovers. A crash in between then
-	// leaves a record to clean up rather than an unknown container.
-	persisted := m.persistAsync(c)
-	started, err := rt.CreateWith(ctx, mon, mcfg)
+	cr.monSent = true
+	persisted := m.updateAsync(c, nil)
+	started, err := cr.rt.CreateWith(ctx, cr.mon, mcfg)
 	perr := persisted()
-	undo = append(undo, func() { _ = m.store.Delete(recordKind, id) })
-	stage("runtime_create")
+	cr.undo.Push(func() { _ = m.store.Delete(recordKind, id) })
 	if err != nil {
-		_ = rt.Delete(context.WithoutCancel(ctx), id)
-		return nil, status.Errorf(codes.Unknown, "create container: %v", err)
+		_ = cr.rt.Delete(context.WithoutCancel(ctx), id)
+		return fmt.Errorf("create container: %w", err)
 	}
-	undo = append(undo, func() {
-		_ = rt.Delete(context.WithoutCancel(ctx), id)
+	cr.undo.Push(func() {
+		_ = cr.rt.Delete(context.WithoutCancel(ctx), id)
 		_ = os.Remove(filepath.Join(m.opts.ExitsDir, id))
 	})
-	if perr != nil {
-		return nil, perr
+	cr.started = started
+	return perr
+}
+
+// recheckTarget: the runtime has joined a TARGET PID namespace by now, so
+// the target must still be the process whose pid named it.
+func (cr *creation) recheckTarget(context.Context) error {
+	if cr.targetNS == "" {
+		return nil
 	}
-	if targetNS != "" {
-		// The runtime has joined the target's namespace by now: the target
-		// must still be the process whose pid named it.
-		if _, err := m.targetPIDNamespace(sb, cfg); err != nil {
-			return nil, err
-		}
-	}
+	_, err := cr.m.targetPIDNamespace(cr.sb, cr.cfg)
+	return err
+}
+
+// recordProcesses keeps the pids and start times that name the container's
+// process and its monitor.
+func (cr *creation) recordProcesses(context.Context) error {
+	c, started := cr.c, cr.started
+	var err error
 	c.Pid, c.MonitorPid = started.PID, started.MonitorPID
 	if c.PidStart, err = proc.StartTime(started.PID); err != nil {
 		c.PidStart = math.MaxUint64 // gone already: never a TARGET
@@ -207,9 +329,7 @@ func (m *Manager) Create(ctx context.Context, podID string, cfg *runtimeapi.Cont
 	if c.MonitorStart, err = proc.StartTime(started.MonitorPID); err != nil {
 		c.MonitorStart = math.MaxUint64
 	}
-	c.hidden.Store(true) // until Publish: the client has no id yet
-	m.index.Add(id, c)
-	return c, nil
+	return nil
 }
 
 // logPath joins the pod's log directory and the container's relative path;
@@ -223,24 +343,24 @@ func logPath(podDir, defaultDir, podID, rel string) (string, error) {
 		dir = filepath.Join(defaultDir, podID)
 	}
 	if filepath.IsAbs(rel) {
-		return "", status.Errorf(codes.InvalidArgument, "config.log_path %q must be relative to the pod's log_directory", rel)
+		return "", errdefs.Invalid("config.log_path", "%q must be relative to the pod's log_directory", rel)
 	}
 	p := filepath.Join(dir, rel)
 	if !strings.HasPrefix(p, filepath.Clean(dir)+"/") {
-		return "", status.Errorf(codes.InvalidArgument, "config.log_path %q escapes the pod's log_directory", rel)
+		return "", errdefs.Invalid("config.log_path", "%q escapes the pod's log_directory", rel)
 	}
 	return p, nil
 }
 
 func (m *Manager) createRootfs(id string, img *image.ContainerImage) (string, error) {
-	mp, err := makeLayer(m.storage(), id, img.ID, "")
+	mp, err := m.layers.CreateLayer(id, img.ID)
 	if err != nil {
-		return "", status.Errorf(codes.Internal, "container rootfs: %v", err)
+		return "", fmt.Errorf("container rootfs: %w", err)
 	}
 	return mp, nil
 }
 
-func (m *Manager) deleteRootfs(id string) { dropLayer(m.storage(), id) }
+func (m *Manager) deleteRootfs(id string) { m.layers.DeleteLayer(id) }
 
 // imageFile opens a file of the image rootfs without following symlinks out of it.
 func imageFile(rootfs, name string) *os.File {
@@ -281,13 +401,13 @@ func (m *Manager) mountImages(ctx context.Context, c *Container, mounts []*runti
 		if ref == "" || out[ref] != "" {
 			continue
 		}
-		img, err := m.images.ForContainer(ctx, ref)
+		img, err := m.layers.ForContainer(ctx, ref)
 		if err != nil {
-			return nil, status.Errorf(status.Code(err), "mounts[%d].image: %v", i, err)
+			return nil, fmt.Errorf("mounts[%d].image: %w", i, err)
 		}
-		mp, err := m.storage().MountImage(img.ID, []string{"ro"}, "")
+		mp, err := m.layers.MountImage(img.ID)
 		if err != nil {
-			return nil, status.Errorf(codes.Internal, "mount image %s: %v", ref, err)
+			return nil, fmt.Errorf("mount image %s: %w", ref, err)
 		}
 		c.ImageMounts = append(c.ImageMounts, img.ID)
 		if c.ImageMountRefs == nil {
@@ -301,7 +421,7 @@ func (m *Manager) mountImages(ctx context.Context, c *Container, mounts []*runti
 
 func (m *Manager) unmountImages(c *Container) {
 	for _, id := range c.ImageMounts {
-		_, _ = m.storage().UnmountImage(id, false)
+		m.layers.UnmountImage(id)
 	}
 	c.ImageMounts = nil
 }

@@ -9,10 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // containerEnvFile is the empty file bound at /run/.containerenv; it lives
@@ -50,7 +49,7 @@ func ensureWorkdir(rootfs, cwd string, uid, gid uint32) error {
 		st, err := os.Stat(p)
 		switch {
 		case err == nil && !st.IsDir():
-			return status.Errorf(codes.InvalidArgument, "working directory %q: %s is not a directory", cwd, cur)
+			return errdefs.Invalid("", "working directory %q: %s is not a directory", cwd, cur)
 		case err == nil:
 			continue
 		case !errors.Is(err, fs.ErrNotExist):

@@ -1,13 +1,13 @@
 package container
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 )
 
 func TestEnsureWorkdir(t *testing.T) {
@@ -48,7 +48,7 @@ func TestEnsureWorkdir(t *testing.T) {
 		t.Errorf("symlink not followed inside the rootfs: %v", err)
 	}
 	err := ensureWorkdir(root, "/file/sub", uid, gid)
-	if status.Code(err) != codes.InvalidArgument {
+	if !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Errorf("file in the path: %v, want InvalidArgument", err)
 	}
 	if err := ensureWorkdir(root, "/", uid, gid); err != nil {

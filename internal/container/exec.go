@@ -5,10 +5,9 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/spec"
@@ -17,9 +16,6 @@ import (
 // ExecSync runs cmd in a running container with the container's process
 // settings (user, env, caps, seccomp) and waits up to timeout.
 func (m *Manager) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (*oci.ExecResult, error) {
-	if len(cmd) == 0 {
-		return nil, status.Error(codes.InvalidArgument, "cmd is required")
-	}
 	c, proc, err := m.execProcess(id, cmd, false)
 	if err != nil {
 		return nil, err
@@ -30,7 +26,7 @@ func (m *Manager) ExecSync(ctx context.Context, id string, cmd []string, timeout
 	}
 	res, err := rt.ExecSync(ctx, c.ID, c.Bundle, proc, timeout)
 	if err != nil {
-		return nil, status.Errorf(codes.Unknown, "exec in %s: %v", c.ID, err)
+		return nil, errdefs.New(errdefs.ErrUnknown, "exec in %s: %w", c.ID, err)
 	}
 	return res, nil
 }
@@ -41,15 +37,12 @@ func (m *Manager) execProcess(id string, cmd []string, tty bool) (*Container, *s
 	if err != nil {
 		return nil, nil, err
 	}
-	c.mu.Lock()
-	exited, _ := m.readExitLocked(c)
-	started := c.Started
-	c.mu.Unlock()
-	if exited || !started {
-		return nil, nil, status.Errorf(codes.FailedPrecondition, "container %s is not running", c.ID)
+	exited, _ := m.applyExit(c)
+	if exited || !c.Status().Started {
+		return nil, nil, errdefs.FailedPrecondition("container %s is not running", c.ID)
 	}
 	if c.spec == nil || c.spec.Process == nil {
-		return nil, nil, status.Errorf(codes.Internal, "container %s has no process spec", c.ID)
+		return nil, nil, errdefs.New(errdefs.ErrInternal, "container %s has no process spec", c.ID)
 	}
 	p := *c.spec.Process
 	p.Args, p.Terminal, p.ConsoleSize = cmd, tty, nil
@@ -65,12 +58,8 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, r *runtimeapi.
 	if r == nil {
 		return nil
 	}
-	// The checks CreateContainer makes, before runc sees anything.
-	if err := spec.ValidateResources(r, "linux."); err != nil {
-		return err
-	}
 	if len(r.Unified) > 0 && !m.opts.CgroupV2 {
-		return status.Error(codes.FailedPrecondition, "linux.unified: needs cgroup v2")
+		return errdefs.FailedPrecondition("linux.unified: needs cgroup v2")
 	}
 	res := toOCIResources(r)
 	warn, err := spec.FitResources(res, m.cgroupSupport())
@@ -86,13 +75,13 @@ func (m *Manager) UpdateResources(ctx context.Context, id string, r *runtimeapi.
 			return err
 		}
 		if err := rt.Update(ctx, c.ID, res); err != nil {
-			return status.Errorf(codes.Unknown, "update resources of %s: %v", c.ID, err)
+			return errdefs.New(errdefs.ErrUnknown, "update resources of %s: %w", c.ID, err)
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.Resources = mergeResources(c.Resources, res)
-	return m.persist(c)
+	return m.update(c, func(c *Container) error {
+		c.Resources = mergeResources(c.Resources, res)
+		return nil
+	})
 }
 
 func toOCIResources(r *runtimeapi.LinuxContainerResources) *specs.LinuxResources {

@@ -2,8 +2,6 @@ package container
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,7 +10,6 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/crio-runtime/crio/internal/logging"
-	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
 // exitWatcher turns the monitors' exit records into container state as
@@ -76,36 +73,13 @@ func (m *Manager) collectExit(id string, log *slog.Logger) {
 	if !ok {
 		return
 	}
-	c.mu.Lock()
-	exited, err := m.readExitLocked(c)
-	c.mu.Unlock()
+	exited, err := m.applyExit(c)
 	if err != nil && log != nil {
 		log.Warn("read exit record", "container", id, "error", err)
 	}
-	if exited && m.OnChange != nil {
-		m.OnChange()
+	if exited {
+		m.changed()
 	}
-}
-
-// readExitLocked applies the exit record if there is one; it reports
-// whether the container has exited.
-func (m *Manager) readExitLocked(c *Container) (bool, error) {
-	if c.Exited {
-		return true, nil
-	}
-	rec, err := monitor.ReadExit(m.opts.ExitsDir, c.ID)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	reason := ""
-	if rec.Error != "" {
-		c.Message = rec.Error
-	}
-	c.markExited(int32(rec.ExitCode), rec.FinishedAt, rec.OOMKilled, reason)
-	return true, m.persist(c)
 }
 
 // waitExit waits until the container's exit is recorded or timeout passes.
@@ -116,10 +90,8 @@ func (m *Manager) waitExit(ctx context.Context, c *Container, timeout time.Durat
 		if monitorGone(c) {
 			m.monitorLost(ctx, c, logging.From(ctx))
 		}
-		c.mu.Lock()
-		exited, _ := m.readExitLocked(c)
-		ch := c.exitCh
-		c.mu.Unlock()
+		exited, _ := m.applyExit(c)
+		ch := c.exitCh // set at creation, closed by markExited
 		if exited {
 			return true
 		}

@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,9 +13,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/fault"
 	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
@@ -30,18 +30,18 @@ func (m *Manager) infraRootfs(ctx context.Context, podID string) (string, string
 	if img.PauseImage == "" {
 		rootfs, err := m.pauseRootfs()
 		if err != nil {
-			return "", "", status.Errorf(codes.FailedPrecondition, "pod shares one PID namespace but %v", err)
+			return "", "", errdefs.FailedPrecondition("pod shares one PID namespace but %w", err)
 		}
 		return rootfs, "/pause", nil
 	}
 	ci, err := m.images.ForContainer(ctx, img.PauseImage)
-	if status.Code(err) == codes.NotFound {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		if _, err = m.images.Pull(ctx, img.PauseImage, nil, nil); err == nil {
 			ci, err = m.images.ForContainer(ctx, img.PauseImage)
 		}
 	}
 	if err != nil {
-		return "", "", status.Errorf(status.Code(err), "pause_image %s: %v", img.PauseImage, err)
+		return "", "", errdefs.Wrapf(err, "pause_image %s", img.PauseImage)
 	}
 	rootfs, err := m.createRootfs(podID, ci)
 	if err != nil {
@@ -165,15 +165,15 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 		PidFile: filepath.Join(bundle, "pid"),
 	})
 	if err != nil {
-		return 0, 0, status.Errorf(codes.Unknown, "create pod infra process: %v", err)
+		return 0, 0, errdefs.New(errdefs.ErrUnknown, "create pod infra process: %w", err)
 	}
 	fault.Point("after-infra-create")
 	startTime, err := proc.StartTime(res.PID)
 	if err != nil {
-		return 0, 0, status.Errorf(codes.Unknown, "pod infra process: %v", err)
+		return 0, 0, errdefs.New(errdefs.ErrUnknown, "pod infra process: %w", err)
 	}
 	if err := rt.Start(ctx, sb.ID); err != nil {
-		return 0, 0, status.Errorf(codes.Unknown, "start pod infra process: %v", err)
+		return 0, 0, errdefs.New(errdefs.ErrUnknown, "start pod infra process: %w", err)
 	}
 	return res.PID, startTime, nil
 }

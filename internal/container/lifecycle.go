@@ -13,10 +13,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/proc"
@@ -34,14 +33,11 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	}
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
-	c.mu.Lock()
-	exited, _ := m.readExitLocked(c)
-	started := c.Started
-	c.mu.Unlock()
-	if started || exited {
-		return status.Errorf(codes.FailedPrecondition, "container %s is %s, not created", c.ID, strings.ToLower(strings.TrimPrefix(c.State().String(), "CONTAINER_")))
+	exited, _ := m.applyExit(c)
+	if started := c.Status().Started; started || exited {
+		return errdefs.FailedPrecondition("container %s is %s, not created", c.ID, strings.ToLower(strings.TrimPrefix(c.State().String(), "CONTAINER_")))
 	}
-	rt, err := m.Runtime(c.Handler)
+	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return err
 	}
@@ -50,21 +46,18 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	// StartedAt <= FinishedAt).
 	// The record is written while the runtime starts the process; a crash
 	// before the start took effect is undone by reconcile.
-	c.mu.Lock()
-	c.Started, c.StartedAt = true, time.Now().UnixNano()
-	c.mu.Unlock()
-	persisted := m.persistAsync(c)
+	persisted := m.updateAsync(c, func(c *Container) { c.Started, c.StartedAt = true, time.Now().UnixNano() })
 	stage := stageTimer(ctx)
 	err = rt.Start(ctx, c.ID)
 	stage("runtime_start")
 	if err != nil {
 		_ = persisted()
-		c.mu.Lock()
-		c.markExited(128, time.Now(), false, "StartError")
-		c.Message = err.Error()
-		_ = m.persist(c)
-		c.mu.Unlock()
-		return status.Errorf(codes.Unknown, "start container: %v", err)
+		_ = m.update(c, func(c *Container) error {
+			c.markExited(128, time.Now(), false, "StartError")
+			c.Message = err.Error()
+			return nil
+		})
+		return errdefs.New(errdefs.ErrUnknown, "start container: %w", err)
 	}
 	err = persisted()
 	stage("record")
@@ -81,7 +74,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 // Stopping an exited or unknown container succeeds.
 func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	c, err := m.Get(id)
-	if status.Code(err) == codes.NotFound {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -93,20 +86,17 @@ func (m *Manager) Stop(ctx context.Context, id string, timeout time.Duration) er
 }
 
 func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Duration) error {
-	c.mu.Lock()
-	exited, _ := m.readExitLocked(c)
-	c.mu.Unlock()
-	if exited {
+	if exited, _ := m.applyExit(c); exited {
 		return nil
 	}
-	rt, err := m.Runtime(c.Handler)
+	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return err
 	}
 	if timeout > 0 {
 		sig := stopSignal(c.StopSignal)
 		if err := rt.Kill(ctx, c.ID, sig); err != nil {
-			return status.Errorf(codes.Unknown, "stop container %s: %v", c.ID, err)
+			return errdefs.New(errdefs.ErrUnknown, "stop container %s: %w", c.ID, err)
 		}
 		if m.waitExit(ctx, c, timeout) {
 			return nil
@@ -114,14 +104,14 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 		logging.From(ctx).Info("container ignored its stop signal; killing", "container", c.ID, "timeout", timeout)
 	}
 	if err := rt.Kill(ctx, c.ID, syscall.SIGKILL); err != nil {
-		return status.Errorf(codes.Unknown, "kill container %s: %v", c.ID, err)
+		return errdefs.New(errdefs.ErrUnknown, "kill container %s: %w", c.ID, err)
 	}
 	if !c.Status().Started {
 		// A created container's init waits on the exec fifo; delete frees it.
 		_ = rt.Delete(ctx, c.ID)
 	}
 	if !m.waitExit(ctx, c, killGrace) {
-		return status.Errorf(codes.DeadlineExceeded, "container %s did not exit after SIGKILL", c.ID)
+		return errdefs.New(errdefs.ErrDeadlineExceeded, "container %s did not exit after SIGKILL", c.ID)
 	}
 	return nil
 }
@@ -147,7 +137,7 @@ func stopSignal(name string) syscall.Signal {
 // Unknown ids succeed.
 func (m *Manager) Remove(ctx context.Context, id string) error {
 	c, err := m.Get(id)
-	if status.Code(err) == codes.NotFound {
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -165,12 +155,12 @@ func (m *Manager) remove(ctx context.Context, c *Container) error {
 	if err := m.stopLocked(ctx, c, 0); err != nil {
 		return err
 	}
-	rt, err := m.Runtime(c.Handler)
+	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return err
 	}
 	if err := rt.Delete(ctx, c.ID); err != nil {
-		return status.Errorf(codes.Unknown, "delete container %s: %v", c.ID, err)
+		return errdefs.New(errdefs.ErrUnknown, "delete container %s: %w", c.ID, err)
 	}
 	m.deleteRootfs(c.ID)
 	m.unmountImages(c)
@@ -197,7 +187,9 @@ func (m *Manager) podContainers(podID string) []*Container {
 	return out
 }
 
-func (m *Manager) stopPod(ctx context.Context, podID string) error {
+// StopPodContainers stops every container of the pod (the pod's stop does
+// this before its own).
+func (m *Manager) StopPodContainers(ctx context.Context, podID string) error {
 	var errs []error
 	for _, c := range m.podContainers(podID) {
 		errs = append(errs, m.Stop(ctx, c.ID, 0))
@@ -205,7 +197,9 @@ func (m *Manager) stopPod(ctx context.Context, podID string) error {
 	return errors.Join(errs...)
 }
 
-func (m *Manager) removePod(ctx context.Context, podID string) error {
+// RemovePodContainers removes every container of the pod (the pod's
+// remove does this before its own files and record go).
+func (m *Manager) RemovePodContainers(ctx context.Context, podID string) error {
 	var errs []error
 	for _, c := range m.podContainers(podID) {
 		errs = append(errs, m.remove(ctx, c))
@@ -220,10 +214,10 @@ func (m *Manager) ReopenLog(ctx context.Context, id string) error {
 		return err
 	}
 	if !c.Running() {
-		return status.Errorf(codes.FailedPrecondition, "container %s is not running", c.ID)
+		return errdefs.FailedPrecondition("container %s is not running", c.ID)
 	}
 	if err := monitor.ReopenLog(ctx, filepath.Join(c.AttachDir, "ctl")); err != nil {
-		return status.Errorf(codes.Unknown, "reopen log of %s: %v", c.ID, err)
+		return errdefs.New(errdefs.ErrUnknown, "reopen log of %s: %w", c.ID, err)
 	}
 	return nil
 }
@@ -234,6 +228,7 @@ func (m *Manager) Restore(ctx context.Context) error {
 	log := logging.From(ctx)
 	err := m.store.List(recordKind, func(id string, data []byte) error {
 		c := &Container{exitCh: make(chan struct{})}
+		// The record is flattened into the container's JSON.
 		if err := json.Unmarshal(data, c); err != nil {
 			log.Error("skipping unreadable container record", "id", id, "error", err)
 			return nil
@@ -242,7 +237,7 @@ func (m *Manager) Restore(ctx context.Context) error {
 			c.spec = &specs.Spec{}
 			_ = json.Unmarshal(b, c.spec)
 		}
-		if _, err := m.readExitLocked(c); err != nil {
+		if _, err := m.applyExit(c); err != nil {
 			log.Warn("read exit record", "container", id, "error", err)
 		}
 		if !c.Exited {
@@ -263,22 +258,47 @@ func (m *Manager) Restore(ctx context.Context) error {
 }
 
 // reconcile marks a container whose runtime state is gone and whose monitor
-// left no record (a reboot) as exited with an unknown code.
+// left no record (a reboot) as exited with an unknown code, and completes
+// a record written before the runtime or the monitor reported.
 func (m *Manager) reconcile(ctx context.Context, c *Container) {
-	rt, err := m.Runtime(c.Handler)
+	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return
 	}
 	st, err := rt.State(ctx, c.ID)
 	if errors.Is(err, oci.ErrNotExist) {
-		c.markExited(255, time.Now(), false, "Unknown")
-		c.Message = "container state was lost (monitor and runtime state are gone)"
-		_ = m.persist(c)
+		_ = m.update(c, func(c *Container) error {
+			c.markExited(255, time.Now(), false, "Unknown")
+			c.Message = "container state was lost (monitor and runtime state are gone)"
+			return nil
+		})
 		return
 	}
 	if err != nil {
 		return
 	}
+	monitorRuns := true
+	_ = m.update(c, func(c *Container) error {
+		changed := syncWithRuntime(c, st)
+		if c.MonitorPid == 0 || c.MonitorStart == 0 {
+			pid, start := c.MonitorPid, c.MonitorStart
+			monitorRuns = identifyMonitor(ctx, c)
+			changed = changed || pid != c.MonitorPid || start != c.MonitorStart
+		}
+		if !changed {
+			return errUnchanged
+		}
+		return nil
+	})
+	if !monitorRuns || monitorGone(c) {
+		// The monitor died while the daemon was down (or with it).
+		m.monitorLost(ctx, c, logging.From(ctx))
+	}
+}
+
+// syncWithRuntime brings c's record in line with the runtime's state st;
+// it reports whether anything changed.
+func syncWithRuntime(c *Container, st *oci.State) bool {
 	changed := false
 	if c.Started && st.Status == "created" {
 		// The daemon stopped between recording the start and the
@@ -296,19 +316,7 @@ func (m *Manager) reconcile(ctx context.Context, c *Container) {
 			c.PidStart, changed = start, true
 		}
 	}
-	monitorRuns := true
-	if c.MonitorPid == 0 || c.MonitorStart == 0 {
-		pid, start := c.MonitorPid, c.MonitorStart
-		monitorRuns = identifyMonitor(ctx, c)
-		changed = changed || pid != c.MonitorPid || start != c.MonitorStart
-	}
-	if changed {
-		_ = m.persist(c)
-	}
-	if !monitorRuns || monitorGone(c) {
-		// The monitor died while the daemon was down (or with it).
-		m.monitorLost(ctx, c, logging.From(ctx))
-	}
+	return changed
 }
 
 // CRIStopSignal is the signal StopContainer sends, as ContainerStatus

@@ -1,8 +1,6 @@
 package container
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,12 +8,10 @@ import (
 	"sync"
 
 	"github.com/containers/storage"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/oci"
-	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/state"
 	"github.com/crio-runtime/crio/pkg/config"
 )
@@ -33,24 +29,39 @@ type Options struct {
 	SpecAdjuster SpecAdjuster
 }
 
+// Deps are what the manager works with, all given at construction.
+type Deps struct {
+	Config func() *config.Config // the running config (changes on reload)
+	Store  *state.Store
+	Pods   PodLookup
+	Images *image.Service
+	// OnChange, if set, is called after an exit was recorded, so events
+	// go out at once rather than at the next poll.
+	OnChange func()
+}
+
 // Manager owns all containers.
 type Manager struct {
 	opts   Options
 	cfg    func() *config.Config
 	store  *state.Store
-	pods   *sandbox.Manager
+	pods   PodLookup
 	images *image.Service
+	layers imageLayers
 	index  *state.Index[*Container]
+	// runtimeFor is a handler's runtime for a container's life
+	// (ociRuntimeOf; a fake in unit tests).
+	runtimeFor func(handler string) (ociRuntime, error)
+	// afterStep, set only by tests, may fail a create after its named step.
+	afterStep func(step string) error
 
 	names *state.Names
 
 	runtimesMu sync.Mutex
 	runtimes   map[string]*oci.Runtime
 
-	exits *exitWatcher
-	// OnChange, if set, is called after an exit record was applied, so
-	// events go out at once rather than at the next poll.
-	OnChange func()
+	exits    *exitWatcher
+	onChange func()
 
 	// spares holds writable layers made ahead of use (overlay only: a vfs
 	// layer is a full copy of the image); nil when off.
@@ -65,13 +76,14 @@ type Manager struct {
 }
 
 // NewManager returns a manager; Restore loads the records.
-func NewManager(opts Options, cfg func() *config.Config, store *state.Store, pods *sandbox.Manager, images *image.Service) *Manager {
+func NewManager(opts Options, deps Deps) *Manager {
 	m := &Manager{
-		opts: opts, cfg: cfg, store: store, pods: pods, images: images,
+		opts: opts, cfg: deps.Config, store: deps.Store, pods: deps.Pods, images: deps.Images,
+		layers: storeLayers{deps.Images}, onChange: deps.OnChange,
 		index: state.NewIndex[*Container](), names: state.NewNames(), runtimes: map[string]*oci.Runtime{},
 	}
-	pods.Hooks = sandbox.ContainerHooks{StopAll: m.stopPod, RemoveAll: m.removePod, StartInfra: m.StartInfra, StopInfra: m.StopInfra}
-	if d := images.Store().GraphDriverName(); d == "overlay" || d == "overlay2" {
+	m.runtimeFor = m.ociRuntimeOf
+	if d := deps.Images.Store().GraphDriverName(); d == "overlay" || d == "overlay2" {
 		m.spares = newSpares(m.storage, slog.Default())
 	}
 	return m
@@ -88,11 +100,11 @@ func (m *Manager) Runtime(handler string) (*oci.Runtime, error) {
 	}
 	h, ok := m.cfg().Crio.Runtime.Runtimes[handler]
 	if !ok {
-		return nil, status.Errorf(codes.InvalidArgument, "runtime handler %q is not configured", handler)
+		return nil, errdefs.Invalid("", "runtime handler %q is not configured", handler)
 	}
 	r, err := oci.NewRuntime(handler, h, m.systemdCgroups())
 	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "%v", err)
+		return nil, errdefs.FailedPrecondition("%w", err)
 	}
 	m.runtimes[handler] = r
 	return r, nil
@@ -106,9 +118,9 @@ func (m *Manager) Get(idOrPrefix string) (*Container, error) {
 	}
 	if err != nil {
 		if errors.Is(err, state.ErrAmbiguous) {
-			return nil, status.Errorf(codes.InvalidArgument, "container id %v", err)
+			return nil, errdefs.Invalid("", "container id %w", err)
 		}
-		return nil, status.Errorf(codes.NotFound, "container %q not found", idOrPrefix)
+		return nil, errdefs.NotFound("container %q not found", idOrPrefix)
 	}
 	return c, nil
 }
@@ -149,37 +161,18 @@ func (m *Manager) CloseSpares() {
 
 func (m *Manager) reserve(key, id string) error {
 	if other, err := m.names.Reserve(key, id); err != nil {
-		return status.Errorf(codes.AlreadyExists, "container name %s is already in use by %s", key, other)
+		return errdefs.AlreadyExists("container name %s is already in use by %s", key, other)
 	}
 	return nil
 }
 
 func (m *Manager) release(key, id string) { m.names.Release(key, id) }
 
-func newID() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func (m *Manager) persist(c *Container) error {
-	if err := m.store.Put(recordKind, c.ID, c); err != nil {
-		return fmt.Errorf("persist container %s: %w", c.ID, err)
+// changed tells the server a container's state changed (see Deps.OnChange).
+func (m *Manager) changed() {
+	if m.onChange != nil {
+		m.onChange()
 	}
-	return nil
-}
-
-// persistAsync writes c's record while the caller waits on the runtime; the
-// returned func waits for the write. Every write happens under c.mu and
-// encodes the record as it is then, so the last one on disk is the newest.
-func (m *Manager) persistAsync(c *Container) func() error {
-	done := make(chan error, 1)
-	go func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		done <- m.persist(c)
-	}()
-	return func() error { return <-done }
 }
 
 // Status returns the container after applying any exit record, so a status
@@ -189,9 +182,7 @@ func (m *Manager) Status(id string) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	_, _ = m.readExitLocked(c)
-	c.mu.Unlock()
+	_, _ = m.applyExit(c)
 	return c, nil
 }
 
@@ -214,7 +205,7 @@ func (m *Manager) hostCgroupsPath(p string) (string, error) {
 	}
 	cp, err := oci.CgroupfsPath(p)
 	if err != nil {
-		return "", status.Errorf(codes.InvalidArgument, "cgroup parent: %v", err)
+		return "", errdefs.Invalid("", "cgroup parent: %w", err)
 	}
 	return cp, nil
 }

@@ -53,14 +53,12 @@ func identifyMonitor(ctx context.Context, c *Container) bool {
 // is recorded as 255 with ReasonMonitorLost, as neither runc nor crun keep
 // exit codes. An exit record the monitor wrote before dying wins.
 func (m *Manager) monitorLost(ctx context.Context, c *Container, log *slog.Logger) {
-	c.mu.Lock()
-	exited, _ := m.readExitLocked(c)
-	monPid := c.MonitorPid
-	c.mu.Unlock()
+	exited, _ := m.applyExit(c)
+	monPid := c.Status().MonitorPid
 	if exited {
 		return
 	}
-	rt, err := m.Runtime(c.Handler)
+	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return
 	}
@@ -78,21 +76,20 @@ func (m *Manager) monitorLost(ctx context.Context, c *Container, log *slog.Logge
 		}
 		msg += "; the container was killed"
 	}
-	c.mu.Lock()
-	if !c.Exited {
+	_ = m.update(c, func(c *Container) error {
+		if c.Exited {
+			return errUnchanged
+		}
 		c.markExited(255, time.Now(), false, ReasonMonitorLost)
 		c.Message = msg
-		_ = m.persist(c)
-	}
-	c.mu.Unlock()
-	if m.OnChange != nil {
-		m.OnChange()
-	}
+		return nil
+	})
+	m.changed()
 }
 
 // killWithoutMonitor SIGKILLs the container and waits until the runtime
 // sees it stopped (whoever reaps it now, the exit is not ours to read).
-func (m *Manager) killWithoutMonitor(ctx context.Context, rt *oci.Runtime, id string) error {
+func (m *Manager) killWithoutMonitor(ctx context.Context, rt ociRuntime, id string) error {
 	if err := rt.Kill(ctx, id, syscall.SIGKILL); err != nil {
 		return err
 	}

@@ -1,11 +1,11 @@
 package container
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // mountOf returns the mount point that holds path and its optional fields
@@ -15,34 +15,24 @@ func mountOf(path string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	f, err := os.Open("/proc/self/mountinfo")
+	holds := func(m *mountinfo.Info) (skip, stop bool) {
+		mp := m.Mountpoint
+		return real != mp && !strings.HasPrefix(real, strings.TrimSuffix(mp, "/")+"/"), false
+	}
+	mounts, err := mountinfo.GetMounts(holds)
 	if err != nil {
 		return "", "", err
 	}
-	defer f.Close()
-	best, bestOpts := "", ""
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		fields := strings.Fields(s.Text())
-		if len(fields) < 7 {
-			continue
-		}
-		mp := fields[4]
-		if (real == mp || strings.HasPrefix(real, strings.TrimSuffix(mp, "/")+"/")) && len(mp) >= len(best) {
-			opt := ""
-			for _, o := range fields[6:] {
-				if o == "-" {
-					break
-				}
-				opt += o + " "
-			}
-			best, bestOpts = mp, opt
+	var best *mountinfo.Info
+	for _, m := range mounts { // the last of equal length is the one on top
+		if best == nil || len(m.Mountpoint) >= len(best.Mountpoint) {
+			best = m
 		}
 	}
-	if best == "" {
+	if best == nil {
 		return "", "", fmt.Errorf("no mount holds %s", path)
 	}
-	return best, bestOpts, nil
+	return best.Mountpoint, best.Optional, nil
 }
 
 func hasOpt(opts, prefix string) bool {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/containers/storage"
 	securejoin "github.com/cyphar/filepath-securejoin"
+
+	"github.com/crio-runtime/crio/internal/state"
 )
 
 // spareMark is the storage metadata of a layer made ahead of its container
@@ -127,7 +129,7 @@ func (p *spares) fill(imageID string, done chan struct{}) {
 		p.mu.Unlock()
 		close(done)
 	}()
-	id := newID()
+	id := state.NewID()
 	rootfs, err := makeLayer(p.store(), id, imageID, spareMark)
 	if err != nil {
 		p.log.Debug("spare layer", "image", imageID, "error", err)

@@ -6,11 +6,11 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/annotations"
+	"github.com/crio-runtime/crio/internal/cdi"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/image"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/sandbox"
@@ -34,74 +34,32 @@ var hostLimits = sync.OnceValues(func() ([]string, int) {
 // hostCgroups is what the host's cgroups can enforce, read once.
 var hostCgroups = sync.OnceValue(hostos.Cgroups)
 
+// buildSpec makes the container's OCI spec: the spec package's rules
+// applied to the request, pod, image and runtime config, then the allowed
+// annotations, hooks, what the host can enforce and the cgroup path.
 func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeapi.PodSandboxConfig, img *image.ContainerImage, rootfs string, imageMounts map[string]string, targetPIDNS string) (*spec.Result, error) {
 	rc := m.cfg().Crio
-	caps, minOOM := hostLimits()
-	if rc.Runtime.MinOOMScoreAdj > minOOM {
-		minOOM = rc.Runtime.MinOOMScoreAdj
-	}
-	h := rc.Runtime.Runtimes[sb.RuntimeHandler]
 	nodeMounts, err := nodeFiles(c.Bundle, &rc.Runtime)
 	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "node files: %v", err)
+		return nil, errdefs.FailedPrecondition("node files: %w", err)
 	}
-	addDevs, err := additionalDevices(rc.Runtime.AdditionalDevices)
+	runtimeOpts, err := m.specRuntimeOptions(sb.RuntimeHandler)
 	if err != nil {
-		return nil, status.Error(codes.FailedPrecondition, err.Error())
-	}
-	seccompProfile := rc.Runtime.SeccompProfile
-	if h != nil && h.SeccompProfile != "" {
-		seccompProfile = h.SeccompProfile // the handler's own beats the global one
-	}
-	rro := false
-	if rt, err := m.Runtime(sb.RuntimeHandler); err == nil {
-		rro = oci.RecursiveReadOnly(rt.Path)
+		return nil, err
 	}
 	in := spec.Input{
 		ContainerID:     c.ID,
 		TargetPIDNSPath: targetPIDNS,
 		Config:          c.Config.ContainerConfig,
 		SandboxConfig:   podCfg,
-		Sandbox: spec.Sandbox{
-			NetNSPath:      sb.Namespace(sandbox.NetNS),
-			IPCNSPath:      sb.Namespace(sandbox.IPCNS),
-			UTSNSPath:      sb.Namespace(sandbox.UTSNS),
-			PIDNSPath:      sb.PIDNamespace(),
-			CgroupParent:   sb.CgroupParent,
-			CgroupDriver:   rc.Runtime.CgroupManager,
-			CgroupV2:       m.opts.CgroupV2,
-			Hostname:       sb.Hostname,
-			HostnamePath:   sb.Files.Hostname,
-			HostsPath:      sb.Files.Hosts,
-			ResolvConfPath: sb.Files.ResolvConf,
-			ShmPath:        sb.Files.Shm,
-		},
-		Image: spec.ImageConfig{
-			Entrypoint: img.Config.Entrypoint, Cmd: img.Config.Cmd, Env: img.Config.Env,
-			WorkingDir: img.Config.WorkingDir, User: img.Config.User, StopSignal: img.Config.StopSignal,
-			Volumes: volumeList(img.Config.Volumes),
-		},
-		RootfsPath: rootfs,
-		Runtime: spec.RuntimeOptions{
-			DefaultCapabilities:          rc.Runtime.DefaultCapabilities,
-			HostCapabilities:             caps,
-			DefaultUlimits:               rc.Runtime.DefaultUlimits,
-			DefaultSysctls:               rc.Runtime.DefaultSysctls,
-			DefaultEnv:                   rc.Runtime.DefaultEnv,
-			SeccompUseDefaultWhenEmpty:   rc.Runtime.SeccompUseDefaultWhenEmpty,
-			SeccompProfilePath:           seccompProfile,
-			ImageVolumes:                 rc.Image.ImageVolumes,
-			MinOOMScoreAdj:               minOOM,
-			PidsLimit:                    rc.Runtime.PidsLimit,
-			PrivilegedWithoutHostDevices: h != nil && h.PrivilegedWithoutHostDevices,
-			RecursiveReadOnly:            rro,
-			AdditionalDevices:            addDevs,
-			AbsentMountSourcesToReject:   rc.Runtime.AbsentMountSourcesToReject,
-		},
-		NodeMounts:    nodeMounts,
-		Host:          hostos.Host{},
-		ImageMounts:   imageMounts,
-		VolumeBindDir: c.Bundle + "-volumes",
+		Sandbox:         m.specSandbox(sb),
+		Image:           specImage(img),
+		RootfsPath:      rootfs,
+		Runtime:         runtimeOpts,
+		NodeMounts:      nodeMounts,
+		Host:            hostos.Host{},
+		ImageMounts:     imageMounts,
+		VolumeBindDir:   c.Bundle + "-volumes",
 		// Written by prepareRootfs before the runtime needs it.
 		ContainerEnvPath: containerEnvFile(c.Bundle),
 	}
@@ -113,45 +71,123 @@ func (m *Manager) buildSpec(c *Container, sb *sandbox.Sandbox, podCfg *runtimeap
 		defer f.Close()
 		in.Group = f
 	}
-	var allowed []string
-	if h != nil {
-		allowed = h.AllowedAnnotations
-	}
-	eff, err := annotations.Resolve(annotations.Input{
-		HandlerAllowed:       allowed,
-		Workloads:            rc.Runtime.Workloads,
-		AllowedDevices:       rc.Runtime.AllowedDevices,
-		PodAnnotations:       sb.Config.GetAnnotations(),
-		ContainerAnnotations: c.Config.GetAnnotations(),
-		ContainerName:        c.Config.GetMetadata().GetName(),
-		CgroupV2:             m.opts.CgroupV2,
-	})
+	eff, err := m.specAnnotations(c, sb)
 	if err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
-	}
-	if eff.SeccompProfileRef != "" {
-		return nil, status.Errorf(codes.InvalidArgument, "annotation %q: seccomp profiles from OCI artifacts are not supported", eff.SeccompProfileKey)
+		return nil, err
 	}
 	res, err := spec.Build(in)
 	if err != nil {
 		return nil, err
 	}
+	if err := m.fitSpecToHost(res, eff, c, sb); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// specRuntimeOptions are the runtime config's settings for the spec, with
+// the handler's own where it has them and the host's limits.
+func (m *Manager) specRuntimeOptions(handler string) (spec.RuntimeOptions, error) {
+	rc := m.cfg().Crio
+	h := rc.Runtime.Runtimes[handler]
+	caps, minOOM := hostLimits()
+	if rc.Runtime.MinOOMScoreAdj > minOOM {
+		minOOM = rc.Runtime.MinOOMScoreAdj
+	}
+	addDevs, err := additionalDevices(rc.Runtime.AdditionalDevices)
+	if err != nil {
+		return spec.RuntimeOptions{}, errdefs.FailedPrecondition("%w", err)
+	}
+	seccompProfile := rc.Runtime.SeccompProfile
+	if h != nil && h.SeccompProfile != "" {
+		seccompProfile = h.SeccompProfile // the handler's own beats the global one
+	}
+	rro := false
+	if rt, err := m.Runtime(handler); err == nil {
+		rro = oci.RecursiveReadOnly(rt.Path)
+	}
+	return spec.RuntimeOptions{
+		DefaultCapabilities:          rc.Runtime.DefaultCapabilities,
+		HostCapabilities:             caps,
+		DefaultUlimits:               rc.Runtime.DefaultUlimits,
+		DefaultSysctls:               rc.Runtime.DefaultSysctls,
+		DefaultEnv:                   rc.Runtime.DefaultEnv,
+		SeccompUseDefaultWhenEmpty:   rc.Runtime.SeccompUseDefaultWhenEmpty,
+		SeccompProfilePath:           seccompProfile,
+		ImageVolumes:                 rc.Image.ImageVolumes,
+		MinOOMScoreAdj:               minOOM,
+		PidsLimit:                    rc.Runtime.PidsLimit,
+		PrivilegedWithoutHostDevices: h != nil && h.PrivilegedWithoutHostDevices,
+		RecursiveReadOnly:            rro,
+		AdditionalDevices:            addDevs,
+		AbsentMountSourcesToReject:   rc.Runtime.AbsentMountSourcesToReject,
+	}, nil
+}
+
+// specSandbox is what the spec takes from the pod.
+func (m *Manager) specSandbox(sb *sandbox.Sandbox) spec.Sandbox {
+	return spec.Sandbox{
+		NetNSPath:      sb.Namespace(sandbox.NetNS),
+		IPCNSPath:      sb.Namespace(sandbox.IPCNS),
+		UTSNSPath:      sb.Namespace(sandbox.UTSNS),
+		PIDNSPath:      sb.PIDNamespace(),
+		CgroupParent:   sb.CgroupParent,
+		CgroupDriver:   m.cfg().Crio.Runtime.CgroupManager,
+		CgroupV2:       m.opts.CgroupV2,
+		Hostname:       sb.Hostname,
+		HostnamePath:   sb.Files.Hostname,
+		HostsPath:      sb.Files.Hosts,
+		ResolvConfPath: sb.Files.ResolvConf,
+		ShmPath:        sb.Files.Shm,
+	}
+}
+
+// specImage is what the spec takes from the image's config.
+func specImage(img *image.ContainerImage) spec.ImageConfig {
+	return spec.ImageConfig{
+		Entrypoint: img.Config.Entrypoint, Cmd: img.Config.Cmd, Env: img.Config.Env,
+		WorkingDir: img.Config.WorkingDir, User: img.Config.User, StopSignal: img.Config.StopSignal,
+		Volumes: volumeList(img.Config.Volumes),
+	}
+}
+
+// specAnnotations resolves the pod's and container's annotations the
+// handler allows into their effects.
+func (m *Manager) specAnnotations(c *Container, sb *sandbox.Sandbox) (*annotations.Effect, error) {
+	in := annotations.PodInput(&m.cfg().Crio.Runtime, sb.RuntimeHandler, sb.Config.GetAnnotations(), m.opts.CgroupV2)
+	in.ContainerAnnotations, in.ContainerName = c.Config.GetAnnotations(), c.Config.GetMetadata().GetName()
+	eff, err := annotations.Resolve(in)
+	if err != nil {
+		return nil, errdefs.Invalid("", "%w", err)
+	}
+	if eff.SeccompProfileRef != "" {
+		return nil, errdefs.Invalid("", "annotation %q: seccomp profiles from OCI artifacts are not supported", eff.SeccompProfileKey)
+	}
+	return eff, nil
+}
+
+// fitSpecToHost applies the annotations' effects, the hooks and the CDI
+// devices to the built spec, leaves out what the host cannot enforce (with a warning) and
+// lays out the cgroup path for this host.
+func (m *Manager) fitSpecToHost(res *spec.Result, eff *annotations.Effect, c *Container, sb *sandbox.Sandbox) error {
+	rc := m.cfg().Crio
 	if err := annotations.ApplyToSpec(res.Spec, eff, hostos.Host{}.Devices); err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		return errdefs.Invalid("", "%w", err)
 	}
 	applyHooks(res, rc.Runtime.HooksDir, c.Config.GetAnnotations(), sb.Config.GetAnnotations(), len(c.Config.GetMounts()) > 0)
+	if err := cdi.Inject(rc.Runtime.CDISpecDirs, res.Spec, c.Config.ContainerConfig); err != nil {
+		return err
+	}
 	warn, err := spec.FitResources(res.Spec.Linux.Resources, m.cgroupSupport())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res.HostWarnings = append(res.HostWarnings, warn...)
 	for _, k := range eff.NotApplied {
 		res.Warnings = append(res.Warnings, "annotation "+k+" is allowed but has no effect in this runtime")
 	}
-	if res.Spec.Linux.CgroupsPath, err = m.hostCgroupsPath(res.Spec.Linux.CgroupsPath); err != nil {
-		return nil, err
-	}
-	return res, nil
+	res.Spec.Linux.CgroupsPath, err = m.hostCgroupsPath(res.Spec.Linux.CgroupsPath)
+	return err
 }
 
 func volumeList(v map[string]struct{}) []string {

@@ -16,7 +16,7 @@ type SpecAdjuster interface {
 }
 
 // adjustSpec runs the configured adjuster, if any, and queues its undo.
-func (m *Manager) adjustSpec(ctx context.Context, sb *sandbox.Sandbox, c *Container, spec *specs.Spec, undo *[]func()) error {
+func (m *Manager) adjustSpec(ctx context.Context, sb *sandbox.Sandbox, c *Container, spec *specs.Spec, push func(func())) error {
 	if m.opts.SpecAdjuster == nil {
 		return nil
 	}
@@ -24,6 +24,6 @@ func (m *Manager) adjustSpec(ctx context.Context, sb *sandbox.Sandbox, c *Contai
 	if err != nil {
 		return err
 	}
-	*undo = append(*undo, u)
+	push(u)
 	return nil
 }

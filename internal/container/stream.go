@@ -5,9 +5,7 @@ import (
 	"io"
 	"path/filepath"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/streaming"
 	"github.com/crio-runtime/crio/pkg/monitor"
@@ -22,7 +20,7 @@ func (m *Manager) CheckRunning(id string) error {
 		return err
 	}
 	if !c.Running() {
-		return status.Errorf(codes.FailedPrecondition, "container %s is not running", c.ID)
+		return errdefs.FailedPrecondition("container %s is not running", c.ID)
 	}
 	return nil
 }
@@ -54,7 +52,7 @@ func (m *Manager) AttachStream(ctx context.Context, id string, stdin io.Reader, 
 		return err
 	}
 	if !c.Running() {
-		return status.Errorf(codes.FailedPrecondition, "container %s is not running", c.ID)
+		return errdefs.FailedPrecondition("container %s is not running", c.ID)
 	}
 	var out, errOut io.Writer = io.Discard, io.Discard
 	if stdout != nil {

@@ -93,7 +93,7 @@ func (m *Manager) deleteOrphan(ctx context.Context, rt *oci.Runtime, id string) 
 	if err == nil {
 		monStart, _ = proc.StartTime(monPid)
 	}
-	if err := m.killWithoutMonitor(ctx, rt, id); err != nil {
+	if err := m.killWithoutMonitor(ctx, ociOps{rt}, id); err != nil {
 		return err
 	}
 	if err := rt.Delete(ctx, id); err != nil {

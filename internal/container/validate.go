@@ -2,54 +2,24 @@ package container
 
 import (
 	"fmt"
-	"strings"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
 )
 
-const nsField = "config.linux.security_context.namespace_options"
-
-// validateCreate checks what CreateContainer can check without the pod.
-func validateCreate(podID string, cfg *runtimeapi.ContainerConfig) error {
-	switch {
-	case podID == "":
-		return status.Error(codes.InvalidArgument, "pod_sandbox_id is required")
-	case cfg == nil:
-		return status.Error(codes.InvalidArgument, "config is required")
-	case cfg.GetMetadata() == nil:
-		return status.Error(codes.InvalidArgument, "config.metadata.name is required")
-	case cfg.GetImage().GetImage() == "":
-		return status.Error(codes.InvalidArgument, "config.image.image is required")
-	}
-	if err := sandbox.ValidateName("config.metadata.name", cfg.Metadata.Name); err != nil {
-		return err
-	}
-	if p := cfg.GetLogPath(); p != "" {
-		if err := sandbox.ValidatePath("config.log_path", p); err != nil {
-			return err
-		}
-	}
-	if len(cfg.GetCDIDevices()) > 0 {
-		names := make([]string, len(cfg.CDIDevices))
-		for i, d := range cfg.CDIDevices {
-			names[i] = d.GetName()
-		}
-		return status.Errorf(codes.Unimplemented, "config.cdi_devices %s: CDI devices are not supported yet", strings.Join(names, ", "))
-	}
-	return sandbox.CheckNamespaceModes(nsField, cfg.GetLinux().GetSecurityContext().GetNamespaceOptions())
-}
+// The checks of a CreateContainer request's fields live in server
+// (validate_request_container.go); what stays here needs the pod or
+// another container.
 
 // checkInPod checks the container against its pod: a privileged container
 // needs a privileged pod (as in CRI-O), since the pod's security context
 // is what the kubelet admitted.
 func checkInPod(sb *sandbox.Sandbox, cfg *runtimeapi.ContainerConfig) error {
 	if cfg.GetLinux().GetSecurityContext().GetPrivileged() && !sb.Config.GetLinux().GetSecurityContext().GetPrivileged() {
-		return status.Errorf(codes.InvalidArgument, "config.linux.security_context.privileged: pod sandbox %s is not privileged", sb.ID)
+		return errdefs.Invalid("", "config.linux.security_context.privileged: pod sandbox %s is not privileged", sb.ID)
 	}
 	return nil
 }
@@ -62,16 +32,13 @@ func (m *Manager) targetPIDNamespace(sb *sandbox.Sandbox, cfg *runtimeapi.Contai
 	if nso.GetPid() != runtimeapi.NamespaceMode_TARGET {
 		return "", nil
 	}
-	field := nsField + ".target_id"
-	if nso.GetTargetId() == "" {
-		return "", status.Errorf(codes.InvalidArgument, "%s is required with pid mode TARGET", field)
-	}
+	const field = "config.linux.security_context.namespace_options.target_id"
 	target, err := m.Get(nso.GetTargetId())
 	if err != nil {
-		return "", status.Errorf(status.Code(err), "%s: %v", field, status.Convert(err).Message())
+		return "", errdefs.Wrapf(err, "%s", field)
 	}
 	if target.PodID != sb.ID {
-		return "", status.Errorf(codes.InvalidArgument, "%s: container %s is in another pod", field, target.ID)
+		return "", errdefs.Invalid("", "%s: container %s is in another pod", field, target.ID)
 	}
 	target.mu.Lock()
 	pid, start := target.Pid, target.PidStart
@@ -80,7 +47,7 @@ func (m *Manager) targetPIDNamespace(sb *sandbox.Sandbox, cfg *runtimeapi.Contai
 	// time proves it is still the target's (Create checks again once the
 	// runtime has joined the namespace).
 	if !target.Running() || pid <= 0 || !proc.Same(pid, start) {
-		return "", status.Errorf(codes.FailedPrecondition, "%s: container %s is not running", field, target.ID)
+		return "", errdefs.FailedPrecondition("%s: container %s is not running", field, target.ID)
 	}
 	return fmt.Sprintf("/proc/%d/ns/pid", pid), nil
 }

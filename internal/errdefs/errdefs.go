@@ -6,6 +6,7 @@ package errdefs
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The kinds. Test with errors.Is; make with the constructors below.
@@ -17,7 +18,22 @@ var (
 	ErrUnimplemented      = errors.New("unimplemented")
 	ErrResourceExhausted  = errors.New("resource exhausted")
 	ErrUnavailable        = errors.New("unavailable")
+	ErrInternal           = errors.New("internal")
+	ErrDeadlineExceeded   = errors.New("deadline exceeded")
+	ErrCanceled           = errors.New("canceled")
+	ErrPermissionDenied   = errors.New("permission denied")
+	ErrUnauthenticated    = errors.New("unauthenticated")
+	// ErrUnknown is a failure of the runtime or a library that fits no
+	// other kind; it keeps a wrapped cause (say a missing file) from
+	// deciding the kind.
+	ErrUnknown = errors.New("unknown")
 )
+
+var kinds = []error{
+	ErrNotFound, ErrAlreadyExists, ErrInvalidArgument, ErrFailedPrecondition, ErrUnimplemented,
+	ErrResourceExhausted, ErrUnavailable, ErrInternal, ErrDeadlineExceeded, ErrCanceled,
+	ErrPermissionDenied, ErrUnauthenticated, ErrUnknown,
+}
 
 // kindError carries a kind and, for invalid arguments, the request field.
 type kindError struct {
@@ -27,8 +43,9 @@ type kindError struct {
 	cause error
 }
 
+// Error is the message, led by the field unless the message names it first.
 func (e *kindError) Error() string {
-	if e.field != "" {
+	if e.field != "" && !strings.HasPrefix(e.msg, e.field) {
 		return e.field + ": " + e.msg
 	}
 	return e.msg
@@ -81,6 +98,12 @@ func Unavailable(format string, args ...any) error {
 	return newKind(ErrUnavailable, "", format, args)
 }
 
+// New makes an error of the given kind (one of the Err* values), for code
+// that decides the kind at run time (e.g. classifying a registry's answer).
+func New(kind error, format string, args ...any) error {
+	return newKind(kind, "", format, args)
+}
+
 // Field returns the request field an invalid-argument error names, or "".
 func Field(err error) string {
 	var ke *kindError
@@ -88,4 +111,48 @@ func Field(err error) string {
 		return ke.field
 	}
 	return ""
+}
+
+// Kind returns the kind of the outermost error in err's chain that has
+// one, or nil: an error made of one kind that wraps a cause of another
+// (FailedPrecondition("...: %w", a NotFound)) is of the outer kind.
+func Kind(err error) error {
+	for _, k := range kinds {
+		if err == k {
+			return k
+		}
+	}
+	if ke, ok := err.(*kindError); ok {
+		return ke.kind
+	}
+	if x, ok := err.(interface{ Is(error) bool }); ok {
+		for _, k := range kinds {
+			if x.Is(k) {
+				return k
+			}
+		}
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if c := u.Unwrap(); c != nil {
+			return Kind(c)
+		}
+	case interface{ Unwrap() []error }:
+		for _, c := range u.Unwrap() {
+			if k := Kind(c); k != nil {
+				return k
+			}
+		}
+	}
+	return nil
+}
+
+// Wrapf prefixes err's message ("<format>: <err>") and keeps its kind;
+// an error of no kind becomes ErrUnknown, as a bare error answers.
+func Wrapf(err error, format string, args ...any) error {
+	kind := Kind(err)
+	if kind == nil {
+		kind = ErrUnknown
+	}
+	return newKind(kind, "", format+": %w", append(args, err))
 }

@@ -23,7 +23,7 @@ func BenchmarkPull5Layer50MB(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		mustPull(b, s, ref, nil)
 		b.StopTimer()
-		if err := s.Remove(ctxT(b), &runtimeapi.ImageSpec{Image: ref}); err != nil {
+		if err := s.Remove(ctxT(b), &runtimeapi.ImageSpec{Image: ref}, nil); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

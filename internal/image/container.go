@@ -4,9 +4,8 @@ import (
 	"context"
 
 	"github.com/containers/storage"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // ContainerImage is what the container lifecycle needs of a stored image.
@@ -28,14 +27,14 @@ type ContainerImage struct {
 // a missing image is NotFound.
 func (s *Service) ForContainer(ctx context.Context, ref string) (*ContainerImage, error) {
 	if ref == "" {
-		return nil, status.Error(codes.InvalidArgument, "image is required")
+		return nil, errdefs.Invalid("", "image is required")
 	}
 	img, err := s.lookup(ref)
 	if err != nil {
 		return nil, err
 	}
 	if img == nil {
-		return nil, status.Errorf(codes.NotFound, "image %q not found", ref)
+		return nil, errdefs.NotFound("image %q not found", ref)
 	}
 	info, err := s.imageInfo(img)
 	if err != nil {

@@ -8,8 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -41,11 +40,11 @@ func (c *fsCache) init() { c.layers = map[string]usage{} }
 func (s *Service) FsInfo(ctx context.Context) (*runtimeapi.ImageFsInfoResponse, error) {
 	layers, err := s.store.Layers()
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "list layers: %v", err)
+		return nil, errdefs.New(errdefs.ErrInternal, "list layers: %w", err)
 	}
 	containers, err := s.store.Containers()
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "list containers: %v", err)
+		return nil, errdefs.New(errdefs.ErrInternal, "list containers: %w", err)
 	}
 	writable := make(map[string]bool, len(containers))
 	for _, c := range containers {

@@ -13,9 +13,8 @@ import (
 	"time"
 
 	"github.com/containers/storage/pkg/reexec"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -131,14 +130,13 @@ func mustPull(t testing.TB, s *Service, ref string, auth *runtimeapi.AuthConfig)
 	return id
 }
 
-func wantCode(t testing.TB, err error, code codes.Code, contains ...string) {
+func wantKind(t testing.TB, err, kind error, contains ...string) {
 	t.Helper()
 	if err == nil {
-		t.Fatalf("want %v error, got nil", code)
+		t.Fatalf("want %v error, got nil", kind)
 	}
-	st, ok := status.FromError(err)
-	if !ok || st.Code() != code {
-		t.Fatalf("want code %v, got %v (%v)", code, status.Code(err), err)
+	if got := errdefs.Kind(err); got != kind {
+		t.Fatalf("want kind %v, got %v (%v)", kind, got, err)
 	}
 	for _, c := range contains {
 		if !strings.Contains(err.Error(), c) {

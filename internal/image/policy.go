@@ -11,8 +11,7 @@ import (
 	"github.com/containers/image/v5/docker/reference"
 	"github.com/containers/image/v5/signature"
 	"github.com/containers/image/v5/types"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 )
 
 const systemPolicyPath = "/etc/containers/policy.json"
@@ -32,11 +31,11 @@ func (s *Service) policyContext(sys *types.SystemContext) (*signature.PolicyCont
 		policy = &signature.Policy{Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}}
 	}
 	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "load signature policy %s: %v", s.policyPath(), err)
+		return nil, errdefs.FailedPrecondition("load signature policy %s: %w", s.policyPath(), err)
 	}
 	pc, err := signature.NewPolicyContext(policy)
 	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "signature policy %s: %v", s.policyPath(), err)
+		return nil, errdefs.FailedPrecondition("signature policy %s: %w", s.policyPath(), err)
 	}
 	return pc, nil
 }

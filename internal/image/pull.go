@@ -16,10 +16,9 @@ import (
 	istorage "github.com/containers/image/v5/storage"
 	"github.com/containers/image/v5/types"
 	"github.com/containers/storage"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
 )
 
@@ -71,15 +70,15 @@ func (s *Service) pullAny(ctx context.Context, sys *types.SystemContext, input s
 	}
 	msgs := make([]string, len(errs))
 	for i, e := range errs {
-		msgs[i] = status.Convert(e).Message()
+		msgs[i] = e.Error()
 	}
-	return "", status.Errorf(status.Code(errs[len(errs)-1]), "pull %s: every candidate failed: %s", input, strings.Join(msgs, "; "))
+	return "", errdefs.New(kindOf(errs[len(errs)-1]), "pull %s: every candidate failed: %s", input, strings.Join(msgs, "; "))
 }
 
 // tryNext says whether another short-name candidate is worth trying.
 func tryNext(err error) bool {
-	switch status.Code(err) {
-	case codes.NotFound, codes.Unavailable, codes.Unauthenticated, codes.Unknown:
+	switch kindOf(err) {
+	case errdefs.ErrNotFound, errdefs.ErrUnavailable, errdefs.ErrUnauthenticated, errdefs.ErrUnknown:
 		return true
 	}
 	return false
@@ -90,11 +89,11 @@ func (s *Service) pullOne(ctx context.Context, sys *types.SystemContext, named r
 	sys = s.withInsecure(sys, registry)
 	srcRef, err := docker.NewReference(named)
 	if err != nil {
-		return "", status.Errorf(codes.InvalidArgument, "image reference %s: %v", named, err)
+		return "", errdefs.Invalid("", "image reference %s: %w", named, err)
 	}
 	destRef, err := istorage.Transport.NewStoreReference(s.store, named, "")
 	if err != nil {
-		return "", status.Errorf(codes.Internal, "storage reference for %s: %v", named, err)
+		return "", errdefs.New(errdefs.ErrInternal, "storage reference for %s: %w", named, err)
 	}
 	policyCtx, err := s.policyContext(sys)
 	if err != nil {
@@ -133,7 +132,7 @@ func (s *Service) pullOne(ctx context.Context, sys *types.SystemContext, named r
 	}
 	img, err := istorage.Transport.GetStoreImage(s.store, resolved)
 	if err != nil {
-		return "", status.Errorf(codes.Internal, "find pulled image %s: %v", named, err)
+		return "", errdefs.New(errdefs.ErrInternal, "find pulled image %s: %w", named, err)
 	}
 	s.dropInfo(img.ID) // names changed; facts are rebuilt lazily
 	if err := facts.crossLayerCheck(s.layerOrder(img.ID)); err != nil {
@@ -197,12 +196,12 @@ func applyAuth(sys *types.SystemContext, auth *runtimeapi.AuthConfig) (string, e
 	if a := auth.GetAuth(); a != "" {
 		dec, err := base64.StdEncoding.DecodeString(a)
 		if err != nil {
-			return "", status.Errorf(codes.InvalidArgument, "auth config: auth is not base64: %v", err)
+			return "", errdefs.Invalid("", "auth config: auth is not base64: %w", err)
 		}
 		var ok bool
 		user, pass, ok = strings.Cut(string(dec), ":")
 		if !ok {
-			return "", status.Error(codes.InvalidArgument, "auth config: auth is not base64(user:password)")
+			return "", errdefs.Invalid("", "auth config: auth is not base64(user:password)")
 		}
 	}
 	switch {

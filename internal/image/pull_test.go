@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/test/registry"
 )
 
@@ -92,7 +92,7 @@ func TestTagsAccumulateAndRemove(t *testing.T) {
 		t.Errorf("digests %v username %q uid %v pinned %v", st.RepoDigests, st.Username, st.Uid, st.Pinned)
 	}
 	before := fsBytes(t, s)
-	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("app:v2")}); err != nil {
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("app:v2")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, w := range append(want, id) {
@@ -105,7 +105,7 @@ func TestTagsAccumulateAndRemove(t *testing.T) {
 	}
 	storeEmpty(t, s)
 	// Absent is success.
-	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("app:v2")}); err != nil {
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("app:v2")}, nil); err != nil {
 		t.Fatalf("remove absent: %v", err)
 	}
 }
@@ -137,14 +137,12 @@ func TestFsInfoMoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}), codes.FailedPrecondition, "ctr1")
+	wantKind(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}, nil), errdefs.ErrFailedPrecondition, "ctr1")
 	if err := s.Store().DeleteContainer(c.ID); err != nil {
 		t.Fatal(err)
 	}
-	s.SetInUseFunc(func(string) (string, bool) { return "web-1", true })
-	wantCode(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}), codes.FailedPrecondition, "web-1")
-	s.SetInUseFunc(nil)
-	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}); err != nil {
+	wantKind(t, s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}, usedBy("web-1")), errdefs.ErrFailedPrecondition, "web-1")
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}, usedBy("")); err != nil {
 		t.Fatal(err)
 	}
 	if got := fsBytes(t, s); got != empty {
@@ -172,12 +170,12 @@ func TestBadInput(t *testing.T) {
 		"Upper/Case", "a:b:c", "sha256:" + strings.Repeat("a", 64), strings.Repeat("a", 64), "busybox@sha256:123",
 	} {
 		_, err := s.Pull(ctxT(t), ref, nil, nil)
-		wantCode(t, err, codes.InvalidArgument)
+		wantKind(t, err, errdefs.ErrInvalidArgument)
 	}
 	_, _, err := s.Status(ctxT(t), &runtimeapi.ImageSpec{Image: ""}, false)
-	wantCode(t, err, codes.InvalidArgument)
+	wantKind(t, err, errdefs.ErrInvalidArgument)
 	_, err = s.Pull(ctxT(t), "busybox", &runtimeapi.AuthConfig{Auth: "!!notbase64"}, nil)
-	wantCode(t, err, codes.InvalidArgument)
+	wantKind(t, err, errdefs.ErrInvalidArgument)
 	storeEmpty(t, s)
 }
 
@@ -199,3 +197,9 @@ func TestVerboseInfoIsJSON(t *testing.T) {
 		t.Fatalf("info %q: %v", info["info"], err)
 	}
 }
+
+// usedBy stands for the containers: the one named (if any) uses every image.
+type usedBy string
+
+func (u usedBy) ImageInUse(string) (string, bool) { return string(u), u != "" }
+func (u usedBy) ReleaseImage(string)              {}

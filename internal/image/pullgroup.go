@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/containers/storage"
-	"google.golang.org/grpc/status"
 )
 
 // pullGroup runs one pull per key; later identical requests wait for it.
@@ -75,7 +74,7 @@ func (g *pullGroup) do(ctx context.Context, key string, fn func(context.Context)
 		case <-time.After(cancelWait):
 		}
 	}
-	return "", status.FromContextError(ctx.Err()).Err()
+	return "", contextError(ctx.Err())
 }
 
 // layerJanitor deletes layers that failed pulls committed but no image

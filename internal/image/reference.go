@@ -8,8 +8,7 @@ import (
 	"github.com/containers/image/v5/pkg/shortnames"
 	"github.com/containers/image/v5/pkg/sysregistriesv2"
 	"github.com/containers/image/v5/types"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 )
 
 var (
@@ -29,19 +28,19 @@ var (
 func normalizeInput(input string) (string, error) {
 	in := strings.TrimSpace(input)
 	if in == "" {
-		return "", status.Error(codes.InvalidArgument, "image reference is empty")
+		return "", errdefs.Invalid("", "image reference is empty")
 	}
 	if scheme, rest, ok := strings.Cut(in, "://"); ok {
 		if scheme != "docker" {
-			return "", status.Errorf(codes.InvalidArgument, "image reference %q: unsupported transport %q, only registry (docker://) references are accepted", input, scheme)
+			return "", errdefs.Invalid("", "image reference %q: unsupported transport %q, only registry (docker://) references are accepted", input, scheme)
 		}
 		in = rest
 	}
 	if name, rest, ok := strings.Cut(in, ":"); ok && otherTransports[name] && !tagPattern.MatchString(rest) {
-		return "", status.Errorf(codes.InvalidArgument, "image reference %q: unsupported transport %q, only registry (docker://) references are accepted", input, name)
+		return "", errdefs.Invalid("", "image reference %q: unsupported transport %q, only registry (docker://) references are accepted", input, name)
 	}
 	if in == "" {
-		return "", status.Errorf(codes.InvalidArgument, "image reference %q has no name", input)
+		return "", errdefs.Invalid("", "image reference %q has no name", input)
 	}
 	return in, nil
 }
@@ -54,11 +53,11 @@ func (s *Service) pullCandidates(sys *types.SystemContext, input string) ([]refe
 		return nil, err
 	}
 	if idPattern.MatchString(strings.TrimPrefix(in, "sha256:")) {
-		return nil, status.Errorf(codes.InvalidArgument, "image reference %q is an image ID; pull needs a name", input)
+		return nil, errdefs.Invalid("", "image reference %q is an image ID; pull needs a name", input)
 	}
 	named, err := reference.ParseNormalizedNamed(in)
 	if err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "invalid image reference %q: %v", input, err)
+		return nil, errdefs.Invalid("", "invalid image reference %q: %w", input, err)
 	}
 	if !shortnames.IsShortName(in) {
 		return []reference.Named{pullable(named)}, nil
@@ -71,7 +70,7 @@ func (s *Service) pullCandidates(sys *types.SystemContext, input string) ([]refe
 func (s *Service) localCandidates(sys *types.SystemContext, in string) ([]reference.Named, error) {
 	named, err := reference.ParseNormalizedNamed(in)
 	if err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "invalid image reference %q: %v", in, err)
+		return nil, errdefs.Invalid("", "invalid image reference %q: %w", in, err)
 	}
 	if !shortnames.IsShortName(in) {
 		return []reference.Named{pullable(named)}, nil
@@ -84,11 +83,11 @@ func (s *Service) localCandidates(sys *types.SystemContext, in string) ([]refere
 func (s *Service) shortNameCandidates(sys *types.SystemContext, input, in string, forPull bool) ([]reference.Named, error) {
 	parsed, err := reference.Parse(in)
 	if err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "invalid image reference %q: %v", input, err)
+		return nil, errdefs.Invalid("", "invalid image reference %q: %w", input, err)
 	}
 	short, ok := parsed.(reference.Named)
 	if !ok {
-		return nil, status.Errorf(codes.InvalidArgument, "image reference %q has no name", input)
+		return nil, errdefs.Invalid("", "image reference %q has no name", input)
 	}
 	suffix := func(n reference.Named) (reference.Named, error) {
 		if d, ok := parsed.(reference.Digested); ok {
@@ -101,26 +100,25 @@ func (s *Service) shortNameCandidates(sys *types.SystemContext, input, in string
 	}
 	alias, _, err := sysregistriesv2.ResolveShortNameAlias(sys, short.Name())
 	if err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "resolve short name %q: %v", input, err)
+		return nil, errdefs.Invalid("", "resolve short name %q: %w", input, err)
 	}
 	if alias != nil {
 		n, err := suffix(alias)
 		if err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "resolve short name %q: %v", input, err)
+			return nil, errdefs.Invalid("", "resolve short name %q: %w", input, err)
 		}
 		return []reference.Named{n}, nil
 	}
 	regs, err := sysregistriesv2.UnqualifiedSearchRegistries(sys)
 	if err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "resolve short name %q: %v", input, err)
+		return nil, errdefs.Invalid("", "resolve short name %q: %w", input, err)
 	}
 	if len(regs) == 0 {
 		regs = []string{"docker.io"}
 	}
 	if forPull && len(regs) > 1 && (sys.ShortNameMode == nil || *sys.ShortNameMode == types.ShortNameModeEnforcing) {
 		// The leading sentence is the one CRI-O users and scripts know.
-		return nil, status.Errorf(codes.InvalidArgument,
-			"short name mode is enforcing, but image name %s returns ambiguous list (unqualified-search registries: %s): use a fully qualified name or a short-name alias",
+		return nil, errdefs.Invalid("", "short name mode is enforcing, but image name %s returns ambiguous list (unqualified-search registries: %s): use a fully qualified name or a short-name alias",
 			input, strings.Join(regs, ", "))
 	}
 	if !forPull {
@@ -130,10 +128,10 @@ func (s *Service) shortNameCandidates(sys *types.SystemContext, input, in string
 	for _, reg := range regs {
 		n, err := reference.ParseNormalizedNamed(reg + "/" + short.Name())
 		if err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "short name %q with registry %q: %v", input, reg, err)
+			return nil, errdefs.Invalid("", "short name %q with registry %q: %w", input, reg, err)
 		}
 		if n, err = suffix(n); err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "short name %q with registry %q: %v", input, reg, err)
+			return nil, errdefs.Invalid("", "short name %q with registry %q: %w", input, reg, err)
 		}
 		out = append(out, n)
 	}

@@ -5,30 +5,24 @@ import (
 	"errors"
 
 	"github.com/containers/storage"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // Remove deletes the image spec names together with all its tags (as
 // critest expects), and its layers no other image uses. Removing an absent
 // image succeeds; an image used by a container is refused with
-// FailedPrecondition.
-func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec) error {
+// FailedPrecondition. users may be nil (no containers to ask).
+func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec, users Users) error {
 	img, err := s.lookup(spec.GetImage())
 	if err != nil || img == nil {
 		return err
 	}
-	s.inUseMu.RLock()
-	inUse, release := s.inUse, s.release
-	s.inUseMu.RUnlock()
-	if inUse != nil {
-		if name, ok := inUse(img.ID); ok {
-			return status.Errorf(codes.FailedPrecondition, "image %s (%s) is in use by container %s", spec.GetImage(), img.ID, name)
+	if users != nil {
+		if name, ok := users.ImageInUse(img.ID); ok {
+			return errdefs.FailedPrecondition("image %s (%s) is in use by container %s", spec.GetImage(), img.ID, name)
 		}
-	}
-	if release != nil {
-		release(img.ID)
+		users.ReleaseImage(img.ID)
 	}
 	_, err = s.store.DeleteImage(img.ID, true)
 	switch {
@@ -36,9 +30,9 @@ func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec) error 
 	case errors.Is(err, storage.ErrImageUnknown), errors.Is(err, storage.ErrNotAnImage), errors.Is(err, storage.ErrLayerUnknown):
 		// A concurrent remove won the race; the image is gone either way.
 	case errors.Is(err, storage.ErrImageUsedByContainer):
-		return status.Errorf(codes.FailedPrecondition, "image %s (%s) is in use by container %s", spec.GetImage(), img.ID, s.containerUsing(img.ID))
+		return errdefs.FailedPrecondition("image %s (%s) is in use by container %s", spec.GetImage(), img.ID, s.containerUsing(img.ID))
 	default:
-		return status.Errorf(codes.Internal, "remove image %s: %v", img.ID, err)
+		return errdefs.New(errdefs.ErrInternal, "remove image %s: %w", img.ID, err)
 	}
 	s.dropInfo(img.ID)
 	s.log.InfoContext(ctx, "removed image", "ref", spec.GetImage(), "id", img.ID)

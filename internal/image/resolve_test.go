@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"testing"
 
-	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/test/registry"
 )
 
@@ -15,12 +15,12 @@ func TestShortNames(t *testing.T) {
 	p := r.PushImage(t, "tools/busybox:v1", registry.Image{})
 	tests := []struct {
 		name, conf, mode, ref string
-		wantCode              codes.Code
+		wantKind              error
 	}{
-		{"single search registry", fmt.Sprintf("unqualified-search-registries = [%q]\n", r.Addr), "", "tools/busybox:v1", codes.OK},
-		{"alias", fmt.Sprintf("[aliases]\n\"bb\" = \"%s/tools/busybox\"\n", r.Addr), "", "bb:v1", codes.OK},
-		{"ambiguous enforcing", fmt.Sprintf("unqualified-search-registries = [\"127.0.0.1:1\", %q]\n", r.Addr), "enforcing", "tools/busybox:v1", codes.InvalidArgument},
-		{"disabled tries each", fmt.Sprintf("unqualified-search-registries = [\"127.0.0.1:1\", %q]\n", r.Addr), "disabled", "tools/busybox:v1", codes.OK},
+		{"single search registry", fmt.Sprintf("unqualified-search-registries = [%q]\n", r.Addr), "", "tools/busybox:v1", nil},
+		{"alias", fmt.Sprintf("[aliases]\n\"bb\" = \"%s/tools/busybox\"\n", r.Addr), "", "bb:v1", nil},
+		{"ambiguous enforcing", fmt.Sprintf("unqualified-search-registries = [\"127.0.0.1:1\", %q]\n", r.Addr), "enforcing", "tools/busybox:v1", errdefs.ErrInvalidArgument},
+		{"disabled tries each", fmt.Sprintf("unqualified-search-registries = [\"127.0.0.1:1\", %q]\n", r.Addr), "disabled", "tools/busybox:v1", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -30,8 +30,8 @@ func TestShortNames(t *testing.T) {
 			e.opts.ShortNameMode = tc.mode
 			s := e.start()
 			id, err := s.Pull(ctxT(t), tc.ref, nil, nil)
-			if tc.wantCode != codes.OK {
-				wantCode(t, err, tc.wantCode, "short name mode is enforcing, but image name "+tc.ref+" returns ambiguous list")
+			if tc.wantKind != nil {
+				wantKind(t, err, tc.wantKind, "short name mode is enforcing, but image name "+tc.ref+" returns ambiguous list")
 				return
 			}
 			if err != nil || id != hexOf(p.ConfigDigest) {
@@ -67,7 +67,7 @@ blocked = true
 		t.Fatalf("status %v", img)
 	}
 	_, err := s.Pull(ctxT(t), "blocked.example.com/app:v1", nil, nil)
-	wantCode(t, err, codes.PermissionDenied, "blocked")
+	wantKind(t, err, errdefs.ErrPermissionDenied, "blocked")
 }
 
 func TestTLSAndAuth(t *testing.T) {
@@ -80,7 +80,7 @@ func TestTLSAndAuth(t *testing.T) {
 	t.Run("untrusted CA", func(t *testing.T) {
 		s := newEnv(t).start()
 		_, err := s.Pull(ctxT(t), ref, good, nil)
-		wantCode(t, err, codes.Unavailable, r.Addr, "TLS")
+		wantKind(t, err, errdefs.ErrUnavailable, r.Addr, "TLS")
 		storeEmpty(t, s)
 	})
 	e := newEnv(t)
@@ -88,11 +88,11 @@ func TestTLSAndAuth(t *testing.T) {
 	s := e.start()
 	t.Run("wrong password", func(t *testing.T) {
 		_, err := s.Pull(ctxT(t), ref, &runtimeapi.AuthConfig{Username: "alice", Password: "nope"}, nil)
-		wantCode(t, err, codes.Unauthenticated, r.Addr)
+		wantKind(t, err, errdefs.ErrUnauthenticated, r.Addr)
 	})
 	t.Run("no credentials", func(t *testing.T) {
 		_, err := s.Pull(ctxT(t), ref, nil, nil)
-		wantCode(t, err, codes.Unauthenticated)
+		wantKind(t, err, errdefs.ErrUnauthenticated)
 	})
 	for name, auth := range map[string]*runtimeapi.AuthConfig{
 		"username+password": good,
@@ -123,7 +123,7 @@ func TestSignaturePolicyReject(t *testing.T) {
 }`, r.Addr+"/rejected"))
 	s := e.start()
 	_, err := s.Pull(ctxT(t), r.Ref("rejected/app:v1"), nil, nil)
-	wantCode(t, err, codes.FailedPrecondition, "reject", r.Addr+"/rejected")
+	wantKind(t, err, errdefs.ErrFailedPrecondition, "reject", r.Addr+"/rejected")
 	storeEmpty(t, s)
 	mustPull(t, s, r.Ref("ok:v1"), nil)
 }
@@ -134,7 +134,7 @@ func TestInsecureRegistriesOption(t *testing.T) {
 	e := newEnv(t) // registries.conf does not mark it insecure
 	s := e.start()
 	_, err := s.Pull(ctxT(t), r.Ref("plain:v1"), nil, nil)
-	wantCode(t, err, codes.Unavailable, r.Addr)
+	wantKind(t, err, errdefs.ErrUnavailable, r.Addr)
 	e2 := newEnv(t)
 	e2.opts.InsecureRegistries = []string{"127.0.0.0/8"}
 	mustPull(t, e2.start(), r.Ref("plain:v1"), nil)

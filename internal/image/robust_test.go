@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/test/registry"
 )
 
@@ -28,7 +28,7 @@ func TestPullProgressTimeout(t *testing.T) {
 	e.opts.PullProgressTimeout = time.Second
 	s := e.start()
 	_, err := s.Pull(ctxT(t), px.Addr+"/big:v1", nil, nil)
-	wantCode(t, err, codes.DeadlineExceeded, "no progress", "1s")
+	wantKind(t, err, errdefs.ErrDeadlineExceeded, "no progress", "1s")
 	storeEmpty(t, s)
 }
 
@@ -40,7 +40,7 @@ func TestPullCallerDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, err := s.Pull(ctx, px.Addr+"/big:v1", nil, nil)
-	wantCode(t, err, codes.DeadlineExceeded)
+	wantKind(t, err, errdefs.ErrDeadlineExceeded)
 	storeEmpty(t, s)
 }
 
@@ -87,7 +87,7 @@ func TestConcurrentRemoves(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("rm:v1")})
+			errs[i] = s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("rm:v1")}, nil)
 		}()
 	}
 	wg.Wait()
@@ -125,7 +125,7 @@ func TestHostileImagesRejected(t *testing.T) {
 			repo := fmt.Sprintf("hostile/%d:v1", len(name))
 			r.Push(t, repo, img)
 			_, err := s.Pull(ctxT(t), r.Ref(repo), nil, nil)
-			wantCode(t, err, codes.InvalidArgument)
+			wantKind(t, err, errdefs.ErrInvalidArgument)
 			t.Logf("rejected: %v", err)
 			storeEmpty(t, s)
 			if _, err := os.Stat(target); err == nil {
@@ -149,7 +149,7 @@ func TestDigestMismatchRejected(t *testing.T) {
 			px := registry.StartProxy(t, r, registry.ProxyOptions{CorruptDigests: []string{c.digest}})
 			s := newEnv(t, px.Addr).start()
 			_, err := s.Pull(ctxT(t), px.Addr+"/corrupt:"+c.tag, nil, nil)
-			wantCode(t, err, codes.InvalidArgument)
+			wantKind(t, err, errdefs.ErrInvalidArgument)
 			t.Logf("rejected: %v", err)
 			storeEmpty(t, s)
 		})
@@ -168,7 +168,7 @@ func TestCrossLayerSymlinkEscapeRejected(t *testing.T) {
 	}})
 	s := newEnv(t, r.Addr).start()
 	_, err := s.Pull(ctxT(t), r.Ref("cross:v1"), nil, nil)
-	wantCode(t, err, codes.InvalidArgument)
+	wantKind(t, err, errdefs.ErrInvalidArgument)
 	storeEmpty(t, s)
 	if _, err := os.Stat(filepath.Join(outside, "pwned")); err == nil {
 		t.Fatal("a layer wrote outside the rootfs through a lower layer's symlink")

@@ -54,15 +54,20 @@ type Options struct {
 	// InsecureRegistries are registries (host, host:port or CIDR) reached
 	// without TLS verification, in addition to registries.conf.
 	InsecureRegistries []string
-	// InUse reports whether a container uses imageID; Remove refuses such
-	// images. It may also be set later with SetInUseFunc.
-	InUse InUseFunc
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
 
-// InUseFunc reports whether any container uses imageID, and its name.
-type InUseFunc func(imageID string) (containerName string, inUse bool)
+// Users are what Remove asks before deleting an image: the containers made
+// from images. They are passed to each Remove, not to New, because the
+// container manager is built on this store.
+type Users interface {
+	// ImageInUse reports whether any container uses imageID, and its name.
+	ImageInUse(imageID string) (containerName string, inUse bool)
+	// ReleaseImage drops what was made from imageID ahead of use (spare
+	// layers), once no container uses it.
+	ReleaseImage(imageID string)
+}
 
 // Service is the image store plus pull logic. It is safe for concurrent use.
 type Service struct {
@@ -71,9 +76,7 @@ type Service struct {
 	log   *slog.Logger
 	tmp   string // big files and blob info cache, private to this store
 
-	inUseMu  sync.RWMutex
-	inUse    InUseFunc
-	release  func(imageID string)
+	inUseMu  sync.RWMutex // guards progress
 	progress PullProgress // told about the blobs of every pull (metrics)
 
 	pulls pullGroup    // in-flight pulls, shared by identical requests
@@ -125,7 +128,6 @@ func New(opts Options) (*Service, error) {
 		store: store,
 		log:   opts.Logger,
 		tmp:   tmp,
-		inUse: opts.InUse,
 		info:  map[string]*imageInfo{},
 	}
 	s.pulls.init()
@@ -138,25 +140,10 @@ func New(opts Options) (*Service, error) {
 // Store returns the underlying containers/storage store.
 func (s *Service) Store() storage.Store { return s.store }
 
-// SetInUseFunc sets the hook Remove consults before deleting an image.
-func (s *Service) SetInUseFunc(f InUseFunc) {
-	s.inUseMu.Lock()
-	s.inUse = f
-	s.inUseMu.Unlock()
-}
-
 // SetProgress sets what is told about the blobs of every pull.
 func (s *Service) SetProgress(p PullProgress) {
 	s.inUseMu.Lock()
 	s.progress = p
-	s.inUseMu.Unlock()
-}
-
-// SetReleaseFunc sets the hook Remove calls, once no container uses the
-// image, to drop what was made from it ahead of use (spare layers).
-func (s *Service) SetReleaseFunc(f func(imageID string)) {
-	s.inUseMu.Lock()
-	s.release = f
 	s.inUseMu.Unlock()
 }
 

@@ -12,10 +12,9 @@ import (
 	"github.com/containers/image/v5/docker/reference"
 	"github.com/containers/image/v5/manifest"
 	"github.com/containers/storage"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -43,7 +42,7 @@ func (s *Service) List(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*
 	}
 	images, err := s.store.Images()
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "list images: %v", err)
+		return nil, errdefs.New(errdefs.ErrInternal, "list images: %w", err)
 	}
 	out := make([]*runtimeapi.Image, 0, len(images))
 	for i := range images {
@@ -82,7 +81,7 @@ func (s *Service) Status(ctx context.Context, spec *runtimeapi.ImageSpec, verbos
 	}
 	b, err := json.Marshal(map[string]any{"imageSpec": info.config, "pinned": out.Pinned})
 	if err != nil {
-		return nil, nil, status.Errorf(codes.Internal, "encode image info: %v", err)
+		return nil, nil, errdefs.New(errdefs.ErrInternal, "encode image info: %w", err)
 	}
 	return out, map[string]string{"info": string(b)}, nil
 }

@@ -84,7 +84,7 @@ func ctrToNRI(c *container.Container, spec *specs.Spec) *api.Container {
 	return out
 }
 
-func nriState(st container.Status) api.ContainerState {
+func nriState(st container.Record) api.ContainerState {
 	switch st.State() {
 	case runtimeapi.ContainerState_CONTAINER_RUNNING:
 		return api.ContainerState_CONTAINER_RUNNING

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/opencontainers/cgroups/systemd"
 )
 
 // SystemdRunning reports whether systemd is PID 1 (and can manage cgroups).
@@ -13,32 +15,11 @@ func SystemdRunning() bool {
 	return err == nil
 }
 
-// ExpandSlice turns a systemd slice name into the cgroupfs path systemd
-// would give it: "kubepods-besteffort-pod1.slice" is
-// "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice".
-func ExpandSlice(slice string) (string, error) {
-	name, ok := strings.CutSuffix(slice, ".slice")
-	if !ok || strings.Contains(slice, "/") {
-		return "", fmt.Errorf("%q is not a slice name", slice)
-	}
-	if name == "-" {
-		return "/", nil
-	}
-	out, prefix := "/", ""
-	for _, part := range strings.Split(name, "-") {
-		if part == "" {
-			return "", fmt.Errorf("%q is not a valid slice name", slice)
-		}
-		prefix += part
-		out = path.Join(out, prefix+".slice")
-		prefix += "-"
-	}
-	return out, nil
-}
-
 // CgroupfsPath maps a runc systemd cgroups path "slice:prefix:name" onto the
-// same place in cgroupfs ("<expanded slice>/<prefix>-<name>.scope"), so the
-// systemd naming works on hosts where systemd does not run.
+// same place in cgroupfs ("<expanded slice>/<prefix>-<name>.scope", or
+// "<expanded slice>/<name>" when name is itself a slice), so the systemd
+// naming works on hosts where systemd does not run. Slices expand as
+// opencontainers/cgroups' systemd driver expands them.
 func CgroupfsPath(systemdPath string) (string, error) {
 	parts := strings.Split(systemdPath, ":")
 	if len(parts) != 3 {
@@ -48,9 +29,13 @@ func CgroupfsPath(systemdPath string) (string, error) {
 	if slice == "" {
 		slice = "system.slice"
 	}
-	dir, err := ExpandSlice(slice)
+	dir, err := systemd.ExpandSlice(slice)
 	if err != nil {
 		return "", err
 	}
-	return path.Join(dir, parts[1]+"-"+parts[2]+".scope"), nil
+	unit := parts[2]
+	if !strings.HasSuffix(unit, ".slice") {
+		unit = parts[1] + "-" + unit + ".scope"
+	}
+	return path.Join(dir, unit), nil
 }

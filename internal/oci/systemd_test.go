@@ -1,19 +1,24 @@
 package oci
 
-import "testing"
+import (
+	"testing"
 
+	"github.com/opencontainers/cgroups/systemd"
+)
+
+// The slice cases pin down the library behaviour the cgroupfs naming relies on.
 func TestExpandSliceAndCgroupfsPath(t *testing.T) {
 	for in, want := range map[string]string{
 		"kubepods-besteffort-pod1.slice": "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice",
 		"kubepods.slice":                 "/kubepods.slice",
 		"-.slice":                        "/",
 	} {
-		if got, err := ExpandSlice(in); err != nil || got != want {
+		if got, err := systemd.ExpandSlice(in); err != nil || got != want {
 			t.Errorf("ExpandSlice(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"kubepods", "a--b.slice", "/x.slice"} {
-		if _, err := ExpandSlice(bad); err == nil {
+		if _, err := systemd.ExpandSlice(bad); err == nil {
 			t.Errorf("ExpandSlice(%q) accepted", bad)
 		}
 	}

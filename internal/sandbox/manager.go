@@ -2,22 +2,13 @@ package sandbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
-	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/crio-runtime/crio/internal/fault"
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/network"
 	"github.com/crio-runtime/crio/internal/state"
@@ -36,31 +27,45 @@ type Options struct {
 	NoHostPorts bool
 }
 
-// ContainerHooks let the container manager take part in pod stop/remove.
-type ContainerHooks struct {
-	StopAll   func(ctx context.Context, podID string) error
-	RemoveAll func(ctx context.Context, podID string) error
+// Containers is what pods ask of the container manager: a pod's stop and
+// remove take its containers first (see stopLocked and remove).
+type Containers interface {
+	StopPodContainers(ctx context.Context, podID string) error
+	RemovePodContainers(ctx context.Context, podID string) error
 	// StartInfra runs the infra process of a pod that shares one PID
 	// namespace and returns its pid and start time; StopInfra ends it (and
 	// any runtime container of the pod's id, even one never recorded).
-	StartInfra func(ctx context.Context, sb *Sandbox) (int, uint64, error)
-	StopInfra  func(ctx context.Context, sb *Sandbox) error
+	StartInfra(ctx context.Context, sb *Sandbox) (int, uint64, error)
+	StopInfra(ctx context.Context, sb *Sandbox) error
 }
 
-// Manager owns all pods.
+// Deps are what the manager works with, all given at construction.
+type Deps struct {
+	Pods       *Pods // the index the manager fills
+	Store      *state.Store
+	Network    *network.Manager
+	Containers Containers
+}
+
+// Manager owns all pods; Get, List, Lookup and Exists come from Pods.
 type Manager struct {
-	opts  Options
-	store *state.Store
-	net   *network.Manager
-	index *state.Index[*Sandbox]
-	Hooks ContainerHooks
+	*Pods
+	opts       Options
+	store      *state.Store
+	net        *network.Manager
+	containers Containers
 
 	names *state.Names
+	// afterStep, set only by tests, may fail a Run after its named step.
+	afterStep func(step string) error
 }
 
 // NewManager returns an empty manager; Restore loads what is on disk.
-func NewManager(opts Options, store *state.Store, net *network.Manager) *Manager {
-	return &Manager{opts: opts, store: store, net: net, index: state.NewIndex[*Sandbox](), names: state.NewNames()}
+func NewManager(opts Options, deps Deps) *Manager {
+	return &Manager{
+		Pods: deps.Pods, opts: opts, store: deps.Store, net: deps.Network, containers: deps.Containers,
+		names: state.NewNames(),
+	}
 }
 
 // Network is the CNI manager (for readiness and UpdateRuntimeConfig).
@@ -72,207 +77,23 @@ func reservationKey(md *runtimeapi.PodSandboxMetadata) string {
 
 func (m *Manager) reserve(key, id string) error {
 	if other, err := m.names.Reserve(key, id); err != nil {
-		return status.Errorf(codes.AlreadyExists, "pod sandbox %s already exists as %s", key, other)
+		return errdefs.AlreadyExists("pod sandbox %s already exists as %s", key, other)
 	}
 	return nil
 }
 
 func (m *Manager) release(key, id string) { m.names.Release(key, id) }
 
-// Get resolves an id or unique prefix.
-func (m *Manager) Get(idOrPrefix string) (*Sandbox, error) {
-	_, sb, err := m.index.Resolve(idOrPrefix)
-	if err == nil && sb.hidden.Load() {
-		err = state.ErrNotFound
+// update is the one way a pod's record changes: change (nil: none) edits it
+// under the pod's state lock, and the record is then persisted.
+func (m *Manager) update(sb *Sandbox, change func(*Sandbox)) error {
+	sb.stateMu.Lock()
+	defer sb.stateMu.Unlock()
+	if change != nil {
+		change(sb)
 	}
-	if err != nil {
-		if errors.Is(err, state.ErrAmbiguous) {
-			return nil, status.Errorf(codes.InvalidArgument, "pod sandbox id %v", err)
-		}
-		return nil, status.Errorf(codes.NotFound, "pod sandbox %q not found", idOrPrefix)
-	}
-	return sb, nil
-}
-
-// List returns all pods ordered by id, but those not yet handed out.
-func (m *Manager) List() []*Sandbox { return visible(m.index.List()) }
-
-func newID() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// Run creates a pod. Every step pushes its undo onto a cleanup stack that
-// runs if a later step fails, so a failed run leaves nothing behind.
-// RunOptions are per-pod settings that come from outside the CRI config
-// (allowed annotations).
-type RunOptions struct {
-	ShmSize int64 // bytes of the pod's /dev/shm; 0 = the default
-	// HandlerDefaulted: the request named no handler (see Sandbox).
-	HandlerDefaulted bool
-}
-
-func (m *Manager) Run(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string, ro RunOptions, stages func(stage string, d time.Duration)) (_ *Sandbox, retErr error) {
-	if err := ValidateConfig(cfg); err != nil {
-		return nil, err
-	}
-	nso := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
-	sysctls, skipped, _ := SortSysctls(cfg.GetLinux().GetSysctls(), nso)
-	if len(skipped) > 0 {
-		logging.From(ctx).Warn("skipping pod sysctls of namespaces shared with the host", "pod", cfg.GetMetadata().GetName(), "sysctls", skipped)
-	}
-	if err := m.checkCgroupParent(cfg.GetLinux().GetCgroupParent()); err != nil {
-		return nil, err
-	}
-	id := newID()
-	key := reservationKey(cfg.Metadata)
-	if err := m.reserve(key, id); err != nil {
-		return nil, err
-	}
-	var undo []func()
-	defer func() {
-		if retErr != nil {
-			for i := len(undo) - 1; i >= 0; i-- {
-				undo[i]()
-			}
-		}
-	}()
-	undo = append(undo, func() { m.release(key, id) })
-
-	nodeName, _ := os.Hostname()
-	sb := &Sandbox{
-		ID: id, Config: &PodConfig{cfg}, CreatedAt: time.Now().UnixNano(), RuntimeHandler: handler,
-		HandlerDefaulted: ro.HandlerDefaulted,
-		Hostname:         Hostname(cfg, nodeName), Dir: filepath.Join(m.opts.RunDir, id),
-		CgroupParent: cfg.GetLinux().GetCgroupParent(),
-	}
-	start := time.Now()
-	var kinds []NS
-	if nso.GetNetwork() != runtimeapi.NamespaceMode_NODE {
-		kinds = append(kinds, NetNS, UTSNS) // host network means the node's hostname too
-	}
-	if nso.GetIpc() != runtimeapi.NamespaceMode_NODE {
-		kinds = append(kinds, IPCNS)
-	}
-	var err error
-	sb.Namespaces, err = Pin(PinRequest{Dir: m.opts.NamespacesDir, Name: id, Kinds: kinds, Hostname: sb.Hostname, Sysctls: sysctls})
-	if err != nil {
-		if status.Code(err) == codes.InvalidArgument {
-			return nil, err
-		}
-		return nil, status.Errorf(codes.Internal, "create pod namespaces: %v", err)
-	}
-	undo = append(undo, func() { _ = Unpin(sb.Namespaces) })
-	stages("namespaces", time.Since(start))
-
-	// The plugins' ADD is the longest step: it runs while the pod's files
-	// and record are written.
-	added := func() error { return nil }
-	if netns, ok := sb.Namespaces[NetNS]; ok {
-		pod := m.cniPod(sb, netns)
-		att, err := m.net.Plan(pod)
-		if err != nil {
-			return nil, status.Errorf(codes.Unknown, "set up pod network: %v", err)
-		}
-		sb.Network = att
-		start = time.Now()
-		type result struct {
-			ips []string
-			err error
-		}
-		done := make(chan result, 1)
-		go func() {
-			ips, err := m.net.Add(ctx, pod, att)
-			done <- result{ips, err}
-		}()
-		added = sync.OnceValue(func() error {
-			r := <-done
-			stages("cni_add", time.Since(start))
-			if r.err == nil {
-				att.IPs = r.ips
-			}
-			return r.err
-		})
-		undo = append(undo, func() {
-			if added() == nil {
-				_ = m.net.Teardown(context.WithoutCancel(ctx), pod, att)
-			}
-		})
-	}
-	if err := os.MkdirAll(sb.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("pod dir: %w", err)
-	}
-	undo = append(undo, func() { _ = RemoveFiles(sb.Dir) })
-	shm := m.opts.ShmSize
-	if ro.ShmSize > 0 {
-		shm = ro.ShmSize
-	}
-	sb.Files, err = WriteFiles(sb.Dir, cfg, sb.Hostname, nso.GetIpc() == runtimeapi.NamespaceMode_NODE, shm)
-	if err != nil {
-		return nil, err
-	}
-	// Recorded before ADD finishes, with what DEL needs; the IPs follow
-	// (and Restore reads them from the CNI cache if the daemon died first).
-	// A pod sharing one PID namespace is ready only once its infra runs;
-	// until then its record says so, and Restore undoes it.
-	sharedPID := nso.GetPid() == runtimeapi.NamespaceMode_POD
-	sb.Ready, sb.InfraPending = !sharedPID, sharedPID
-	if err := m.store.Put(recordKind, id, sb); err != nil {
-		return nil, fmt.Errorf("persist pod: %w", err)
-	}
-	undo = append(undo, func() { _ = m.store.Delete(recordKind, id) })
-	if sharedPID {
-		fault.Point("after-pod-record")
-	}
-	if err := added(); err != nil {
-		return nil, status.Errorf(codes.Unknown, "set up pod network: %v", err)
-	}
-	if sb.Network != nil {
-		sb.IPs = sb.Network.IPs
-		if err := WriteHosts(sb.Files.Hosts, sb.Hostname, sb.IPs); err != nil {
-			return nil, err
-		}
-	}
-	if sharedPID {
-		start = time.Now()
-		if err := m.startInfra(ctx, sb, &undo); err != nil {
-			return nil, err
-		}
-		stages("infra", time.Since(start))
-	} else if len(sb.IPs) > 0 {
-		go m.persistLater(sb)
-	}
-	sb.hidden.Store(true) // until Publish: the client has no id yet
-	m.index.Add(id, sb)
-	return sb, nil
-}
-
-// startInfra runs the pod's infra process, pins its PID namespace (the one
-// containers join) and records the pod ready.
-func (m *Manager) startInfra(ctx context.Context, sb *Sandbox, undo *[]func()) error {
-	if m.Hooks.StartInfra == nil {
-		return status.Error(codes.Unimplemented, "pods sharing one PID namespace need the container runtime")
-	}
-	*undo = append(*undo, func() { _ = m.Hooks.StopInfra(context.WithoutCancel(ctx), sb) })
-	pid, startTime, err := m.Hooks.StartInfra(ctx, sb)
-	if err != nil {
-		return err
-	}
-	pinned, err := PinPID(m.opts.NamespacesDir, sb.ID, pid, startTime)
-	if err != nil {
-		return status.Errorf(codes.Unknown, "pod infra process: %v", err)
-	}
-	if sb.Namespaces == nil {
-		sb.Namespaces = map[NS]string{}
-	}
-	sb.Namespaces[PIDNS] = pinned
-	*undo = append(*undo, func() { _ = Unpin(map[NS]string{PIDNS: pinned}) })
-	sb.InfraPID, sb.InfraStart = pid, startTime
-	sb.Ready, sb.InfraPending = true, false
-	// Stop needs the infra pid after a restart: record it now.
 	if err := m.store.Put(recordKind, sb.ID, sb); err != nil {
-		return fmt.Errorf("persist pod: %w", err)
+		return fmt.Errorf("persist pod %s: %w", sb.ID, err)
 	}
 	return nil
 }
@@ -283,7 +104,7 @@ func (m *Manager) persistLater(sb *Sandbox) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	if !sb.removed {
-		_ = m.store.Put(recordKind, sb.ID, sb)
+		_ = m.update(sb, nil)
 	}
 }
 
@@ -310,8 +131,7 @@ func (m *Manager) restoreIPs(ctx context.Context, sb *Sandbox) {
 		_ = m.stopLocked(ctx, sb)
 		return
 	}
-	sb.IPs, sb.Network.IPs = ips, ips
-	_ = m.store.Put(recordKind, sb.ID, sb)
+	_ = m.update(sb, func(sb *Sandbox) { sb.IPs, sb.Network.IPs = ips, ips })
 }
 
 func (m *Manager) checkCgroupParent(parent string) error {
@@ -320,12 +140,12 @@ func (m *Manager) checkCgroupParent(parent string) error {
 	}
 	if m.opts.CgroupManager == "systemd" {
 		if !strings.HasSuffix(parent, ".slice") || strings.Contains(parent, "/") {
-			return status.Errorf(codes.InvalidArgument, "config.linux.cgroup_parent %q: the systemd cgroup driver needs a slice name like kubepods-besteffort-pod<uid>.slice", parent)
+			return errdefs.Invalid("config.linux.cgroup_parent", "%q: the systemd cgroup driver needs a slice name like kubepods-besteffort-pod<uid>.slice", parent)
 		}
 		return nil
 	}
 	if !strings.HasPrefix(parent, "/") || strings.Contains(parent, "..") {
-		return status.Errorf(codes.InvalidArgument, "config.linux.cgroup_parent %q: the cgroupfs driver needs an absolute path", parent)
+		return errdefs.Invalid("config.linux.cgroup_parent", "%q: the cgroupfs driver needs an absolute path", parent)
 	}
 	return nil
 }
@@ -350,7 +170,7 @@ func (m *Manager) cniPod(sb *Sandbox, netns string) network.Pod {
 // namespaces; the pod stays listable as NOTREADY. Unknown ids succeed.
 func (m *Manager) Stop(ctx context.Context, idOrPrefix string) error {
 	sb, err := m.Get(idOrPrefix)
-	if status.Code(err) == codes.NotFound {
+	if isNotFound(err) {
 		return nil
 	}
 	if err != nil {
@@ -361,36 +181,68 @@ func (m *Manager) Stop(ctx context.Context, idOrPrefix string) error {
 	return m.stopLocked(ctx, sb)
 }
 
+// stopLocked stops the pod, in this order: its containers, its infra
+// process, its network, its namespaces; then the record says NOTREADY.
+// The caller holds sb.mu.
 func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
-	if m.Hooks.StopAll != nil {
-		if err := m.Hooks.StopAll(ctx, sb.ID); err != nil {
-			return fmt.Errorf("stop containers of pod %s: %w", sb.ID, err)
-		}
-	}
-	if (sb.InfraPID != 0 || sb.InfraPending) && m.Hooks.StopInfra != nil {
-		if err := m.Hooks.StopInfra(ctx, sb); err != nil {
-			return fmt.Errorf("stop pod infra process: %w", err)
-		}
-		sb.stateMu.Lock()
-		sb.InfraPID, sb.InfraPending = 0, false
-		sb.stateMu.Unlock()
-	}
-	if sb.Network != nil {
-		netns := sb.Namespaces[NetNS]
-		if netns != "" && !isNsfs(netns) {
-			// The namespace is gone (a reboot, or destroyed by hand): DEL
-			// without one still releases the IP, as the CNI spec allows;
-			// plugins refuse a path that is no namespace.
-			logging.From(ctx).Warn("removed netns path from pod sandbox: not a network namespace", "pod", sb.ID, "netns", netns)
-			netns = ""
-		}
-		if err := m.net.Teardown(ctx, m.cniPod(sb, netns), sb.Network); err != nil {
+	for _, step := range []func(context.Context, *Sandbox) error{
+		m.stopContainers,
+		m.stopInfra,
+		m.stopNetwork,
+		m.releaseNamespaces,
+	} {
+		if err := step(ctx, sb); err != nil {
 			return err
 		}
-		sb.stateMu.Lock()
-		sb.Network = nil
-		sb.stateMu.Unlock()
 	}
+	return m.update(sb, func(sb *Sandbox) { sb.Namespaces, sb.Ready = nil, false })
+}
+
+func (m *Manager) stopContainers(ctx context.Context, sb *Sandbox) error {
+	if m.containers == nil {
+		return nil
+	}
+	if err := m.containers.StopPodContainers(ctx, sb.ID); err != nil {
+		return fmt.Errorf("stop containers of pod %s: %w", sb.ID, err)
+	}
+	return nil
+}
+
+func (m *Manager) stopInfra(ctx context.Context, sb *Sandbox) error {
+	if (sb.InfraPID == 0 && !sb.InfraPending) || m.containers == nil {
+		return nil
+	}
+	if err := m.containers.StopInfra(ctx, sb); err != nil {
+		return fmt.Errorf("stop pod infra process: %w", err)
+	}
+	sb.stateMu.Lock()
+	sb.InfraPID, sb.InfraPending = 0, false
+	sb.stateMu.Unlock()
+	return nil
+}
+
+func (m *Manager) stopNetwork(ctx context.Context, sb *Sandbox) error {
+	if sb.Network == nil {
+		return nil
+	}
+	netns := sb.Namespaces[NetNS]
+	if netns != "" && !isNsfs(netns) {
+		// The namespace is gone (a reboot, or destroyed by hand): DEL
+		// without one still releases the IP, as the CNI spec allows;
+		// plugins refuse a path that is no namespace.
+		logging.From(ctx).Warn("removed netns path from pod sandbox: not a network namespace", "pod", sb.ID, "netns", netns)
+		netns = ""
+	}
+	if err := m.net.Teardown(ctx, m.cniPod(sb, netns), sb.Network); err != nil {
+		return err
+	}
+	sb.stateMu.Lock()
+	sb.Network = nil
+	sb.stateMu.Unlock()
+	return nil
+}
+
+func (m *Manager) releaseNamespaces(ctx context.Context, sb *Sandbox) error {
 	if err := Unpin(sb.Namespaces); err != nil {
 		return fmt.Errorf("release pod namespaces: %w", err)
 	}
@@ -400,17 +252,14 @@ func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
 	if err := Unpin(pinsOf(m.opts.NamespacesDir, sb.ID)); err != nil {
 		logging.From(ctx).Warn("remove stale pod namespace files", "pod", sb.ID, "error", err)
 	}
-	sb.stateMu.Lock()
-	sb.Namespaces, sb.Ready = nil, false
-	sb.stateMu.Unlock()
-	return m.store.Put(recordKind, sb.ID, sb)
+	return nil
 }
 
 // Remove stops the pod if needed, removes its containers and all its state.
 // Unknown ids succeed.
 func (m *Manager) Remove(ctx context.Context, idOrPrefix string) error {
 	sb, err := m.Get(idOrPrefix)
-	if status.Code(err) == codes.NotFound {
+	if isNotFound(err) {
 		return nil
 	}
 	if err != nil {
@@ -425,8 +274,8 @@ func (m *Manager) remove(ctx context.Context, sb *Sandbox) error {
 	if err := m.stopLocked(ctx, sb); err != nil {
 		return err
 	}
-	if m.Hooks.RemoveAll != nil {
-		if err := m.Hooks.RemoveAll(ctx, sb.ID); err != nil {
+	if m.containers != nil {
+		if err := m.containers.RemovePodContainers(ctx, sb.ID); err != nil {
 			return fmt.Errorf("remove containers of pod %s: %w", sb.ID, err)
 		}
 	}
@@ -447,7 +296,7 @@ func (m *Manager) remove(ctx context.Context, sb *Sandbox) error {
 // no IP stays allocated.
 func (m *Manager) Restore(ctx context.Context) error {
 	log := logging.From(ctx)
-	return m.store.List(recordKind, func(id string, data []byte) error {
+	err := m.store.List(recordKind, func(id string, data []byte) error {
 		sb := &Sandbox{}
 		if err := json.Unmarshal(data, sb); err != nil {
 			log.Error("skipping unreadable pod record", "id", id, "error", err)
@@ -468,6 +317,10 @@ func (m *Manager) Restore(ctx context.Context) error {
 		_, _ = m.names.Reserve(reservationKey(sb.Metadata()), id)
 		return nil
 	})
+	if err == nil {
+		m.upgradeResources(ctx)
+	}
+	return err
 }
 
 // undoPending removes a pod whose RunPodSandbox never finished (the daemon

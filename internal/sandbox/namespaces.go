@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/proc"
 )
 
@@ -94,7 +95,7 @@ func pinOnThisThread(req PinRequest) (paths map[NS]string, retErr error) {
 		if err := os.WriteFile(p, []byte(val), 0o644); err != nil {
 			// No such sysctl, a value the kernel refuses, a read-only one:
 			// all are the request's fault.
-			return nil, invalid("config.linux.sysctls[%s]: cannot set %s: %v", name, short(val), err)
+			return nil, errdefs.Invalid("", "config.linux.sysctls[%s]: cannot set %s: %w", name, Short(val), err)
 		}
 	}
 	for _, k := range req.Kinds {

@@ -23,16 +23,6 @@ func (m *Manager) Discard(ctx context.Context, id string) error {
 	return m.remove(ctx, sb)
 }
 
-// Exists reports whether id is a pod, handed out or not.
-func (m *Manager) Exists(id string) bool {
-	_, ok := m.Lookup(id)
-	return ok
-}
-
-// Lookup returns the pod with this full id, handed out or not (for the
-// clean-up of an unclaimed pod).
-func (m *Manager) Lookup(id string) (*Sandbox, bool) { return m.index.Get(id) }
-
 func visible(all []*Sandbox) []*Sandbox {
 	out := all[:0:0]
 	for _, sb := range all {

@@ -44,6 +44,8 @@ type Sandbox struct {
 	// record still pending at restart is a RunPodSandbox that never
 	// finished, and is undone.
 	InfraPending bool `json:"infraPending,omitempty"`
+	// Resources are the pod's last resources (see UpdateResources).
+	Resources *PodResources `json:"podResources,omitempty"`
 
 	mu      sync.Mutex
 	removed bool // set by Remove under mu

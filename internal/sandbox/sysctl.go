@@ -25,7 +25,7 @@ func SysctlPath(dotted string) string {
 // whitespace or control characters: interface names may have upper case,
 // '@', '-', ...), and refuses components that would climb out of /proc/sys.
 func validSysctlName(dotted string) bool {
-	if dotted == "" || len(dotted) > maxPathLen {
+	if dotted == "" || len(dotted) > MaxPathLen {
 		return false
 	}
 	for _, p := range strings.Split(dotted, ".") {
@@ -46,7 +46,7 @@ func SortSysctls(sysctls map[string]string, nso *runtimeapi.NamespaceOption) (_ 
 	for name, val := range sysctls {
 		dotted := SysctlDotted(name)
 		if !validSysctlName(dotted) {
-			return nil, nil, invalid("config.linux.sysctls: invalid sysctl name %s", short(name))
+			return nil, nil, invalid("config.linux.sysctls: invalid sysctl name %s", Short(name))
 		}
 		if strings.ContainsAny(val, "\n\x00") {
 			return nil, nil, invalid("config.linux.sysctls: value of %s must be one line", name)

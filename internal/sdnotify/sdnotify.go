@@ -1,25 +1,26 @@
-// Package sdnotify tells systemd about the daemon's state (Type=notify units).
+// Package sdnotify tells systemd about the daemon's state (Type=notify units)
+// through go-systemd's daemon package.
 package sdnotify
 
 import (
-	"net"
-	"os"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
 )
 
 // Notify sends state (e.g. "READY=1") to $NOTIFY_SOCKET; without one it does nothing.
 func Notify(state string) error {
-	path := os.Getenv("NOTIFY_SOCKET")
-	if path == "" {
-		return nil
-	}
-	if path[0] == '@' {
-		path = "\x00" + path[1:]
-	}
-	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_, err = conn.Write([]byte(state))
+	_, err := daemon.SdNotify(false, state)
 	return err
+}
+
+// WatchdogInterval is how often to tell systemd we are alive: half of
+// WATCHDOG_USEC when the unit has WatchdogSec and the variable is ours
+// (WATCHDOG_PID unset or this process); 0 otherwise.
+func WatchdogInterval() time.Duration {
+	d, err := daemon.SdWatchdogEnabled(false)
+	if err != nil {
+		return 0
+	}
+	return d / 2
 }

@@ -6,45 +6,9 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/crio-runtime/crio/internal/procattr"
 )
-
-// DefaultCapabilities is the least-privilege default set.
-var DefaultCapabilities = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_SETGID",
-	"CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_KILL",
-}
-
-// KnownCapabilities lists every Linux capability in kernel order.
-var KnownCapabilities = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-	"CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-	"CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-	"CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-	"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-}
-
-var capIndex = func() map[string]int {
-	m := map[string]int{}
-	for i, c := range KnownCapabilities {
-		m[c] = i
-	}
-	return m
-}()
-
-// NormalizeCapability turns "net_admin", "NET_ADMIN" or "CAP_NET_ADMIN"
-// into "CAP_NET_ADMIN"; ok is false for unknown names.
-func NormalizeCapability(name string) (string, bool) {
-	c := strings.ToUpper(strings.TrimSpace(name))
-	if !strings.HasPrefix(c, "CAP_") {
-		c = "CAP_" + c
-	}
-	_, ok := capIndex[c]
-	return c, ok
-}
 
 // capSet is an ordered set of capability names.
 type capSet struct {
@@ -78,13 +42,13 @@ func (s *capSet) remove(c string) {
 func (b *builder) grantable() (*capSet, error) {
 	s := newCapSet()
 	if b.in.Runtime.HostCapabilities == nil {
-		for _, c := range KnownCapabilities {
+		for _, c := range procattr.KnownCapabilities {
 			s.add(c)
 		}
 		return s, nil
 	}
 	for i, name := range b.in.Runtime.HostCapabilities {
-		c, ok := NormalizeCapability(name)
+		c, ok := procattr.NormalizeCapability(name)
 		if !ok {
 			return nil, invalid(fmt.Sprintf("host capabilities[%d]", i), "unknown capability %q", name)
 		}
@@ -121,7 +85,7 @@ func (b *builder) capabilities() error {
 // canonicalCaps sorts capabilities in kernel order, for stable specs.
 func canonicalCaps(caps []string) []string {
 	out := append([]string{}, caps...)
-	sort.Slice(out, func(i, j int) bool { return capIndex[out[i]] < capIndex[out[j]] })
+	sort.Slice(out, func(i, j int) bool { return procattr.CapabilityIndex(out[i]) < procattr.CapabilityIndex(out[j]) })
 	return out
 }
 
@@ -139,10 +103,10 @@ func (b *builder) unprivilegedCaps(host *capSet) (*capSet, error) {
 	set := newCapSet()
 	defaults := b.in.Runtime.DefaultCapabilities
 	if defaults == nil {
-		defaults = DefaultCapabilities
+		defaults = procattr.DefaultCapabilities
 	}
 	for i, name := range defaults {
-		c, ok := NormalizeCapability(name)
+		c, ok := procattr.NormalizeCapability(name)
 		if !ok {
 			return nil, invalid(fmt.Sprintf("default_capabilities[%d]", i), "unknown capability %q", name)
 		}
@@ -214,7 +178,7 @@ func parseCapList(names []string, field string) (capList, error) {
 			out.all = true
 			continue
 		}
-		c, ok := NormalizeCapability(name)
+		c, ok := procattr.NormalizeCapability(name)
 		if !ok {
 			return out, invalid(fmt.Sprintf("%s[%d]", field, i), "unknown capability %q", name)
 		}

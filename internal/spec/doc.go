@@ -16,9 +16,9 @@
 //	// res.StopSignal     signal to stop the container with
 //	// res.Warnings       things adjusted rather than refused (clamped oom_score_adj, ...)
 //
-// Errors for bad input are *InvalidError (gRPC InvalidArgument) or
-// *FailedPreconditionError (gRPC FailedPrecondition); both name the offending
-// field and implement GRPCStatus so status.FromError maps them directly.
+// Errors for bad input are *InvalidError (errdefs.ErrInvalidArgument) or
+// *FailedPreconditionError (errdefs.ErrFailedPrecondition); both name the
+// offending field, and server maps their kind to the gRPC code.
 //
 // The rules, in the order Build applies them:
 //

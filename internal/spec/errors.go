@@ -3,11 +3,10 @@ package spec
 import (
 	"fmt"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 )
 
-// InvalidError is bad input: gRPC InvalidArgument. Field names the CRI
+// InvalidError is bad input (errdefs.ErrInvalidArgument). Field names the CRI
 // field (e.g. "linux.security_context.capabilities.add_capabilities[0]").
 type InvalidError struct {
 	Field string
@@ -24,13 +23,11 @@ func (e *InvalidError) Error() string {
 
 func (e *InvalidError) Unwrap() error { return e.Err }
 
-// GRPCStatus lets status.FromError map the error to InvalidArgument.
-func (e *InvalidError) GRPCStatus() *status.Status {
-	return status.New(codes.InvalidArgument, e.Error())
-}
+// Is makes the error of kind errdefs.ErrInvalidArgument.
+func (e *InvalidError) Is(target error) bool { return target == errdefs.ErrInvalidArgument }
 
-// FailedPreconditionError is a request this host cannot honour: gRPC
-// FailedPrecondition.
+// FailedPreconditionError is a request this host cannot honour
+// (errdefs.ErrFailedPrecondition).
 type FailedPreconditionError struct {
 	Field string
 	Msg   string
@@ -46,9 +43,9 @@ func (e *FailedPreconditionError) Error() string {
 
 func (e *FailedPreconditionError) Unwrap() error { return e.Err }
 
-// GRPCStatus lets status.FromError map the error to FailedPrecondition.
-func (e *FailedPreconditionError) GRPCStatus() *status.Status {
-	return status.New(codes.FailedPrecondition, e.Error())
+// Is makes the error of kind errdefs.ErrFailedPrecondition.
+func (e *FailedPreconditionError) Is(target error) bool {
+	return target == errdefs.ErrFailedPrecondition
 }
 
 func invalid(field, format string, args ...any) error {

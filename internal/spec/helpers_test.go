@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/errdefs"
 )
 
 // fakeHost is a hand-written Host: files, resolvable paths and devices.
@@ -125,15 +125,15 @@ func checkErr(t *testing.T, err error, kind, field string) {
 		if !errors.As(err, &ie) {
 			t.Fatalf("want InvalidError, got %T %v", err, err)
 		}
-		if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument {
-			t.Fatalf("gRPC code %v", st.Code())
+		if errdefs.Kind(err) != errdefs.ErrInvalidArgument {
+			t.Fatalf("kind %v", errdefs.Kind(err))
 		}
 	case "precondition":
 		if !errors.As(err, &pe) {
 			t.Fatalf("want FailedPreconditionError, got %T %v", err, err)
 		}
-		if st, _ := status.FromError(err); st.Code() != codes.FailedPrecondition {
-			t.Fatalf("gRPC code %v", st.Code())
+		if errdefs.Kind(err) != errdefs.ErrFailedPrecondition {
+			t.Fatalf("kind %v", errdefs.Kind(err))
 		}
 	}
 	if !strings.Contains(err.Error(), field) {

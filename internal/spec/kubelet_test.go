@@ -7,6 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/procattr"
 )
 
 // TestKubeletRestrictedPod is the request shape the kubelet sends for a pod
@@ -69,7 +71,7 @@ func TestKubeletPrivilegedPod(t *testing.T) {
 	in.Config.Linux.Resources.OomScoreAdj = -998
 	res := build(t, in)
 	sp := res.Spec
-	if c := sp.Process.Capabilities; len(c.Bounding) != len(KnownCapabilities)-1 || slices.Contains(c.Bounding, "CAP_SYS_RESOURCE") {
+	if c := sp.Process.Capabilities; len(c.Bounding) != len(procattr.KnownCapabilities)-1 || slices.Contains(c.Bounding, "CAP_SYS_RESOURCE") {
 		t.Fatalf("privileged caps %v", c.Bounding)
 	}
 	if sp.Linux.Seccomp != nil || len(sp.Linux.MaskedPaths) != 0 || len(sp.Linux.ReadonlyPaths) != 0 {

@@ -137,25 +137,6 @@ func TestWorkingDirTTYAndAnnotations(t *testing.T) {
 }
 
 func TestUlimits(t *testing.T) {
-	tests := []struct {
-		in       string
-		want     Rlimit
-		errValue bool
-	}{
-		{"nofile=1024:2048", Rlimit{"RLIMIT_NOFILE", 1024, 2048}, false},
-		{"nproc=512", Rlimit{"RLIMIT_NPROC", 512, 512}, false},
-		{"MEMLOCK=-1:-1", Rlimit{"RLIMIT_MEMLOCK", ^uint64(0), ^uint64(0)}, false},
-		{"nofile=2048:1024", Rlimit{}, true},
-		{"bogus=1", Rlimit{}, true},
-		{"nofile", Rlimit{}, true},
-		{"nofile=x", Rlimit{}, true},
-	}
-	for _, tt := range tests {
-		got, err := ParseUlimit(tt.in)
-		if (err != nil) != tt.errValue || got != tt.want {
-			t.Errorf("ParseUlimit(%q) = %v, %v", tt.in, got, err)
-		}
-	}
 	in := baseInput()
 	in.Runtime.DefaultUlimits = []string{"nofile=1024:2048", "nofile=4096:8192", "core=0"}
 	rl := build(t, in).Spec.Process.Rlimits

@@ -10,6 +10,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/procattr"
 )
 
 // SeccompProfile is the JSON profile format accepted for Localhost and for
@@ -207,7 +209,7 @@ func (p *SeccompProfile) Resolve(caps []string, goarch string) (*specs.LinuxSecc
 
 func (r *SeccompRule) selected(caps map[string]bool, arch string) bool {
 	for _, c := range r.Includes.Caps {
-		if n, _ := NormalizeCapability(c); !caps[n] {
+		if n, _ := procattr.NormalizeCapability(c); !caps[n] {
 			return false
 		}
 	}
@@ -215,7 +217,7 @@ func (r *SeccompRule) selected(caps map[string]bool, arch string) bool {
 		return false
 	}
 	for _, c := range r.Excludes.Caps {
-		if n, _ := NormalizeCapability(c); caps[n] {
+		if n, _ := procattr.NormalizeCapability(c); caps[n] {
 			return false
 		}
 	}

@@ -111,11 +111,11 @@ func rulesFor(s *specs.LinuxSeccomp, name string) []specs.LinuxSyscall {
 }
 
 func TestDefaultSeccompProfile(t *testing.T) {
-	plain, err := DefaultSeccompProfile().Resolve(DefaultCapabilities, "amd64")
+	plain, err := DefaultSeccompProfile().Resolve(defaultCaps, "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := DefaultSeccompProfile().Resolve(append(slices.Clone(DefaultCapabilities), "CAP_SYS_ADMIN", "CAP_SYS_PTRACE"), "amd64")
+	admin, err := DefaultSeccompProfile().Resolve(append(slices.Clone(defaultCaps), "CAP_SYS_ADMIN", "CAP_SYS_PTRACE"), "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestDefaultSeccompProfile(t *testing.T) {
 	if len(rulesFor(plain, "personality")) != 5 {
 		t.Error("personality not restricted by argument")
 	}
-	arm, err := DefaultSeccompProfile().Resolve(DefaultCapabilities, "arm64")
+	arm, err := DefaultSeccompProfile().Resolve(defaultCaps, "arm64")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestDefaultSeccompProfile(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil || !strings.Contains(string(data), `"archMap"`) {
 		t.Fatalf("round trip: %v", err)
 	}
-	if _, err := back.Resolve(DefaultCapabilities, "amd64"); err != nil {
+	if _, err := back.Resolve(defaultCaps, "amd64"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -191,7 +191,9 @@ func appendUnique(s []uint32, v uint32) []uint32 {
 }
 
 // colonLines yields the fields of non-comment lines with at least n fields;
-// malformed lines are skipped like libc does.
+// malformed lines are skipped like libc does. moby/sys/user's parsers are
+// not used: they read an unparsable uid or gid as 0, so a malformed
+// /etc/passwd line in an image would resolve its user name to root.
 func colonLines(r io.Reader, n int, fn func([]string)) error {
 	if r == nil {
 		return nil

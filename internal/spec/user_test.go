@@ -14,6 +14,7 @@ const passwdText = `root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
 app:x:1000:1000:app user:/home/app:/bin/sh
 broken line
+mallory:x:notanumber:0::/:/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 `
 
@@ -61,6 +62,7 @@ func TestUser(t *testing.T) {
 		{name: "run_as_user with group", runAsUser: i64(1000), runAsGroup: i64(3000), uid: 1000, gid: 3000, groups: []int64{3000, 10, 29}},
 		{name: "run_as_username", runAsName: "app", uid: 1000, gid: 1000, groups: []int64{1000, 10, 29}},
 		{name: "run_as_username unknown", runAsName: "ghost", errKind: "invalid", errField: "run_as_username"},
+		{name: "run_as_username on a malformed line is not root", runAsName: "mallory", errKind: "invalid", errField: "run_as_username"},
 		{name: "run_as_username without passwd", runAsName: "app", noFiles: true, errKind: "invalid", errField: "run_as_username"},
 		{name: "both user and username", runAsUser: i64(1), runAsName: "app", errKind: "invalid", errField: "run_as_username"},
 		{name: "group without user", runAsGroup: i64(5), errKind: "invalid", errField: "run_as_group"},

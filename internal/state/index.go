@@ -1,6 +1,8 @@
 package state
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -19,6 +21,13 @@ var (
 type Index[T any] struct {
 	mu   sync.RWMutex
 	byID map[string]T
+}
+
+// NewID is a new random 64-hex-digit object id (pods and containers).
+func NewID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // NewIndex returns an empty index.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	occgroups "github.com/opencontainers/cgroups"
 )
 
 // DeviceIO is one block device's I/O by operation (Read, Write, Sync,
@@ -21,41 +23,15 @@ type DeviceIO struct {
 	Ops          map[string]uint64
 }
 
-// readBlkioV1 reads the throttle accounting, which every v1 kernel keeps
-// (the CFQ/BFQ files depend on the scheduler). Missing files mean no I/O.
-func readBlkioV1(dir string) []DeviceIO {
-	read := func(name string) []byte {
-		for _, f := range []string{"blkio.throttle." + name + "_recursive", "blkio.throttle." + name} {
-			if b, err := os.ReadFile(filepath.Join(dir, f)); err == nil {
-				return b
-			}
-		}
-		return nil
-	}
-	return parseBlkioV1(read("io_service_bytes"), read("io_serviced"))
-}
-
-// parseBlkioV1 merges "major:minor Op value" lines of the bytes and the
-// serviced files; the trailing "Total n" line is skipped.
-func parseBlkioV1(bytesFile, opsFile []byte) []DeviceIO {
+// blkioDevices merges the library's bytes and serviced entries by device.
+func blkioDevices(st occgroups.BlkioStats) []DeviceIO {
 	devs := map[[2]uint64]*DeviceIO{}
-	add := func(b []byte, pick func(*DeviceIO) map[string]uint64) {
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
-			if len(f) != 3 {
-				continue
-			}
-			key, ok := parseMajorMinor(f[0])
-			v, err := strconv.ParseUint(f[2], 10, 64)
-			if !ok || err != nil {
-				continue
-			}
-			pick(device(devs, key))[f[1]] = v
-		}
+	for _, e := range st.IoServiceBytesRecursive {
+		device(devs, [2]uint64{e.Major, e.Minor}).Bytes[e.Op] = e.Value
 	}
-	add(bytesFile, func(d *DeviceIO) map[string]uint64 { return d.Bytes })
-	add(opsFile, func(d *DeviceIO) map[string]uint64 { return d.Ops })
+	for _, e := range st.IoServicedRecursive {
+		device(devs, [2]uint64{e.Major, e.Minor}).Ops[e.Op] = e.Value
+	}
 	return sortedDevices(devs)
 }
 

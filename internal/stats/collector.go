@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/crio-runtime/crio/internal/cgroups"
 )
 
 // ContainerRef names a container whose cgroup may be sampled.
@@ -58,7 +60,7 @@ type PodStats struct {
 
 // Options configure a Collector.
 type Options struct {
-	Layout       Layout
+	Layout       cgroups.Layout
 	CgroupDriver string
 	// Period between background collections; 0 samples on demand.
 	Period time.Duration
@@ -247,15 +249,15 @@ func (c *Collector) sampleContainer(r ContainerRef) {
 }
 
 func (c *Collector) readContainer(r ContainerRef) (*Sample, error) {
-	rel, err := ContainerCgroup(r.CgroupsPath)
+	rel, err := cgroups.ContainerCgroup(r.CgroupsPath)
 	if err != nil {
 		return nil, err
 	}
-	s, err := c.opts.Layout.Read(rel)
+	s, err := Read(c.opts.Layout, rel)
 	if err != nil {
 		return nil, err
 	}
-	c.opts.Layout.addProcesses(s, rel, "/proc")
+	addProcesses(c.opts.Layout, s, rel, "/proc")
 	return s, nil
 }
 
@@ -281,8 +283,8 @@ func (c *Collector) Pod(r PodRef) PodStats {
 
 func (c *Collector) samplePod(r PodRef) {
 	var s *Sample
-	if rel, err := PodCgroup(r.CgroupParent, c.opts.CgroupDriver); err == nil && rel != "" {
-		s, _ = c.opts.Layout.Read(rel) // the pod cgroup appears with its first container
+	if rel, err := cgroups.PodCgroup(r.CgroupParent, c.opts.CgroupDriver); err == nil && rel != "" {
+		s, _ = Read(c.opts.Layout, rel) // the pod cgroup appears with its first container
 	}
 	var devs []NetDev
 	if r.NetNS != "" {

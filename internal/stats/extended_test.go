@@ -6,11 +6,15 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/moby/sys/mountinfo"
+
+	"github.com/crio-runtime/crio/internal/cgroups"
 )
 
 func TestReadV2Extended(t *testing.T) {
 	root, _ := filepath.Abs("testdata/v2")
-	s, err := Layout{Unified: true, V2Root: root}.Read("/kubepods.slice/crio-lim.scope")
+	s, err := Read(cgroups.Layout{Unified: true, V2Root: root}, "/kubepods.slice/crio-lim.scope")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,21 +35,7 @@ func TestReadV2Extended(t *testing.T) {
 	}
 }
 
-func TestParseBlkioMalformed(t *testing.T) {
-	tests := []struct {
-		name       string
-		bytes, ops string
-		want       []DeviceIO
-	}{
-		{"empty", "", "", nil},
-		{"only total", "Total 0\n", "Total 0\n", nil},
-		{"junk skipped", "8:x Read 1\n8:0 Read nope\n8:0 Write 5\n", "", []DeviceIO{{Major: 8, Bytes: map[string]uint64{"Write": 5}, Ops: map[string]uint64{}}}},
-	}
-	for _, tt := range tests {
-		if got := parseBlkioV1([]byte(tt.bytes), []byte(tt.ops)); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: got %+v want %+v", tt.name, got, tt.want)
-		}
-	}
+func TestParseIOStatJunk(t *testing.T) {
 	if got := parseIOStat([]byte("garbage\n1:2 rbytes=x wbytes=3 odd\n")); len(got) != 1 || got[0].Bytes["Write"] != 3 || len(got[0].Bytes) != 1 {
 		t.Errorf("io.stat junk: %+v", got)
 	}
@@ -83,7 +73,7 @@ func TestAddProcesses(t *testing.T) {
 	cg := t.TempDir()
 	// 102 exited between reading cgroup.procs and /proc: skipped.
 	must(t, os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte("100\n101\n102\n"), 0o644))
-	l := Layout{Unified: true, V2Root: cg}
+	l := cgroups.Layout{Unified: true, V2Root: cg}
 	tests := []struct {
 		name                 string
 		threads, wantThreads uint64
@@ -94,25 +84,25 @@ func TestAddProcesses(t *testing.T) {
 	for _, tt := range tests {
 		s := &Sample{}
 		s.Threads = tt.threads
-		l.addProcesses(s, "/", proc)
+		addProcesses(l, s, "/", proc)
 		if s.FileDescriptors != 5 || s.Sockets != 3 || s.Threads != tt.wantThreads || s.OpenFilesSoft != 1000 {
 			t.Errorf("%s: fds %d sockets %d threads %d open files soft limit %d", tt.name, s.FileDescriptors, s.Sockets, s.Threads, s.OpenFilesSoft)
 		}
 	}
 	// No cgroup.procs (the cgroup is gone): nothing counted, no panic.
 	s := &Sample{}
-	Layout{Unified: true, V2Root: t.TempDir()}.addProcesses(s, "/", proc)
+	addProcesses(cgroups.Layout{Unified: true, V2Root: t.TempDir()}, s, "/", proc)
 	if s.FileDescriptors != 0 || s.Threads != 0 {
 		t.Errorf("missing cgroup: %+v", s.Extended)
 	}
 }
 
 func TestProcsFileV1(t *testing.T) {
-	l := Layout{V1: map[string]string{"memory": "/m", "cpu": "/c"}}
-	if got := l.procsFile("/a"); got != "/m/a/cgroup.procs" {
+	l := cgroups.Layout{V1: map[string]string{"memory": "/m", "cpu": "/c"}}
+	if got := procsFile(l, "/a"); got != "/m/a/cgroup.procs" {
 		t.Errorf("v1 procs file: %q", got)
 	}
-	if got := (Layout{V1: map[string]string{"cpuset": "/s"}}).procsFile("/a"); got != "" {
+	if got := procsFile(cgroups.Layout{V1: map[string]string{"cpuset": "/s"}}, "/a"); got != "" {
 		t.Errorf("no usable controller: %q", got)
 	}
 }
@@ -128,7 +118,11 @@ func TestMountSource(t *testing.T) {
 		want         string
 	}{{8, 1, "/dev/sda1"}, {0, 45, "/dev/my disk"}, {9, 9, ""}}
 	for _, tt := range tests {
-		if got := mountSource(strings.NewReader(info), tt.major, tt.minor); got != tt.want {
+		got := ""
+		if m, err := mountinfo.GetMountsFromReader(strings.NewReader(info), firstOfDevice(tt.major, tt.minor)); err == nil && len(m) > 0 {
+			got = m[0].Source
+		}
+		if got != tt.want {
 			t.Errorf("%d:%d = %q, want %q", tt.major, tt.minor, got, tt.want)
 		}
 	}
@@ -144,14 +138,6 @@ func TestFilesystem(t *testing.T) {
 	}
 	if _, err := Filesystem("/nonexistent/dir"); err == nil {
 		t.Error("missing path accepted")
-	}
-}
-
-func TestWeightToShares(t *testing.T) {
-	for weight, want := range map[uint64]uint64{0: 0, 1: 2, 100: 2597, 10000: 262144} {
-		if got := WeightToShares(weight); got != want {
-			t.Errorf("WeightToShares(%d) = %d, want %d", weight, got, want)
-		}
 	}
 }
 

@@ -1,13 +1,10 @@
 package stats
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 	"sync"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,27 +33,20 @@ func Filesystem(path string) (FsInfo, error) {
 		dev := uint64(st.Dev) //nolint:unconvert // Dev is uint32 on some arches
 		if v, ok := mountSources.Load(dev); ok {
 			out.Device = v.(string)
-		} else if f, err := os.Open("/proc/self/mountinfo"); err == nil {
-			out.Device = mountSource(f, unix.Major(dev), unix.Minor(dev))
-			f.Close()
+		} else if mounts, err := mountinfo.GetMounts(firstOfDevice(unix.Major(dev), unix.Minor(dev))); err == nil {
+			if len(mounts) > 0 {
+				out.Device = mounts[0].Source
+			}
 			mountSources.Store(dev, out.Device)
 		}
 	}
 	return out, nil
 }
 
-// mountSource finds the source of the first mount of device major:minor
-// in a mountinfo file ("" when none).
-func mountSource(r io.Reader, major, minor uint32) string {
-	want := fmt.Sprintf("%d:%d", major, minor)
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(f) < 3 || len(g) < 2 || f[2] != want {
-			continue
-		}
-		return unescapeMount(g[1])
+// firstOfDevice keeps the first mount of device major:minor.
+func firstOfDevice(major, minor uint32) mountinfo.FilterFunc {
+	return func(m *mountinfo.Info) (skip, stop bool) {
+		hit := m.Major == int(major) && m.Minor == int(minor)
+		return !hit, hit
 	}
-	return ""
 }

@@ -1,12 +1,8 @@
 package stats
 
 import (
-	"bufio"
-	"bytes"
-	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -24,7 +20,9 @@ type Pressure struct {
 }
 
 // readHugeTLB reads hugetlb.<size>.<usage> (and <max>, when given) of
-// every page size the directory lists.
+// every page size the directory lists. opencontainers/cgroups reports the
+// reservation counters (hugetlb.<size>.rsvd.*) where the kernel has them;
+// the CRI and cAdvisor report faulted pages, so this stays here.
 func readHugeTLB(dir, usage, maxUsage string) []HugeTLBUsage {
 	if dir == "" {
 		return nil
@@ -38,62 +36,11 @@ func readHugeTLB(dir, usage, maxUsage string) []HugeTLBUsage {
 			continue
 		}
 		h := HugeTLBUsage{PageSize: size}
-		h.Usage, _ = readUint(f)
+		h.Usage = paramUint(dir, filepath.Base(f))
 		if maxUsage != "" {
-			h.MaxUsage, _ = readUint(filepath.Join(dir, "hugetlb."+size+"."+maxUsage))
+			h.MaxUsage = paramUint(dir, "hugetlb."+size+"."+maxUsage)
 		}
 		out = append(out, h)
 	}
 	return out
-}
-
-// readPressure reads cpu, memory and io.pressure of a v2 cgroup; nil when
-// the kernel has no PSI.
-func readPressure(dir string) *Pressure {
-	var p Pressure
-	found := false
-	for _, r := range []struct {
-		file       string
-		some, full *uint64
-	}{
-		{"cpu.pressure", &p.CPUSome, &p.CPUFull},
-		{"memory.pressure", &p.MemorySome, &p.MemoryFull},
-		{"io.pressure", &p.IOSome, &p.IOFull},
-	} {
-		b, err := os.ReadFile(filepath.Join(dir, r.file))
-		if err != nil {
-			continue
-		}
-		found = true
-		*r.some, *r.full = parsePSI(b)
-	}
-	if !found {
-		return nil
-	}
-	return &p
-}
-
-// parsePSI returns the total= of the some and full lines of a pressure
-// file ("some avg10=0.00 avg60=0.00 avg300=0.00 total=1234").
-func parsePSI(b []byte) (some, full uint64) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
-		}
-		var total uint64
-		for _, kv := range f[1:] {
-			if v, ok := strings.CutPrefix(kv, "total="); ok {
-				total, _ = strconv.ParseUint(v, 10, 64)
-			}
-		}
-		switch f[0] {
-		case "some":
-			some = total
-		case "full":
-			full = total
-		}
-	}
-	return some, full
 }

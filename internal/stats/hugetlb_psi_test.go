@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	occgroups "github.com/opencontainers/cgroups"
 )
 
 func TestReadHugeTLB(t *testing.T) {
@@ -25,14 +27,14 @@ func TestReadHugeTLB(t *testing.T) {
 	}
 }
 
-func TestReadPressure(t *testing.T) {
-	dir := t.TempDir()
-	if readPressure(dir) != nil {
-		t.Error("pressure without PSI files")
+func TestPressure(t *testing.T) {
+	if pressure(occgroups.NewStats()) != nil {
+		t.Error("pressure without PSI")
 	}
-	must(t, os.WriteFile(filepath.Join(dir, "cpu.pressure"), []byte("some avg10=0.00 avg60=0.00 avg300=0.00 total=3000000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=1000000\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "io.pressure"), []byte("some avg10=1.00 avg60=0.00 avg300=0.00 total=7\n"), 0o644))
-	p := readPressure(dir)
+	st := occgroups.NewStats()
+	st.CpuStats.PSI = &occgroups.PSIStats{Some: occgroups.PSIData{Total: 3000000}, Full: occgroups.PSIData{Total: 1000000}}
+	st.BlkioStats.PSI = &occgroups.PSIStats{Some: occgroups.PSIData{Total: 7}}
+	p := pressure(st)
 	if p == nil || p.CPUSome != 3000000 || p.CPUFull != 1000000 || p.IOSome != 7 || p.IOFull != 0 || p.MemorySome != 0 {
 		t.Errorf("pressure %+v", p)
 	}

@@ -7,16 +7,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/crio-runtime/crio/internal/cgroups"
 )
 
 // procsFile is the cgroup.procs of the cgroup rel: on v1 any controller
 // lists the same processes; pids or memory is always mounted for crio.
-func (l Layout) procsFile(rel string) string {
+func procsFile(l cgroups.Layout, rel string) string {
 	if l.Unified {
-		return filepath.Join(l.dir("", rel), "cgroup.procs")
+		return filepath.Join(l.Dir("", rel), "cgroup.procs")
 	}
 	for _, ctl := range []string{"pids", "memory", "cpu"} {
-		if d := l.dir(ctl, rel); d != "" {
+		if d := l.Dir(ctl, rel); d != "" {
 			return filepath.Join(d, "cgroup.procs")
 		}
 	}
@@ -26,8 +28,8 @@ func (l Layout) procsFile(rel string) string {
 // addProcesses counts the open files and sockets of the cgroup's processes
 // (and their threads when the pids controller did not). procRoot is
 // /proc outside tests. Processes that exit meanwhile are skipped.
-func (l Layout) addProcesses(s *Sample, rel, procRoot string) {
-	p := l.procsFile(rel)
+func addProcesses(l cgroups.Layout, s *Sample, rel, procRoot string) {
+	p := procsFile(l, rel)
 	if p == "" {
 		return
 	}

@@ -6,20 +6,19 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/crio-runtime/crio/internal/oci"
+	"github.com/crio-runtime/crio/internal/cgroups"
 )
 
-func fixtureV1(t *testing.T) Layout {
+func fixtureV1(t *testing.T) cgroups.Layout {
 	t.Helper()
 	root, err := filepath.Abs("testdata/v1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := Layout{V1: map[string]string{}}
+	l := cgroups.Layout{V1: map[string]string{}}
 	for _, c := range []string{"memory", "cpu", "cpuacct", "pids", "blkio"} {
 		l.V1[c] = filepath.Join(root, c)
 	}
@@ -27,7 +26,7 @@ func fixtureV1(t *testing.T) Layout {
 }
 
 func TestReadV1(t *testing.T) {
-	s, err := fixtureV1(t).Read("/kubepods/crio-abc")
+	s, err := Read(fixtureV1(t), "/kubepods/crio-abc")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +62,7 @@ func TestReadV1(t *testing.T) {
 
 func TestReadV2(t *testing.T) {
 	root, _ := filepath.Abs("testdata/v2")
-	s, err := Layout{Unified: true, V2Root: root}.Read("/kubepods.slice/crio-abc.scope")
+	s, err := Read(cgroups.Layout{Unified: true, V2Root: root}, "/kubepods.slice/crio-abc.scope")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +84,7 @@ func TestReadV2(t *testing.T) {
 }
 
 func TestReadMissingCgroup(t *testing.T) {
-	_, err := fixtureV1(t).Read("/kubepods/crio-gone")
+	_, err := Read(fixtureV1(t), "/kubepods/crio-gone")
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("missing cgroup: %v", err)
 	}
@@ -95,7 +94,9 @@ func TestWorkingSetNeverNegative(t *testing.T) {
 	dir := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dir, "memory.current"), []byte("100\n"), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "memory.stat"), []byte("inactive_file 4096\n"), 0o644))
-	s, err := Layout{Unified: true, V2Root: dir}.Read("/")
+	must(t, os.WriteFile(filepath.Join(dir, "memory.max"), []byte("max\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "cgroup.procs"), nil, 0o644))
+	s, err := Read(cgroups.Layout{Unified: true, V2Root: dir}, "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,63 +128,6 @@ func TestNanoCores(t *testing.T) {
 	}
 }
 
-func TestCgroupPaths(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"/crio-abc", "/crio-abc"},
-		{"/kubepods/besteffort/pod1/crio-abc", "/kubepods/besteffort/pod1/crio-abc"},
-		{"system.slice:crio:abc", "/system.slice/crio-abc.scope"},
-		{"kubepods-besteffort-pod1.slice:crio:abc", "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/crio-abc.scope"},
-	}
-	for _, tt := range tests {
-		got, err := ContainerCgroup(tt.in)
-		if err != nil || got != tt.want {
-			t.Errorf("ContainerCgroup(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-	pods := []struct{ parent, driver, want string }{
-		{"", "cgroupfs", ""},
-		{"/", "cgroupfs", ""},
-		{"/kubepods/pod1", "cgroupfs", "/kubepods/pod1"},
-		{"kubepods-pod1.slice", "systemd", "/kubepods.slice/kubepods-pod1.slice"},
-	}
-	for _, tt := range pods {
-		got, err := PodCgroup(tt.parent, tt.driver)
-		if err != nil || got != tt.want {
-			t.Errorf("PodCgroup(%q) = %q, %v; want %q", tt.parent, got, err, tt.want)
-		}
-	}
-	for _, bad := range []string{"a--b.slice", "-a.slice", "a/b.slice", "nope"} {
-		if _, err := oci.ExpandSlice(bad); err == nil {
-			t.Errorf("ExpandSlice(%q) accepted", bad)
-		}
-	}
-}
-
-func TestParseMountinfo(t *testing.T) {
-	hybrid := `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
-35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
-40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
-41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-`
-	l, err := parseMountinfo(strings.NewReader(hybrid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Unified || l.V1["cpuacct"] != "/sys/fs/cgroup/cpu,cpuacct" || l.V1["cpu"] != l.V1["cpuacct"] || l.V1["memory"] != "/sys/fs/cgroup/memory" {
-		t.Errorf("hybrid: %+v", l)
-	}
-	v2 := "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
-	l, err = parseMountinfo(strings.NewReader(v2))
-	if err != nil || !l.Unified || l.V2Root != "/sys/fs/cgroup" {
-		t.Errorf("v2: %+v %v", l, err)
-	}
-	if _, err := parseMountinfo(strings.NewReader("")); err == nil {
-		t.Error("no cgroup mounts accepted")
-	}
-}
-
 func TestParseNetDev(t *testing.T) {
 	in := `Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
@@ -204,57 +148,6 @@ func TestParseNetDev(t *testing.T) {
 	if _, err := ParseNetDev([]byte("eth0: 1 2 3\n")); err == nil {
 		t.Error("short line accepted")
 	}
-}
-
-func TestApplyV1AndV2(t *testing.T) {
-	root := t.TempDir()
-	for _, c := range []string{"cpu", "memory"} {
-		must(t, os.MkdirAll(filepath.Join(root, c, "pod1"), 0o755))
-	}
-	l := Layout{V1: map[string]string{"cpu": filepath.Join(root, "cpu"), "memory": filepath.Join(root, "memory")}}
-	r := Resources{CPUShares: 512, CPUQuota: 50000, CPUPeriod: 100000, MemoryLimit: 64 << 20}
-	if err := l.Apply("/pod1", r.Add(Resources{CPUShares: 2, CPUQuota: 10000, MemoryLimit: 1 << 20})); err != nil {
-		t.Fatal(err)
-	}
-	for file, want := range map[string]string{
-		"cpu/pod1/cpu.shares": "514", "cpu/pod1/cpu.cfs_quota_us": "60000", "cpu/pod1/cpu.cfs_period_us": "100000",
-		"memory/pod1/memory.limit_in_bytes": "68157440",
-	} {
-		if got := readFile(t, filepath.Join(root, file)); got != want {
-			t.Errorf("%s = %q, want %q", file, got, want)
-		}
-	}
-	if err := l.Apply("/nopod", r); !errors.Is(err, ErrNoCgroup) {
-		t.Errorf("missing pod cgroup: %v", err)
-	}
-
-	v2 := Layout{Unified: true, V2Root: root}
-	must(t, os.MkdirAll(filepath.Join(root, "pod2"), 0o755))
-	if err := v2.Apply("/pod2", Resources{CPUShares: 1024, CPUQuota: -1, MemoryLimit: 1 << 30}); err != nil {
-		t.Fatal(err)
-	}
-	for file, want := range map[string]string{"pod2/cpu.weight": "39", "pod2/cpu.max": "max 100000", "pod2/memory.max": "1073741824"} {
-		if got := readFile(t, filepath.Join(root, file)); got != want {
-			t.Errorf("%s = %q, want %q", file, got, want)
-		}
-	}
-}
-
-func TestSharesToWeight(t *testing.T) {
-	for shares, want := range map[uint64]uint64{0: 0, 2: 1, 1024: 39, 262144: 10000, 1 << 30: 10000} {
-		if got := SharesToWeight(shares); got != want {
-			t.Errorf("SharesToWeight(%d) = %d, want %d", shares, got, want)
-		}
-	}
-}
-
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func must(t *testing.T, err error) {

@@ -8,8 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 )
 
 func TestClientGoneIsNotAnError(t *testing.T) {
@@ -27,8 +26,8 @@ func TestClientGoneIsNotAnError(t *testing.T) {
 		{bg, fmt.Errorf("attach output: %w", io.EOF), true},
 		{bg, errors.New("read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer"), true},
 		{canceled, errors.New("anything"), true},
-		{bg, status.Error(codes.NotFound, "container x not found"), false},
-		{bg, status.Error(codes.FailedPrecondition, "container x is not running: broken pipe"), false},
+		{bg, errdefs.NotFound("container x not found"), false},
+		{bg, errdefs.FailedPrecondition("container x is not running: broken pipe"), false},
 		{bg, errors.New("runc exec failed"), false},
 	} {
 		if got := clientGone(c.ctx, c.err); got != c.gone {

@@ -11,8 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/crio-runtime/crio/internal/errdefs"
 )
 
 // Exec runs the command through the container manager and turns a non-zero
@@ -60,7 +59,7 @@ func clientGone(ctx context.Context, err error) bool {
 		errors.Is(err, io.EOF) { // a write to the client's stream after it closed
 		return true
 	}
-	if status.Code(err) != codes.Unknown {
+	if k := errdefs.Kind(err); k != nil && k != errdefs.ErrUnknown {
 		return false // the daemon's own answer (NotFound, FailedPrecondition, ...)
 	}
 	msg := err.Error()
@@ -74,7 +73,7 @@ func clientGone(ctx context.Context, err error) bool {
 }
 
 func notFound(containerID string) error {
-	return status.Errorf(codes.NotFound, "container %q not found", containerID)
+	return errdefs.NotFound("container %q not found", containerID)
 }
 
 // ExitError is a command's non-zero exit code. It satisfies

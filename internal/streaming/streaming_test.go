@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/streaming"
 	"github.com/crio-runtime/crio/internal/streaming/client"
 )
@@ -27,7 +28,7 @@ type fakeContainers struct{}
 
 func (fakeContainers) ExecStream(ctx context.Context, id string, cmd []string, stdin io.Reader, stdout, stderr io.WriteCloser, tty bool, resize <-chan streaming.TerminalSize) (int, error) {
 	if id != "c1" {
-		return -1, status.Errorf(codes.NotFound, "container %q not found", id)
+		return -1, errdefs.NotFound("container %q not found", id)
 	}
 	if stdin != nil && stdout != nil {
 		if _, err := io.Copy(stdout, stdin); err != nil {
@@ -70,7 +71,7 @@ func startServer(t *testing.T, cfg streaming.Config, pods streaming.PodNetNS) *s
 
 func hostPod(id string) (string, error) {
 	if id != "pod" {
-		return "", status.Errorf(codes.NotFound, "pod %q not found", id)
+		return "", errdefs.NotFound("pod %q not found", id)
 	}
 	return "", nil
 }

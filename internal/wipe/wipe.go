@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/containers/storage"
+	"github.com/moby/sys/mountinfo"
 
 	"github.com/crio-runtime/crio/internal/state"
 )
@@ -154,16 +155,13 @@ func StorageDirectory(root, stateDir string) error {
 
 // mountedUnder returns a mount point below dir, if any.
 func mountedUnder(dir string) (string, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
+	prefix := filepath.Clean(dir) + "/"
+	mounts, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		below := strings.HasPrefix(m.Mountpoint, prefix)
+		return !below, below
+	})
+	if err != nil || len(mounts) == 0 {
 		return "", err
 	}
-	prefix := filepath.Clean(dir) + "/"
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], prefix) {
-			return f[4], nil
-		}
-	}
-	return "", nil
+	return mounts[0].Mountpoint, nil
 }

@@ -31,7 +31,7 @@ type RuntimeConfig struct {
 	DefaultSysctls              []string                   `toml:"default_sysctls" doc:"Sysctls applied to every container, e.g. \"net.ipv4.ping_group_range=0 2147483647\" so ping works without NET_RAW."`
 	AllowedDevices              []string                   `toml:"allowed_devices" doc:"Devices a pod may request through annotations."`
 	AdditionalDevices           []string                   `toml:"additional_devices" doc:"Devices added to every container, as \"<host>:<container>:<perms>\"."`
-	CDISpecDirs                 []string                   `toml:"cdi_spec_dirs" notimpl:"true" doc:"Directories of Container Device Interface specs; later ones take precedence."`
+	CDISpecDirs                 []string                   `toml:"cdi_spec_dirs" doc:"Directories of Container Device Interface spec files (*.json, *.yaml) for the devices containers request through cdi_devices or cdi.k8s.io/ annotations; a device defined in several takes the later directory's definition. Changes are picked up at the next create; an empty list resolves no device."`
 	DeviceOwnershipFromSecurity bool                       `toml:"device_ownership_from_security_context" notimpl:"true" doc:"Chown devices to the container's RunAsUser/RunAsGroup."`
 	HooksDir                    []string                   `toml:"hooks_dir" doc:"Directories of OCI hook definitions (oci-hooks(5) *.json, schema 1.0.0), read at each container create; a later directory replaces a same-named file of an earlier one. The OCI runtime runs the matching hooks."`
 	DefaultMounts               []string                   `toml:"default_mounts" flag:"-" notimpl:"true" doc:"Deprecated CRI-O key: mounts \"src:dst\" added to every container."`

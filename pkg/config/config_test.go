@@ -140,6 +140,18 @@ func TestUnknownKeyAndBadValues(t *testing.T) {
 	}
 }
 
+// TestUlimitsAsSpec: startup accepts every default_ulimits value the spec
+// builder accepts (both parse with procattr.ParseUlimit), -1 meaning unlimited.
+func TestUlimitsAsSpec(t *testing.T) {
+	for _, u := range []string{"nofile=-1:-1", "memlock=-1", "NOFILE=1024:2048", "core=0"} {
+		c := DefaultFor(Host{})
+		c.Crio.Runtime.DefaultUlimits = []string{u}
+		if err := c.Validate(); err != nil {
+			t.Errorf("default_ulimits %q: %v", u, err)
+		}
+	}
+}
+
 // TestWriteRoundTrip proves `crio config` output read back gives the same config.
 func TestWriteRoundTrip(t *testing.T) {
 	def := DefaultFor(Host{})

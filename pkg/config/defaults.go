@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/crio-runtime/crio/internal/procattr"
 )
 
 // Default paths, CRI-O's.
@@ -13,11 +15,6 @@ const (
 	DefaultConfigDir  = "/etc/crio/crio.conf.d"
 	DefaultSocket     = "/var/run/crio/crio.sock"
 )
-
-// DefaultCapabilities is the least-privilege set every container starts from.
-var DefaultCapabilities = []string{
-	"CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE", "KILL",
-}
 
 // Host is what the defaults depend on that differs between machines.
 type Host struct {
@@ -128,7 +125,7 @@ func defaultRuntime(cgroupManager string) RuntimeConfig {
 		DropInfraCtr:                true,
 		HostNetworkDisableSELinux:   true,
 		CgroupManager:               cgroupManager,
-		DefaultCapabilities:         append([]string(nil), DefaultCapabilities...),
+		DefaultCapabilities:         append([]string(nil), procattr.DefaultCapabilities...),
 		DefaultSysctls:              []string{},
 		DefaultUlimits:              []string{},
 		DefaultEnv:                  []string{"NSS_SDB_USE_CACHE=no"},

@@ -88,6 +88,11 @@ func (c *Config) validateNodeFiles() error {
 			return bad("crio.runtime.hooks_dir", d, "must be an absolute path")
 		}
 	}
+	for _, d := range r.CDISpecDirs {
+		if !filepath.IsAbs(d) {
+			return bad("crio.runtime.cdi_spec_dirs", d, "must be an absolute path")
+		}
+	}
 	if f := r.DefaultMountsFile; f != "" && !filepath.IsAbs(f) {
 		return bad("crio.runtime.default_mounts_file", f, "must be an absolute path")
 	}

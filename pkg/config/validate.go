@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/crio-runtime/crio/internal/procattr"
 )
 
 // ValidationError names the key and the bad value.
@@ -74,7 +77,7 @@ func (c *Config) validateAPI() error {
 		return bad("crio.api.stream_port", a.StreamPort, "must be a port number 0-65535")
 	}
 	if a.StreamIdleTimeout != "" {
-		if _, err := parseDuration(a.StreamIdleTimeout); err != nil {
+		if _, err := time.ParseDuration(a.StreamIdleTimeout); err != nil {
 			return bad("crio.api.stream_idle_timeout", a.StreamIdleTimeout, "must be a Go duration like 4h0m0s")
 		}
 	}
@@ -114,7 +117,7 @@ func (c *Config) validateRuntime() error {
 		}
 	}
 	for _, cp := range r.DefaultCapabilities {
-		if !ValidCapability(cp) {
+		if _, ok := procattr.NormalizeCapability(cp); !ok {
 			return bad("crio.runtime.default_capabilities", cp, "unknown capability")
 		}
 	}
@@ -129,7 +132,7 @@ func (c *Config) validateRuntime() error {
 		}
 	}
 	for _, u := range r.DefaultUlimits {
-		if _, err := ParseUlimit(u); err != nil {
+		if _, err := procattr.ParseUlimit(u); err != nil {
 			return bad("crio.runtime.default_ulimits", u, "%v", err)
 		}
 	}
@@ -200,6 +203,15 @@ func (c *Config) validateNetwork() error {
 
 // HandlerNames lists the configured runtime handlers, sorted.
 func (c *Config) HandlerNames() []string { return sortedKeys(c.Crio.Runtime.Runtimes) }
+
+// HandlerAllowedAnnotations is the allowed_annotations of the runtime
+// handler name; nil when no such handler is configured.
+func (r *RuntimeConfig) HandlerAllowedAnnotations(name string) []string {
+	if h := r.Runtimes[name]; h != nil {
+		return h.AllowedAnnotations
+	}
+	return nil
+}
 
 func contains(list []string, s string) bool {
 	for _, l := range list {

@@ -71,7 +71,7 @@ func NewDaemon(t testing.TB, opts Options) *Daemon {
 	}
 	d := &Daemon{t: t, opts: opts, Dir: dir, Socket: filepath.Join(dir, "crio.sock"),
 		ConfigFile: filepath.Join(dir, "crio.conf"), ConfigDir: filepath.Join(dir, "crio.conf.d")}
-	for _, sub := range []string{"crio.conf.d", "cni", "logs", "exits", "run"} {
+	for _, sub := range []string{"crio.conf.d", "cni", "cdi", "logs", "exits", "run"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -123,6 +123,7 @@ cgroup_manager = "cgroupfs"
 container_exits_dir = %[8]q
 container_attach_socket_dir = %[9]q
 namespaces_dir = %[9]q
+cdi_spec_dirs = [%[15]q]
 
 [crio.runtime.runtimes.runc]
 runtime_root = %[10]q
@@ -136,14 +137,18 @@ registries_conf = %[13]q
 registries_conf_dir = %[14]q
 
 [crio.nri]
-nri_listen = %[15]q
-nri_plugin_dir = %[16]q
-nri_plugin_config_dir = %[17]q
+nri_listen = %[16]q
+nri_plugin_dir = %[17]q
+nri_plugin_config_dir = %[18]q
 `, d.path("storage"), d.path("run/storage"), d.path("logs"), d.path("state"), d.path("run/version"),
 		d.path("clean.shutdown"), d.Socket, d.path("exits"), d.path("run"), d.path("run/runc"), d.path("cni"),
-		d.path("policy.json"), d.path("registries.conf"), d.path("registries.conf.d"),
+		d.path("policy.json"), d.path("registries.conf"), d.path("registries.conf.d"), d.CDIDir(),
 		d.path("nri.sock"), d.path("nri/plugins"), d.path("nri/conf.d"))
 }
+
+// CDIDir is the daemon's private cdi_spec_dirs entry (instead of the host's
+// /etc/cdi and /var/run/cdi).
+func (d *Daemon) CDIDir() string { return d.path("cdi") }
 
 // writeRegistries gives the daemon an accept-anything policy and a
 // registries.conf that reaches the test registries over plain HTTP.

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,8 +149,8 @@ func TestBadContainerInput(t *testing.T) {
 		{badCase{"privileged in an unprivileged pod", codes.InvalidArgument, "privileged"}, good(func(c *runtimeapi.ContainerConfig) {
 			c.Linux.SecurityContext.Privileged = true
 		})},
-		{badCase{"CDI devices", codes.Unimplemented, "vendor.com/gpu=0"}, good(func(c *runtimeapi.ContainerConfig) {
-			c.CDIDevices = []*runtimeapi.CDIDevice{{Name: "vendor.com/gpu=0"}}
+		{badCase{"CDI device name not qualified", codes.InvalidArgument, "config.cdi_devices[0].name"}, good(func(c *runtimeapi.ContainerConfig) {
+			c.CDIDevices = []*runtimeapi.CDIDevice{{Name: "gpu0"}}
 		})},
 	} {
 		_, err := e.d.Runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: podID, Config: tc.cfg, SandboxConfig: podCfg})
@@ -197,24 +198,73 @@ func TestBadContainerInput(t *testing.T) {
 	}
 }
 
-// TestPodResourcesRecordRemovedWithPod: the record UpdatePodSandboxResources
-// (and RunPodSandbox with resources) keeps goes when the pod goes.
-func TestPodResourcesRecordRemovedWithPod(t *testing.T) {
+// TestPodResourcesInPodRecord: the resources RunPodSandbox (and
+// UpdatePodSandboxResources) gives a pod are kept in the pod's record and
+// go with it; a separate record an older daemon wrote is moved into the
+// pod record at start.
+func TestPodResourcesInPodRecord(t *testing.T) {
 	d := framework.StartDaemon(t, framework.Options{})
 	ctx := framework.Ctx(t)
 	cfg := framework.PodConfig("podres")
 	cfg.Linux.Resources = &runtimeapi.LinuxContainerResources{CpuShares: 512}
 	id, _ := runPod(t, d, cfg)
-	rec := filepath.Join(d.Dir, "state", "pod-resources", id+".json")
-	if _, err := os.Stat(rec); err != nil {
-		t.Fatalf("no pod-resources record: %v", err)
+	podRec := filepath.Join(d.Dir, "state", "pods", id+".json")
+	res := podResourcesOf(t, podRec)
+	if !strings.Contains(string(res), `"cpuShares":"512"`) {
+		t.Fatalf("pod record resources %s, want cpuShares 512", res)
+	}
+	// What an older daemon kept: the resources in a record of their own.
+	d.Stop()
+	var rec map[string]json.RawMessage
+	data, err := os.ReadFile(podRec)
+	if err == nil {
+		err = json.Unmarshal(data, &rec)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := json.Marshal(map[string]any{"podId": id, "resources": json.RawMessage(`{"cpuShares":"256"}`), "applied": true, "updatedAt": 1})
+	delete(rec, "podResources")
+	data, _ = json.Marshal(rec)
+	oldRec := filepath.Join(d.Dir, "state", "pod-resources", id+".json")
+	if err := os.WriteFile(podRec, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(oldRec), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(oldRec, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	if res := podResourcesOf(t, podRec); !strings.Contains(string(res), `"cpuShares":"256"`) || !strings.Contains(string(res), `"applied":true`) {
+		t.Errorf("pod record resources after the upgrade %s, want the old record's", res)
+	}
+	if _, err := os.Stat(oldRec); !os.IsNotExist(err) {
+		t.Errorf("old pod-resources record left after the upgrade: %v", err)
 	}
 	if _, err := d.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id[:12]}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(rec); !os.IsNotExist(err) {
-		t.Errorf("pod-resources record outlived its pod: %v", err)
+	if _, err := os.Stat(podRec); !os.IsNotExist(err) {
+		t.Errorf("pod record outlived its pod: %v", err)
 	}
+}
+
+// podResourcesOf reads the podResources of a pod record.
+func podResourcesOf(t *testing.T, path string) json.RawMessage {
+	t.Helper()
+	var rec struct {
+		Res json.RawMessage `json:"podResources"`
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(data, &rec)
+	}
+	if err != nil {
+		t.Fatalf("pod record: %v", err)
+	}
+	return rec.Res
 }
 
 // TestKernelHostnames: CRI-O's test pods use hostnames that are not RFC

@@ -255,9 +255,6 @@ func TestKubeletRetryNeverComes(t *testing.T) {
 		if ips := allocatedIPs(e.d); len(ips) != 1 {
 			left = append(left, fmt.Sprintf("IPs %v", ips))
 		}
-		if entries, _ := os.ReadDir(filepath.Join(e.d.Dir, "state", "pod-resources")); len(entries) != 0 {
-			left = append(left, fmt.Sprintf("%d pod-resources records", len(entries)))
-		}
 		if pids := procsNaming(ctrID); len(pids) != 0 {
 			left = append(left, fmt.Sprintf("processes of the container %v", pids))
 		}

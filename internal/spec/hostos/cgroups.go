@@ -1,15 +1,14 @@
 package hostos
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	occgroups "github.com/opencontainers/cgroups"
 
+	"github.com/crio-runtime/crio/internal/cgroups"
 	"github.com/crio-runtime/crio/internal/spec"
 )
 
@@ -20,11 +19,10 @@ const CgroupRoot = "/sys/fs/cgroup"
 // runtime will use: v2 only when CgroupRoot itself is cgroup2, as runc
 // decides) and its online CPUs and memory nodes.
 func Cgroups() spec.CgroupSupport {
-	var st unix.Statfs_t
-	v2 := unix.Statfs(CgroupRoot, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+	v2 := occgroups.IsCgroup2UnifiedMode()
 	cs := spec.CgroupSupport{
 		V2:            v2,
-		HugepageSizes: HugepageSizes("/sys/kernel/mm/hugepages"),
+		HugepageSizes: slices.Clone(occgroups.HugePageSizes()),
 		CPUs:          readTrim("/sys/devices/system/cpu/online"),
 		Mems:          readTrim("/sys/devices/system/node/online"),
 	}
@@ -37,72 +35,13 @@ func Cgroups() spec.CgroupSupport {
 		// v2 has no RT group scheduling files: CPURealtime stays false.
 		return cs
 	}
-	mounts := V1Mounts("/proc/self/mountinfo")
+	layout, _ := cgroups.DetectLayout()
+	mounts := layout.V1
 	cs.Hugetlb = mounts["hugetlb"] != ""
 	cs.Swap = exists(mounts["memory"], "memory.memsw.limit_in_bytes")
 	cs.BlkioWeight = exists(mounts["blkio"], "blkio.weight") || exists(mounts["blkio"], "blkio.bfq.weight")
 	cs.CPURealtime = exists(mounts["cpu"], "cpu.rt_runtime_us")
 	return cs
-}
-
-// HugepageSizes lists the page sizes under dir (hugepages-2048kB ...) in
-// the CRI's form ("2MB", "1GB").
-func HugepageSizes(dir string) []string {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range ents {
-		kb, ok := strings.CutPrefix(e.Name(), "hugepages-")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseUint(strings.TrimSuffix(kb, "kB"), 10, 64)
-		if err != nil || n == 0 {
-			continue
-		}
-		out = append(out, pageSizeName(n))
-	}
-	return out
-}
-
-func pageSizeName(kb uint64) string {
-	switch {
-	case kb%(1<<20) == 0:
-		return strconv.FormatUint(kb>>20, 10) + "GB"
-	case kb%(1<<10) == 0:
-		return strconv.FormatUint(kb>>10, 10) + "MB"
-	}
-	return strconv.FormatUint(kb, 10) + "KB"
-}
-
-// V1Mounts maps each cgroup v1 controller to its mount point.
-func V1Mounts(mountinfo string) map[string]string {
-	out := map[string]string{}
-	f, err := os.Open(mountinfo)
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		fields, tail := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(fields) < 5 || len(tail) < 3 || tail[0] != "cgroup" {
-			continue
-		}
-		for _, opt := range strings.Split(tail[2], ",") {
-			switch opt {
-			case "rw", "ro":
-			default:
-				if _, seen := out[opt]; !seen {
-					out[opt] = fields[4]
-				}
-			}
-		}
-	}
-	return out
 }
 
 func exists(dir, file string) bool {

@@ -17,6 +17,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/crio-runtime/crio/internal/procattr"
 	"github.com/crio-runtime/crio/internal/spec"
 )
 
@@ -115,7 +116,7 @@ func BoundingCapabilities() ([]string, error) {
 		return nil, fmt.Errorf("parse CapBnd %q: %w", v, err)
 	}
 	var out []string
-	for i, name := range spec.KnownCapabilities {
+	for i, name := range procattr.KnownCapabilities {
 		if mask&(1<<uint(i)) != 0 {
 			out = append(out, name)
 		}

@@ -1,0 +1,121 @@
+package cgroups
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestCgroupPaths(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/crio-abc", "/crio-abc"},
+		{"/kubepods/besteffort/pod1/crio-abc", "/kubepods/besteffort/pod1/crio-abc"},
+		{"system.slice:crio:abc", "/system.slice/crio-abc.scope"},
+		{"kubepods-besteffort-pod1.slice:crio:abc", "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/crio-abc.scope"},
+	}
+	for _, tt := range tests {
+		got, err := ContainerCgroup(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("ContainerCgroup(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	pods := []struct{ parent, driver, want string }{
+		{"", "cgroupfs", ""},
+		{"/", "cgroupfs", ""},
+		{"/kubepods/pod1", "cgroupfs", "/kubepods/pod1"},
+		{"kubepods-pod1.slice", "systemd", "/kubepods.slice/kubepods-pod1.slice"},
+	}
+	for _, tt := range pods {
+		got, err := PodCgroup(tt.parent, tt.driver)
+		if err != nil || got != tt.want {
+			t.Errorf("PodCgroup(%q) = %q, %v; want %q", tt.parent, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"a--b.slice", "-a.slice", "a/b.slice", "nope"} {
+		if _, err := PodCgroup(bad, "systemd"); err == nil {
+			t.Errorf("PodCgroup(%q) accepted", bad)
+		}
+	}
+}
+
+func TestApplyV1AndV2(t *testing.T) {
+	root := t.TempDir()
+	for _, c := range []string{"cpu", "memory"} {
+		must(t, os.MkdirAll(filepath.Join(root, c, "pod1"), 0o755))
+	}
+	l := Layout{V1: map[string]string{"cpu": filepath.Join(root, "cpu"), "memory": filepath.Join(root, "memory")}}
+	r := Resources{CPUShares: 512, CPUQuota: 50000, CPUPeriod: 100000, MemoryLimit: 64 << 20}
+	if err := l.Apply("/pod1", r.Add(Resources{CPUShares: 2, CPUQuota: 10000, MemoryLimit: 1 << 20})); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{
+		"cpu/pod1/cpu.shares": "514", "cpu/pod1/cpu.cfs_quota_us": "60000", "cpu/pod1/cpu.cfs_period_us": "100000",
+		"memory/pod1/memory.limit_in_bytes": "68157440",
+	} {
+		if got := readFile(t, filepath.Join(root, file)); got != want {
+			t.Errorf("%s = %q, want %q", file, got, want)
+		}
+	}
+	if err := l.Apply("/nopod", r); !errors.Is(err, ErrNoCgroup) {
+		t.Errorf("missing pod cgroup: %v", err)
+	}
+
+	v2 := Layout{Unified: true, V2Root: root}
+	must(t, os.MkdirAll(filepath.Join(root, "pod2"), 0o755))
+	if err := v2.Apply("/pod2", Resources{CPUShares: 1024, CPUQuota: -1, MemoryLimit: 1 << 30}); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{"pod2/cpu.weight": "39", "pod2/cpu.max": "max 100000", "pod2/memory.max": "1073741824"} {
+		if got := readFile(t, filepath.Join(root, file)); got != want {
+			t.Errorf("%s = %q, want %q", file, got, want)
+		}
+	}
+}
+
+func TestSharesToWeight(t *testing.T) {
+	for shares, want := range map[uint64]uint64{0: 0, 2: 1, 1024: 39, 262144: 10000, 1 << 30: 10000} {
+		if got := SharesToWeight(shares); got != want {
+			t.Errorf("SharesToWeight(%d) = %d, want %d", shares, got, want)
+		}
+	}
+}
+
+func TestWeightToShares(t *testing.T) {
+	for weight, want := range map[uint64]uint64{0: 0, 1: 2, 100: 2597, 10000: 262144} {
+		if got := WeightToShares(weight); got != want {
+			t.Errorf("WeightToShares(%d) = %d, want %d", weight, got, want)
+		}
+	}
+}
+
+// TestDetectLayout reads this host's mounts: a v2 host has one root, a v1
+// or hybrid one has at least the memory controller.
+func TestDetectLayout(t *testing.T) {
+	l, err := DetectLayout()
+	if err != nil {
+		t.Skipf("no cgroups here: %v", err)
+	}
+	if l.Unified && l.V2Root == "" || !l.Unified && l.V1["memory"] == "" {
+		t.Errorf("layout %+v", l)
+	}
+	if !l.Unified && l.Dir("nosuchcontroller", "/a") != "" {
+		t.Error("unmounted controller has a directory")
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,111 @@
+package podmetrics
+
+import (
+	"log/slog"
+	"os"
+	"slices"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/container"
+	"github.com/crio-runtime/crio/internal/cristats"
+	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/internal/stats"
+)
+
+// Lister reports the described metrics from the collector's cache.
+type Lister struct {
+	Collector *stats.Collector
+	GraphRoot string                  // the storage graph root, for the disk group
+	Included  func(group string) bool // see Descriptors
+	Log       *slog.Logger
+}
+
+// List reports every ready pod of pods: network series for the pod,
+// cgroup and disk series per container of byPod.
+func (l Lister) List(pods []*sandbox.Sandbox, byPod map[string][]*container.Container) []*runtimeapi.PodSandboxMetrics {
+	inc := l.Included
+	fs := l.graphRootFs()
+	now := time.Now()
+	var out []*runtimeapi.PodSandboxMetrics
+	for _, sb := range pods {
+		if !sb.IsReady() {
+			continue
+		}
+		pm := &runtimeapi.PodSandboxMetrics{PodSandboxId: sb.ID}
+		md := sb.Metadata()
+		if inc("network") {
+			pm.Metrics = l.podNetMetrics(sb, []string{sb.ID, "", md.GetNamespace(), md.GetName(), "POD"})
+		}
+		for _, c := range byPod[sb.ID] {
+			base := []string{c.ID, c.ImageName, md.GetNamespace(), md.GetName(), c.Metadata().GetName()}
+			if cm := l.containerMetrics(c, base, fs, now); cm != nil {
+				pm.ContainerMetrics = append(pm.ContainerMetrics, cm)
+			}
+		}
+		out = append(out, pm)
+	}
+	return out
+}
+
+// graphRootFs measures the filesystem of the storage graph root once per
+// listing (nil when the disk group is off or statfs fails).
+func (l Lister) graphRootFs() *stats.FsInfo {
+	if !l.Included("disk") {
+		return nil
+	}
+	fi, err := stats.Filesystem(l.GraphRoot)
+	if err != nil {
+		l.Log.Debug("graph root filesystem", "error", err)
+		return nil
+	}
+	return &fi
+}
+
+// podNetMetrics reports every interface of the pod's network namespace,
+// lo included, as the pod itself lists them in /sys/class/net; a
+// hostNetwork pod's interfaces are the node's, as in CRI-O.
+func (l Lister) podNetMetrics(sb *sandbox.Sandbox, base []string) []*runtimeapi.Metric {
+	var devs []stats.NetDev
+	at := time.Now()
+	if sb.Namespace(sandbox.NetNS) != "" {
+		ps := l.Collector.Pod(cristats.PodRef(sb))
+		devs, at = ps.Net, ps.NetTime
+	} else if b, err := os.ReadFile("/proc/self/net/dev"); err == nil {
+		devs, _ = stats.ParseNetDev(b)
+	}
+	var out []*runtimeapi.Metric
+	for _, d := range devs {
+		for _, m := range netMetrics {
+			out = append(out, metric(m.name, at.UnixNano(), counter, append(slices.Clip(base), d.Name), m.value(d)))
+		}
+	}
+	return out
+}
+
+func (l Lister) containerMetrics(c *container.Container, base []string, fs *stats.FsInfo, now time.Time) *runtimeapi.ContainerMetrics {
+	if c.Status().Exited {
+		return nil
+	}
+	ref, ok := cristats.ContainerRef(c)
+	if !ok {
+		return nil
+	}
+	st := l.Collector.Container(ref)
+	in := &metricInput{c: c, s: st.Cgroup, disk: st.Disk, fs: fs, now: now}
+	cm := &runtimeapi.ContainerMetrics{ContainerId: c.ID}
+	for _, m := range containerMetrics {
+		if !l.Included(m.group) {
+			continue
+		}
+		for _, sr := range m.values(in) {
+			cm.Metrics = append(cm.Metrics, metric(m.name, sr.at.UnixNano(), m.typ, append(slices.Clip(base), sr.labels...), sr.v))
+		}
+	}
+	return cm
+}
+
+func metric(name string, at int64, typ runtimeapi.MetricType, labels []string, v uint64) *runtimeapi.Metric {
+	return &runtimeapi.Metric{Name: name, Timestamp: at, MetricType: typ, LabelValues: labels, Value: cristats.U64(v)}
+}
