@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
 GO        ?= go
-BUILDTAGS := containers_image_openpgp exclude_graphdriver_btrfs
+BUILDTAGS := containers_image_openpgp exclude_graphdriver_btrfs nri_no_wasm
 GOFLAGS_BUILD := -tags "$(BUILDTAGS)" -trimpath
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 GIT_COMMIT ?= $(shell c=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null && echo $$c || echo $$c-dirty; })

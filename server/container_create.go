@@ -17,6 +17,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 	log.InfoContext(ctx, "Creating container", "name", req.GetConfig().GetMetadata().GetName(),
 		"pod", req.PodSandboxId, "podName", req.GetSandboxConfig().GetMetadata().GetName())
 	cname := pending.ContainerName(req.PodSandboxId, req.GetConfig().GetMetadata())
+	defer s.nri.BlockSync()() // a plugin syncing now sees this container or its events
 	id, repeat, err := s.creations().Containers.Do(ctx, cname, pending.RequestDigest(req), func(ctx context.Context, stage func(string)) (string, error) {
 		stage("container creating")
 		c, err := s.containers.Create(ctx, req.PodSandboxId, req.Config, req.SandboxConfig)
@@ -33,6 +34,7 @@ func (s *Server) CreateContainer(ctx context.Context, req *runtimeapi.CreateCont
 		return nil, pending.CreateError(err, "container", cname)
 	}
 	s.containers.Publish(id)
+	s.nriPostCreate(ctx, id)
 	if repeat {
 		log.InfoContext(ctx, "Handing out the container an earlier request created", "container", id, "name", cname)
 	}

@@ -16,6 +16,7 @@ func (s *Server) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveCont
 		return nil, err
 	}
 	if c != nil {
+		s.nri.RemoveContainer(ctx, c)
 		s.obs().Metrics().ContainerRemoved(c.Metadata().GetName(), c.Status().OOMKilled)
 		logging.From(ctx).InfoContext(ctx, "Removed container", "container", c.ID, "name", c.Metadata().GetName(), "pod", c.PodID)
 	}

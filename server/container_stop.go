@@ -14,6 +14,7 @@ func (s *Server) StopContainer(ctx context.Context, req *runtimeapi.StopContaine
 	if err := s.containers.Stop(ctx, req.ContainerId, time.Duration(req.Timeout)*time.Second); err != nil {
 		return nil, err
 	}
+	s.nriStopped(ctx, req.ContainerId)
 	s.containers.LogLifecycle(ctx, "Stopped container", req.ContainerId)
 	return &runtimeapi.StopContainerResponse{}, nil
 }

@@ -19,10 +19,15 @@ func (s *Server) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePod
 		return nil, err
 	}
 	s.pods.LogLifecycle(ctx, "Removing pod sandbox", sb.ID)
+	if err := s.nriStopPod(ctx, sb.ID); err != nil {
+		return nil, err
+	}
+	ctrs := s.podContainers(sb.ID)
 	s.links().UnmountPod(ctx, sb)
 	if err := s.pods.Remove(ctx, sb.ID); err != nil {
 		return nil, err
 	}
+	s.nriRemovedPod(ctx, sb, ctrs)
 	logging.From(ctx).InfoContext(ctx, "Removed pod sandbox", "pod", sb.ID, "name", sb.Metadata().GetName(), "namespace", sb.Metadata().GetNamespace())
 	return &runtimeapi.RemovePodSandboxResponse{}, nil
 }

@@ -32,6 +32,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 	// The creation outlives a client that gives up: the kubelet's repeat
 	// of the same request gets its pod (see internal/pending).
 	cname := pending.PodName(md)
+	defer s.nri.BlockSync()() // a plugin syncing now sees this pod or its events
 	id, repeat, err := s.creations().Pods.Do(ctx, cname, pending.RequestDigest(req), func(ctx context.Context, stage func(string)) (string, error) {
 		stage("sandbox creating")
 		sb, err := s.pods.Run(ctx, req.GetConfig(), handler, ro, func(st string, d time.Duration) {
@@ -49,6 +50,9 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 			}
 		}
 		s.links().MountPod(ctx, sb)
+		if err := s.nriRunPod(ctx, sb); err != nil {
+			return "", err
+		}
 		log.InfoContext(ctx, "Ran pod sandbox", "pod", sb.ID, "name", md.GetName(), "namespace", md.GetNamespace(), "ips", sb.IPs)
 		return sb.ID, nil
 	})

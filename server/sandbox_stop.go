@@ -13,6 +13,9 @@ func (s *Server) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSand
 	if sb, err := s.pods.Get(req.PodSandboxId); err == nil {
 		s.links().UnmountPod(ctx, sb)
 	}
+	if err := s.nriStopPod(ctx, req.PodSandboxId); err != nil {
+		return nil, err
+	}
 	if err := s.pods.Stop(ctx, req.PodSandboxId); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/crio-runtime/crio/internal/linklogs"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/network"
+	"github.com/crio-runtime/crio/internal/nri"
 	"github.com/crio-runtime/crio/internal/observability"
 	"github.com/crio-runtime/crio/internal/pending"
 	"github.com/crio-runtime/crio/internal/sandbox"
@@ -48,6 +49,7 @@ type Server struct {
 	images     *image.Service
 	containers *container.Manager
 	streamSrv  *streaming.Server
+	nri        *nri.API // nil when enable_nri is false
 
 	obsMu    sync.Mutex
 	obsState *observability.Observability // stats, events, metrics
@@ -97,6 +99,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, logs *loggin
 	if err := s.initObservability(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.nri.Start(nriDomain{s}); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -111,6 +116,7 @@ func (s *Server) wire(cfg *config.Config, log *slog.Logger) error {
 	if s.images, err = newImageService(cfg, log); err != nil {
 		return err
 	}
+	s.nri = nri.New(c.NRI, log)
 	pods := sandbox.NewPods()
 	s.containers = container.NewManager(container.Options{
 		RunDir:          filepath.Join(c.RunRoot, "crio", "containers"),
@@ -118,6 +124,7 @@ func (s *Server) wire(cfg *config.Config, log *slog.Logger) error {
 		AttachSocketDir: c.Runtime.ContainerAttachSocketDir,
 		DefaultLogDir:   c.LogDir,
 		CgroupV2:        cgroupV2(),
+		SpecAdjuster:    s.nri,
 	}, container.Deps{Config: s.Config, Store: s.store, Pods: pods, Images: s.images, OnChange: s.ContainerChanged})
 	s.pods = sandbox.NewManager(sandbox.Options{
 		RunDir:        filepath.Join(c.RunRoot, "crio", "pods"),
@@ -179,6 +186,7 @@ func (s *Server) Reload(next *config.Config) []config.Change {
 // state lock last. Containers and pods keep running: they outlive the
 // daemon.
 func (s *Server) Shutdown() error {
+	s.nri.Stop()
 	s.shutdownStreaming()
 	s.shutdownObservability()
 	if s.containers != nil {
@@ -282,7 +290,7 @@ func (s *Server) startObservability(ctx context.Context, endpoint bool) (*observ
 	return observability.Start(ctx, observability.Options{
 		Config: s.Config, Log: s.log, Pods: s.pods, Containers: s.containers, Images: s.images,
 		CodeOf:    func(err error) codes.Code { return status.Code(toStatus(err)) },
-		PodStatus: podStatus, ContainerStatus: containerStatus,
+		PodStatus: podStatus, ContainerStatus: containerStatus, OnContainerStopped: s.nriExited,
 	}, endpoint)
 }
 
@@ -337,7 +345,7 @@ func (s *Server) creations() *pending.Creations {
 	s.retryOnce.Do(func() {
 		s.retry = pending.NewCreations(pending.CreationsOptions{
 			Log: s.log, Stalled: func(stage string) { s.obs().Metrics().Stalled(stage) },
-			DiscardPod: s.discardPod, DiscardContainer: s.containers.Discard,
+			DiscardPod: s.discardUnclaimedPod, DiscardContainer: s.discardUnclaimedContainer,
 		})
 	})
 	return s.retry

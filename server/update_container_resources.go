@@ -14,9 +14,14 @@ func (s *Server) UpdateContainerResources(ctx context.Context, req *runtimeapi.U
 	if err := s.checkMemoryDecrease(req.ContainerId, req.GetLinux().GetMemoryLimitInBytes()); err != nil {
 		return nil, err
 	}
-	if err := s.containers.UpdateResources(ctx, req.ContainerId, req.Linux); err != nil {
+	res, err := s.nriUpdate(ctx, req.ContainerId, req.Linux)
+	if err != nil {
 		return nil, err
 	}
+	if err := s.containers.UpdateResources(ctx, req.ContainerId, res); err != nil {
+		return nil, err
+	}
+	s.nriPostUpdate(ctx, req.ContainerId)
 	return &runtimeapi.UpdateContainerResourcesResponse{}, nil
 }
 

@@ -13,6 +13,9 @@ func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.
 	if err != nil {
 		return nil, err
 	}
+	if err := s.nri.UpdatePodSandbox(ctx, sb, req.Overhead, req.Resources); err != nil {
+		return nil, err
+	}
 	if err := s.pods.UpdateResources(ctx, sb, req.Overhead, req.Resources); err != nil {
 		return nil, err
 	}

@@ -229,6 +229,9 @@ func (cr *creation) makeSpec(ctx context.Context) error {
 	for _, w := range res.Warnings {
 		logging.From(ctx).Warn("container spec", "container", c.ID, "warning", w)
 	}
+	if err := m.adjustSpec(ctx, cr.sb, c, res.Spec, cr.undo.Push); err != nil {
+		return err
+	}
 	m.logHostWarnings(logging.From(ctx), res.HostWarnings)
 	cr.spec = res
 	c.spec, c.StopSignal, c.Resources = res.Spec, res.StopSignal, res.Spec.Linux.Resources

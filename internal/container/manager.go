@@ -25,6 +25,8 @@ type Options struct {
 	AttachSocketDir string
 	DefaultLogDir   string
 	CgroupV2        bool
+	// SpecAdjuster, if set, adjusts each generated spec (NRI).
+	SpecAdjuster SpecAdjuster
 }
 
 // Deps are what the manager works with, all given at construction.

@@ -33,3 +33,6 @@ func visible(all []*Container) []*Container {
 	}
 	return out
 }
+
+// Lookup finds a container by its full id, hidden or not.
+func (m *Manager) Lookup(id string) (*Container, bool) { return m.index.Get(id) }

@@ -39,6 +39,8 @@ type Options struct {
 	// PodStatus and ContainerStatus are the statuses events carry.
 	PodStatus       func(*sandbox.Sandbox) *runtimeapi.PodSandboxStatus
 	ContainerStatus func(*container.Container) *runtimeapi.ContainerStatus
+	// OnContainerStopped, if set, hears of each container's stop (NRI).
+	OnContainerStopped func(id string)
 }
 
 // Observability is the running state of stats, events and metrics.
@@ -192,5 +194,8 @@ func (o *Observability) observeChange(ch events.Change) {
 			oom, name = c.Status().OOMKilled, c.Metadata().Name
 		}
 		o.metrics.ContainerExited(name, oom)
+		if o.opts.OnContainerStopped != nil {
+			o.opts.OnContainerStopped(ch.ID)
+		}
 	}
 }

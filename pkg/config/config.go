@@ -119,28 +119,3 @@ type StatsConfig struct {
 	CollectionPeriod      int      `toml:"collection_period" env:"COLLECTION_PERIOD" notimpl:"true" doc:"Seconds between pod metrics collections; 0 collects on demand."`
 	IncludedPodMetrics    []string `toml:"included_pod_metrics" env:"CONTAINER_INCLUDED_POD_METRICS,CONTAINER_INCLUDED_POD_METRCIS" doc:"Pod metric groups ListPodSandboxMetrics reports (cpu, memory, network, disk, diskIO, process, spec, hugetlb, pressure, or \"all\" alone); an empty list reports only container_last_seen, as CRI-O. Default \"all\" (CRI-O: empty) so the kubelet and critest get the cAdvisor series."`
 }
-
-// NRIConfig is the [crio.nri] table. NRI is not provided by this runtime.
-type NRIConfig struct {
-	EnableNRI                    bool     `toml:"enable_nri" notimpl:"true" doc:"Run NRI (Node Resource Interface) plugins. Not provided by this runtime (CRI-O's default is true)."`
-	NRIPluginDir                 string   `toml:"nri_plugin_dir" notimpl:"true" doc:"Directory of NRI plugins started at boot."`
-	NRIPluginConfigDir           string   `toml:"nri_plugin_config_dir" notimpl:"true" doc:"Directory of configs for the NRI plugins started at boot."`
-	NRIListen                    string   `toml:"nri_listen" notimpl:"true" doc:"Socket externally started NRI plugins connect to."`
-	NRIDisableConnections        bool     `toml:"nri_disable_connections" notimpl:"true" doc:"Refuse externally started NRI plugins."`
-	NRIPluginRegistrationTimeout Duration `toml:"nri_plugin_registration_timeout" notimpl:"true" doc:"How long an NRI plugin may take to register."`
-	NRIPluginRequestTimeout      Duration `toml:"nri_plugin_request_timeout" notimpl:"true" doc:"How long an NRI plugin may take to answer a request."`
-
-	DefaultValidator NRIValidatorConfig `toml:"default_validator"`
-}
-
-// NRIValidatorConfig is the [crio.nri.default_validator] table.
-type NRIValidatorConfig struct {
-	Enable                                bool     `toml:"nri_enable_default_validator" notimpl:"true" doc:"Run the built-in validator that limits what NRI plugins may change."`
-	RejectOCIHookAdjustment               bool     `toml:"nri_validator_reject_oci_hook_adjustment" notimpl:"true" doc:"Refuse NRI plugins that add OCI hooks."`
-	RejectRuntimeDefaultSeccompAdjustment bool     `toml:"nri_validator_reject_runtime_default_seccomp_adjustment" notimpl:"true" doc:"Refuse NRI plugins that change the RuntimeDefault seccomp profile."`
-	RejectUnconfinedSeccompAdjustment     bool     `toml:"nri_validator_reject_unconfined_seccomp_adjustment" notimpl:"true" doc:"Refuse NRI plugins that change an Unconfined seccomp profile."`
-	RejectCustomSeccompAdjustment         bool     `toml:"nri_validator_reject_custom_seccomp_adjustment" notimpl:"true" doc:"Refuse NRI plugins that change a Localhost seccomp profile."`
-	RejectNamespaceAdjustment             bool     `toml:"nri_validator_reject_namespace_adjustment" notimpl:"true" doc:"Refuse NRI plugins that change Linux namespaces."`
-	RequiredPlugins                       []string `toml:"nri_validator_required_plugins" notimpl:"true" doc:"NRI plugins that must be present before containers start."`
-	TolerateMissingPluginsAnnotation      string   `toml:"nri_validator_tolerate_missing_plugins_annotation" notimpl:"true" doc:"Pod annotation that lets a pod start without the required NRI plugins."`
-}

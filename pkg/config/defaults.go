@@ -92,14 +92,7 @@ func DefaultFor(h Host) *Config {
 		},
 		Tracing: TracingConfig{TracingEndpoint: "127.0.0.1:4317"},
 		Stats:   StatsConfig{IncludedPodMetrics: []string{AllPodMetrics}},
-		NRI: NRIConfig{
-			NRIPluginDir:                 "/opt/nri/plugins",
-			NRIPluginConfigDir:           "/etc/nri/conf.d",
-			NRIListen:                    "/var/run/nri/nri.sock",
-			NRIPluginRegistrationTimeout: Duration{5 * time.Second},
-			NRIPluginRequestTimeout:      Duration{2 * time.Second},
-			DefaultValidator:             NRIValidatorConfig{RequiredPlugins: []string{}},
-		},
+		NRI:     defaultNRI(),
 	}}
 }
 

@@ -42,7 +42,7 @@ var logLevels = []string{"fatal", "panic", "error", "warn", "warning", "info", "
 
 // Validate checks the config and returns the first problem, naming the key.
 func (c *Config) Validate() error {
-	for _, check := range []func() error{c.validatePaths, c.validateAPI, c.validateRuntime, c.validateSecurity, c.validateNodeFiles, c.validateImage, c.validateNetwork, c.validateCompatKeys} {
+	for _, check := range []func() error{c.validatePaths, c.validateAPI, c.validateRuntime, c.validateSecurity, c.validateNodeFiles, c.validateImage, c.validateNetwork, c.validateNRI, c.validateCompatKeys} {
 		if err := check(); err != nil {
 			return err
 		}

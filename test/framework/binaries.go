@@ -13,7 +13,7 @@ import (
 )
 
 // BuildTags are the tags every binary is built with.
-const BuildTags = "containers_image_openpgp exclude_graphdriver_btrfs"
+const BuildTags = "containers_image_openpgp exclude_graphdriver_btrfs nri_no_wasm"
 
 var (
 	buildOnce sync.Once

@@ -37,6 +37,10 @@ type Options struct {
 	RunTmpfs bool
 }
 
+// NRISocket is the daemon's NRI plugin socket (NRI is on by default, as
+// in CRI-O; each daemon has its own socket and plugin dirs).
+func (d *Daemon) NRISocket() string { return d.path("nri.sock") }
+
 // Daemon is a running crio under test.
 type Daemon struct {
 	Dir        string // private root of everything the daemon writes
@@ -131,9 +135,15 @@ network_dir = %[11]q
 signature_policy = %[12]q
 registries_conf = %[13]q
 registries_conf_dir = %[14]q
+
+[crio.nri]
+nri_listen = %[16]q
+nri_plugin_dir = %[17]q
+nri_plugin_config_dir = %[18]q
 `, d.path("storage"), d.path("run/storage"), d.path("logs"), d.path("state"), d.path("run/version"),
 		d.path("clean.shutdown"), d.Socket, d.path("exits"), d.path("run"), d.path("run/runc"), d.path("cni"),
-		d.path("policy.json"), d.path("registries.conf"), d.path("registries.conf.d"), d.CDIDir())
+		d.path("policy.json"), d.path("registries.conf"), d.path("registries.conf.d"), d.CDIDir(),
+		d.path("nri.sock"), d.path("nri/plugins"), d.path("nri/conf.d"))
 }
 
 // CDIDir is the daemon's private cdi_spec_dirs entry (instead of the host's

@@ -118,7 +118,7 @@ func TestCompatAllCRIOKeysAtDefaults(t *testing.T) {
 	checkReport(t, d, []string{
 		"crio.internal_repair", "crio.runtime.apparmor_profile", "crio.runtime.enable_criu_support",
 		"crio.checkpoint_restore.container_level_enabled", "crio.image.oci_artifact_mount_support",
-		"crio.nri.enable_nri", "crio.image.signature_policy_dir", "crio.runtime.runtimes.crun.container_min_memory",
+		"crio.image.signature_policy_dir", "crio.runtime.runtimes.crun.container_min_memory",
 	}, nil)
 	st, err := d.Runtime.Status(framework.Ctx(t), &runtimeapi.StatusRequest{Verbose: true})
 	if err != nil {
@@ -144,7 +144,7 @@ func TestCompatKubesprayConfigAndDropIns(t *testing.T) {
 	d.Start()
 	checkReport(t, d, []string{
 		"crio.runtime.apparmor_profile",
-		"crio.runtime.infra_ctr_cpuset", "crio.runtime.pinns_path", "crio.nri.enable_nri",
+		"crio.runtime.infra_ctr_cpuset", "crio.runtime.pinns_path",
 	}, nil)
 	logs := d.Logs()
 	if !strings.Contains(logs, "containers are monitored by conmon-go") || !strings.Contains(logs, "crio.runtime.runtimes.crun.monitor_path=/usr/bin/conmon") {
@@ -177,7 +177,10 @@ func TestCompatSysconfigCommandLine(t *testing.T) {
 		args = append(args, strings.Fields(sysconfig[v])...)
 	}
 	d := framework.StartDaemon(t, framework.Options{Args: args, Env: []string{"CONTAINER_INFRA_CTR_CPUSET=0", "CONTAINER_STOP_TIMEOUT=45"}})
-	checkReport(t, d, nil, []string{"--pinns-path", "--drop-infra-ctr", "--enable-nri", "--infra-ctr-cpuset"})
+	checkReport(t, d, nil, []string{"--pinns-path", "--drop-infra-ctr", "--infra-ctr-cpuset"})
+	if _, err := os.Stat(d.NRISocket()); err == nil {
+		t.Error("--enable-nri=false still opened the NRI socket")
+	}
 	st, err := d.Runtime.Status(framework.Ctx(t), &runtimeapi.StatusRequest{Verbose: true})
 	if err != nil {
 		t.Fatal(err)
