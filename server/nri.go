@@ -28,6 +28,8 @@ func (d nriDomain) UpdateContainer(ctx context.Context, id string, r *runtimeapi
 	return d.s.containers.UpdateResources(ctx, id, r)
 }
 
+func (d nriDomain) CDISpecDirs() []string { return d.s.Config().Crio.Runtime.CDISpecDirs }
+
 func (d nriDomain) EvictContainer(ctx context.Context, id, reason string) error {
 	logging.From(ctx).Info("Evicting container for an NRI plugin", "container", id, "reason", reason)
 	if err := d.s.containers.Stop(ctx, id, 0); err != nil {

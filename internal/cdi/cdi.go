@@ -65,8 +65,17 @@ func dedupe(names []string) []string {
 // dirs. A container that asks for none costs nothing, not even a scan.
 func Inject(dirs []string, s *specs.Spec, cfg *runtimeapi.ContainerConfig) error {
 	devices, err := Devices(cfg)
-	if err != nil || len(devices) == 0 {
+	if err != nil {
 		return err
+	}
+	return InjectNamed(dirs, s, devices)
+}
+
+// InjectNamed is Inject for devices named by their qualified names (an NRI
+// plugin's adjustment names them so).
+func InjectNamed(dirs []string, s *specs.Spec, devices []string) error {
+	if len(devices) == 0 {
+		return nil
 	}
 	if len(dirs) == 0 {
 		// The library would read its default dirs instead.

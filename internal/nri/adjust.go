@@ -8,6 +8,7 @@ import (
 	"github.com/containerd/nri/pkg/runtime-tools/generate"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/crio-runtime/crio/internal/cdi"
 	"github.com/crio-runtime/crio/internal/container"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/spec/hostos"
@@ -32,7 +33,7 @@ func (a *API) AdjustSpec(ctx context.Context, sb *sandbox.Sandbox, c *container.
 		undo()
 		return nil, fmt.Errorf("NRI CreateContainer: %w", err)
 	}
-	if err := applyAdjustment(spec, rpl.GetAdjust()); err != nil {
+	if err := applyAdjustment(spec, rpl.GetAdjust(), a.dom.CDISpecDirs()); err != nil {
 		undo()
 		return nil, fmt.Errorf("NRI CreateContainer: apply adjustment: %w", err)
 	}
@@ -42,12 +43,16 @@ func (a *API) AdjustSpec(ctx context.Context, sb *sandbox.Sandbox, c *container.
 }
 
 // applyAdjustment changes spec as adj asks: annotations, env, args, mounts,
-// devices, hooks, rlimits, resources, OOM score, sysctls, namespaces.
-func applyAdjustment(spec *specs.Spec, adj *api.ContainerAdjustment) error {
+// devices, CDI devices (resolved in cdiDirs), hooks, rlimits, resources,
+// OOM score, sysctls, namespaces.
+func applyAdjustment(spec *specs.Spec, adj *api.ContainerAdjustment, cdiDirs []string) error {
 	if adj == nil {
 		return nil
 	}
-	if err := generate.SpecGenerator(specGen{spec}).Adjust(adj); err != nil {
+	injectCDI := generate.WithCDIDeviceInjector(func(s *specs.Spec, names []string) error {
+		return cdi.InjectNamed(cdiDirs, s, names)
+	})
+	if err := generate.SpecGenerator(specGen{spec}, injectCDI).Adjust(adj); err != nil {
 		return err
 	}
 	// A negative score this daemon may not set would fail the runtime's

@@ -35,6 +35,8 @@ type Domain interface {
 	UpdateContainer(ctx context.Context, id string, r *runtimeapi.LinuxContainerResources) error
 	// EvictContainer stops a container a plugin evicted.
 	EvictContainer(ctx context.Context, id, reason string) error
+	// CDISpecDirs are where the CDI devices a plugin adds are resolved.
+	CDISpecDirs() []string
 }
 
 // API is the daemon's side of NRI. A nil *API, or one built from a config

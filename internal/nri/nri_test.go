@@ -5,7 +5,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	api "github.com/containerd/nri/pkg/adaptation"
@@ -34,7 +37,7 @@ func TestApplyAdjustment(t *testing.T) {
 	a.SetLinuxMemoryLimit(1 << 20)
 	a.SetLinuxCPUSetCPUs("0-1")
 	a.SetLinuxPidLimits(9)
-	if err := applyAdjustment(spec, a); err != nil {
+	if err := applyAdjustment(spec, a, nil); err != nil {
 		t.Fatal(err)
 	}
 	if spec.Annotations["k"] != "v" {
@@ -66,6 +69,7 @@ type fakeDomain struct {
 	evicted []string
 }
 
+func (f *fakeDomain) CDISpecDirs() []string               { return nil }
 func (f *fakeDomain) Pods() []*sandbox.Sandbox            { return nil }
 func (f *fakeDomain) Containers() []*container.Container  { return nil }
 func (f *fakeDomain) Pod(string) (*sandbox.Sandbox, bool) { return nil, false }
@@ -126,5 +130,30 @@ func TestMergeCRI(t *testing.T) {
 	got := mergeCRI(base, nriToCRI(criToNRI(&runtimeapi.LinuxContainerResources{CpusetCpus: "1", CpuQuota: 5})))
 	if got.CpuShares != 2 || got.MemoryLimitInBytes != 10 || got.CpusetCpus != "1" || got.CpuQuota != 5 || base.CpusetCpus != "0" {
 		t.Errorf("merged %+v (base %+v)", got, base)
+	}
+}
+
+// A plugin's CDI device is resolved in the CDI spec dirs and its edits
+// applied; one no spec defines fails the adjustment, naming it.
+func TestApplyAdjustmentCDIDevice(t *testing.T) {
+	dir := t.TempDir()
+	spec := `{"cdiVersion": "0.6.0", "kind": "example.com/nri", "devices": [{"name": "x",
+  "containerEdits": {"env": ["FROM_NRI_CDI=1"]}}]}`
+	if err := os.WriteFile(filepath.Join(dir, "nri.json"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &specs.Spec{Process: &specs.Process{}, Linux: &specs.Linux{}}
+	a := &api.ContainerAdjustment{}
+	a.AddCDIDevice(&api.CDIDevice{Name: "example.com/nri=x"})
+	if err := applyAdjustment(s, a, []string{dir}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(s.Process.Env, "FROM_NRI_CDI=1") {
+		t.Errorf("env %v: the CDI device's edits were not applied", s.Process.Env)
+	}
+	a = &api.ContainerAdjustment{}
+	a.AddCDIDevice(&api.CDIDevice{Name: "example.com/nri=missing"})
+	if err := applyAdjustment(s, a, []string{dir}); err == nil || !strings.Contains(err.Error(), "example.com/nri=missing") {
+		t.Errorf("unknown CDI device: %v, want an error naming it", err)
 	}
 }
