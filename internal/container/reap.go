@@ -23,6 +23,12 @@ type reaps struct {
 	mu       sync.Mutex
 	inflight []*reap
 	wg       sync.WaitGroup
+	// storage runs the reaps' storage work one at a time: two concurrent
+	// readers of containers/storage's container store race on its lock
+	// file's state (lockfile.AssertLocked reads what a second RLock writes;
+	// seen by make race once reaps ran in parallel). The store serialises
+	// layer deletion anyway, so nothing is lost.
+	storage sync.Mutex
 }
 
 type reap struct {
@@ -83,8 +89,10 @@ func (m *Manager) reapLater(ctx context.Context, rt ociRuntime, c *Container) {
 			log.Error("delete removed container from the runtime", "container", c.ID, "error", err)
 			return
 		}
+		m.reaps.storage.Lock()
 		m.deleteRootfs(c.ID)
 		m.unmountImages(c)
+		m.reaps.storage.Unlock()
 		for _, p := range []string{c.Bundle + "-volumes", c.Bundle} {
 			if err := os.RemoveAll(p); err != nil {
 				log.Error("remove container bundle", "container", c.ID, "error", err)
