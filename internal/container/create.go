@@ -419,11 +419,17 @@ func (m *Manager) mountImages(ctx context.Context, c *Container, mounts []*runti
 	return out, nil
 }
 
+// unmountImages unmounts c's image volumes. The record is cleared under
+// its lock: a removed container's reap runs while NRI or status may still
+// read it.
 func (m *Manager) unmountImages(c *Container) {
-	for _, id := range c.ImageMounts {
+	c.mu.Lock()
+	ids := c.ImageMounts
+	c.ImageMounts = nil
+	c.mu.Unlock()
+	for _, id := range ids {
 		m.layers.UnmountImage(id)
 	}
-	c.ImageMounts = nil
 }
 
 // stageTimer logs how long each step of a create or start took, at debug
