@@ -88,11 +88,6 @@ func Unimplemented(format string, args ...any) error {
 	return newKind(ErrUnimplemented, "", format, args)
 }
 
-// ResourceExhausted reports a limit reached.
-func ResourceExhausted(format string, args ...any) error {
-	return newKind(ErrResourceExhausted, "", format, args)
-}
-
 // Unavailable reports a transient failure worth a retry.
 func Unavailable(format string, args ...any) error {
 	return newKind(ErrUnavailable, "", format, args)
@@ -102,15 +97,6 @@ func Unavailable(format string, args ...any) error {
 // that decides the kind at run time (e.g. classifying a registry's answer).
 func New(kind error, format string, args ...any) error {
 	return newKind(kind, "", format, args)
-}
-
-// Field returns the request field an invalid-argument error names, or "".
-func Field(err error) string {
-	var ke *kindError
-	if errors.As(err, &ke) {
-		return ke.field
-	}
-	return ""
 }
 
 // Kind returns the kind of the outermost error in err's chain that has
