@@ -60,7 +60,7 @@ func (f *fakeRuntime) CreateWith(_ context.Context, mon launchedMonitor, cfg *mo
 	return monitor.StartResult{PID: os.Getpid(), MonitorPID: os.Getpid()}, nil
 }
 
-func (f *fakeRuntime) Start(_ context.Context, id string) error { return f.set(id, "running") }
+func (f *fakeRuntime) Start(_ context.Context, id string, _ int) error { return f.set(id, "running") }
 
 func (f *fakeRuntime) Kill(_ context.Context, id string, _ syscall.Signal) error {
 	f.mu.Lock()

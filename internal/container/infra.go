@@ -179,7 +179,7 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 	if err != nil {
 		return 0, 0, errdefs.New(errdefs.ErrUnknown, "pod infra process: %w", err)
 	}
-	if err := rt.Start(ctx, sb.ID); err != nil {
+	if err := rt.Start(ctx, sb.ID, res.PID); err != nil {
 		return 0, 0, errdefs.New(errdefs.ErrUnknown, "start pod infra process: %w", err)
 	}
 	return res.PID, startTime, nil

@@ -47,8 +47,11 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	// The record is written while the runtime starts the process; a crash
 	// before the start took effect is undone by reconcile.
 	persisted := m.updateAsync(c, func(c *Container) { c.Started, c.StartedAt = true, time.Now().UnixNano() })
+	c.mu.Lock()
+	pid := c.Pid
+	c.mu.Unlock()
 	stage := stageTimer(ctx)
-	err = rt.Start(ctx, c.ID)
+	err = rt.Start(ctx, c.ID, pid)
 	stage("runtime_start")
 	if err != nil {
 		_ = persisted()

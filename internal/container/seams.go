@@ -22,7 +22,8 @@ type ociRuntime interface {
 	// monitor's Abort must follow.
 	Launch() (launchedMonitor, error)
 	CreateWith(ctx context.Context, mon launchedMonitor, cfg *monitor.Config) (monitor.StartResult, error)
-	Start(ctx context.Context, id string) error
+	// Start runs the created container whose init process is pid.
+	Start(ctx context.Context, id string, pid int) error
 	Kill(ctx context.Context, id string, sig syscall.Signal) error
 	Delete(ctx context.Context, id string) error
 	State(ctx context.Context, id string) (*oci.State, error)

@@ -109,12 +109,6 @@ func (r *Runtime) CreateWith(ctx context.Context, p *monitor.Pending, cfg *monit
 	return res, err
 }
 
-// Start runs the container's process.
-func (r *Runtime) Start(ctx context.Context, id string) error {
-	_, err := r.run(ctx, nil, "start", id)
-	return err
-}
-
 // Kill sends sig to the container's init process.
 func (r *Runtime) Kill(ctx context.Context, id string, sig syscall.Signal) error {
 	_, err := r.run(ctx, nil, "kill", id, fmt.Sprint(int(sig)))

@@ -1,0 +1,71 @@
+package oci
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// fifoContainer makes runc's layout of a created container under a new
+// root: <root>/<id>/exec.fifo, and a process standing in for its init that
+// runs script (with $FIFO set).
+func fifoContainer(t *testing.T, script string) (*Runtime, string, *exec.Cmd) {
+	t.Helper()
+	root := t.TempDir()
+	fifo := filepath.Join(root, "ctr1", "exec.fifo")
+	if err := os.MkdirAll(filepath.Dir(fifo), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	init := exec.Command("sh", "-c", script)
+	init.Env = append(os.Environ(), "FIFO="+fifo)
+	if err := init.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = init.Process.Kill(); _ = init.Wait() })
+	// No runc binary there: only the fifo can start the container.
+	rt := &Runtime{Name: "runc", Path: filepath.Join(t.TempDir(), "runc"), Root: root}
+	return rt, fifo, init
+}
+
+func TestStartReadsRuncExecFifo(t *testing.T) {
+	rt, fifo, init := fifoContainer(t, `printf 0 > "$FIFO"; exec sleep 60`)
+	if err := rt.Start(context.Background(), "ctr1", init.Process.Pid); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if _, err := os.Lstat(fifo); !os.IsNotExist(err) {
+		t.Fatalf("exec fifo left behind (runc would read the container as created): %v", err)
+	}
+}
+
+func TestStartInitDiedBeforeWriting(t *testing.T) {
+	rt, fifo, init := fifoContainer(t, `exit 3`)
+	// Not reaped yet: a zombie, as a container's dead init is until its
+	// monitor reaps it.
+	var si unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, init.Process.Pid, &si, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := rt.Start(context.Background(), "ctr1", init.Process.Pid)
+	if err == nil || !strings.Contains(err.Error(), "already dead") {
+		t.Fatalf("start of a dead init: %v, want already dead", err)
+	}
+	if _, err := os.Lstat(fifo); err != nil {
+		t.Fatalf("exec fifo of an unstarted container removed: %v", err)
+	}
+}
+
+func TestStartOtherRuntimeExecsIt(t *testing.T) {
+	rt, _, init := fifoContainer(t, `printf 0 > "$FIFO"; exec sleep 60`)
+	rt.Name, rt.Path = "crun", filepath.Join(filepath.Dir(rt.Path), "crun")
+	if err := rt.Start(context.Background(), "ctr1", init.Process.Pid); err == nil {
+		t.Fatal("start through a missing crun binary succeeded; only runc's fifo may be read directly")
+	}
+}
