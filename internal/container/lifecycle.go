@@ -46,10 +46,11 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	// StartedAt <= FinishedAt).
 	// The record is written while the runtime starts the process; a crash
 	// before the start took effect is undone by reconcile.
-	persisted := m.updateAsync(c, func(c *Container) { c.Started, c.StartedAt = true, time.Now().UnixNano() })
+	// Read before the record's write takes c.mu for its fsync.
 	c.mu.Lock()
 	pid := c.Pid
 	c.mu.Unlock()
+	persisted := m.updateAsync(c, func(c *Container) { c.Started, c.StartedAt = true, time.Now().UnixNano() })
 	stage := stageTimer(ctx)
 	err = rt.Start(ctx, c.ID, pid)
 	stage("runtime_start")
