@@ -67,11 +67,14 @@ func startByFifo(ctx context.Context, fifo string, pid int) error {
 		return errNoFastStart // no pidfd support, or init is gone: runc start says which
 	}
 	defer unix.Close(pidfd)
-	fd, err := unix.Open(fifo, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(fifo, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return errNoFastStart
 	}
 	defer unix.Close(fd)
+	if st := (unix.Stat_t{}); unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return errNoFastStart // not runc's fifo: runc start decides
+	}
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {
 		if err := ctx.Err(); err != nil {
