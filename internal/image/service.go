@@ -86,6 +86,8 @@ type Service struct {
 	info   map[string]*imageInfo // image ID -> immutable facts
 
 	fs fsCache
+
+	noFastPull bool // tests: every pull takes copy.Image (see fastPull)
 }
 
 // New opens (creating if needed) the containers/storage store.
