@@ -24,9 +24,9 @@ const (
 	// fastParallel bounds concurrent layer downloads (copy.Image uses 6;
 	// fewer here because each download also decompresses).
 	fastParallel = 3
-	// memSpoolMax: smaller blobs are spooled in memory, larger ones to an
-	// unlinked file under the store's temp dir.
-	memSpoolMax = 8 << 20
+	// memSpoolMax: smaller uncompressed layers are spooled in memory,
+	// larger ones to an unlinked file under the store's temp dir.
+	memSpoolMax = 16 << 20
 )
 
 type fastPuller struct {
@@ -103,23 +103,29 @@ func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 	return parent, nil
 }
 
-// apply stores a checked blob exactly as the storage destination does:
-// same ID, parent, and trusted digests (storage then decompresses once).
+// apply stores a checked layer as the storage destination does: same ID,
+// parent, and (verified) digests and blob size. It hands storage the
+// uncompressed tar, so nothing is decompressed twice; the layer record
+// then says "compression": none, which only store.Diff without an
+// explicit compression reads (containers/image always asks for none).
 func (p *fastPuller) apply(id, parent string, i int, sp *spool) error {
 	r, err := sp.reader()
 	if err != nil {
 		return err
 	}
-	opts := &storage.LayerOptions{OriginalDigest: p.img.layers[i].Digest, UncompressedDigest: p.img.diffIDs[i]}
+	size := p.img.layers[i].Size
+	opts := &storage.LayerOptions{
+		OriginalDigest: p.img.layers[i].Digest, OriginalSize: &size, UncompressedDigest: p.img.diffIDs[i],
+	}
 	if _, _, err := p.s.store.PutLayer(id, parent, nil, "", false, opts, r); err != nil && !errors.Is(err, storage.ErrDuplicateID) {
 		return fmt.Errorf("adding layer with blob %s: %w", p.img.layers[i].Digest, err)
 	}
 	return nil
 }
 
-// fetch downloads layer i once, scanning its tar entries, digesting the
-// blob and its uncompressed form, and spooling it; the digests must match
-// the manifest and the config's diff_ids.
+// fetch downloads layer i once, digesting the blob, decompressing it,
+// scanning its tar entries, digesting and spooling the uncompressed tar;
+// the digests must match the manifest and the config's diff_ids.
 func (p *fastPuller) fetch(ctx context.Context, i int) (_ *spool, retErr error) {
 	info := p.img.layers[i]
 	body, _, err := p.src.GetBlob(ctx, info, none.NoCache)
@@ -127,10 +133,7 @@ func (p *fastPuller) fetch(ctx context.Context, i int) (_ *spool, retErr error) 
 		return nil, fmt.Errorf("reading blob %s: %w", info.Digest, err)
 	}
 	defer body.Close()
-	sp, err := newSpool(p.s.tmp, info.Size)
-	if err != nil {
-		return nil, err
-	}
+	sp := newSpool(p.s.tmp, info.Size)
 	defer func() {
 		if retErr != nil {
 			sp.release()
@@ -138,12 +141,13 @@ func (p *fastPuller) fetch(ctx context.Context, i int) (_ *spool, retErr error) 
 	}()
 	in := p.events.reader(io.LimitReader(body, info.Size+1), info)
 	blobDigest := digest.Canonical.Digester()
-	raw := io.TeeReader(in, io.MultiWriter(sp, blobDigest.Hash()))
+	raw := io.TeeReader(in, blobDigest.Hash())
 	lf := &layerFacts{dirs: map[string]bool{}}
-	diffID, scanErr := scanAndDigest(raw, lf)
+	diffID, scanErr := scanAndDigest(raw, lf, sp)
 	if scanErr == nil {
 		_, scanErr = io.Copy(io.Discard, raw) // bytes after the compressed stream
 	}
+	size := int64(in.offset)
 	switch {
 	case in.err != nil: // the transfer failed, not the content
 		return nil, fmt.Errorf("reading blob %s: %w", info.Digest, in.err)
@@ -155,8 +159,8 @@ func (p *fastPuller) fetch(ctx context.Context, i int) (_ *spool, retErr error) 
 		return nil, &layerRejectedError{digest: info.Digest.String(), err: scanErr}
 	case blobDigest.Digest() != info.Digest:
 		return nil, fmt.Errorf("blob %s: digest mismatch: got %s", info.Digest, blobDigest.Digest())
-	case sp.size != info.Size:
-		return nil, fmt.Errorf("blob %s: size %d does not match expected %d", info.Digest, sp.size, info.Size)
+	case size != info.Size:
+		return nil, fmt.Errorf("blob %s: size %d does not match expected %d", info.Digest, size, info.Size)
 	case diffID != p.img.diffIDs[i]:
 		return nil, fmt.Errorf("layer %d (blob %s) does not match config's DiffID %q", i, info.Digest, p.img.diffIDs[i])
 	}
@@ -165,9 +169,10 @@ func (p *fastPuller) fetch(ctx context.Context, i int) (_ *spool, retErr error) 
 	return sp, nil
 }
 
-// scanAndDigest decompresses a layer once, rejecting unsafe tar entries
-// (see checkEntry) and returning the digest of the uncompressed stream.
-func scanAndDigest(r io.Reader, f *layerFacts) (digest.Digest, error) {
+// scanAndDigest decompresses a layer, rejecting unsafe tar entries (see
+// checkEntry), copies the uncompressed stream to out and returns its
+// digest.
+func scanAndDigest(r io.Reader, f *layerFacts, out io.Writer) (digest.Digest, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(10)
 	var plain io.Reader = br
@@ -189,7 +194,7 @@ func scanAndDigest(r io.Reader, f *layerFacts) (digest.Digest, error) {
 		plain = dr
 	}
 	d := digest.Canonical.Digester()
-	tee := io.TeeReader(plain, d.Hash())
+	tee := io.TeeReader(plain, io.MultiWriter(d.Hash(), out))
 	tr := tar.NewReader(tee)
 	links := map[string]bool{}
 	for entries := 0; ; entries++ {
@@ -210,29 +215,32 @@ func scanAndDigest(r io.Reader, f *layerFacts) (digest.Digest, error) {
 	return d.Digest(), nil
 }
 
-// spool holds one checked blob until it is applied.
+// spool holds one checked, uncompressed layer until it is applied: in
+// memory up to memSpoolMax, then in an unlinked file under dir.
 type spool struct {
+	dir  string
 	buf  *bytes.Buffer
 	f    *os.File
 	size int64
 	err  error
 }
 
-func newSpool(dir string, size int64) (*spool, error) {
-	if size <= memSpoolMax {
-		return &spool{buf: bytes.NewBuffer(make([]byte, 0, max(size, 0)))}, nil
-	}
-	f, err := os.CreateTemp(dir, "layer-")
-	if err != nil {
-		return nil, fmt.Errorf("spool layer: %w", err)
-	}
-	_ = os.Remove(f.Name()) // gone with the descriptor, even after a crash
-	return &spool{f: f}, nil
+func newSpool(dir string, blobSize int64) *spool {
+	return &spool{dir: dir, buf: bytes.NewBuffer(make([]byte, 0, min(max(2*blobSize, 0), memSpoolMax)))}
 }
 
 func (s *spool) Write(b []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.f == nil && s.buf.Len()+len(b) > memSpoolMax {
+		s.err = s.toFile()
+		if s.err != nil {
+			return 0, s.err
+		}
+	}
 	var n int
-	if s.buf != nil {
+	if s.f == nil {
 		n, s.err = s.buf.Write(b)
 	} else {
 		n, s.err = s.f.Write(b)
@@ -241,8 +249,22 @@ func (s *spool) Write(b []byte) (int, error) {
 	return n, s.err
 }
 
+func (s *spool) toFile() error {
+	f, err := os.CreateTemp(s.dir, "layer-")
+	if err != nil {
+		return fmt.Errorf("spool layer: %w", err)
+	}
+	_ = os.Remove(f.Name()) // gone with the descriptor, even after a crash
+	s.f = f
+	if _, err := f.Write(s.buf.Bytes()); err != nil {
+		return fmt.Errorf("spool layer: %w", err)
+	}
+	s.buf = nil
+	return nil
+}
+
 func (s *spool) reader() (io.Reader, error) {
-	if s.buf != nil {
+	if s.f == nil {
 		return bytes.NewReader(s.buf.Bytes()), nil
 	}
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
