@@ -294,37 +294,60 @@ func (p *fastPuller) commit(destRef types.ImageReference, top string) (string, e
 		return "", err
 	}
 	store := p.s.store
-	created := true
-	if _, err := store.CreateImage(id, nil, top, "", opts); err != nil {
-		if !errors.Is(err, storage.ErrDuplicateID) {
-			return "", fmt.Errorf("creating image %q: %w", id, err)
-		}
-		created = false
-		img, err := store.Image(id)
-		if err != nil {
-			return "", fmt.Errorf("reading image %q: %w", id, err)
-		}
-		if img.TopLayer != top {
-			return "", fmt.Errorf("image with ID %q already exists, but uses a different top layer: %w", id, storage.ErrDuplicateID)
-		}
-		for _, bd := range opts.BigData {
-			if err := store.SetImageBigData(id, bd.Key, bd.Data, manifest.Digest); err != nil {
-				return "", fmt.Errorf("saving big data %q for image %q: %w", bd.Key, id, err)
-			}
-		}
-		if err := store.SetMetadata(id, opts.Metadata); err != nil {
-			return "", fmt.Errorf("saving metadata for image %q: %w", id, err)
+	var names []string
+	if name := destRef.DockerReference(); name != nil {
+		names = []string{name.String()}
+	}
+	// Naming the image as it is created saves a rewrite of images.json;
+	// a name another image holds (a moved tag) goes through AddNames.
+	withNames := *opts
+	withNames.NamesHistory = names
+	_, err = store.CreateImage(id, names, top, "", &withNames)
+	if errors.Is(err, storage.ErrDuplicateName) {
+		_, err = store.CreateImage(id, nil, top, "", opts)
+	} else if err == nil {
+		return id, nil
+	}
+	created := err == nil
+	if err != nil {
+		if err := p.updateImage(id, top, opts, err); err != nil {
+			return "", err
 		}
 	}
-	if name := destRef.DockerReference(); name != nil {
-		if err := store.AddNames(id, []string{name.String()}); err != nil {
+	if len(names) > 0 {
+		if err := store.AddNames(id, names); err != nil {
 			if created {
 				_, _ = store.DeleteImage(id, true)
 			}
-			return "", fmt.Errorf("adding name %s to image %q: %w", name, id, err)
+			return "", fmt.Errorf("adding name %s to image %q: %w", names[0], id, err)
 		}
 	}
 	return id, nil
+}
+
+// updateImage sets the data of an image that already has this ID, after
+// CreateImage failed with err.
+func (p *fastPuller) updateImage(id, top string, opts *storage.ImageOptions, err error) error {
+	store := p.s.store
+	if !errors.Is(err, storage.ErrDuplicateID) {
+		return fmt.Errorf("creating image %q: %w", id, err)
+	}
+	img, err := store.Image(id)
+	if err != nil {
+		return fmt.Errorf("reading image %q: %w", id, err)
+	}
+	if img.TopLayer != top {
+		return fmt.Errorf("image with ID %q already exists, but uses a different top layer: %w", id, storage.ErrDuplicateID)
+	}
+	for _, bd := range opts.BigData {
+		if err := store.SetImageBigData(id, bd.Key, bd.Data, manifest.Digest); err != nil {
+			return fmt.Errorf("saving big data %q for image %q: %w", bd.Key, id, err)
+		}
+	}
+	if err := store.SetMetadata(id, opts.Metadata); err != nil {
+		return fmt.Errorf("saving metadata for image %q: %w", id, err)
+	}
+	return nil
 }
 
 // imageOptions are the record's creation date, big data (config, the

@@ -81,6 +81,20 @@ func TestFastPullRecordsMatchCopyImage(t *testing.T) {
 			t.Errorf("v2's top layer %v does not sit on v1's %s (%v)", l, top.TopLayer, err)
 		}
 	}
+	// A moved tag: the name leaves the old image on both paths.
+	moved := base
+	moved.Cmd = []string{"moved"}
+	r.Push(t, "same:v1", moved)
+	fast.noFastPull, general.noFastPull = false, true
+	m1, m2 := mustPull(t, fast, r.Ref("same:v1"), nil), mustPull(t, general, r.Ref("same:v1"), nil)
+	if m1 != m2 || m1 == v1 {
+		t.Fatalf("moved tag: ids %s, %s (old %s)", m1, m2, v1)
+	}
+	for _, id := range []string{m1, v1} {
+		if da, db := dumpImage(t, fast.Store(), id), dumpImage(t, general.Store(), id); da != db {
+			t.Fatalf("after the tag moved, records of %s differ\ndirect:     %s\ncopy.Image: %s", id, da, db)
+		}
+	}
 }
 
 func mustDigestConfig(t *testing.T, s *Service, ref string) string {
