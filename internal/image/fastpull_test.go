@@ -1,6 +1,7 @@
 package image
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -240,4 +241,40 @@ func doReq(t *testing.T, r *registry.Registry, method, url, ct string, body []by
 	}
 	resp.Body.Close()
 	return resp
+}
+
+// A corrupted top layer fails the direct pull (no fallback to copy.Image)
+// and leaves no layer behind, whether or not the layers below it were
+// stored by then.
+func TestFastPullCorruptLayerLeavesNothing(t *testing.T) {
+	r := registry.Start(t, registry.Options{})
+	p := r.PushImage(t, "corrupt:v1", registry.Image{
+		ExtraLayers: [][]registry.TarEntry{{{Name: "a", Data: []byte("a")}}},
+		RawLayers:   [][]byte{rawTar(t, "b", 8192)},
+	})
+	px := registry.StartProxy(t, r, registry.ProxyOptions{CorruptDigests: []string{p.LayerDigests[len(p.LayerDigests)-1]}})
+	s := newEnv(t, px.Addr).start()
+	var err error
+	fast, general := pathsTaken(func() { _, err = s.Pull(ctxT(t), px.Addr+"/corrupt:v1", nil, nil) })
+	wantKind(t, err, errdefs.ErrInvalidArgument, "digest mismatch")
+	if fast != 0 || general != 0 {
+		t.Errorf("%d direct, %d copy.Image; want a failed direct pull", fast, general)
+	}
+	storeEmpty(t, s)
+}
+
+func rawTar(t *testing.T, name string, size int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(size), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
