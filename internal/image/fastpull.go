@@ -77,6 +77,7 @@ func (s *Service) fastPull(ctx context.Context, sys *types.SystemContext, srcRef
 	if err != nil {
 		return "", err
 	}
+	events.whole(fi.configInfo, len(fi.config))
 	p := &fastPuller{s: s, src: src, img: fi, facts: facts, events: events}
 	top, err := p.layersInto(ctx)
 	if err != nil {

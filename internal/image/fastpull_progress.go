@@ -31,6 +31,12 @@ func (p *progressSink) skipped(info types.BlobInfo) {
 	p.send(types.ProgressProperties{Event: types.ProgressEventSkipped, Artifact: info})
 }
 
+// whole reports a blob read in one piece (the config), as copy.Image does.
+func (p *progressSink) whole(info types.BlobInfo, n int) {
+	p.send(types.ProgressProperties{Event: types.ProgressEventNewArtifact, Artifact: info})
+	p.send(types.ProgressProperties{Event: types.ProgressEventDone, Artifact: info, Offset: uint64(n), OffsetUpdate: uint64(n)})
+}
+
 // reader reports reads of one blob at most once per interval (and the
 // rest in finish), and remembers the transfer's own error.
 func (p *progressSink) reader(r io.Reader, info types.BlobInfo) *countingReader {

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/containers/storage"
 	digest "github.com/opencontainers/go-digest"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/test/registry"
@@ -277,4 +279,52 @@ func rawTar(t *testing.T, name string, size int) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// fakeProgress sums what the metrics hook is told.
+type fakeProgress struct {
+	mu      sync.Mutex
+	bytes   int64
+	done    int
+	skipped int
+}
+
+func (f *fakeProgress) PullBytes(_ string, _ int64, n uint64, done bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bytes += int64(n)
+	if done {
+		f.done++
+	}
+}
+
+func (f *fakeProgress) PullSkipped(string, int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.skipped++
+}
+
+// The direct path reports every blob's bytes to the metrics hook, and
+// the layers it reuses as skipped, as copy.Image does.
+func TestFastPullReportsProgress(t *testing.T) {
+	r := registry.Start(t, registry.Options{})
+	p := r.PushImage(t, "prog:v1", registry.Image{ExtraLayers: [][]registry.TarEntry{{{Name: "x", Data: []byte("x")}}}})
+	s := newEnv(t, r.Addr).start()
+	f := &fakeProgress{}
+	s.SetProgress(f)
+	if fast, _ := pathsTaken(func() { mustPull(t, s, r.Ref("prog:v1"), nil) }); fast != 1 {
+		t.Fatal("the direct path was not taken")
+	}
+	if f.bytes != p.Size || f.done != len(p.LayerDigests)+1 {
+		t.Errorf("hook told %d bytes in %d blobs, want %d in %d", f.bytes, f.done, p.Size, len(p.LayerDigests)+1)
+	}
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("prog:v1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Push(t, "prog:v2", registry.Image{})
+	mustPull(t, s, r.Ref("prog:v2"), nil)
+	mustPull(t, s, r.Ref("prog:v1"), nil)
+	if f.skipped != 1 {
+		t.Errorf("%d layers reported reused, want 1 (the base)", f.skipped)
+	}
 }
