@@ -328,3 +328,26 @@ func TestFastPullReportsProgress(t *testing.T) {
 		t.Errorf("%d layers reported reused, want 1 (the base)", f.skipped)
 	}
 }
+
+// An image the direct path does not take (here a layer annotated with a
+// TOC, which copy.Image may pull partially) is pulled by copy.Image.
+func TestFastPullFallsBack(t *testing.T) {
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "toc:v1", registry.Image{})
+	mb, mt, _, err := r.GetManifest("toc", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(mb, &m); err != nil {
+		t.Fatal(err)
+	}
+	layers := m["layers"].([]any)
+	layers[0].(map[string]any)["annotations"] = map[string]string{tocAnnotations[0]: digest.FromString("toc").String()}
+	mb, _ = json.Marshal(m)
+	putRawManifest(t, r, "toc", "annotated", mt, mb)
+	s := newEnv(t, r.Addr).start()
+	if fast, general := pathsTaken(func() { mustPull(t, s, r.Ref("toc:annotated"), nil) }); fast != 0 || general != 1 {
+		t.Errorf("%d direct, %d copy.Image; want copy.Image", fast, general)
+	}
+}
