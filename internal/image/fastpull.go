@@ -120,7 +120,7 @@ func (s *Service) inspectForFastPull(ctx context.Context, sys *types.SystemConte
 	}
 	// As copy.Image: the policy decides before anything else is read.
 	if allowed, err := policyCtx.IsRunningImageAllowed(ctx, inst); !allowed || err != nil {
-		return nil, fmt.Errorf("Source image rejected: %w", err) //nolint:staticcheck // copy.Image's wording
+		return nil, fmt.Errorf("Source image rejected: %w", err) // copy.Image's wording (and error class)
 	}
 	if sigs, err := src.GetSignatures(ctx, fi.instanceDesc); err != nil || len(sigs) > 0 {
 		return nil, fmt.Errorf("%w: signatures to store (%d) or unreadable (%v)", errNotFast, len(sigs), err)
