@@ -13,6 +13,7 @@ import (
 	"github.com/containers/image/v5/docker"
 	"github.com/containers/image/v5/docker/reference"
 	"github.com/containers/image/v5/manifest"
+	"github.com/containers/image/v5/signature"
 	istorage "github.com/containers/image/v5/storage"
 	"github.com/containers/image/v5/types"
 	"github.com/containers/storage"
@@ -106,16 +107,24 @@ func (s *Service) pullOne(ctx context.Context, sys *types.SystemContext, named r
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	opts := &copy.Options{SourceCtx: logMirrorChoice(sys), DestinationCtx: sys}
-	var resolved types.ImageReference
-	opts.ReportResolvedReference = &resolved
+	sink := &progressSink{}
 	var stopWatch func()
 	if t, each := s.progressTimeout(), s.progressHook(named); t > 0 || each != nil {
-		opts.Progress, opts.ProgressInterval, stopWatch = watchProgress(t, cancel, each)
+		sink.ch, sink.interval, stopWatch = watchProgress(t, cancel, each)
 	}
 	facts := &pullFacts{}
 	unwatch := watchSources(sys, named, logging.From(ctx))
-	_, err = copy.Image(ctx, policyCtx, destRef, checkedRef{ImageReference: srcRef, facts: facts}, opts)
+	srcSys := logMirrorChoice(sys)
+	id, err = s.fastPull(ctx, srcSys, srcRef, destRef, policyCtx, facts, sink)
+	if errors.Is(err, errNotFast) {
+		logging.From(ctx).DebugContext(ctx, "pulling with containers/image copy", "image", named.String(), "reason", err)
+		pullPaths.general.Add(1)
+		facts = &pullFacts{}
+		id, err = s.copyPull(ctx, srcSys, sys, srcRef, destRef, policyCtx, facts, sink)
+	} else if err == nil {
+		logging.From(ctx).DebugContext(ctx, "pulled with the direct path", "image", named.String())
+		pullPaths.fast.Add(1)
+	}
 	unwatch()
 	if stopWatch != nil {
 		stopWatch()
@@ -127,19 +136,35 @@ func (s *Service) pullOne(ctx context.Context, sys *types.SystemContext, named r
 		err = s.explainPolicy(err, named)
 		return "", pullError(named.String(), registry, err)
 	}
+	s.dropInfo(id) // names changed; facts are rebuilt lazily
+	if err := facts.crossLayerCheck(s.layerOrder(id)); err != nil {
+		if _, derr := s.store.DeleteImage(id, true); derr != nil {
+			s.log.WarnContext(ctx, "delete rejected image", "id", id, "err", derr)
+		}
+		return "", pullError(named.String(), registry, err)
+	}
+	return id, nil
+}
+
+// copyPull is the general path: containers/image's copy.Image into the
+// storage destination.
+func (s *Service) copyPull(ctx context.Context, srcSys, destSys *types.SystemContext, srcRef, destRef types.ImageReference,
+	policyCtx *signature.PolicyContext, facts *pullFacts, sink *progressSink) (string, error) {
+	opts := &copy.Options{SourceCtx: srcSys, DestinationCtx: destSys}
+	var resolved types.ImageReference
+	opts.ReportResolvedReference = &resolved
+	if sink.ch != nil {
+		opts.Progress, opts.ProgressInterval = sink.ch, sink.interval
+	}
+	if _, err := copy.Image(ctx, policyCtx, destRef, checkedRef{ImageReference: srcRef, facts: facts}, opts); err != nil {
+		return "", err
+	}
 	if resolved == nil {
 		resolved = destRef
 	}
 	img, err := istorage.Transport.GetStoreImage(s.store, resolved)
 	if err != nil {
-		return "", errdefs.New(errdefs.ErrInternal, "find pulled image %s: %w", named, err)
-	}
-	s.dropInfo(img.ID) // names changed; facts are rebuilt lazily
-	if err := facts.crossLayerCheck(s.layerOrder(img.ID)); err != nil {
-		if _, derr := s.store.DeleteImage(img.ID, true); derr != nil {
-			s.log.WarnContext(ctx, "delete rejected image", "id", img.ID, "err", derr)
-		}
-		return "", pullError(named.String(), registry, err)
+		return "", errdefs.New(errdefs.ErrInternal, "find pulled image %s: %w", destRef.DockerReference(), err)
 	}
 	return img.ID, nil
 }

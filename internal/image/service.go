@@ -82,6 +82,8 @@ type Service struct {
 	pulls pullGroup    // in-flight pulls, shared by identical requests
 	gc    layerJanitor // removes layers left by failed pulls
 
+	noFastPull bool // tests: every pull takes copy.Image (see fastPull)
+
 	infoMu sync.Mutex
 	info   map[string]*imageInfo // image ID -> immutable facts
 

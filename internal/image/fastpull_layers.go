@@ -1,0 +1,382 @@
+package image
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/containers/image/v5/manifest"
+	"github.com/containers/image/v5/pkg/blobinfocache/none"
+	"github.com/containers/image/v5/types"
+	"github.com/containers/storage"
+	"github.com/containers/storage/pkg/archive"
+	"github.com/klauspost/compress/gzip"
+	digest "github.com/opencontainers/go-digest"
+)
+
+const (
+	// fastParallel bounds concurrent layer downloads (copy.Image uses 6;
+	// fewer here because each download also decompresses).
+	fastParallel = 3
+	// memSpoolMax: smaller uncompressed layers are spooled in memory,
+	// larger ones to an unlinked file under the store's temp dir.
+	memSpoolMax = 16 << 20
+)
+
+type fastPuller struct {
+	s      *Service
+	src    types.ImageSource
+	img    *fastImage
+	facts  *pullFacts
+	events *progressSink
+}
+
+type fetched struct {
+	sp  *spool
+	err error
+}
+
+// layersInto makes sure every layer of the image is in the store and
+// returns the top layer's ID. Missing layers download in parallel (each
+// checked as it streams) and are applied in order as they arrive, so one
+// layer's apply overlaps the next one's download. The store is only
+// written after a layer passed every check.
+func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
+	ids := chainIDs(p.img.diffIDs)
+	ctx, cancel := context.WithCancel(ctx)
+	results := make([]chan fetched, len(ids))
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		for _, ch := range results {
+			select {
+			case r := <-ch:
+				r.sp.release()
+			default:
+			}
+		}
+	}()
+	sem := make(chan struct{}, fastParallel)
+	for i, id := range ids {
+		results[i] = make(chan fetched, 1)
+		if l, err := p.s.store.Layer(id); err == nil && l != nil {
+			p.events.skipped(p.img.layers[i])
+			results[i] <- fetched{}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] <- fetched{err: ctx.Err()}
+				return
+			}
+			defer func() { <-sem }()
+			sp, err := p.fetch(ctx, i)
+			results[i] <- fetched{sp: sp, err: err}
+		}()
+	}
+	parent := ""
+	for i, id := range ids {
+		r := <-results[i]
+		if r.err != nil {
+			return "", r.err
+		}
+		if r.sp != nil {
+			err := p.apply(id, parent, i, r.sp)
+			r.sp.release()
+			if err != nil {
+				return "", err
+			}
+		}
+		parent = id
+	}
+	return parent, nil
+}
+
+// apply stores a checked layer as the storage destination does: same ID,
+// parent, and (verified) digests and blob size. It hands storage the
+// uncompressed tar, so nothing is decompressed twice; the layer record
+// then says "compression": none, which only store.Diff without an
+// explicit compression reads (containers/image always asks for none).
+func (p *fastPuller) apply(id, parent string, i int, sp *spool) error {
+	r, err := sp.reader()
+	if err != nil {
+		return err
+	}
+	size := p.img.layers[i].Size
+	opts := &storage.LayerOptions{
+		OriginalDigest: p.img.layers[i].Digest, OriginalSize: &size, UncompressedDigest: p.img.diffIDs[i],
+	}
+	if _, _, err := p.s.store.PutLayer(id, parent, nil, "", false, opts, r); err != nil && !errors.Is(err, storage.ErrDuplicateID) {
+		return fmt.Errorf("adding layer with blob %s: %w", p.img.layers[i].Digest, err)
+	}
+	return nil
+}
+
+// fetch downloads layer i once, digesting the blob, decompressing it,
+// scanning its tar entries, digesting and spooling the uncompressed tar;
+// the digests must match the manifest and the config's diff_ids.
+func (p *fastPuller) fetch(ctx context.Context, i int) (_ *spool, retErr error) {
+	info := p.img.layers[i]
+	body, _, err := p.src.GetBlob(ctx, info, none.NoCache)
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", info.Digest, err)
+	}
+	defer body.Close()
+	sp := newSpool(p.s.tmp, info.Size)
+	defer func() {
+		if retErr != nil {
+			sp.release()
+		}
+	}()
+	in := p.events.reader(io.LimitReader(body, info.Size+1), info)
+	blobDigest := digest.Canonical.Digester()
+	raw := io.TeeReader(in, blobDigest.Hash())
+	lf := &layerFacts{dirs: map[string]bool{}}
+	diffID, scanErr := scanAndDigest(raw, lf, sp)
+	if scanErr == nil {
+		_, scanErr = io.Copy(io.Discard, raw) // bytes after the compressed stream
+	}
+	size := int64(in.offset)
+	switch {
+	case in.err != nil: // the transfer failed, not the content
+		return nil, fmt.Errorf("reading blob %s: %w", info.Digest, in.err)
+	case sp.err != nil:
+		return nil, fmt.Errorf("spooling blob %s: %w", info.Digest, sp.err)
+	case scanErr != nil && errors.Is(scanErr, ctx.Err()):
+		return nil, scanErr
+	case scanErr != nil:
+		return nil, &layerRejectedError{digest: info.Digest.String(), err: scanErr}
+	case blobDigest.Digest() != info.Digest:
+		return nil, fmt.Errorf("blob %s: digest mismatch: got %s", info.Digest, blobDigest.Digest())
+	case size != info.Size:
+		return nil, fmt.Errorf("blob %s: size %d does not match expected %d", info.Digest, size, info.Size)
+	case diffID != p.img.diffIDs[i]:
+		return nil, fmt.Errorf("layer %d (blob %s) does not match config's DiffID %q", i, info.Digest, p.img.diffIDs[i])
+	}
+	p.facts.add(info.Digest.String(), lf)
+	in.finish()
+	return sp, nil
+}
+
+// scanAndDigest decompresses a layer, rejecting unsafe tar entries (see
+// checkEntry), copies the uncompressed stream to out and returns its
+// digest.
+func scanAndDigest(r io.Reader, f *layerFacts, out io.Writer) (digest.Digest, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(10)
+	var plain io.Reader = br
+	switch archive.DetectCompression(head) {
+	case archive.Uncompressed:
+	case archive.Gzip:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return "", fmt.Errorf("decompress: %w", err)
+		}
+		defer zr.Close()
+		plain = zr
+	default: // whatever else storage would accept, decompressed as it does
+		dr, err := archive.DecompressStream(br)
+		if err != nil {
+			return "", fmt.Errorf("decompress: %w", err)
+		}
+		defer dr.Close()
+		plain = dr
+	}
+	d := digest.Canonical.Digester()
+	tee := io.TeeReader(plain, io.MultiWriter(d.Hash(), out))
+	tr := tar.NewReader(tee)
+	links := map[string]bool{}
+	for entries := 0; ; entries++ {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("malformed tar after %d entries: %w", entries, err)
+		}
+		if err := checkEntry(hdr, links, f); err != nil {
+			return "", err
+		}
+	}
+	if _, err := io.Copy(io.Discard, tee); err != nil { // padding; gzip checksum
+		return "", fmt.Errorf("decompress: %w", err)
+	}
+	return d.Digest(), nil
+}
+
+// spool holds one checked, uncompressed layer until it is applied: in
+// memory up to memSpoolMax, then in an unlinked file under dir.
+type spool struct {
+	dir  string
+	buf  *bytes.Buffer
+	f    *os.File
+	size int64
+	err  error
+}
+
+func newSpool(dir string, blobSize int64) *spool {
+	return &spool{dir: dir, buf: bytes.NewBuffer(make([]byte, 0, min(max(2*blobSize, 0), memSpoolMax)))}
+}
+
+func (s *spool) Write(b []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.f == nil && s.buf.Len()+len(b) > memSpoolMax {
+		s.err = s.toFile()
+		if s.err != nil {
+			return 0, s.err
+		}
+	}
+	var n int
+	if s.f == nil {
+		n, s.err = s.buf.Write(b)
+	} else {
+		n, s.err = s.f.Write(b)
+	}
+	s.size += int64(n)
+	return n, s.err
+}
+
+func (s *spool) toFile() error {
+	f, err := os.CreateTemp(s.dir, "layer-")
+	if err != nil {
+		return fmt.Errorf("spool layer: %w", err)
+	}
+	_ = os.Remove(f.Name()) // gone with the descriptor, even after a crash
+	s.f = f
+	if _, err := f.Write(s.buf.Bytes()); err != nil {
+		return fmt.Errorf("spool layer: %w", err)
+	}
+	s.buf = nil
+	return nil
+}
+
+func (s *spool) reader() (io.Reader, error) {
+	if s.f == nil {
+		return bytes.NewReader(s.buf.Bytes()), nil
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("rewind spooled layer: %w", err)
+	}
+	return bufio.NewReaderSize(s.f, 1<<20), nil
+}
+
+func (s *spool) release() {
+	if s == nil {
+		return
+	}
+	if s.f != nil {
+		_ = s.f.Close()
+	}
+	s.buf = nil
+}
+
+// commit writes the image record as containers/image's storage
+// destination does (ID, big-data keys, digests, creation date, metadata,
+// name), or adds the name and data to an existing image with that ID.
+func (p *fastPuller) commit(destRef types.ImageReference, top string) (string, error) {
+	fi := p.img
+	id := fi.configInfo.Digest.Encoded()
+	opts, err := fi.imageOptions()
+	if err != nil {
+		return "", err
+	}
+	store := p.s.store
+	var names []string
+	if name := destRef.DockerReference(); name != nil {
+		names = []string{name.String()}
+	}
+	// Naming the image as it is created saves a rewrite of images.json;
+	// a name another image holds (a moved tag) goes through AddNames.
+	withNames := *opts
+	withNames.NamesHistory = names
+	_, err = store.CreateImage(id, names, top, "", &withNames)
+	if errors.Is(err, storage.ErrDuplicateName) {
+		_, err = store.CreateImage(id, nil, top, "", opts)
+	} else if err == nil {
+		return id, nil
+	}
+	created := err == nil
+	if err != nil {
+		if err := p.updateImage(id, top, opts, err); err != nil {
+			return "", err
+		}
+	}
+	if len(names) > 0 {
+		if err := store.AddNames(id, names); err != nil {
+			if created {
+				_, _ = store.DeleteImage(id, true)
+			}
+			return "", fmt.Errorf("adding name %s to image %q: %w", names[0], id, err)
+		}
+	}
+	return id, nil
+}
+
+// updateImage sets the data of an image that already has this ID, after
+// CreateImage failed with err.
+func (p *fastPuller) updateImage(id, top string, opts *storage.ImageOptions, err error) error {
+	store := p.s.store
+	if !errors.Is(err, storage.ErrDuplicateID) {
+		return fmt.Errorf("creating image %q: %w", id, err)
+	}
+	img, err := store.Image(id)
+	if err != nil {
+		return fmt.Errorf("reading image %q: %w", id, err)
+	}
+	if img.TopLayer != top {
+		return fmt.Errorf("image with ID %q already exists, but uses a different top layer: %w", id, storage.ErrDuplicateID)
+	}
+	for _, bd := range opts.BigData {
+		if err := store.SetImageBigData(id, bd.Key, bd.Data, manifest.Digest); err != nil {
+			return fmt.Errorf("saving big data %q for image %q: %w", bd.Key, id, err)
+		}
+	}
+	if err := store.SetMetadata(id, opts.Metadata); err != nil {
+		return fmt.Errorf("saving metadata for image %q: %w", id, err)
+	}
+	return nil
+}
+
+// imageOptions are the record's creation date, big data (config, the
+// top-level manifest when it is a list, the instance manifest under its
+// digest key and the default key) and metadata (no signatures: "{}").
+func (fi *fastImage) imageOptions() (*storage.ImageOptions, error) {
+	opts := &storage.ImageOptions{Metadata: "{}"}
+	if fi.created != nil && fi.created.Created != nil {
+		opts.CreationDate = *fi.created.Created
+	}
+	opts.BigData = append(opts.BigData, storage.ImageBigDataOption{
+		Key: fi.configInfo.Digest.String(), Data: fi.config, Digest: digest.Canonical.FromBytes(fi.config),
+	})
+	if !bytes.Equal(fi.topManifest, fi.manifest) {
+		d, err := manifest.Digest(fi.topManifest)
+		if err != nil {
+			return nil, fmt.Errorf("digesting top-level manifest: %w", err)
+		}
+		opts.BigData = append(opts.BigData, storage.ImageBigDataOption{
+			Key: storage.ImageDigestManifestBigDataNamePrefix + "-" + d.String(), Data: fi.topManifest, Digest: d,
+		})
+	}
+	d, err := manifest.Digest(fi.manifest)
+	if err != nil {
+		return nil, fmt.Errorf("digesting manifest: %w", err)
+	}
+	opts.BigData = append(opts.BigData,
+		storage.ImageBigDataOption{Key: storage.ImageDigestManifestBigDataNamePrefix + "-" + d.String(), Data: fi.manifest, Digest: d},
+		storage.ImageBigDataOption{Key: storage.ImageDigestBigDataKey, Data: fi.manifest, Digest: d},
+	)
+	return opts, nil
+}
