@@ -91,6 +91,8 @@ type Service struct {
 	info   map[string]*imageInfo // image ID -> immutable facts
 
 	fs fsCache
+
+	reaps imageReaps // removed images still being deleted
 }
 
 // New opens (creating if needed) the containers/storage store.
@@ -142,6 +144,11 @@ func New(opts Options) (*Service, error) {
 		noBlobCache: noBlobCache,
 		info:        map[string]*imageInfo{},
 	}
+	if err := s.reaps.init(filepath.Join(tmp, "removing")); err != nil {
+		_, _ = store.Shutdown(false)
+		return nil, fmt.Errorf("create image reap dir: %w", err)
+	}
+	s.sweepReaps()
 	s.pulls.init()
 	s.gc.store = store
 	s.gc.log = opts.Logger
@@ -162,6 +169,7 @@ func (s *Service) SetProgress(p PullProgress) {
 // Shutdown releases the store without unmounting layers in use by running
 // containers.
 func (s *Service) Shutdown() error {
+	s.reaps.wg.Wait() // removed images finish deleting
 	// Mounted layers of running containers are expected: they stay mounted
 	// for the containers, which outlive the daemon.
 	if _, err := s.store.Shutdown(false); err != nil && !errors.Is(err, storage.ErrLayerUsedByContainer) {

@@ -46,6 +46,9 @@ func (s *Service) List(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*
 	}
 	out := make([]*runtimeapi.Image, 0, len(images))
 	for i := range images {
+		if s.reaps.hidden(images[i].ID) {
+			continue // removed; deletion in the background
+		}
 		ci, err := s.toCRI(&images[i])
 		if err != nil {
 			if errors.Is(err, storage.ErrImageUnknown) || errors.Is(err, storage.ErrLayerUnknown) {
@@ -96,6 +99,9 @@ func (s *Service) lookup(input string) (*storage.Image, error) {
 	if id := strings.TrimPrefix(in, "sha256:"); idPrefixExpr.MatchString(id) {
 		img, err := s.store.Image(id)
 		if err == nil && strings.HasPrefix(img.ID, id) {
+			if s.reaps.hidden(img.ID) {
+				return nil, nil
+			}
 			return img, nil
 		}
 		if idPattern.MatchString(id) || strings.HasPrefix(in, "sha256:") {
@@ -116,6 +122,9 @@ func (s *Service) lookup(input string) (*storage.Image, error) {
 
 func (s *Service) lookupName(named reference.Named) *storage.Image {
 	if img, err := s.store.Image(named.String()); err == nil {
+		if s.reaps.hidden(img.ID) {
+			return nil
+		}
 		return img
 	}
 	d, ok := named.(reference.Digested)
@@ -129,6 +138,9 @@ func (s *Service) lookupName(named reference.Named) *storage.Image {
 		return nil
 	}
 	for i := range images {
+		if s.reaps.hidden(images[i].ID) {
+			continue
+		}
 		for _, n := range images[i].Names {
 			if r, err := reference.ParseNormalizedNamed(n); err == nil && r.Name() == named.Name() {
 				return images[i]
