@@ -82,7 +82,7 @@ func (s *Service) reapLater(ctx context.Context, id string) error {
 	s.reaps.pending[id] = done
 	s.reaps.wg.Add(1)
 	s.reaps.mu.Unlock()
-	s.dropInfo(id)
+	s.dropInfo(id)                   // and hides it from cached answers
 	ctx = context.WithoutCancel(ctx) // for log values only: the answer ends the request
 	log := s.log
 	go func() {
@@ -104,6 +104,7 @@ func (s *Service) reapLater(ctx context.Context, id string) error {
 		s.reaps.mu.Lock()
 		delete(s.reaps.pending, id)
 		s.reaps.mu.Unlock()
+		s.views.bump() // a kept image shows again
 		close(done)
 	}()
 	return nil

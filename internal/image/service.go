@@ -93,6 +93,7 @@ type Service struct {
 	fs fsCache
 
 	reaps imageReaps // removed images still being deleted
+	views viewCache  // status/list answers until the image store changes
 }
 
 // New opens (creating if needed) the containers/storage store.
@@ -149,6 +150,7 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("create image reap dir: %w", err)
 	}
 	s.sweepReaps()
+	s.initViews()
 	s.pulls.init()
 	s.gc.store = store
 	s.gc.log = opts.Logger
@@ -170,6 +172,9 @@ func (s *Service) SetProgress(p PullProgress) {
 // containers.
 func (s *Service) Shutdown() error {
 	s.reaps.wg.Wait() // removed images finish deleting
+	s.views.mu.Lock()
+	s.views.closeLocks()
+	s.views.mu.Unlock()
 	// Mounted layers of running containers are expected: they stay mounted
 	// for the containers, which outlive the daemon.
 	if _, err := s.store.Shutdown(false); err != nil && !errors.Is(err, storage.ErrLayerUsedByContainer) {

@@ -30,15 +30,19 @@ type imageInfo struct {
 // List returns all images, or only the one filter names.
 func (s *Service) List(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*runtimeapi.Image, error) {
 	if name := filter.GetImage().GetImage(); name != "" {
-		img, err := s.lookup(name)
+		img, stamp, err := s.lookupAt(name)
 		if err != nil || img == nil {
 			return []*runtimeapi.Image{}, err
 		}
-		out, err := s.toCRI(img)
+		out, err := s.toCRIAt(stamp, img)
 		if err != nil {
 			return nil, err
 		}
 		return []*runtimeapi.Image{out}, nil
+	}
+	stamp := s.views.begin()
+	if list := s.views.getList(stamp); list != nil {
+		return list, nil
 	}
 	images, err := s.store.Images()
 	if err != nil {
@@ -49,7 +53,7 @@ func (s *Service) List(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*
 		if s.reaps.hidden(images[i].ID) {
 			continue // removed; deletion in the background
 		}
-		ci, err := s.toCRI(&images[i])
+		ci, err := s.toCRIAt(stamp, &images[i])
 		if err != nil {
 			if errors.Is(err, storage.ErrImageUnknown) || errors.Is(err, storage.ErrLayerUnknown) {
 				continue // removed while we listed
@@ -58,17 +62,18 @@ func (s *Service) List(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*
 		}
 		out = append(out, ci)
 	}
+	s.views.putList(stamp, out)
 	return out, nil
 }
 
 // Status returns the image spec names, or nil (no error) when there is none.
 // verbose adds "info": the image config as JSON.
 func (s *Service) Status(ctx context.Context, spec *runtimeapi.ImageSpec, verbose bool) (*runtimeapi.Image, map[string]string, error) {
-	img, err := s.lookup(spec.GetImage())
+	img, stamp, err := s.lookupAt(spec.GetImage())
 	if err != nil || img == nil {
 		return nil, nil, err
 	}
-	out, err := s.toCRI(img)
+	out, err := s.toCRIAt(stamp, img)
 	if err != nil {
 		if errors.Is(err, storage.ErrImageUnknown) {
 			return nil, nil, nil
@@ -90,8 +95,27 @@ func (s *Service) Status(ctx context.Context, spec *runtimeapi.ImageSpec, verbos
 }
 
 // lookup finds an image by ID, ID prefix, name:tag or name@digest (short
-// names resolved like pulls). A missing image is (nil, nil).
+// names resolved like pulls). A missing image is (nil, nil). The image is
+// shared (cached): callers must not modify it.
 func (s *Service) lookup(input string) (*storage.Image, error) {
+	img, _, err := s.lookupAt(input)
+	return img, err
+}
+
+// lookupAt is lookup that also returns the cache stamp it was found under.
+func (s *Service) lookupAt(input string) (*storage.Image, []byte, error) {
+	stamp := s.views.begin()
+	if img, ok := s.views.getLookup(stamp, input); ok {
+		return img, stamp, nil
+	}
+	img, err := s.lookupStore(input)
+	if err == nil {
+		s.views.putLookup(stamp, input, img)
+	}
+	return img, stamp, err
+}
+
+func (s *Service) lookupStore(input string) (*storage.Image, error) {
 	in, err := normalizeInput(input)
 	if err != nil {
 		return nil, err
@@ -148,6 +172,19 @@ func (s *Service) lookupName(named reference.Named) *storage.Image {
 		}
 	}
 	return nil
+}
+
+// toCRIAt is toCRI, remembered under stamp. The result is shared: callers
+// (the RPC answers) must not modify it.
+func (s *Service) toCRIAt(stamp []byte, img *storage.Image) (*runtimeapi.Image, error) {
+	if out := s.views.getCRI(stamp, img.ID); out != nil {
+		return out, nil
+	}
+	out, err := s.toCRI(img)
+	if err == nil {
+		s.views.putCRI(stamp, img.ID, out)
+	}
+	return out, err
 }
 
 func (s *Service) toCRI(img *storage.Image) (*runtimeapi.Image, error) {
@@ -239,10 +276,14 @@ func matchPinned(pattern, name string) bool {
 	return ok
 }
 
+// dropInfo forgets what is cached about image id; every change this
+// service makes to the image store calls it (storage's own token covers
+// the rest, see viewCache).
 func (s *Service) dropInfo(id string) {
 	s.infoMu.Lock()
 	delete(s.info, id)
 	s.infoMu.Unlock()
+	s.views.bump()
 }
 
 // imageInfo returns (and caches) size, user, annotations and config.
