@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/containers/storage"
+
+	"github.com/crio-runtime/crio/internal/fault"
 )
 
 // RemoveImage answers once the image is gone from what List, Status,
@@ -87,6 +89,7 @@ func (s *Service) reapLater(ctx context.Context, id string) error {
 	log := s.log
 	go func() {
 		defer s.reaps.wg.Done()
+		fault.Point("image-reap")
 		if reapHook != nil {
 			reapHook(id)
 		}
