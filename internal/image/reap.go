@@ -3,9 +3,11 @@ package image
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/containers/storage"
 
@@ -18,8 +20,10 @@ import (
 // remove) finishes in the background, like containerd's garbage
 // collection. While it runs:
 //   - the image is hidden from every lookup of this service (pending);
-//   - a pull waits for it (waitReaps) before touching the store, so a pull
-//     of the same image never reuses layers about to be deleted;
+//   - a pull waits (waitReaps) until the deletion's locked part is done
+//     (image and layer records gone, layer dirs moved aside) before
+//     touching the store, so it never reuses layers about to be deleted;
+//     the unlinking of the moved dirs may go on beside the pull;
 //   - a marker file names it, so a daemon killed mid-reap deletes it at the
 //     next start (sweepReaps) before serving;
 //   - Shutdown and FsInfo wait for it.
@@ -32,13 +36,18 @@ var reapHook func(id string)
 // imageReaps tracks image deletions finishing in the background.
 type imageReaps struct {
 	mu      sync.Mutex
-	pending map[string]chan struct{} // image ID -> closed when deleted
+	pending map[string]*imageReap // by image ID
 	wg      sync.WaitGroup
 	dir     string // one marker file per pending deletion
 }
 
+type imageReap struct {
+	started chan struct{} // closed right before the storage deletion
+	done    chan struct{} // closed when it returned
+}
+
 func (r *imageReaps) init(dir string) error {
-	r.pending = map[string]chan struct{}{}
+	r.pending = map[string]*imageReap{}
 	r.dir = dir
 	return os.MkdirAll(dir, 0o700)
 }
@@ -51,19 +60,44 @@ func (r *imageReaps) hidden(id string) bool {
 	return ok
 }
 
-// waitReaps blocks until the image deletions in flight are done. Every
-// path that may reuse stored layers (pulls) calls it before touching the
-// store.
+// waitReaps blocks until no image deletion in flight still holds records
+// a pull could reuse. Every path that may reuse stored layers (pulls)
+// calls it before touching the store.
+//
+// containers/storage's DeleteImage drops the image and layer records and
+// moves the layer dirs aside under its locks, then unlinks the moved dirs
+// (most of its time) after releasing them. Once a reap has started, a
+// store read blocks while those locks are held; it reporting the image
+// unknown means the locked part is over.
 func (s *Service) waitReaps() {
+	for id, rp := range s.pendingReaps() {
+		<-rp.started
+		for {
+			if _, err := s.store.Image(id); errors.Is(err, storage.ErrImageUnknown) {
+				break
+			}
+			// Not locked yet (or kept: in use): look again shortly.
+			select {
+			case <-rp.done:
+			case <-time.After(time.Millisecond):
+				continue
+			}
+			break
+		}
+	}
+}
+
+// waitReapsDone blocks until the image deletions in flight have returned.
+func (s *Service) waitReapsDone() {
+	for _, rp := range s.pendingReaps() {
+		<-rp.done
+	}
+}
+
+func (s *Service) pendingReaps() map[string]*imageReap {
 	s.reaps.mu.Lock()
-	dones := make([]chan struct{}, 0, len(s.reaps.pending))
-	for _, d := range s.reaps.pending {
-		dones = append(dones, d)
-	}
-	s.reaps.mu.Unlock()
-	for _, d := range dones {
-		<-d
-	}
+	defer s.reaps.mu.Unlock()
+	return maps.Clone(s.reaps.pending)
 }
 
 // reapLater hides image id and deletes it from the store in the
@@ -75,13 +109,13 @@ func (s *Service) reapLater(ctx context.Context, id string) error {
 	if err := os.WriteFile(marker, nil, 0o600); err != nil {
 		return err
 	}
-	done := make(chan struct{})
+	rp := &imageReap{started: make(chan struct{}), done: make(chan struct{})}
 	s.reaps.mu.Lock()
 	if _, ok := s.reaps.pending[id]; ok { // a concurrent remove won
 		s.reaps.mu.Unlock()
 		return nil
 	}
-	s.reaps.pending[id] = done
+	s.reaps.pending[id] = rp
 	s.reaps.wg.Add(1)
 	s.reaps.mu.Unlock()
 	s.dropInfo(id)                   // and hides it from cached answers
@@ -93,6 +127,7 @@ func (s *Service) reapLater(ctx context.Context, id string) error {
 		if reapHook != nil {
 			reapHook(id)
 		}
+		close(rp.started)
 		err := s.deleteImage(id)
 		if err != nil && errors.Is(err, storage.ErrImageUsedByContainer) {
 			// A container was created from it between the check and the
@@ -108,7 +143,7 @@ func (s *Service) reapLater(ctx context.Context, id string) error {
 		delete(s.reaps.pending, id)
 		s.reaps.mu.Unlock()
 		s.views.bump() // a kept image shows again
-		close(done)
+		close(rp.done)
 	}()
 	return nil
 }

@@ -77,7 +77,7 @@ func TestRemoveReapsInBackground(t *testing.T) {
 	if err := <-pulled; err != nil {
 		t.Fatalf("pull after remove: %v", err)
 	}
-	s.waitReaps()
+	s.waitReapsDone()
 	if img := mustStatus(t, s, ref); img == nil || img.Id != id {
 		t.Fatalf("image pulled again after remove: %v", img)
 	}

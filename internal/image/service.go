@@ -88,7 +88,7 @@ type Service struct {
 	gc    layerJanitor // removes layers left by failed pulls
 
 	infoMu sync.Mutex
-	info   map[string]*imageInfo // image ID -> immutable facts
+	info   map[string]*imageInfo // infoKey -> immutable facts
 
 	fs fsCache
 
