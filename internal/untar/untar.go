@@ -108,7 +108,18 @@ func confined(dir string, ready chan<- error, fn func() error, done chan<- error
 		return
 	}
 	ready <- nil
-	done <- fn()
+	done <- recovered(fn)
+}
+
+// recovered runs fn, turning a panic in the unpacker into an error: the
+// re-exec'd unpacker's crash failed one layer, not the daemon.
+func recovered(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unpacker panicked: %v", r)
+		}
+	}()
+	return fn()
 }
 
 func enter(dir string) error {
