@@ -125,12 +125,33 @@ func TestOverlayUsesInProcessUntar(t *testing.T) {
 	if Calls() == before {
 		t.Fatal("overlay unpacked the layer without internal/untar (the linkname hook is not in effect)")
 	}
-	mnt, err := store.Mount(layer.ID, "")
+	// A whiteout (a character device made inside the confined thread)
+	// hides the lower file.
+	tr = tarOf(t,
+		entry{name: "etc/.wh.hello", typ: tar.TypeReg},
+		entry{name: "etc/new", body: "n", typ: tar.TypeReg},
+	)
+	top, _, err := store.PutLayer("", layer.ID, nil, "", false, nil, tr)
+	if err != nil {
+		t.Fatalf("put layer with a whiteout: %v", err)
+	}
+	mnt, err := store.Mount(top.ID, "")
 	if err != nil {
 		t.Fatalf("mount: %v", err)
 	}
-	defer func() { _, _ = store.Unmount(layer.ID, true) }()
-	if b, err := os.ReadFile(filepath.Join(mnt, "etc/hello")); err != nil || string(b) != "hi" {
+	defer func() { _, _ = store.Unmount(top.ID, true) }()
+	if _, err := os.Lstat(filepath.Join(mnt, "etc/hello")); !os.IsNotExist(err) {
+		t.Fatalf("whiteout did not hide etc/hello: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(mnt, "etc/new")); err != nil || string(b) != "n" {
 		t.Fatalf("layer content: %q, %v", b, err)
+	}
+	lower, err := store.Mount(layer.ID, "")
+	if err != nil {
+		t.Fatalf("mount lower: %v", err)
+	}
+	defer func() { _, _ = store.Unmount(layer.ID, true) }()
+	if b, err := os.ReadFile(filepath.Join(lower, "etc/hello")); err != nil || string(b) != "hi" {
+		t.Fatalf("lower layer content: %q, %v", b, err)
 	}
 }
