@@ -35,10 +35,14 @@ var reapHook func(id string)
 
 // imageReaps tracks image deletions finishing in the background.
 type imageReaps struct {
-	mu      sync.Mutex
-	pending map[string]*imageReap // by image ID
-	wg      sync.WaitGroup
-	dir     string // one marker file per pending deletion
+	mu sync.Mutex
+	// hiding holds, per image ID, the reap whose image is still stored
+	// (hidden from lookups, named by a marker file); settle takes it out.
+	hiding map[string]*imageReap
+	// inflight holds every reap until it returned (FsInfo waits for them).
+	inflight map[*imageReap]string
+	wg       sync.WaitGroup
+	dir      string // one marker file per hidden image
 }
 
 type imageReap struct {
@@ -47,17 +51,36 @@ type imageReap struct {
 }
 
 func (r *imageReaps) init(dir string) error {
-	r.pending = map[string]*imageReap{}
+	r.hiding = map[string]*imageReap{}
+	r.inflight = map[*imageReap]string{}
 	r.dir = dir
 	return os.MkdirAll(dir, 0o700)
 }
 
-// hidden reports whether id is being deleted.
+// hidden reports whether id is removed but still stored.
 func (r *imageReaps) hidden(id string) bool {
 	r.mu.Lock()
-	_, ok := r.pending[id]
+	_, ok := r.hiding[id]
 	r.mu.Unlock()
 	return ok
+}
+
+// settle ends rp's hiding of image id once its record is deleted (or kept,
+// in use): the marker goes first, so a restart never deletes an image
+// stored again after this.
+func (s *Service) settle(id string, rp *imageReap) {
+	s.reaps.mu.Lock()
+	if s.reaps.hiding[id] != rp {
+		s.reaps.mu.Unlock()
+		return // settled already
+	}
+	err := os.Remove(filepath.Join(s.reaps.dir, id))
+	delete(s.reaps.hiding, id)
+	s.reaps.mu.Unlock()
+	if err != nil && !os.IsNotExist(err) {
+		s.log.Warn("remove image reap marker", "id", id, "err", err)
+	}
+	s.views.bump()
 }
 
 // waitReaps blocks until no image deletion in flight still holds records
@@ -70,10 +93,14 @@ func (r *imageReaps) hidden(id string) bool {
 // store read blocks while those locks are held; it reporting the image
 // unknown means the locked part is over.
 func (s *Service) waitReaps() {
-	for id, rp := range s.pendingReaps() {
+	s.reaps.mu.Lock()
+	hiding := maps.Clone(s.reaps.hiding)
+	s.reaps.mu.Unlock()
+	for id, rp := range hiding {
 		<-rp.started
 		for {
 			if _, err := s.store.Image(id); errors.Is(err, storage.ErrImageUnknown) {
+				s.settle(id, rp)
 				break
 			}
 			// Not locked yet (or kept: in use): look again shortly.
@@ -89,33 +116,34 @@ func (s *Service) waitReaps() {
 
 // waitReapsDone blocks until the image deletions in flight have returned.
 func (s *Service) waitReapsDone() {
-	for _, rp := range s.pendingReaps() {
-		<-rp.done
-	}
-}
-
-func (s *Service) pendingReaps() map[string]*imageReap {
 	s.reaps.mu.Lock()
-	defer s.reaps.mu.Unlock()
-	return maps.Clone(s.reaps.pending)
+	var dones []chan struct{}
+	for rp := range s.reaps.inflight {
+		dones = append(dones, rp.done)
+	}
+	s.reaps.mu.Unlock()
+	for _, d := range dones {
+		<-d
+	}
 }
 
 // reapLater hides image id and deletes it from the store in the
 // background. It fails only when the crash marker cannot be written (the
 // caller then deletes synchronously).
 func (s *Service) reapLater(ctx context.Context, id string) error {
-	marker := filepath.Join(s.reaps.dir, id)
-	// No fsync: losing the marker in a power cut only brings the image back.
-	if err := os.WriteFile(marker, nil, 0o600); err != nil {
-		return err
-	}
 	rp := &imageReap{started: make(chan struct{}), done: make(chan struct{})}
 	s.reaps.mu.Lock()
-	if _, ok := s.reaps.pending[id]; ok { // a concurrent remove won
+	if _, ok := s.reaps.hiding[id]; ok { // a concurrent remove won
 		s.reaps.mu.Unlock()
 		return nil
 	}
-	s.reaps.pending[id] = rp
+	// No fsync: losing the marker in a power cut only brings the image back.
+	if err := os.WriteFile(filepath.Join(s.reaps.dir, id), nil, 0o600); err != nil {
+		s.reaps.mu.Unlock()
+		return err
+	}
+	s.reaps.hiding[id] = rp
+	s.reaps.inflight[rp] = id
 	s.reaps.wg.Add(1)
 	s.reaps.mu.Unlock()
 	s.dropInfo(id)                   // and hides it from cached answers
@@ -136,13 +164,10 @@ func (s *Service) reapLater(ctx context.Context, id string) error {
 		} else if err != nil {
 			log.ErrorContext(ctx, "delete removed image", "id", id, "err", err)
 		}
-		if err := os.Remove(marker); err != nil && !os.IsNotExist(err) {
-			log.WarnContext(ctx, "remove image reap marker", "id", id, "err", err)
-		}
+		s.settle(id, rp)
 		s.reaps.mu.Lock()
-		delete(s.reaps.pending, id)
+		delete(s.reaps.inflight, rp)
 		s.reaps.mu.Unlock()
-		s.views.bump() // a kept image shows again
 		close(rp.done)
 	}()
 	return nil
