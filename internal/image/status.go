@@ -280,8 +280,31 @@ func matchPinned(pattern, name string) bool {
 // service makes to the image store calls it (storage's own token covers
 // the rest, see viewCache). The image's facts (imageInfo) stay: they are
 // keyed by content digests and cannot go stale.
-func (s *Service) dropInfo(string) {
+func (s *Service) dropInfo(id string) {
 	s.views.bump()
+	s.warm(id)
+}
+
+// warm fills the answer cache for stored image id under its full names
+// and ID: a pull calls dropInfo last, and the kubelet (or critest) asks
+// ImageStatus right after it, by the name it pulled.
+func (s *Service) warm(id string) {
+	if s.reaps.hidden(id) {
+		return
+	}
+	stamp := s.views.begin()
+	img, err := s.store.Image(id)
+	if err != nil || img.ID != id {
+		return
+	}
+	if _, err := s.toCRIAt(stamp, img); err != nil {
+		return
+	}
+	// lookupStore resolves a fully qualified name or the ID to img itself:
+	// names are unique in the store.
+	for _, n := range append([]string{img.ID}, img.Names...) {
+		s.views.putLookup(stamp, n, img)
+	}
 }
 
 // maxInfos bounds the facts kept (those of removed images stay until the
