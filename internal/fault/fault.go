@@ -7,7 +7,8 @@
 // namespace, its record written, no infra yet) and "after-infra-create"
 // (its infra process created by the runtime but not started),
 // "container-reap" (RemoveContainer: the record deleted, the runtime
-// container, rootfs and bundle not yet).
+// container, rootfs and bundle not yet), "image-reap" (RemoveImage: the
+// image hidden and its marker written, the storage deletion not yet).
 package fault
 
 import (

@@ -38,6 +38,7 @@ func (c *fsCache) init() { c.layers = map[string]usage{} }
 // with one, images name <imagestore>/<driver>-images and containers
 // <root>/<driver>-containers, two filesystems the kubelet watches apart.
 func (s *Service) FsInfo(ctx context.Context) (*runtimeapi.ImageFsInfoResponse, error) {
+	s.waitReapsDone() // usage reflects the removes already answered
 	layers, err := s.store.Layers()
 	if err != nil {
 		return nil, errdefs.New(errdefs.ErrInternal, "list layers: %w", err)

@@ -157,6 +157,7 @@ func mustStatus(t testing.TB, s *Service, ref string) *runtimeapi.Image {
 // storeEmpty fails unless the store has no images and no layers.
 func storeEmpty(t testing.TB, s *Service) {
 	t.Helper()
+	s.waitReapsDone()
 	imgs, err := s.Store().Images()
 	if err != nil {
 		t.Fatal(err)

@@ -102,6 +102,7 @@ func (s *Service) pullOne(ctx context.Context, sys *types.SystemContext, named r
 	}
 	defer func() { _ = policyCtx.Destroy() }()
 
+	s.waitReaps() // never reuse layers a removed image's reap is deleting
 	s.gc.begin()
 	defer func() { s.gc.end(retErr != nil) }()
 

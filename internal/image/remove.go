@@ -24,26 +24,39 @@ func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec, users 
 		}
 		users.ReleaseImage(img.ID)
 	}
-	_, err = s.store.DeleteImage(img.ID, true)
-	switch {
-	case err == nil:
-	case errors.Is(err, storage.ErrImageUnknown), errors.Is(err, storage.ErrNotAnImage), errors.Is(err, storage.ErrLayerUnknown):
-		// A concurrent remove won the race; the image is gone either way.
-	case errors.Is(err, storage.ErrImageUsedByContainer):
-		return errdefs.FailedPrecondition("image %s (%s) is in use by container %s", spec.GetImage(), img.ID, s.containerUsing(img.ID))
-	default:
-		return errdefs.New(errdefs.ErrInternal, "remove image %s: %w", img.ID, err)
+	if name := s.containerUsing(img.ID); name != "" {
+		return errdefs.FailedPrecondition("image %s (%s) is in use by container %s", spec.GetImage(), img.ID, name)
 	}
-	s.dropInfo(img.ID)
+	if err := s.reapLater(ctx, img.ID); err != nil {
+		// No crash marker, no background: delete now.
+		s.log.WarnContext(ctx, "image reap marker", "err", err)
+		if err := s.deleteNow(img.ID); err != nil {
+			return err
+		}
+	}
 	s.log.InfoContext(ctx, "removed image", "ref", spec.GetImage(), "id", img.ID)
 	return nil
 }
 
-// containerUsing names a storage container created from imageID.
+// deleteNow deletes imageID in the request (what reapLater falls back to).
+func (s *Service) deleteNow(id string) error {
+	err := s.deleteImage(id)
+	if errors.Is(err, storage.ErrImageUsedByContainer) {
+		return errdefs.FailedPrecondition("image %s is in use by container %s", id, s.containerUsing(id))
+	}
+	s.dropInfo(id)
+	if err != nil {
+		return errdefs.New(errdefs.ErrInternal, "remove image %s: %w", id, err)
+	}
+	return nil
+}
+
+// containerUsing names a storage container created from imageID ("" when
+// none): containers of other tools, and spare layers, are not in Users.
 func (s *Service) containerUsing(imageID string) string {
 	containers, err := s.store.Containers()
 	if err != nil {
-		return "(unknown)"
+		return ""
 	}
 	for _, c := range containers {
 		if c.ImageID == imageID {
@@ -53,5 +66,5 @@ func (s *Service) containerUsing(imageID string) string {
 			return c.ID
 		}
 	}
-	return "(unknown)"
+	return ""
 }

@@ -30,15 +30,19 @@ type imageInfo struct {
 // List returns all images, or only the one filter names.
 func (s *Service) List(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*runtimeapi.Image, error) {
 	if name := filter.GetImage().GetImage(); name != "" {
-		img, err := s.lookup(name)
+		img, stamp, err := s.lookupAt(name)
 		if err != nil || img == nil {
 			return []*runtimeapi.Image{}, err
 		}
-		out, err := s.toCRI(img)
+		out, err := s.toCRIAt(stamp, img)
 		if err != nil {
 			return nil, err
 		}
 		return []*runtimeapi.Image{out}, nil
+	}
+	stamp := s.views.begin()
+	if list := s.views.getList(stamp); list != nil {
+		return list, nil
 	}
 	images, err := s.store.Images()
 	if err != nil {
@@ -46,7 +50,10 @@ func (s *Service) List(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*
 	}
 	out := make([]*runtimeapi.Image, 0, len(images))
 	for i := range images {
-		ci, err := s.toCRI(&images[i])
+		if s.reaps.hidden(images[i].ID) {
+			continue // removed; deletion in the background
+		}
+		ci, err := s.toCRIAt(stamp, &images[i])
 		if err != nil {
 			if errors.Is(err, storage.ErrImageUnknown) || errors.Is(err, storage.ErrLayerUnknown) {
 				continue // removed while we listed
@@ -55,17 +62,18 @@ func (s *Service) List(ctx context.Context, filter *runtimeapi.ImageFilter) ([]*
 		}
 		out = append(out, ci)
 	}
+	s.views.putList(stamp, out)
 	return out, nil
 }
 
 // Status returns the image spec names, or nil (no error) when there is none.
 // verbose adds "info": the image config as JSON.
 func (s *Service) Status(ctx context.Context, spec *runtimeapi.ImageSpec, verbose bool) (*runtimeapi.Image, map[string]string, error) {
-	img, err := s.lookup(spec.GetImage())
+	img, stamp, err := s.lookupAt(spec.GetImage())
 	if err != nil || img == nil {
 		return nil, nil, err
 	}
-	out, err := s.toCRI(img)
+	out, err := s.toCRIAt(stamp, img)
 	if err != nil {
 		if errors.Is(err, storage.ErrImageUnknown) {
 			return nil, nil, nil
@@ -87,8 +95,27 @@ func (s *Service) Status(ctx context.Context, spec *runtimeapi.ImageSpec, verbos
 }
 
 // lookup finds an image by ID, ID prefix, name:tag or name@digest (short
-// names resolved like pulls). A missing image is (nil, nil).
+// names resolved like pulls). A missing image is (nil, nil). The image is
+// shared (cached): callers must not modify it.
 func (s *Service) lookup(input string) (*storage.Image, error) {
+	img, _, err := s.lookupAt(input)
+	return img, err
+}
+
+// lookupAt is lookup that also returns the cache stamp it was found under.
+func (s *Service) lookupAt(input string) (*storage.Image, []byte, error) {
+	stamp := s.views.begin()
+	if img, ok := s.views.getLookup(stamp, input); ok {
+		return img, stamp, nil
+	}
+	img, err := s.lookupStore(input)
+	if err == nil {
+		s.views.putLookup(stamp, input, img)
+	}
+	return img, stamp, err
+}
+
+func (s *Service) lookupStore(input string) (*storage.Image, error) {
 	in, err := normalizeInput(input)
 	if err != nil {
 		return nil, err
@@ -96,6 +123,9 @@ func (s *Service) lookup(input string) (*storage.Image, error) {
 	if id := strings.TrimPrefix(in, "sha256:"); idPrefixExpr.MatchString(id) {
 		img, err := s.store.Image(id)
 		if err == nil && strings.HasPrefix(img.ID, id) {
+			if s.reaps.hidden(img.ID) {
+				return nil, nil
+			}
 			return img, nil
 		}
 		if idPattern.MatchString(id) || strings.HasPrefix(in, "sha256:") {
@@ -116,6 +146,9 @@ func (s *Service) lookup(input string) (*storage.Image, error) {
 
 func (s *Service) lookupName(named reference.Named) *storage.Image {
 	if img, err := s.store.Image(named.String()); err == nil {
+		if s.reaps.hidden(img.ID) {
+			return nil
+		}
 		return img
 	}
 	d, ok := named.(reference.Digested)
@@ -129,6 +162,9 @@ func (s *Service) lookupName(named reference.Named) *storage.Image {
 		return nil
 	}
 	for i := range images {
+		if s.reaps.hidden(images[i].ID) {
+			continue
+		}
 		for _, n := range images[i].Names {
 			if r, err := reference.ParseNormalizedNamed(n); err == nil && r.Name() == named.Name() {
 				return images[i]
@@ -136,6 +172,19 @@ func (s *Service) lookupName(named reference.Named) *storage.Image {
 		}
 	}
 	return nil
+}
+
+// toCRIAt is toCRI, remembered under stamp. The result is shared: callers
+// (the RPC answers) must not modify it.
+func (s *Service) toCRIAt(stamp []byte, img *storage.Image) (*runtimeapi.Image, error) {
+	if out := s.views.getCRI(stamp, img.ID); out != nil {
+		return out, nil
+	}
+	out, err := s.toCRI(img)
+	if err == nil {
+		s.views.putCRI(stamp, img.ID, out)
+	}
+	return out, err
 }
 
 func (s *Service) toCRI(img *storage.Image) (*runtimeapi.Image, error) {
@@ -227,18 +276,60 @@ func matchPinned(pattern, name string) bool {
 	return ok
 }
 
+// dropInfo forgets the answers cached about image id; every change this
+// service makes to the image store calls it (storage's own token covers
+// the rest, see viewCache). The image's facts (imageInfo) stay: they are
+// keyed by content digests and cannot go stale.
 func (s *Service) dropInfo(id string) {
-	s.infoMu.Lock()
-	delete(s.info, id)
-	s.infoMu.Unlock()
+	s.views.bump()
+	s.warm(id)
 }
 
-// imageInfo returns (and caches) size, user, annotations and config.
+// warm fills the answer cache for stored image id under its full names
+// and ID: a pull calls dropInfo last, and the kubelet (or critest) asks
+// ImageStatus right after it, by the name it pulled.
+func (s *Service) warm(id string) {
+	if s.reaps.hidden(id) {
+		return
+	}
+	stamp := s.views.begin()
+	img, err := s.store.Image(id)
+	if err != nil || img.ID != id {
+		return
+	}
+	if _, err := s.toCRIAt(stamp, img); err != nil {
+		return
+	}
+	// lookupStore resolves a fully qualified name or the ID to img itself:
+	// names are unique in the store.
+	for _, n := range append([]string{img.ID}, img.Names...) {
+		s.views.putLookup(stamp, n, img)
+	}
+}
+
+// maxInfos bounds the facts kept (those of removed images stay until the
+// map is full: a re-pull of the same content finds them).
+const maxInfos = 1024
+
+// infoKey names what an image's facts depend on: its config (the ID) and
+// the manifest stored with it (annotations, and part of the size). "" when
+// the store recorded no manifest digest: then nothing is cached.
+func infoKey(img *storage.Image) string {
+	if img.Digest == "" {
+		return ""
+	}
+	return img.ID + "@" + img.Digest.String()
+}
+
+// imageInfo returns (and caches) size, user, annotations and config. The
+// cold path reads two big-data files, sums layer sizes and parses JSON
+// (~0.25 ms); a status right after a pull of known content skips it.
 func (s *Service) imageInfo(img *storage.Image) (*imageInfo, error) {
+	key := infoKey(img)
 	s.infoMu.Lock()
-	info := s.info[img.ID]
+	info := s.info[key]
 	s.infoMu.Unlock()
-	if info != nil {
+	if info != nil && key != "" {
 		return info, nil
 	}
 	info = &imageInfo{config: &ocispec.Image{}}
@@ -263,9 +354,14 @@ func (s *Service) imageInfo(img *storage.Image) (*imageInfo, error) {
 		}
 	}
 	info.uid, info.username = parseUser(info.config.Config.User)
-	s.infoMu.Lock()
-	s.info[img.ID] = info
-	s.infoMu.Unlock()
+	if key != "" {
+		s.infoMu.Lock()
+		if len(s.info) >= maxInfos {
+			s.info = map[string]*imageInfo{}
+		}
+		s.info[key] = info
+		s.infoMu.Unlock()
+	}
 	return info, nil
 }
 

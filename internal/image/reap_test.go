@@ -1,0 +1,133 @@
+package image
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/test/registry"
+)
+
+// blockReaps holds every background reap until the returned func is called.
+func blockReaps(t *testing.T) (release func()) {
+	gate := make(chan struct{})
+	reapHook = func(string) { <-gate }
+	var once bool
+	release = func() {
+		if !once {
+			once = true
+			close(gate)
+		}
+	}
+	t.Cleanup(func() { release(); reapHook = nil })
+	return release
+}
+
+func layerCount(t *testing.T, s *Service) int {
+	t.Helper()
+	layers, err := s.Store().Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(layers)
+}
+
+// Remove answers with the image gone from List and Status while its layers
+// are still being deleted; a pull of the same image waits for that deletion
+// and keeps its own layers.
+func TestRemoveReapsInBackground(t *testing.T) {
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "reap:v1", registry.Image{})
+	s := newEnv(t, r.Addr).start()
+	ref := r.Ref("reap:v1")
+	id := mustPull(t, s, ref, nil)
+	release := blockReaps(t)
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: ref}, usedBy("")); err != nil {
+		t.Fatal(err)
+	}
+	if layerCount(t, s) == 0 {
+		t.Fatal("Remove deleted the layers before answering")
+	}
+	for _, q := range []string{ref, id, id[:12]} {
+		if img := mustStatus(t, s, q); img != nil {
+			t.Fatalf("status %s after remove = %v", q, img)
+		}
+	}
+	if list, err := s.List(ctxT(t), nil); err != nil || len(list) != 0 {
+		t.Fatalf("list after remove = %v, %v", list, err)
+	}
+	if _, err := s.ForContainer(ctxT(t), id); err == nil {
+		t.Fatal("a container could be created from a removed image")
+	}
+	if _, err := os.Stat(filepath.Join(s.reaps.dir, id)); err != nil {
+		t.Fatalf("no crash marker while the reap is pending: %v", err)
+	}
+
+	pulled := make(chan error, 1)
+	go func() { _, err := s.Pull(ctxT(t), ref, nil, nil); pulled <- err }()
+	select {
+	case err := <-pulled:
+		t.Fatalf("pull finished (%v) while the removed image's layers were still being deleted", err)
+	case <-time.After(time.Second):
+	}
+	release()
+	if err := <-pulled; err != nil {
+		t.Fatalf("pull after remove: %v", err)
+	}
+	s.waitReapsDone()
+	if img := mustStatus(t, s, ref); img == nil || img.Id != id {
+		t.Fatalf("image pulled again after remove: %v", img)
+	}
+	if layerCount(t, s) == 0 {
+		t.Fatal("the re-pulled image has no layers")
+	}
+	if _, err := os.Stat(filepath.Join(s.reaps.dir, id)); !os.IsNotExist(err) {
+		t.Fatalf("crash marker left after the reap: %v", err)
+	}
+}
+
+// A daemon killed mid-reap (marker written, image still stored) finishes
+// the deletion at the next start.
+func TestRemoveInterruptedIsSweptAtStart(t *testing.T) {
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "sweep:v1", registry.Image{})
+	e := newEnv(t, r.Addr)
+	s := e.start()
+	id := mustPull(t, s, r.Ref("sweep:v1"), nil)
+	if err := os.WriteFile(filepath.Join(s.reaps.dir, id), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := e.start()
+	if img := mustStatus(t, s2, id); img != nil {
+		t.Fatalf("image interrupted mid-remove is back after restart: %v", img)
+	}
+	storeEmpty(t, s2)
+	if _, err := os.Stat(filepath.Join(s2.reaps.dir, id)); !os.IsNotExist(err) {
+		t.Fatalf("marker left after the sweep: %v", err)
+	}
+}
+
+// Shutdown waits for the reaps in flight.
+func TestShutdownWaitsForReaps(t *testing.T) {
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "down:v1", registry.Image{})
+	s := newEnv(t, r.Addr).start()
+	id := mustPull(t, s, r.Ref("down:v1"), nil)
+	release := blockReaps(t)
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: id}, nil); err != nil {
+		t.Fatal(err)
+	}
+	go func() { time.Sleep(200 * time.Millisecond); release() }()
+	if err := s.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s.reaps.dir, id)); !os.IsNotExist(err) {
+		t.Fatalf("Shutdown returned before the reap finished (marker: %v)", err)
+	}
+}
