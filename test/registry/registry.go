@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -167,7 +168,7 @@ func (r *Registry) launch(cfgPath string) error {
 	cmd.Dir = r.Dir
 	// Never outlive the test binary, even if it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true} // see framework.Daemon.Start
-	if err := cmd.Start(); err != nil {
+	if err := startOnKeptThread(cmd); err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", BinaryPath, err)
 	}
@@ -351,3 +352,25 @@ func (r *Registry) readAll(req *http.Request) ([]byte, *http.Response, error) {
 }
 
 var errNoLocation = errors.New("upload response without Location")
+
+// starts hands cmd.Start calls to one goroutine locked to its thread for
+// the life of the test binary. Pdeathsig fires when the forking thread
+// exits, and a test process that unpacks layers in-process (internal/untar)
+// ends the threads it confines: forking from a thread that never exits
+// keeps the registry alive until the test binary dies.
+var starts = make(chan func())
+
+func init() {
+	go func() {
+		runtime.LockOSThread() // never unlocked: this thread stays
+		for f := range starts {
+			f()
+		}
+	}()
+}
+
+func startOnKeptThread(cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	starts <- func() { done <- cmd.Start() }
+	return <-done
+}
