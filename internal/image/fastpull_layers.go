@@ -1,7 +1,6 @@
 package image
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -195,19 +194,8 @@ func scanAndDigest(r io.Reader, f *layerFacts, out io.Writer) (digest.Digest, er
 	}
 	d := digest.Canonical.Digester()
 	tee := io.TeeReader(plain, io.MultiWriter(d.Hash(), out))
-	tr := tar.NewReader(tee)
-	links := map[string]bool{}
-	for entries := 0; ; entries++ {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return "", fmt.Errorf("malformed tar after %d entries: %w", entries, err)
-		}
-		if err := checkEntry(hdr, links, f); err != nil {
-			return "", err
-		}
+	if err := scanTar(tee, f); err != nil {
+		return "", err
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil { // padding; gzip checksum
 		return "", fmt.Errorf("decompress: %w", err)

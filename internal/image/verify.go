@@ -159,23 +159,25 @@ func scanLayer(r io.Reader, f *layerFacts) error {
 		return fmt.Errorf("decompress: %w", err)
 	}
 	defer dr.Close()
-	tr := tar.NewReader(dr)
+	return scanTar(dr, f)
+}
+
+// scanTar checks every entry of an uncompressed layer (see checkEntry).
+func scanTar(r io.Reader, f *layerFacts) error {
+	tr := tar.NewReader(r)
 	links := map[string]bool{}
-	entries := 0
-	for {
+	for entries := 0; ; entries++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("malformed tar after %d entries: %w", entries, err)
 		}
-		entries++
 		if err := checkEntry(hdr, links, f); err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 func checkEntry(hdr *tar.Header, links map[string]bool, f *layerFacts) error {

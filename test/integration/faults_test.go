@@ -248,13 +248,18 @@ func TestMonitorKilled(t *testing.T) {
 	}
 }
 
+// armFault restarts d with the fault point named fault armed.
+func armFault(d *framework.Daemon, fault string) {
+	d.Stop()
+	d.SetEnv("CRIO_TEST_FAULT=" + fault)
+	d.Start()
+}
+
 // crashRun runs a PID-sharing pod with the fault armed; the daemon dies
 // at the fault point and is restarted without it.
 func crashRun(t *testing.T, d *framework.Daemon, fault, name string) {
 	t.Helper()
-	d.Stop()
-	d.SetEnv("CRIO_TEST_FAULT=" + fault)
-	d.Start()
+	armFault(d, fault)
 	_, err := d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: sharedPIDPod(name)})
 	if err == nil {
 		t.Fatalf("fault %s: RunPodSandbox succeeded; the daemon was to crash", fault)

@@ -20,9 +20,7 @@ import (
 func TestCrashDuringImageReap(t *testing.T) {
 	e := newEnv(t, registry.Image{})
 	ctx := framework.Ctx(t)
-	e.d.Stop()
-	e.d.SetEnv("CRIO_TEST_FAULT=image-reap")
-	e.d.Start()
+	armFault(e.d, "image-reap")
 	stored := func() bool {
 		b, err := os.ReadFile(filepath.Join(e.d.Dir, "storage", "vfs-images", "images.json"))
 		if err != nil {

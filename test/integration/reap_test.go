@@ -22,9 +22,7 @@ import (
 func TestCrashDuringContainerReap(t *testing.T) {
 	e := newEnv(t, registry.Image{})
 	ctx := framework.Ctx(t)
-	e.d.Stop()
-	e.d.SetEnv("CRIO_TEST_FAULT=container-reap")
-	e.d.Start()
+	armFault(e.d, "container-reap")
 	podID, podCfg := e.pod(t, "reap")
 	id := e.create(t, podID, podCfg, "gone", "sleep", "300")
 	e.start(t, id)
