@@ -3,14 +3,16 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	mrand "math/rand/v2"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -66,19 +68,56 @@ type ctxStream struct {
 
 func (c *ctxStream) Context() context.Context { return c.ctx }
 
+// withRequestLogger puts the request's logger in ctx: log with its id and
+// method. Those attributes are formatted only when a record is logged, so
+// a request that logs nothing (a status poll at the default level) pays
+// for neither the id's text nor the handler's copy.
 func withRequestLogger(ctx context.Context, log *slog.Logger, method string) (context.Context, *slog.Logger) {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	l := log.With("id", hex.EncodeToString(b[:]), "method", shortMethod(method))
+	l := slog.New(&requestHandler{parent: log.Handler(), id: mrand.Uint64(), method: shortMethod(method)})
 	return logging.WithLogger(ctx, l), l
 }
 
+// requestHandler adds a request's id and method to its parent's records,
+// deriving that handler on the first record or derived handler.
+type requestHandler struct {
+	parent slog.Handler
+	id     uint64 // 48 random bits: 12 hex digits in the log
+	method string
+	once   sync.Once
+	h      slog.Handler
+}
+
+func (r *requestHandler) handler() slog.Handler {
+	r.once.Do(func() {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], r.id)
+		r.h = r.parent.WithAttrs([]slog.Attr{slog.String("id", hex.EncodeToString(b[2:])), slog.String("method", r.method)})
+	})
+	return r.h
+}
+
+// Enabled asks the parent: attributes do not change what is enabled.
+func (r *requestHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return r.parent.Enabled(ctx, l)
+}
+
+func (r *requestHandler) Handle(ctx context.Context, rec slog.Record) error {
+	return r.handler().Handle(ctx, rec)
+}
+
+func (r *requestHandler) WithAttrs(as []slog.Attr) slog.Handler { return r.handler().WithAttrs(as) }
+
+func (r *requestHandler) WithGroup(name string) slog.Handler { return r.handler().WithGroup(name) }
+
 func shortMethod(full string) string { return full[strings.LastIndex(full, "/")+1:] }
+
+// quietPrefixes name the methods the kubelet polls every few seconds.
+var quietPrefixes = []string{"List", "Status", "Version", "ImageStatus", "ImageFsInfo", "ContainerStats", "PodSandboxStats", "RuntimeConfig", "ExecSync", "GetContainerEvents"}
 
 // quiet methods are polled by the kubelet every few seconds: debug level.
 func quiet(method string) bool {
 	m := shortMethod(method)
-	for _, p := range []string{"List", "Status", "Version", "ImageStatus", "ImageFsInfo", "ContainerStats", "PodSandboxStats", "RuntimeConfig", "ExecSync", "GetContainerEvents"} {
+	for _, p := range quietPrefixes {
 		if strings.HasPrefix(m, p) {
 			return true
 		}
@@ -99,7 +138,9 @@ func logRequest(ctx context.Context, l *slog.Logger, method string, start time.T
 		l.Log(ctx, level, "request failed", "duration", time.Since(start), "code", st.Code().String(), "error", st.Message())
 		return
 	}
-	l.Log(ctx, level, "request done", "duration", time.Since(start))
+	if l.Enabled(ctx, level) { // else the arguments would be boxed for nothing
+		l.Log(ctx, level, "request done", "duration", time.Since(start))
+	}
 }
 
 // kindCodes is the gRPC code of each domain error kind.

@@ -363,3 +363,14 @@ func (s *Server) discardPod(ctx context.Context, id string) error {
 func (s *Server) links() linklogs.Linker {
 	return linklogs.Linker{Config: s.Config, CgroupV2: cgroupV2()}
 }
+
+// TransportOptions tune the gRPC server for its clients on the local
+// socket. Static flow-control windows turn off grpc-go's bandwidth-delay
+// estimator, which pings the client after a request it reads whenever no
+// ping is out: on a call that finds the daemon idle (the kubelet's polls,
+// critest's status calls) that is one more frame out, one in and another
+// wake-up, for a window that a socket with no delay never needs to grow.
+// 1 MiB lets the largest requests in without waiting for window updates.
+func TransportOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.StaticStreamWindowSize(1 << 20), grpc.StaticConnWindowSize(1 << 20)}
+}

@@ -118,10 +118,10 @@ func (d *daemon) startServer() error {
 	}
 	unary, stream := server.Interceptors(log)
 	mUnary, mStream := srv.ObservabilityInterceptors()
-	d.g = grpc.NewServer(
+	d.g = grpc.NewServer(append(server.TransportOptions(),
 		grpc.ChainUnaryInterceptor(unary, mUnary), grpc.ChainStreamInterceptor(stream, mStream),
 		grpc.MaxRecvMsgSize(cfg.Crio.API.GRPCMaxRecvMsgSize), grpc.MaxSendMsgSize(cfg.Crio.API.GRPCMaxSendMsgSize),
-	)
+	)...)
 	srv.Register(d.g)
 	d.srv, d.lis = srv, lis
 	return nil

@@ -7,6 +7,7 @@ package metrics
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +51,17 @@ type Metrics struct {
 	eventsDropped      prometheus.Counter
 	codeOf             func(error) codes.Code
 	registeredNameList []string
+	opSeries           sync.Map // full method -> *opSeries
+}
+
+// opSeries are one operation's series, looked up once: a label lookup
+// hashes the value and takes the vector's lock, on every RPC otherwise.
+// No series of these vectors is ever deleted, so they stay valid.
+type opSeries struct {
+	op      string
+	count   prometheus.Counter
+	latency prometheus.Gauge
+	total   prometheus.Observer
 }
 
 // Options are the hooks New needs from the daemon.
@@ -262,12 +274,26 @@ func (m *Metrics) Interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServer
 
 // ObserveOperation records one finished RPC.
 func (m *Metrics) ObserveOperation(method string, d time.Duration, err error) {
-	op := method[strings.LastIndex(method, "/")+1:]
-	m.ops.WithLabelValues(op).Inc()
-	m.opsLatency.WithLabelValues(op).Set(d.Seconds())
-	m.opsLatencyTotal.WithLabelValues(op).Observe(d.Seconds())
+	s := m.series(method)
+	s.count.Inc()
+	s.latency.Set(d.Seconds())
+	s.total.Observe(d.Seconds())
 	if err != nil {
-		m.opsErrors.WithLabelValues(op).Inc()
-		m.opsErrorsByCode.WithLabelValues(op, m.codeOf(err).String()).Inc()
+		// Looked up here: an error series exists only once there was one.
+		m.opsErrors.WithLabelValues(s.op).Inc()
+		m.opsErrorsByCode.WithLabelValues(s.op, m.codeOf(err).String()).Inc()
 	}
+}
+
+// series returns the operation series of method (a gRPC full method name,
+// labelled by its last element).
+func (m *Metrics) series(method string) *opSeries {
+	if s, ok := m.opSeries.Load(method); ok {
+		return s.(*opSeries)
+	}
+	op := method[strings.LastIndex(method, "/")+1:]
+	s := &opSeries{op: op, count: m.ops.WithLabelValues(op), latency: m.opsLatency.WithLabelValues(op),
+		total: m.opsLatencyTotal.WithLabelValues(op)}
+	got, _ := m.opSeries.LoadOrStore(method, s)
+	return got.(*opSeries)
 }
