@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -74,9 +73,14 @@ func rpcCalls(r runtimeapi.RuntimeServiceClient, i runtimeapi.ImageServiceClient
 
 // TestBenchRPCFloor: sequential status and list calls from one client, each
 // with its own timeout context as critest's client makes them, at the
-// daemon's default log level. With CRIO_BENCH_PROFILE=dir it also writes a
-// CPU profile of the daemon per RPC (dir/<rpc>.pprof) and prints the calls
-// it covers, for CPU per call.
+// daemon's default log level; per RPC the client's median and the server's
+// CPU, read/write syscalls and context switches per call (from /proc).
+// Knobs (environment): CRIO_BENCH_CALLS (3000), CRIO_BENCH_RPCS (a regexp
+// of the names), CRIO_BENCH_GAP (a pause before each call, e.g. 20ms: the
+// server idle, as critest's status calls find it), CRIO_BENCH_PROFILE=dir
+// (a 5 s CPU profile of the server per RPC), CRIO_BENCH_REGISTRY=host:port
+// (pair.sh's registry: then also critest's image lifecycle and listing
+// loops), CRIO_BENCH_ENDPOINT (another runtime instead, see otherFloor).
 func TestBenchRPCFloor(t *testing.T) {
 	if os.Getenv("CRIO_BENCH") == "" {
 		t.Skip("set CRIO_BENCH=1 (make bench)")
@@ -89,12 +93,13 @@ func TestBenchRPCFloor(t *testing.T) {
 	reg := registry.Start(t, registry.Options{})
 	reg.Push(t, "busybox:bench", registry.Image{})
 	insecure := []string{reg.Addr}
-	if r := os.Getenv("CRIO_BENCH_REGISTRY"); r != "" { // e.g. pair.sh's 127.0.0.1:5000
-		insecure = append(insecure, r)
+	pairReg := os.Getenv("CRIO_BENCH_REGISTRY")
+	if pairReg != "" {
+		insecure = append(insecure, pairReg)
 	}
 	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: insecure, RunTmpfs: true,
-		Args: []string{"--enable-profile-unix-socket"}, Env: strings.Fields(os.Getenv("CRIO_BENCH_DAEMON_ENV")),
-		DropIn: "[crio]\nstorage_driver = \"overlay\"\n[crio.runtime]\nlog_level = \"" + cmp.Or(os.Getenv("CRIO_BENCH_LOG_LEVEL"), "info") + "\"\n"})
+		Args:   []string{"--enable-profile-unix-socket"},
+		DropIn: "[crio]\nstorage_driver = \"overlay\"\n[crio.runtime]\nlog_level = \"info\"\n"})
 	img := reg.Addr + "/busybox:bench"
 	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
 		t.Fatal(err)
@@ -102,34 +107,11 @@ func TestBenchRPCFloor(t *testing.T) {
 	pod, cfg := runPod(t, d)
 	ctr := createStart(framework.Ctx(t), t, d, pod, cfg, img, 0)
 	rpcFloor(t, rpcCalls(d.Runtime, d.Image, img, pod, ctr), filepath.Join(filepath.Dir(d.Socket), "crio-profile.sock"), d.Pid())
-	if reg := os.Getenv("CRIO_BENCH_REGISTRY"); reg != "" {
-		var traced chan error
-		if f := os.Getenv("CRIO_BENCH_TRACE"); f != "" { // a runtime trace of the cycles
-			traced = make(chan error, 1)
-			go func() {
-				traced <- fetchProfile(filepath.Join(filepath.Dir(d.Socket), "crio-profile.sock"), "trace?seconds=8", f)
-			}()
-			time.Sleep(100 * time.Millisecond)
-		}
-		imageCycles(t, d.Image, reg+"/library/busybox:1.35.0-glibc")
-		if traced != nil {
-			if err := <-traced; err != nil {
-				t.Fatal(err)
-			}
-		}
-		if os.Getenv("CRIO_BENCH_LOG_LEVEL") == "debug" {
-			var in dist
-			for _, m := range imageStatusRE.FindAllStringSubmatch(d.Logs(), -1) {
-				if v, err := time.ParseDuration(m[1]); err == nil {
-					in = append(in, v)
-				}
-			}
-			fmt.Printf("  ImageStatus in the daemon, after a pull: %v\n", []time.Duration(in[max(0, len(in)-30):]))
-		}
+	if pairReg != "" {
+		imageCycles(t, d.Image, pairReg+"/library/busybox:1.35.0-glibc")
+		listCycles(t, d.Image, pairReg+"/library/")
 	}
 }
-
-var imageStatusRE = regexp.MustCompile(`msg="request done" id=\w+ method=ImageStatus duration=(\S+)`)
 
 // otherFloor runs the same calls against another runtime's CRI endpoint
 // (CRIO_BENCH_ENDPOINT, e.g. pair.sh's containerd, which resolves
@@ -168,6 +150,7 @@ func otherFloor(t *testing.T, ep string) {
 	}
 	rpcFloor(t, rpcCalls(r, i, img, p.PodSandboxId, c.ContainerId), os.Getenv("CRIO_BENCH_PPROF_SOCKET"), pid)
 	imageCycles(t, i, "docker.io/library/busybox:1.35.0-glibc")
+	listCycles(t, i, "docker.io/library/")
 }
 
 // rpcFloor times n sequential calls of each RPC and, with
@@ -349,4 +332,28 @@ func imageCycles(t *testing.T, i runtimeapi.ImageServiceClient, img string) {
 	}
 	fmt.Printf("image cycles (n=%d) median: PullImage %6.1f µs  ImageStatus %6.1f µs  RemoveImage %6.1f µs\n",
 		n, us(pulls.pct(0.5)), us(stats.pct(0.5)), us(removes.pct(0.5)))
+}
+
+// listingImages are critest's image listing benchmark's images (pair.sh's
+// params.yaml), under the prefix the runtime resolves to the local registry.
+var listingImages = []string{"busybox:1.35.0-glibc", "busybox:1-uclibc", "busybox:1", "busybox:1-glibc", "busybox:1-musl"}
+
+// listCycles pulls critest's listing images, then times 30 ListImages in a
+// row, as critest's image listing benchmark does.
+func listCycles(t *testing.T, i runtimeapi.ImageServiceClient, prefix string) {
+	ctx := framework.Ctx(t)
+	for _, img := range listingImages {
+		if _, err := i.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: prefix + img}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ds dist
+	for range 30 {
+		start := time.Now()
+		if _, err := i.ListImages(ctx, &runtimeapi.ListImagesRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, time.Since(start))
+	}
+	fmt.Printf("ListImages after pulling %d images (n=30): median %6.1f µs, p90 %6.1f µs\n", len(listingImages), us(ds.pct(0.5)), us(ds.pct(0.9)))
 }
