@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -47,7 +48,12 @@ func pairDaemon(t *testing.T) (*framework.Daemon, string, string) {
 	framework.RequireRoot(t)
 	reg := registry.Start(t, registry.Options{})
 	reg.Push(t, "busybox:bench", registry.Image{})
-	d := framework.NewDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, RunTmpfs: true, DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
+	var args []string
+	if os.Getenv("CRIO_BENCH_PROFILE") != "" {
+		// pprof on crio-profile.sock in the daemon's dir, for a trace taken by hand.
+		args = []string{"--enable-profile-unix-socket"}
+	}
+	d := framework.NewDaemon(t, framework.Options{Args: args, InsecureRegistries: []string{reg.Addr}, RunTmpfs: true, DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
 	conf := pairChain(d.Network(), d.Bridge, d.Subnet, d.IPAMDir(), true)
 	if err := os.WriteFile(filepath.Join(d.Dir, "cni", "05-pair.conflist"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -141,8 +147,12 @@ func chainAlone(t *testing.T, name, conf string) func(i int) time.Duration {
 func TestBenchPodFromScratch(t *testing.T) {
 	d, _, img := pairDaemon(t)
 	ctx := framework.Ctx(t)
-	var running, whole dist
-	for i := 0; i < 30; i++ {
+	var running, whole, stop, remove dist
+	n := 30 // CRIO_BENCH_N=150 makes a run long enough to profile
+	if v, _ := strconv.Atoi(os.Getenv("CRIO_BENCH_N")); v > 0 {
+		n = v
+	}
+	for i := 0; i < n; i++ {
 		start := time.Now()
 		cfg := critestPod(i)
 		r, err := d.Runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
@@ -162,15 +172,20 @@ func TestBenchPodFromScratch(t *testing.T) {
 			t.Fatal(err)
 		}
 		running = append(running, time.Since(start))
+		t0 := time.Now()
 		if _, err := d.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: r.PodSandboxId}); err != nil {
 			t.Fatal(err)
 		}
+		stop = append(stop, time.Since(t0))
+		t0 = time.Now()
 		if _, err := d.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: r.PodSandboxId}); err != nil {
 			t.Fatal(err)
 		}
+		remove = append(remove, time.Since(t0))
 		whole = append(whole, time.Since(start))
 		time.Sleep(settle)
 	}
 	fmt.Printf("pod from nothing to running (RunPodSandbox + ImageStatus + CreateContainer + StartContainer, critest's pod, pair.sh's chain): %v\n", running)
 	fmt.Printf("  the same + StopPodSandbox + RemovePodSandbox (critest's \"start a container from scratch\" sequence): %v\n", whole)
+	fmt.Printf("    of which StopPodSandbox: %v; RemovePodSandbox: %v\n", stop, remove)
 }
