@@ -3,11 +3,13 @@ package container
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 
 	"github.com/crio-runtime/crio/internal/fault"
 	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/oci"
 )
 
 // RemoveContainer answers once the container's record is deleted; the
@@ -15,8 +17,14 @@ import (
 // unmount and layer delete, ~60 ms under load) run in the background. A
 // daemon that dies before they finish leaves a runtime container or a
 // bundle no record owns, which SweepRuntime deletes at start; the bundle
-// goes last so a leftover layer always has one. RemovePodSandbox, image
-// removal and shutdown wait for the reaps they depend on.
+// goes last so a leftover layer always has one. Image removal and shutdown
+// wait for the reaps they depend on.
+//
+// A pod's teardown is reaped the same way: StopPodSandbox answers once the
+// infra process is dead (its exit recorded) and leaves the infra's runtime
+// delete to a reap (ReapInfra); RemovePodSandbox answers once the pod's
+// records are deleted and leaves the pod's own files to a reap (ReapPod)
+// that first waits for the reaps of its containers and infra.
 
 // reaps tracks container deletions finishing in the background.
 type reaps struct {
@@ -40,13 +48,28 @@ type reap struct {
 // start runs fn in the background as the reap of a container of pod that
 // holds images.
 func (r *reaps) start(pod string, images []string, fn func()) {
+	r.startAfter(pod, images, false, fn)
+}
+
+// startAfter is start; with afterPod, fn runs only once the reaps of pod
+// already in flight are done.
+func (r *reaps) startAfter(pod string, images []string, afterPod bool, fn func()) {
 	rp := &reap{pod: pod, images: images, done: make(chan struct{})}
+	var before []chan struct{}
 	r.mu.Lock()
+	for _, x := range r.inflight {
+		if afterPod && x.pod == pod {
+			before = append(before, x.done)
+		}
+	}
 	r.inflight = append(r.inflight, rp)
 	r.wg.Add(1)
 	r.mu.Unlock()
 	go func() {
 		defer r.wg.Done()
+		for _, d := range before {
+			<-d
+		}
 		fn()
 		r.mu.Lock()
 		r.inflight = slices.DeleteFunc(r.inflight, func(x *reap) bool { return x == rp })
@@ -70,7 +93,7 @@ func (r *reaps) wait(match func(*reap) bool) {
 	}
 }
 
-func (r *reaps) waitPod(pod string) { r.wait(func(rp *reap) bool { return rp.pod == pod }) }
+func (r *reaps) waitAll() { r.wait(func(*reap) bool { return true }) }
 
 func (r *reaps) waitImage(image string) {
 	r.wait(func(rp *reap) bool { return slices.Contains(rp.images, image) })
@@ -99,4 +122,35 @@ func (m *Manager) reapLater(ctx context.Context, rt ociRuntime, c *Container) {
 			}
 		}
 	})
+}
+
+// ReapPod runs cleanup (the pod's files) in the background once the reaps
+// of the pod's containers and infra are done: the pod's record is deleted
+// by then, so a daemon that dies first leaves only what SweepRuntime and
+// the pod manager's start-time sweep remove. Shutdown waits for it.
+func (m *Manager) ReapPod(ctx context.Context, podID string, cleanup func() error) {
+	log := logging.From(ctx)
+	m.reaps.startAfter(podID, nil, true, func() {
+		fault.Point("pod-reap")
+		if err := cleanup(); err != nil {
+			log.Error("remove pod files", "pod", podID, "error", err)
+		}
+	})
+}
+
+// deleteInfra deletes what the runtime and the daemon keep of infra id;
+// the bundle goes last, so a leftover always has one for the sweep.
+func (m *Manager) deleteInfra(ctx context.Context, rt *oci.Runtime, id string) error {
+	if err := rt.Delete(ctx, id); err != nil {
+		return err
+	}
+	m.reaps.storage.Lock()
+	m.deleteRootfs(id) // the pause_image rootfs, if one was made
+	m.reaps.storage.Unlock()
+	for _, p := range []string{filepath.Join(m.opts.AttachSocketDir, id), filepath.Join(m.opts.ExitsDir, id), filepath.Join(m.opts.RunDir, id)} {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
