@@ -222,7 +222,8 @@ func (m *Manager) ReapInfra(ctx context.Context, sb *sandbox.Sandbox) {
 	}
 	log := logging.From(ctx)
 	id := sb.ID
-	m.reaps.start(id, nil, func() {
+	// A pause_image rootfs may be going: an image removal waits for it.
+	m.reaps.start(id, []string{anyImage}, func() {
 		fault.Point("infra-reap")
 		if err := m.deleteInfra(context.WithoutCancel(ctx), rt, id); err != nil {
 			log.Error("delete stopped pod infra from the runtime", "pod", id, "error", err)

@@ -95,8 +95,12 @@ func (r *reaps) wait(match func(*reap) bool) {
 
 func (r *reaps) waitAll() { r.wait(func(*reap) bool { return true }) }
 
+// anyImage in a reap's images stands for an image not known by ID: an
+// infra's pause_image rootfs.
+const anyImage = "*"
+
 func (r *reaps) waitImage(image string) {
-	r.wait(func(rp *reap) bool { return slices.Contains(rp.images, image) })
+	r.wait(func(rp *reap) bool { return slices.Contains(rp.images, image) || slices.Contains(rp.images, anyImage) })
 }
 
 // reapLater deletes what the runtime and storage keep of removed container
