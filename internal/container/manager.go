@@ -160,6 +160,7 @@ func (m *Manager) CloseSpares() {
 	if m.spares != nil {
 		m.spares.close()
 	}
+	m.reaps.waitAll() // without their delay
 	m.reaps.wg.Wait()
 }
 

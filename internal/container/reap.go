@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/crio-runtime/crio/internal/fault"
 	"github.com/crio-runtime/crio/internal/logging"
@@ -26,6 +27,14 @@ import (
 // records are deleted and leaves the pod's own files to a reap (ReapPod)
 // that first waits for the reaps of its containers and infra.
 
+// reapDelay is how long a reap waits before it starts, unless something
+// waits for it (an image removal, the start-time sweep, shutdown): the
+// deletes then run after the requests that follow a removal (the next
+// pod's run and create, ~0.3 s), not beside them on their CPUs, storage
+// locks and mount table. The deletes cost the same; they just stop taking
+// time from the critical path of the next pod.
+const reapDelay = time.Second
+
 // reaps tracks container deletions finishing in the background.
 type reaps struct {
 	mu       sync.Mutex
@@ -37,12 +46,24 @@ type reaps struct {
 	// seen by make race once reaps ran in parallel). The store serialises
 	// layer deletion anyway, so nothing is lost.
 	storage sync.Mutex
+	delay   time.Duration // reapDelay when 0 (tests set it)
 }
 
 type reap struct {
 	pod    string
 	images []string // the container's image and its image-volume mounts
+	before []*reap  // reaps that must finish first
+	hurry  chan struct{}
+	once   sync.Once
 	done   chan struct{}
+}
+
+// now ends rp's delay, and that of the reaps it waits for.
+func (rp *reap) now() {
+	rp.once.Do(func() { close(rp.hurry) })
+	for _, b := range rp.before {
+		b.now()
+	}
 }
 
 // start runs fn in the background as the reap of a container of pod that
@@ -54,12 +75,11 @@ func (r *reaps) start(pod string, images []string, fn func()) {
 // startAfter is start; with afterPod, fn runs only once the reaps of pod
 // already in flight are done.
 func (r *reaps) startAfter(pod string, images []string, afterPod bool, fn func()) {
-	rp := &reap{pod: pod, images: images, done: make(chan struct{})}
-	var before []chan struct{}
+	rp := &reap{pod: pod, images: images, hurry: make(chan struct{}), done: make(chan struct{})}
 	r.mu.Lock()
 	for _, x := range r.inflight {
 		if afterPod && x.pod == pod {
-			before = append(before, x.done)
+			rp.before = append(rp.before, x)
 		}
 	}
 	r.inflight = append(r.inflight, rp)
@@ -67,8 +87,18 @@ func (r *reaps) startAfter(pod string, images []string, afterPod bool, fn func()
 	r.mu.Unlock()
 	go func() {
 		defer r.wg.Done()
-		for _, d := range before {
-			<-d
+		d := r.delay
+		if d == 0 {
+			d = reapDelay
+		}
+		delay := time.NewTimer(d)
+		select {
+		case <-delay.C:
+		case <-rp.hurry:
+		}
+		delay.Stop()
+		for _, b := range rp.before {
+			<-b.done
 		}
 		fn()
 		r.mu.Lock()
@@ -78,18 +108,22 @@ func (r *reaps) startAfter(pod string, images []string, afterPod bool, fn func()
 	}()
 }
 
-// wait blocks until the reaps in flight that match are done.
+// wait runs the reaps in flight that match now and blocks until they are
+// done.
 func (r *reaps) wait(match func(*reap) bool) {
 	r.mu.Lock()
-	var dones []chan struct{}
+	var matched []*reap
 	for _, rp := range r.inflight {
 		if match(rp) {
-			dones = append(dones, rp.done)
+			matched = append(matched, rp)
 		}
 	}
 	r.mu.Unlock()
-	for _, d := range dones {
-		<-d
+	for _, rp := range matched {
+		rp.now()
+	}
+	for _, rp := range matched {
+		<-rp.done
 	}
 }
 
