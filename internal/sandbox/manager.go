@@ -35,7 +35,8 @@ type Containers interface {
 	RemovePodContainers(ctx context.Context, podID string) error
 	// StartInfra runs the infra process of a pod that shares one PID
 	// namespace and returns its pid and start time; StopInfra ends it (and
-	// any runtime container of the pod's id, even one never recorded).
+	// any runtime container of the pod's id, even one never recorded),
+	// leaving the runtime's delete of the dead process to ReapInfra.
 	StartInfra(ctx context.Context, sb *Sandbox) (int, uint64, error)
 	StopInfra(ctx context.Context, sb *Sandbox) error
 	// ReapInfra deletes a stopped infra's runtime container and files in
