@@ -15,6 +15,7 @@ import (
 
 	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/fault"
+	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/spec"
@@ -188,7 +189,12 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 	return res.PID, startTime, nil
 }
 
-// StopInfra kills the infra process and removes its runtime state.
+// StopInfra kills the infra process. Once its monitor recorded the exit,
+// the runtime's delete (a runc exec, ~10 ms) and the bundle's removal are
+// left to ReapInfra, which the pod's stop calls once it is recorded.
+// Without an exit record (no monitor: a reboot, a kill) the delete, which
+// kills by force, runs here, so the process is gone when StopInfra returns
+// either way.
 func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
 	rt, err := m.Runtime(sb.RuntimeHandler)
 	if err != nil {
@@ -197,20 +203,32 @@ func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
 	if err := signalInit(ctx, rt, sb.ID, sb.InfraPID, sb.InfraStart, syscall.SIGKILL); err != nil {
 		return err
 	}
-	// The monitor writes the exit record and exits; one that is gone (a
-	// reboot, a kill) writes none.
 	exitFile := filepath.Join(m.opts.ExitsDir, sb.ID)
 	waitMonitorExit(ctx, filepath.Join(m.opts.AttachSocketDir, sb.ID), exitFile, killGrace)
-	if err := rt.Delete(ctx, sb.ID); err != nil {
-		return err
+	if _, err := os.Stat(exitFile); err == nil {
+		return nil
 	}
-	m.deleteRootfs(sb.ID) // the pause_image rootfs, if one was made
-	for _, p := range []string{filepath.Join(m.opts.RunDir, sb.ID), filepath.Join(m.opts.AttachSocketDir, sb.ID), exitFile} {
-		if err := os.RemoveAll(p); err != nil {
-			return err
+	return m.deleteInfra(ctx, rt, sb.ID)
+}
+
+// ReapInfra deletes a stopped infra's runtime container (its cgroup goes
+// with it), its pause_image rootfs and its files, in the background. A
+// daemon that dies first leaves a runtime container of a pod without a
+// live infra, which SweepRuntime deletes at start.
+func (m *Manager) ReapInfra(ctx context.Context, sb *sandbox.Sandbox) {
+	rt, err := m.Runtime(sb.RuntimeHandler)
+	if err != nil {
+		return // StopInfra failed on it already
+	}
+	log := logging.From(ctx)
+	id := sb.ID
+	// A pause_image rootfs may be going: an image removal waits for it.
+	m.reaps.start(id, []string{anyImage}, func() {
+		fault.Point("infra-reap")
+		if err := m.deleteInfra(context.WithoutCancel(ctx), rt, id); err != nil {
+			log.Error("delete stopped pod infra from the runtime", "pod", id, "error", err)
 		}
-	}
-	return nil
+	})
 }
 
 // infraSpec is the pause process: read-only root, no capabilities, the

@@ -201,13 +201,13 @@ func (m *Manager) StopPodContainers(ctx context.Context, podID string) error {
 }
 
 // RemovePodContainers removes every container of the pod (the pod's
-// remove does this before its own files and record go).
+// remove does this before its own record goes). Their reaps go on in the
+// background; the pod's own reap (ReapPod) waits for them.
 func (m *Manager) RemovePodContainers(ctx context.Context, podID string) error {
 	var errs []error
 	for _, c := range m.podContainers(podID) {
 		errs = append(errs, m.remove(ctx, c))
 	}
-	m.reaps.waitPod(podID) // the pod goes only once its containers are gone
 	return errors.Join(errs...)
 }
 

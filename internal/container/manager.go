@@ -149,14 +149,16 @@ func (m *Manager) ReleaseImage(imageID string) {
 	}
 }
 
-// CloseSpares ends the monitors launched ahead and deletes the spare
-// layers; the daemon calls it on shutdown.
+// CloseSpares ends the monitors launched ahead, finishes the removals
+// still in the background (at once, without their delay) and deletes the
+// spare layers; the daemon calls it on shutdown.
 func (m *Manager) CloseSpares() {
 	m.runtimesMu.Lock()
 	for _, r := range m.runtimes {
 		r.Close()
 	}
 	m.runtimesMu.Unlock()
+	m.reaps.waitAll() // without their delay
 	if m.spares != nil {
 		m.spares.close()
 	}

@@ -21,9 +21,11 @@ import (
 // bundles, rootfs and exit records; the runtime's delete removes their
 // cgroups. Only containers whose bundle is this daemon's are touched, so
 // other users of a shared runtime root are left alone. Bundles left without
-// a runtime container go too.
+// a runtime container go too. A pod owns its infra's runtime container only
+// while the infra lives: a stopped pod's is one a crash kept from its reap.
 func (m *Manager) SweepRuntime(ctx context.Context) {
 	log := logging.From(ctx)
+	m.reaps.waitAll() // the restore's own stops: not the sweep's to race
 	listed, kept := map[string]bool{}, map[string]bool{}
 	for name := range m.cfg().Crio.Runtime.Runtimes {
 		rt, err := m.Runtime(name)
@@ -75,13 +77,14 @@ func (m *Manager) sweepBundles(ctx context.Context, kept map[string]bool) {
 	}
 }
 
-// owned reports whether a container or pod (its infra) record has id.
+// owned reports whether a container record has id, or a pod record whose
+// infra is running or being created.
 func (m *Manager) owned(id string) bool {
 	if _, ok := m.index.Get(id); ok {
 		return true
 	}
 	sb, err := m.pods.Get(id)
-	return err == nil && sb.ID == id
+	return err == nil && sb.ID == id && sb.HasInfra()
 }
 
 // deleteOrphan kills and deletes runtime container id and what the daemon

@@ -7,7 +7,10 @@
 // namespace, its record written, no infra yet) and "after-infra-create"
 // (its infra process created by the runtime but not started),
 // "container-reap" (RemoveContainer: the record deleted, the runtime
-// container, rootfs and bundle not yet), "image-reap" (RemoveImage: the
+// container, rootfs and bundle not yet), "infra-reap" (StopPodSandbox: the
+// stop recorded, the infra's runtime container not deleted yet),
+// "pod-reap" (RemovePodSandbox: the records deleted, the pod's files not
+// yet), "image-reap" (RemoveImage: the
 // image hidden and its marker written, the storage deletion not yet).
 package fault
 

@@ -95,9 +95,18 @@ func WriteHosts(path, hostname string, ips []string) error {
 
 // RemoveFiles unmounts the pod's shm and removes dir; safe to repeat.
 func RemoveFiles(dir string) error {
+	if err := unmountShm(dir); err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
+
+// unmountShm unmounts the shm of the pod whose files are in dir, if it is
+// mounted.
+func unmountShm(dir string) error {
 	shm := filepath.Join(dir, "shm")
 	if err := unix.Unmount(shm, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("unmount %s: %w", shm, err)
 	}
-	return os.RemoveAll(dir)
+	return nil
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -34,9 +35,16 @@ type Containers interface {
 	RemovePodContainers(ctx context.Context, podID string) error
 	// StartInfra runs the infra process of a pod that shares one PID
 	// namespace and returns its pid and start time; StopInfra ends it (and
-	// any runtime container of the pod's id, even one never recorded).
+	// any runtime container of the pod's id, even one never recorded),
+	// leaving the runtime's delete of the dead process to ReapInfra.
 	StartInfra(ctx context.Context, sb *Sandbox) (int, uint64, error)
 	StopInfra(ctx context.Context, sb *Sandbox) error
+	// ReapInfra deletes a stopped infra's runtime container and files in
+	// the background; the pod's stop calls it once the stop is recorded.
+	ReapInfra(ctx context.Context, sb *Sandbox)
+	// ReapPod runs cleanup in the background once the pod's containers
+	// and infra are deleted; shutdown waits for it.
+	ReapPod(ctx context.Context, podID string, cleanup func() error)
 }
 
 // Deps are what the manager works with, all given at construction.
@@ -169,19 +177,36 @@ func (m *Manager) Stop(ctx context.Context, idOrPrefix string) error {
 	return m.stopLocked(ctx, sb)
 }
 
-// stopLocked stops the pod, in this order: its containers, its infra
-// process, its network, its namespaces; then the record says NOTREADY.
-// The caller holds sb.mu.
+// stopLocked stops the pod: its containers, then its infra process and
+// its network side by side (the network's DEL needs the netns pin, not the
+// processes; CRI-O also tears the network down before the infra), then
+// its namespaces; then the record says NOTREADY. The runtime's delete of
+// the dead infra starts once that is recorded, so a crash in it leaves a
+// stopped pod whose infra the start-time sweep deletes. The caller holds
+// sb.mu.
 func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
-	for _, step := range []func(context.Context, *Sandbox) error{
-		m.stopContainers,
-		m.stopInfra,
-		m.stopNetwork,
-		m.releaseNamespaces,
-	} {
-		if err := step(ctx, sb); err != nil {
-			return err
-		}
+	if err := m.stopContainers(ctx, sb); err != nil {
+		return err
+	}
+	type infraResult struct {
+		stopped bool
+		err     error
+	}
+	infra := make(chan infraResult, 1)
+	go func() {
+		stopped, err := m.stopInfra(ctx, sb)
+		infra <- infraResult{stopped, err}
+	}()
+	netErr := m.stopNetwork(ctx, sb)
+	res := <-infra
+	if res.stopped {
+		defer m.containers.ReapInfra(ctx, sb)
+	}
+	if err := errors.Join(res.err, netErr); err != nil {
+		return err
+	}
+	if err := m.releaseNamespaces(ctx, sb); err != nil {
+		return err
 	}
 	return m.update(sb, func(sb *Sandbox) { sb.Namespaces, sb.Ready = nil, false })
 }
@@ -196,17 +221,19 @@ func (m *Manager) stopContainers(ctx context.Context, sb *Sandbox) error {
 	return nil
 }
 
-func (m *Manager) stopInfra(ctx context.Context, sb *Sandbox) error {
+// stopInfra ends the pod's infra process, if it has one; stopped says it
+// did, and the infra is then left for ReapInfra.
+func (m *Manager) stopInfra(ctx context.Context, sb *Sandbox) (stopped bool, _ error) {
 	if (sb.InfraPID == 0 && !sb.InfraPending) || m.containers == nil {
-		return nil
+		return false, nil
 	}
 	if err := m.containers.StopInfra(ctx, sb); err != nil {
-		return fmt.Errorf("stop pod infra process: %w", err)
+		return false, fmt.Errorf("stop pod infra process: %w", err)
 	}
 	sb.stateMu.Lock()
 	sb.InfraPID, sb.InfraPending = 0, false
 	sb.stateMu.Unlock()
-	return nil
+	return true, nil
 }
 
 func (m *Manager) stopNetwork(ctx context.Context, sb *Sandbox) error {
@@ -256,6 +283,13 @@ func (m *Manager) Remove(ctx context.Context, idOrPrefix string) error {
 	return m.remove(ctx, sb)
 }
 
+// remove answers once the pod is gone from every view: stopped (its IP
+// released, its namespaces unpinned), its containers' and its own records
+// deleted, its name free for a new pod. The runtime deletes of its
+// containers and infra, their rootfs and bundles, and the pod's own files
+// (hosts, resolv.conf, ...) go on in the background, ~30 ms; a daemon killed
+// before they finish leaves what the start-time sweeps remove (SweepRuntime
+// for the runtime's part, sweepFiles here).
 func (m *Manager) remove(ctx context.Context, sb *Sandbox) error {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
@@ -267,7 +301,9 @@ func (m *Manager) remove(ctx context.Context, sb *Sandbox) error {
 			return fmt.Errorf("remove containers of pod %s: %w", sb.ID, err)
 		}
 	}
-	if err := RemoveFiles(sb.Dir); err != nil {
+	// The shm goes now (a mount is cheap to end, and none may outlive
+	// the answer); the files under it in the pod's reap.
+	if err := unmountShm(sb.Dir); err != nil {
 		return fmt.Errorf("remove pod files: %w", err)
 	}
 	if err := m.store.Delete(recordKind, sb.ID); err != nil {
@@ -277,6 +313,11 @@ func (m *Manager) remove(ctx context.Context, sb *Sandbox) error {
 	m.index.Remove(sb.ID)
 	m.forgetNetCheck(sb.ID)
 	m.release(reservationKey(sb.Metadata()), sb.ID)
+	dir := sb.Dir
+	if m.containers == nil {
+		return RemoveFiles(dir)
+	}
+	m.containers.ReapPod(ctx, sb.ID, func() error { return RemoveFiles(dir) })
 	return nil
 }
 
@@ -308,6 +349,7 @@ func (m *Manager) Restore(ctx context.Context) error {
 	})
 	if err == nil {
 		m.upgradeResources(ctx)
+		m.sweepFiles(ctx)
 	}
 	return err
 }

@@ -247,7 +247,11 @@ func (r *podRun) startInfra(ctx context.Context) error {
 		return errdefs.Unimplemented("pods sharing one PID namespace need the container runtime")
 	}
 	start := time.Now()
-	r.undo.Push(func() { _ = m.containers.StopInfra(context.WithoutCancel(ctx), sb) })
+	r.undo.Push(func() {
+		if m.containers.StopInfra(context.WithoutCancel(ctx), sb) == nil {
+			m.containers.ReapInfra(ctx, sb)
+		}
+	})
 	pid, startTime, err := m.containers.StartInfra(ctx, sb)
 	if err != nil {
 		return err

@@ -18,12 +18,19 @@ import (
 type fakeContainers struct {
 	startInfraErr error
 	stoppedInfra  []string
+	reaps         []func() error // ReapPod's cleanups, held until a test runs them
 }
 
 func (f *fakeContainers) StopPodContainers(context.Context, string) error   { return nil }
 func (f *fakeContainers) RemovePodContainers(context.Context, string) error { return nil }
 func (f *fakeContainers) StartInfra(context.Context, *Sandbox) (int, uint64, error) {
 	return 0, 0, f.startInfraErr
+}
+
+func (f *fakeContainers) ReapInfra(context.Context, *Sandbox) {}
+
+func (f *fakeContainers) ReapPod(_ context.Context, _ string, cleanup func() error) {
+	f.reaps = append(f.reaps, cleanup)
 }
 
 func (f *fakeContainers) StopInfra(_ context.Context, sb *Sandbox) error {

@@ -69,6 +69,14 @@ func (s *Sandbox) PIDNamespace() string {
 	return s.Namespaces[PIDNS]
 }
 
+// HasInfra reports whether the pod has an infra process, running or being
+// created (not one that was stopped).
+func (s *Sandbox) HasInfra() bool {
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	return s.InfraPID != 0 || s.InfraPending
+}
+
 // InfraRunning reports whether the pod's infra process, if it has one, is
 // still the process recorded at its start.
 func (s *Sandbox) InfraRunning() bool {

@@ -153,6 +153,7 @@ func TestInfraPidReuse(t *testing.T) {
 	if _, err := e.d.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {
 		t.Errorf("remove: %v", err)
 	}
+	e.d.Stop() // the runtime's delete runs in the background; shutdown waits for it
 	if runcState(t, e.d, podID) != nil {
 		t.Error("the infra's runtime container outlived the pod")
 	}
