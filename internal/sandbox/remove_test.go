@@ -48,6 +48,13 @@ func TestRemoveLeavesFilesToItsReapAndRestoreSweepsThem(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = RemoveFiles(next.Dir) })
 
+	// Not a pod's dir: an operator's, or another tool's; never swept.
+	other := filepath.Join(m.opts.RunDir, "not-a-pod")
+	if err := os.Mkdir(other, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(other) })
+
 	// A restart before the reap ran.
 	store, err := state.Open(filepath.Join(dir, "state"))
 	if err != nil {
@@ -62,6 +69,9 @@ func TestRemoveLeavesFilesToItsReapAndRestoreSweepsThem(t *testing.T) {
 	}
 	if _, err := os.Stat(next.Dir); err != nil {
 		t.Errorf("files of a pod still recorded: %v, want kept", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("a dir that is no pod's: %v, want kept", err)
 	}
 	if err := fc.reaps[0](); err != nil {
 		t.Errorf("the reap after the sweep: %v", err)

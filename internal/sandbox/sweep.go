@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/crio-runtime/crio/internal/logging"
 )
@@ -20,8 +19,8 @@ func (m *Manager) sweepFiles(ctx context.Context) {
 	}
 	for _, e := range entries {
 		id := e.Name()
-		if !e.IsDir() || strings.HasPrefix(id, ".") {
-			continue
+		if !e.IsDir() || !isPodID(id) {
+			continue // only what RunPodSandbox makes: never an operator's dir
 		}
 		if _, ok := m.index.Get(id); ok {
 			continue
@@ -31,4 +30,18 @@ func (m *Manager) sweepFiles(ctx context.Context) {
 			logging.From(ctx).Error("remove pod files no record owns", "pod", id, "error", err)
 		}
 	}
+}
+
+// isPodID reports whether name is a pod id as RunPodSandbox makes them:
+// 64 lowercase hex digits.
+func isPodID(name string) bool {
+	if len(name) != 64 {
+		return false
+	}
+	for _, r := range name {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
 }
