@@ -7,6 +7,9 @@ import (
 	"sync"
 )
 
+// markBatch is how many newly checked bytes wake a waiting reader.
+const markBatch = 64 << 10
+
 // spool hands one layer's uncompressed tar from its download (the writer,
 // fetch) to its apply (the reader, storage's PutLayer), which may run at
 // the same time: the untar of a layer overlaps its own gunzip instead of
@@ -29,6 +32,7 @@ type spool struct {
 	f       *os.File
 	size    int64 // bytes written
 	visible int64 // bytes the reader may read
+	woken   int64 // visible when the reader was last woken
 	done    bool
 	err     error // the download's verdict, once done
 	werr    error // a failed write to the spool itself
@@ -80,12 +84,19 @@ func (s *spool) toFile() error {
 }
 
 // mark makes everything written so far visible: the scan checked the
-// header that ends here.
+// header that ends here. The reader is woken once per markBatch bytes, not
+// per header (a busybox layer has 400 entries of a few hundred bytes).
 func (s *spool) mark() {
 	s.mu.Lock()
 	s.visible = s.size
+	wake := s.visible-s.woken >= markBatch
+	if wake {
+		s.woken = s.visible
+	}
 	s.mu.Unlock()
-	s.more.Broadcast()
+	if wake {
+		s.more.Broadcast()
+	}
 }
 
 // finish ends the download with its verdict: nil shows the reader the

@@ -32,16 +32,17 @@ func readAsync(r io.Reader, n int) <-chan []byte {
 func TestSpoolShowsOnlyCheckedBytes(t *testing.T) {
 	sp := newSpool(t.TempDir(), 10)
 	r := sp.reader()
-	_, _ = sp.Write([]byte("head"))
-	got := readAsync(r, 4)
+	head := bytes.Repeat([]byte("h"), markBatch)
+	_, _ = sp.Write(head)
+	got := readAsync(r, len(head))
 	select {
 	case b := <-got:
-		t.Fatalf("read %q before any header was checked", b)
+		t.Fatalf("read %d bytes before any header was checked", len(b))
 	case <-time.After(50 * time.Millisecond):
 	}
 	sp.mark()
-	if b := <-got; string(b) != "head" {
-		t.Fatalf("after mark read %q", b)
+	if b := <-got; !bytes.Equal(b, head) {
+		t.Fatalf("after mark read %d bytes", len(b))
 	}
 	_, _ = sp.Write([]byte("unchecked"))
 	failed := errors.New("blob digest mismatch")
