@@ -108,6 +108,8 @@ func (p *fastPuller) applyFetched(id, parent string, i int, sp *spool, fetchErr 
 	applyErr := p.apply(id, parent, i, sp)
 	if _, failedByFetch := sp.outcome(); applyErr != nil && !failedByFetch {
 		cancel() // storage failed on its own: stop the downloads
+		<-fetchErr
+		return applyErr
 	}
 	if err := <-fetchErr; err != nil {
 		return err
