@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 
 	"github.com/containers/image/v5/manifest"
@@ -36,70 +35,86 @@ type fastPuller struct {
 	events *progressSink
 }
 
-type fetched struct {
-	sp  *spool
-	err error
-}
-
 // layersInto makes sure every layer of the image is in the store and
-// returns the top layer's ID. Missing layers download in parallel (each
-// checked as it streams) and are applied in order as they arrive, so one
-// layer's apply overlaps the next one's download. The store is only
-// written after a layer passed every check.
+// returns the top layer's ID. Missing layers download in parallel, in
+// layer order (fastParallel at a time), each checked and spooled as it
+// streams. Layers apply in order, each as soon as its parent is stored
+// and while its own download may still run: the apply reads the spool,
+// which shows it only checked tar headers and holds back the end of the
+// layer until the download verified it (see spool).
 func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 	ids := chainIDs(p.img.diffIDs)
 	ctx, cancel := context.WithCancel(ctx)
-	results := make([]chan fetched, len(ids))
+	spools := make([]*spool, len(ids))
+	results := make([]chan error, len(ids))
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
 		wg.Wait()
-		for _, ch := range results {
-			select {
-			case r := <-ch:
-				r.sp.release()
-			default:
-			}
+		for _, sp := range spools {
+			sp.release()
 		}
 	}()
-	sem := make(chan struct{}, fastParallel)
 	for i, id := range ids {
-		results[i] = make(chan fetched, 1)
 		if l, err := p.s.store.Layer(id); err == nil && l != nil {
 			p.events.skipped(p.img.layers[i])
-			results[i] <- fetched{}
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		spools[i] = newSpool(p.s.tmp, p.img.layers[i].Size)
+		results[i] = make(chan error, 1)
+	}
+	wg.Add(1)
+	go func() { // starts the downloads in layer order, the base layer first
+		defer wg.Done()
+		sem := make(chan struct{}, fastParallel)
+		for i, sp := range spools {
+			if sp == nil {
+				continue
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				results[i] <- fetched{err: ctx.Err()}
-				return
+				sp.finish(ctx.Err())
+				results[i] <- ctx.Err()
+				continue
 			}
-			defer func() { <-sem }()
-			sp, err := p.fetch(ctx, i)
-			results[i] <- fetched{sp: sp, err: err}
-		}()
-	}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := p.fetch(ctx, i, sp)
+				<-sem
+				sp.finish(err)
+				results[i] <- err
+			}()
+		}
+	}()
 	parent := ""
 	for i, id := range ids {
-		r := <-results[i]
-		if r.err != nil {
-			return "", r.err
-		}
-		if r.sp != nil {
-			err := p.apply(id, parent, i, r.sp)
-			r.sp.release()
-			if err != nil {
+		if sp := spools[i]; sp != nil {
+			if err := p.applyFetched(id, parent, i, sp, results[i], cancel); err != nil {
 				return "", err
 			}
+			sp.release()
 		}
 		parent = id
 	}
 	return parent, nil
+}
+
+// applyFetched applies layer i from its spool and waits for its download.
+// A failed download fails the pull with its own error (the apply failed
+// with it too, and storage discarded the layer).
+func (p *fastPuller) applyFetched(id, parent string, i int, sp *spool, fetchErr <-chan error, cancel func()) error {
+	applyErr := p.apply(id, parent, i, sp)
+	if _, failedByFetch := sp.outcome(); applyErr != nil && !failedByFetch {
+		cancel() // storage failed on its own: stop the downloads
+		<-fetchErr
+		return applyErr
+	}
+	if err := <-fetchErr; err != nil {
+		return err
+	}
+	return applyErr
 }
 
 // apply stores a checked layer as the storage destination does: same ID,
@@ -108,36 +123,39 @@ func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 // then says "compression": none, which only store.Diff without an
 // explicit compression reads (containers/image always asks for none).
 func (p *fastPuller) apply(id, parent string, i int, sp *spool) error {
-	r, err := sp.reader()
-	if err != nil {
-		return err
-	}
 	size := p.img.layers[i].Size
 	opts := &storage.LayerOptions{
 		OriginalDigest: p.img.layers[i].Digest, OriginalSize: &size, UncompressedDigest: p.img.diffIDs[i],
 	}
-	if _, _, err := p.s.store.PutLayer(id, parent, nil, "", false, opts, r); err != nil && !errors.Is(err, storage.ErrDuplicateID) {
+	_, _, err := p.s.store.PutLayer(id, parent, nil, "", false, opts, sp.reader())
+	if errors.Is(err, storage.ErrDuplicateID) {
+		return nil // stored meanwhile by another pull, which checked it
+	}
+	if err != nil {
 		return fmt.Errorf("adding layer with blob %s: %w", p.img.layers[i].Digest, err)
+	}
+	// Storage reads a layer to its end; should it ever stop before, the
+	// layer it stored was never verified: take it out again.
+	if gotEOF, _ := sp.outcome(); !gotEOF {
+		err := fmt.Errorf("adding layer with blob %s: storage did not read the whole layer", p.img.layers[i].Digest)
+		if derr := p.s.store.DeleteLayer(id); derr != nil {
+			return fmt.Errorf("%w (and deleting it: %v)", err, derr)
+		}
+		return err
 	}
 	return nil
 }
 
-// fetch downloads layer i once, digesting the blob, decompressing it,
-// scanning its tar entries, digesting and spooling the uncompressed tar;
-// the digests must match the manifest and the config's diff_ids.
-func (p *fastPuller) fetch(ctx context.Context, i int) (_ *spool, retErr error) {
+// fetch downloads layer i once into sp, digesting the blob, decompressing
+// it, scanning its tar entries, digesting and spooling the uncompressed
+// tar; the digests must match the manifest and the config's diff_ids.
+func (p *fastPuller) fetch(ctx context.Context, i int, sp *spool) error {
 	info := p.img.layers[i]
 	body, _, err := p.src.GetBlob(ctx, info, none.NoCache)
 	if err != nil {
-		return nil, fmt.Errorf("reading blob %s: %w", info.Digest, err)
+		return fmt.Errorf("reading blob %s: %w", info.Digest, err)
 	}
 	defer body.Close()
-	sp := newSpool(p.s.tmp, info.Size)
-	defer func() {
-		if retErr != nil {
-			sp.release()
-		}
-	}()
 	in := p.events.reader(io.LimitReader(body, info.Size+1), info)
 	blobDigest := digest.Canonical.Digester()
 	raw := io.TeeReader(in, blobDigest.Hash())
@@ -149,29 +167,29 @@ func (p *fastPuller) fetch(ctx context.Context, i int) (_ *spool, retErr error) 
 	size := int64(in.offset)
 	switch {
 	case in.err != nil: // the transfer failed, not the content
-		return nil, fmt.Errorf("reading blob %s: %w", info.Digest, in.err)
-	case sp.err != nil:
-		return nil, fmt.Errorf("spooling blob %s: %w", info.Digest, sp.err)
+		return fmt.Errorf("reading blob %s: %w", info.Digest, in.err)
+	case sp.werr != nil:
+		return fmt.Errorf("spooling blob %s: %w", info.Digest, sp.werr)
 	case scanErr != nil && errors.Is(scanErr, ctx.Err()):
-		return nil, scanErr
+		return scanErr
 	case scanErr != nil:
-		return nil, &layerRejectedError{digest: info.Digest.String(), err: scanErr}
+		return &layerRejectedError{digest: info.Digest.String(), err: scanErr}
 	case blobDigest.Digest() != info.Digest:
-		return nil, fmt.Errorf("blob %s: digest mismatch: got %s", info.Digest, blobDigest.Digest())
+		return fmt.Errorf("blob %s: digest mismatch: got %s", info.Digest, blobDigest.Digest())
 	case size != info.Size:
-		return nil, fmt.Errorf("blob %s: size %d does not match expected %d", info.Digest, size, info.Size)
+		return fmt.Errorf("blob %s: size %d does not match expected %d", info.Digest, size, info.Size)
 	case diffID != p.img.diffIDs[i]:
-		return nil, fmt.Errorf("layer %d (blob %s) does not match config's DiffID %q", i, info.Digest, p.img.diffIDs[i])
+		return fmt.Errorf("layer %d (blob %s) does not match config's DiffID %q", i, info.Digest, p.img.diffIDs[i])
 	}
 	p.facts.add(info.Digest.String(), lf)
 	in.finish()
-	return sp, nil
+	return nil
 }
 
 // scanAndDigest decompresses a layer, rejecting unsafe tar entries (see
-// checkEntry), copies the uncompressed stream to out and returns its
-// digest.
-func scanAndDigest(r io.Reader, f *layerFacts, out io.Writer) (digest.Digest, error) {
+// checkEntry), copies the uncompressed stream to sp (marking each checked
+// header) and returns its digest.
+func scanAndDigest(r io.Reader, f *layerFacts, sp *spool) (digest.Digest, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(10)
 	var plain io.Reader = br
@@ -193,82 +211,14 @@ func scanAndDigest(r io.Reader, f *layerFacts, out io.Writer) (digest.Digest, er
 		plain = dr
 	}
 	d := digest.Canonical.Digester()
-	tee := io.TeeReader(plain, io.MultiWriter(d.Hash(), out))
-	if err := scanTar(tee, f); err != nil {
+	tee := io.TeeReader(plain, io.MultiWriter(d.Hash(), sp))
+	if err := scanTar(tee, f, sp.mark); err != nil {
 		return "", err
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil { // padding; gzip checksum
 		return "", fmt.Errorf("decompress: %w", err)
 	}
 	return d.Digest(), nil
-}
-
-// spool holds one checked, uncompressed layer until it is applied: in
-// memory up to memSpoolMax, then in an unlinked file under dir.
-type spool struct {
-	dir  string
-	buf  *bytes.Buffer
-	f    *os.File
-	size int64
-	err  error
-}
-
-func newSpool(dir string, blobSize int64) *spool {
-	return &spool{dir: dir, buf: bytes.NewBuffer(make([]byte, 0, min(max(2*blobSize, 0), memSpoolMax)))}
-}
-
-func (s *spool) Write(b []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	if s.f == nil && s.buf.Len()+len(b) > memSpoolMax {
-		s.err = s.toFile()
-		if s.err != nil {
-			return 0, s.err
-		}
-	}
-	var n int
-	if s.f == nil {
-		n, s.err = s.buf.Write(b)
-	} else {
-		n, s.err = s.f.Write(b)
-	}
-	s.size += int64(n)
-	return n, s.err
-}
-
-func (s *spool) toFile() error {
-	f, err := os.CreateTemp(s.dir, "layer-")
-	if err != nil {
-		return fmt.Errorf("spool layer: %w", err)
-	}
-	_ = os.Remove(f.Name()) // gone with the descriptor, even after a crash
-	s.f = f
-	if _, err := f.Write(s.buf.Bytes()); err != nil {
-		return fmt.Errorf("spool layer: %w", err)
-	}
-	s.buf = nil
-	return nil
-}
-
-func (s *spool) reader() (io.Reader, error) {
-	if s.f == nil {
-		return bytes.NewReader(s.buf.Bytes()), nil
-	}
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("rewind spooled layer: %w", err)
-	}
-	return bufio.NewReaderSize(s.f, 1<<20), nil
-}
-
-func (s *spool) release() {
-	if s == nil {
-		return
-	}
-	if s.f != nil {
-		_ = s.f.Close()
-	}
-	s.buf = nil
 }
 
 // commit writes the image record as containers/image's storage

@@ -80,8 +80,8 @@ func (e *testEnv) writeFile(name, content string) string {
 	return p
 }
 
-// start opens the service; cleanup shuts the store down hard and unmounts
-// anything left below the test directory.
+// start opens the service; cleanup waits for background removals, shuts
+// the store down hard and unmounts anything left below the test directory.
 func (e *testEnv) start() *Service {
 	e.t.Helper()
 	s, err := New(e.opts)
@@ -90,6 +90,7 @@ func (e *testEnv) start() *Service {
 	}
 	e.svc = s
 	e.t.Cleanup(func() {
+		s.reaps.wg.Wait() // a background removal must not outlive the store
 		_, _ = s.Store().Shutdown(true)
 		unmountUnder(e.dir)
 	})

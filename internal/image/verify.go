@@ -159,11 +159,12 @@ func scanLayer(r io.Reader, f *layerFacts) error {
 		return fmt.Errorf("decompress: %w", err)
 	}
 	defer dr.Close()
-	return scanTar(dr, f)
+	return scanTar(dr, f, nil)
 }
 
-// scanTar checks every entry of an uncompressed layer (see checkEntry).
-func scanTar(r io.Reader, f *layerFacts) error {
+// scanTar checks every entry of an uncompressed layer (see checkEntry),
+// calling checked (if set) after each header passed.
+func scanTar(r io.Reader, f *layerFacts, checked func()) error {
 	tr := tar.NewReader(r)
 	links := map[string]bool{}
 	for entries := 0; ; entries++ {
@@ -176,6 +177,9 @@ func scanTar(r io.Reader, f *layerFacts) error {
 		}
 		if err := checkEntry(hdr, links, f); err != nil {
 			return err
+		}
+		if checked != nil {
+			checked()
 		}
 	}
 }

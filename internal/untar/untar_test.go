@@ -3,6 +3,8 @@ package untar
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,5 +155,39 @@ func TestOverlayUsesInProcessUntar(t *testing.T) {
 	defer func() { _, _ = store.Unmount(layer.ID, true) }()
 	if b, err := os.ReadFile(filepath.Join(lower, "etc/hello")); err != nil || string(b) != "hi" {
 		t.Fatalf("lower layer content: %q, %v", b, err)
+	}
+}
+
+// smallReads hands out at most n bytes per Read, as storage's reader
+// chain (tar-split, the id logger) does: one tar header at a time.
+type smallReads struct {
+	r io.Reader
+	n int
+}
+
+func (s smallReads) Read(p []byte) (int, error) { return s.r.Read(p[:min(len(p), s.n)]) }
+
+// A layer of many small entries (busybox: ~400 hard links) reaches the
+// unpacking thread in a few large pieces, however finely storage passes
+// it on: every read of the pipe is a switch to that locked thread.
+func TestUnpackReadsThePipeInLargePieces(t *testing.T) {
+	needRoot(t)
+	entries := []entry{{name: "bin", typ: tar.TypeDir}, {name: "bin/busybox", body: strings.Repeat("x", 4096), typ: tar.TypeReg}}
+	for i := range 400 {
+		entries = append(entries, entry{name: fmt.Sprintf("bin/applet%d", i), link: "bin/busybox", typ: tar.TypeLink})
+	}
+	tr := tarOf(t, entries...)
+	size := tr.Len()
+	dest := filepath.Join(t.TempDir(), "layer")
+	before := pipeReads.Load()
+	if err := UntarUncompressed(smallReads{tr, 512}, dest, nil); err != nil {
+		t.Fatal(err)
+	}
+	reads := pipeReads.Load() - before
+	if st, err := os.Stat(filepath.Join(dest, "bin/applet399")); err != nil || st.Size() != 4096 {
+		t.Fatalf("layer not unpacked: %v", err)
+	}
+	if limit := int64(size/pipeBuffer + 10); reads > limit {
+		t.Errorf("the unpacking thread read its pipe %d times for %d bytes (want <= %d)", reads, size, limit)
 	}
 }
