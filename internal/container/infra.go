@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -16,6 +18,7 @@ import (
 	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/fault"
 	"github.com/crio-runtime/crio/internal/logging"
+	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/spec"
@@ -160,7 +163,11 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 			return 0, 0, err
 		}
 	}
-	data, err := json.Marshal(infraSpec(rootfs, command, cgPath, sb))
+	sp, err := infraSpec(rootfs, command, cgPath, m.cfg().Crio.Image.PauseImage == "", sb)
+	if err != nil {
+		return 0, 0, err
+	}
+	data, err := json.Marshal(sp)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -231,33 +238,23 @@ func (m *Manager) ReapInfra(ctx context.Context, sb *sandbox.Sandbox) {
 	})
 }
 
-// infraSpec is the pause process: read-only root, no capabilities, the
-// pod's pinned namespaces and a new PID namespace it is PID 1 of.
-func infraSpec(rootfs, command, cgroupsPath string, sb *sandbox.Sandbox) *specs.Spec {
-	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}}
+// infraSpec is the pause process's spec (see spec.Infra).
+func infraSpec(rootfs, command, cgroupsPath string, builtin bool, sb *sandbox.Sandbox) (*specs.Spec, error) {
+	var ns []specs.LinuxNamespace
 	paths := sb.NamespacePaths()
-	for kind, typ := range map[sandbox.NS]specs.LinuxNamespaceType{sandbox.NetNS: specs.NetworkNamespace, sandbox.IPCNS: specs.IPCNamespace, sandbox.UTSNS: specs.UTSNamespace, sandbox.UserNS: specs.UserNamespace} {
-		if p, ok := paths[kind]; ok {
-			ns = append(ns, specs.LinuxNamespace{Type: typ, Path: p})
+	for _, k := range []struct {
+		kind sandbox.NS
+		typ  specs.LinuxNamespaceType
+	}{{sandbox.NetNS, specs.NetworkNamespace}, {sandbox.IPCNS, specs.IPCNamespace}, {sandbox.UTSNS, specs.UTSNamespace}, {sandbox.UserNS, specs.UserNamespace}} {
+		if p, ok := paths[k.kind]; ok {
+			ns = append(ns, specs.LinuxNamespace{Type: k.typ, Path: p})
 		}
 	}
-	return &specs.Spec{
-		Version: specs.Version,
-		Root:    &specs.Root{Path: rootfs, Readonly: true},
-		Process: &specs.Process{
-			Args: []string{command}, Cwd: "/", NoNewPrivileges: true,
-			Capabilities: &specs.LinuxCapabilities{},
-			Env:          []string{"PATH=/"},
-		},
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-		},
-		Linux: &specs.Linux{
-			Namespaces:    ns,
-			CgroupsPath:   cgroupsPath,
-			MaskedPaths:   spec.DefaultMaskedPaths,
-			ReadonlyPaths: spec.DefaultReadonlyPaths,
-		},
-	}
+	return spec.Infra(spec.InfraInput{
+		Rootfs: rootfs, Command: command, CgroupsPath: cgroupsPath, Namespaces: ns,
+		BuiltinPause: builtin, PidOnlyProc: pidOnlyProc(), GOARCH: runtime.GOARCH,
+	})
 }
+
+// pidOnlyProc: Linux 5.8 mounts a /proc of processes only (subset=pid).
+var pidOnlyProc = sync.OnceValue(func() bool { return oci.KernelAtLeast(5, 8) })

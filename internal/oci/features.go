@@ -25,6 +25,9 @@ func kernelAtLeast(major, minor int) bool {
 	return maj > major || maj == major && mnr >= minor
 }
 
+// KernelAtLeast is kernelAtLeast for other packages' feature checks.
+func KernelAtLeast(major, minor int) bool { return kernelAtLeast(major, minor) }
+
 var mountSetattr = sync.OnceValue(func() bool { return kernelAtLeast(5, 12) })
 
 // RecursiveReadOnly reports whether the handler can make mounts read-only
