@@ -182,7 +182,6 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 	if err != nil {
 		return 0, 0, errdefs.New(errdefs.ErrUnknown, "create pod infra process: %w", err)
 	}
-	fault.Point("after-infra-create")
 	// The next pod's infra (or this pod's first container) gets its
 	// monitor launched ahead, as a started container's next create does.
 	go rt.Prelaunch()

@@ -4,8 +4,8 @@
 // as it always is outside tests, Point does nothing.
 //
 // Points: "after-pod-record" (RunPodSandbox of a pod sharing one PID
-// namespace, its record written, no infra yet) and "after-infra-create"
-// (its infra process created by the runtime but not started),
+// namespace, its record written, its infra maybe in creation) and
+// "after-infra-create" (its infra running, its PID namespace not pinned),
 // "container-reap" (RemoveContainer: the record deleted, the runtime
 // container, rootfs and bundle not yet), "infra-reap" (StopPodSandbox: the
 // stop recorded, the infra's runtime container not deleted yet),

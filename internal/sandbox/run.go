@@ -56,11 +56,12 @@ func (r *podRun) steps() []cleanup.Step {
 		{Name: "reserve name", Run: r.reserveName},
 		{Name: "pin namespaces", Run: r.pinNamespaces},
 		{Name: "start network", Run: r.startNetwork}, // CNI ADD runs while the next steps do
+		// The infra needs only the pinned namespaces: the runtime creates
+		// it while ADD runs and the pod's files and record are written.
+		{Name: "start infra", Run: r.startInfra},
 		{Name: "write files", Run: r.writeFiles},
 		{Name: "write record", Run: r.writeRecord},
-		// The infra needs only the pinned namespaces, so it starts while
-		// ADD runs; its record may so precede the IPs, as for other pods.
-		{Name: "start infra", Run: r.startInfra},
+		{Name: "finish infra", Run: r.finishInfra}, // its record may so precede the IPs, as for other pods
 		{Name: "finish network", Run: r.finishNetwork},
 	}
 }
@@ -79,6 +80,16 @@ type podRun struct {
 	sb        *Sandbox
 	// added waits for the CNI ADD started by startNetwork.
 	added func() error
+	// infra waits for the infra process started by startInfra.
+	infra     func() infraResult
+	infraFrom time.Time
+}
+
+// infraResult is what StartInfra returned.
+type infraResult struct {
+	pid   int
+	start uint64
+	err   error
 }
 
 // newRun prepares the run of a validated request (server checks its
@@ -235,9 +246,10 @@ func (r *podRun) finishNetwork(context.Context) error {
 	return WriteHosts(sb.Files.Hosts, sb.Hostname, sb.IPs)
 }
 
-// startInfra runs the infra process of a pod whose containers share one
-// PID namespace, pins that namespace (the one containers join) and records
-// the pod ready.
+// startInfra starts the infra process of a pod whose containers share one
+// PID namespace in the background. A daemon killed before the pod's record
+// is written leaves a runtime container that no record owns, which the
+// start-time sweep deletes.
 func (r *podRun) startInfra(ctx context.Context) error {
 	if !r.sharedPID {
 		return nil
@@ -246,17 +258,35 @@ func (r *podRun) startInfra(ctx context.Context) error {
 	if m.containers == nil {
 		return errdefs.Unimplemented("pods sharing one PID namespace need the container runtime")
 	}
-	start := time.Now()
+	r.infraFrom = time.Now()
+	done := make(chan infraResult, 1)
+	go func() {
+		pid, start, err := m.containers.StartInfra(ctx, sb)
+		done <- infraResult{pid, start, err}
+	}()
+	r.infra = sync.OnceValue(func() infraResult { return <-done })
 	r.undo.Push(func() {
+		r.infra() // the undo must not race the runtime's create
 		if m.containers.StopInfra(context.WithoutCancel(ctx), sb) == nil {
 			m.containers.ReapInfra(ctx, sb)
 		}
 	})
-	pid, startTime, err := m.containers.StartInfra(ctx, sb)
-	if err != nil {
-		return err
+	return nil
+}
+
+// finishInfra waits for the infra process, pins its PID namespace (the one
+// containers join) and records the pod ready.
+func (r *podRun) finishInfra(context.Context) error {
+	if r.infra == nil {
+		return nil
 	}
-	pinned, err := PinPID(m.opts.NamespacesDir, sb.ID, pid, startTime)
+	m, sb := r.m, r.sb
+	res := r.infra()
+	if res.err != nil {
+		return res.err
+	}
+	fault.Point("after-infra-create")
+	pinned, err := PinPID(m.opts.NamespacesDir, sb.ID, res.pid, res.start)
 	if err != nil {
 		return fmt.Errorf("pod infra process: %w", err)
 	}
@@ -267,12 +297,12 @@ func (r *podRun) startInfra(ctx context.Context) error {
 			sb.Namespaces = map[NS]string{}
 		}
 		sb.Namespaces[PIDNS] = pinned
-		sb.InfraPID, sb.InfraStart = pid, startTime
+		sb.InfraPID, sb.InfraStart = res.pid, res.start
 		sb.Ready, sb.InfraPending = true, false
 	})
 	if err != nil {
 		return err
 	}
-	r.stages("infra", time.Since(start))
+	r.stages("infra", time.Since(r.infraFrom))
 	return nil
 }

@@ -19,11 +19,15 @@ type fakeContainers struct {
 	startInfraErr error
 	stoppedInfra  []string
 	reaps         []func() error // ReapPod's cleanups, held until a test runs them
+	entered       chan struct{}  // closed when StartInfra is called, if set
 }
 
 func (f *fakeContainers) StopPodContainers(context.Context, string) error   { return nil }
 func (f *fakeContainers) RemovePodContainers(context.Context, string) error { return nil }
 func (f *fakeContainers) StartInfra(context.Context, *Sandbox) (int, uint64, error) {
+	if f.entered != nil {
+		close(f.entered)
+	}
 	return 0, 0, f.startInfraErr
 }
 
@@ -163,5 +167,33 @@ func TestRestoreUndoesUnfinishedPodsAndMarksLostOnesNotReady(t *testing.T) {
 	}
 	if _, ok := recorded["pending"]; ok {
 		t.Error("unfinished pod kept its record")
+	}
+}
+
+// The runtime creates the infra while the pod's files and record are
+// written: StartInfra is under way before the record step ends.
+func TestRunCreatesInfraAlongsideRecord(t *testing.T) {
+	m, fc, dir := newTestManager(t)
+	fc.startInfraErr = errors.New("injected")
+	fc.entered = make(chan struct{})
+	overlapped := false
+	m.afterStep = func(name string) error {
+		if name == "write record" {
+			select {
+			case <-fc.entered:
+				overlapped = true
+			case <-time.After(10 * time.Second): // StartInfra never came
+			}
+		}
+		return nil
+	}
+	if _, err := m.Run(context.Background(), hostPodCfg(runtimeapi.NamespaceMode_POD), "runc", RunOptions{}, noStages); err == nil {
+		t.Fatal("run: want the infra's failure")
+	}
+	if !overlapped {
+		t.Error("the infra's creation did not start before the pod record was written")
+	}
+	if left := podLeftovers(t, m, dir); len(left) > 0 || len(fc.stoppedInfra) != 1 {
+		t.Errorf("left behind: %v; infra stopped %d times, want once", left, len(fc.stoppedInfra))
 	}
 }
