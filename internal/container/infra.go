@@ -163,7 +163,11 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 			return 0, 0, err
 		}
 	}
-	sp, err := infraSpec(rootfs, command, cgPath, m.cfg().Crio.Image.PauseImage == "", sb)
+	// The allowlist covers our pause and runc's last steps before its exec
+	// (runc 1.1 and 1.5 checked); another runtime's may differ, and a call
+	// it misses would fail every shared-PID pod, so those keep no filter.
+	known := m.cfg().Crio.Image.PauseImage == "" && filepath.Base(rt.Path) == "runc"
+	sp, err := infraSpec(rootfs, command, cgPath, known, sb)
 	if err != nil {
 		return 0, 0, err
 	}
