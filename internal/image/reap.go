@@ -18,7 +18,7 @@ import (
 // ForContainer and Pull see; the storage deletion (image record, then the
 // layers' files: hundreds of unlinks for a busybox, ~13 ms of an 18 ms
 // remove) finishes in the background, like containerd's garbage
-// collection. While it runs:
+// collection, after reapDelay. While it waits and runs:
 //   - the image is hidden from every lookup of this service (pending);
 //   - a pull waits (waitReaps) until the deletion's locked part is done
 //     (image and layer records gone, layer dirs moved aside) before
@@ -33,6 +33,13 @@ import (
 // reapHook, when set (tests), runs at the start of every background reap.
 var reapHook func(id string)
 
+// reapDelay is how long a deletion waits before it starts unless something
+// waits for it (a pull, FsInfo, Shutdown): removals tend to come in bursts
+// (a kubelet's image GC, a test's cleanup) right before other requests,
+// and their unlinking then takes the CPUs from those. The image is hidden
+// from the moment RemoveImage answers either way.
+var reapDelay = time.Second
+
 // imageReaps tracks image deletions finishing in the background.
 type imageReaps struct {
 	mu sync.Mutex
@@ -46,9 +53,14 @@ type imageReaps struct {
 }
 
 type imageReap struct {
+	hurry   chan struct{} // closed to end the delay (now)
+	once    sync.Once
 	started chan struct{} // closed right before the storage deletion
 	done    chan struct{} // closed when it returned
 }
+
+// now makes rp start at once if it still waits out its delay.
+func (rp *imageReap) now() { rp.once.Do(func() { close(rp.hurry) }) }
 
 func (r *imageReaps) init(dir string) error {
 	r.hiding = map[string]*imageReap{}
@@ -97,6 +109,7 @@ func (s *Service) waitReaps() {
 	hiding := maps.Clone(s.reaps.hiding)
 	s.reaps.mu.Unlock()
 	for id, rp := range hiding {
+		rp.now()
 		<-rp.started
 		for {
 			if _, err := s.store.Image(id); errors.Is(err, storage.ErrImageUnknown) {
@@ -119,6 +132,7 @@ func (s *Service) waitReapsDone() {
 	s.reaps.mu.Lock()
 	var dones []chan struct{}
 	for rp := range s.reaps.inflight {
+		rp.now()
 		dones = append(dones, rp.done)
 	}
 	s.reaps.mu.Unlock()
@@ -131,7 +145,7 @@ func (s *Service) waitReapsDone() {
 // background. It fails only when the crash marker cannot be written (the
 // caller then deletes synchronously).
 func (s *Service) reapLater(ctx context.Context, id string) error {
-	rp := &imageReap{started: make(chan struct{}), done: make(chan struct{})}
+	rp := &imageReap{hurry: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{})}
 	s.reaps.mu.Lock()
 	if _, ok := s.reaps.hiding[id]; ok { // a concurrent remove won
 		s.reaps.mu.Unlock()
@@ -151,6 +165,12 @@ func (s *Service) reapLater(ctx context.Context, id string) error {
 	log := s.log
 	go func() {
 		defer s.reaps.wg.Done()
+		delay := time.NewTimer(reapDelay)
+		select {
+		case <-delay.C:
+		case <-rp.hurry:
+		}
+		delay.Stop()
 		fault.Point("image-reap")
 		if reapHook != nil {
 			reapHook(id)

@@ -131,3 +131,39 @@ func TestShutdownWaitsForReaps(t *testing.T) {
 		t.Fatalf("Shutdown returned before the reap finished (marker: %v)", err)
 	}
 }
+
+// A removal's deletion waits out its delay (the image hidden meanwhile)
+// unless something needs it done: a pull of the same image, FsInfo,
+// Shutdown start it at once.
+func TestReapWaitsOutItsDelayUnlessWaitedFor(t *testing.T) {
+	old := reapDelay
+	reapDelay = time.Hour
+	t.Cleanup(func() { reapDelay = old })
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "late:v1", registry.Image{})
+	s := newEnv(t, r.Addr).start()
+	ref := r.Ref("late:v1")
+	mustPull(t, s, ref, nil)
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: ref}, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if layerCount(t, s) == 0 {
+		t.Fatal("the deletion did not wait out its delay")
+	}
+	if img := mustStatus(t, s, ref); img != nil {
+		t.Fatalf("status during the delay = %v, want hidden", img)
+	}
+	if _, err := s.Pull(ctxT(t), ref, nil, nil); err != nil { // hurries the reap
+		t.Fatalf("pull after remove: %v", err)
+	}
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: ref}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FsInfo(ctxT(t)); err != nil { // hurries it too
+		t.Fatal(err)
+	}
+	if n := layerCount(t, s); n != 0 {
+		t.Fatalf("%d layers left after FsInfo, want the removal done", n)
+	}
+}

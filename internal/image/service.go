@@ -173,7 +173,8 @@ func (s *Service) SetProgress(p PullProgress) {
 // Shutdown releases the store without unmounting layers in use by running
 // containers.
 func (s *Service) Shutdown() error {
-	s.reaps.wg.Wait() // removed images finish deleting
+	s.waitReapsDone() // removed images finish deleting
+	s.reaps.wg.Wait()
 	s.views.mu.Lock()
 	s.views.closeLocks()
 	s.views.mu.Unlock()
