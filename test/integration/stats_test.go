@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -299,15 +300,35 @@ func TestSlowEventsSubscriberDoesNotDelayRPCs(t *testing.T) {
 	}
 }
 
+// freePort returns a free TCP port below Linux's ephemeral range (32768+),
+// never the same one twice in a run: a port from the ephemeral range,
+// closed again, can be handed to any port-0 listener before the daemon
+// binds it (a daemon's own streaming server took one that way).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		port := 20000 + mrand.IntN(12000)
+		if portsGiven[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portsGiven[port] = true
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port below 32768")
+	return 0
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 func TestMetricsEndpointServesNamedSeries(t *testing.T) {
 	framework.RequireRoot(t)
