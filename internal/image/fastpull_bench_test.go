@@ -13,7 +13,6 @@ import (
 	"github.com/containers/storage"
 	"github.com/klauspost/compress/gzip"
 	digest "github.com/opencontainers/go-digest"
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/test/registry"
 )
@@ -45,14 +44,7 @@ func BenchmarkPullPaths(b *testing.B) {
 				ref := r.Ref("bench/" + kind + ":v1")
 				b.SetBytes(p.Size)
 				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					mustPull(b, s, ref, nil)
-					b.StopTimer()
-					if err := s.Remove(ctxT(b), &runtimeapi.ImageSpec{Image: ref}, nil); err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-				}
+				pullRemoveLoop(b, s, ref)
 				for k, v := range floors {
 					b.ReportMetric(v, k+"-ms")
 				}
