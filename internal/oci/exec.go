@@ -17,6 +17,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/crio-runtime/crio/internal/cgwarm"
+
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
@@ -53,6 +55,7 @@ func (r *Runtime) ExecSync(ctx context.Context, id, workDir string, proc *specs.
 	if err := os.WriteFile(procFile, data, 0o600); err != nil {
 		return nil, err
 	}
+	defer cgwarm.Hold()() // the runtime moves the process into the container's cgroup
 	cmd := r.execCommand(id, procFile, pidFile, false)
 	budget := &execBudget{left: MaxExecOutput}
 	stdout, stderr := &capped{budget: budget}, &capped{budget: budget}

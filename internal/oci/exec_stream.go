@@ -14,6 +14,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/crio-runtime/crio/internal/cgwarm"
 )
 
 // Size is a terminal size.
@@ -43,6 +45,7 @@ func (r *Runtime) ExecStream(ctx context.Context, id, workDir string, proc *spec
 	if err := os.WriteFile(procFile, data, 0o600); err != nil {
 		return -1, err
 	}
+	defer cgwarm.Hold()() // the runtime moves the process into the container's cgroup
 	cmd := r.execCommand(id, procFile, pidFile, proc.Terminal)
 	var outputDone <-chan struct{}
 	var abandon func()

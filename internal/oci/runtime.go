@@ -13,6 +13,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/crio-runtime/crio/internal/cgwarm"
 	"github.com/crio-runtime/crio/pkg/config"
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
@@ -98,6 +99,7 @@ func (r *Runtime) Launch() (*monitor.Pending, error) {
 func (r *Runtime) CreateWith(ctx context.Context, p *monitor.Pending, cfg *monitor.Config) (monitor.StartResult, error) {
 	c := *cfg
 	c.Runtime, c.RuntimeRoot, c.RuntimeArgs = r.Path, r.Root, r.Args
+	defer cgwarm.Hold()() // the runtime moves the container into its cgroup
 	res, err := p.Run(ctx, &c)
 	if errors.Is(err, monitor.ErrConfigNotDelivered) {
 		// A monitor launched ahead was killed while it waited: it ran

@@ -1,0 +1,123 @@
+package cgwarm
+
+import (
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestProcsForPrefersUnified(t *testing.T) {
+	m := cgroupMounts{unified: "/sys/fs/cgroup/unified", v1: map[string]string{"pids": "/sys/fs/cgroup/pids", "systemd": "/sys/fs/cgroup/systemd"}}
+	hybrid := []byte("9:name=systemd:/a\n8:pids:/b\n0::/c\n")
+	if got, want := procsFor(hybrid, m), "/sys/fs/cgroup/unified/c/cgroup.procs"; got != want {
+		t.Errorf("hybrid: %q, want %q", got, want)
+	}
+	m.unified = ""
+	if got, want := procsFor(hybrid, m), "/sys/fs/cgroup/systemd/a/cgroup.procs"; got != want {
+		t.Errorf("v1 only: %q, want %q", got, want)
+	}
+	if got := procsFor([]byte("8:pids:/../x\n3:cpu:/y\n"), m); got != "" {
+		t.Errorf("unmounted or escaping paths: %q, want none", got)
+	}
+}
+
+// The warm write moves this process into the cgroup it is in: it stays
+// where it was.
+func TestHoldMovesNothing(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to write cgroup.procs")
+	}
+	procs := ownProcs()
+	if procs == "" {
+		t.Skip("no cgroup mount")
+	}
+	before, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writePid(procs, os.Getpid()); err != nil {
+		t.Fatalf("write own pid into %s: %v", procs, err)
+	}
+	release := Hold()
+	time.Sleep(4 * every)
+	release()
+	after, _ := os.ReadFile("/proc/self/cgroup")
+	if string(before) != string(after) {
+		t.Errorf("cgroups changed:\n%s\nto\n%s", before, after)
+	}
+}
+
+// While held the lock is re-warmed again and again; once every hold is
+// released the writes stop.
+func TestHoldRewarmsUntilReleased(t *testing.T) {
+	var wr warmer
+	var writes atomic.Int32
+	count := func() string { writes.Add(1); return "" }
+	hold := func() func() {
+		wr.mu.Lock()
+		wr.holds++
+		wr.until = time.Now().Add(maxHold)
+		wr.running = true
+		wr.mu.Unlock()
+		go wr.loop(count)
+		return func() { wr.mu.Lock(); wr.holds--; wr.mu.Unlock() }
+	}
+	release := hold()
+	deadline := time.Now().Add(5 * time.Second)
+	for writes.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if writes.Load() < 3 {
+		t.Fatalf("%d writes while held", writes.Load())
+	}
+	release()
+	for running(&wr) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if running(&wr) {
+		t.Fatal("still writing after the release")
+	}
+	n := writes.Load()
+	time.Sleep(3 * every)
+	if writes.Load() != n {
+		t.Errorf("writes went on after the loop ended: %d then %d", n, writes.Load())
+	}
+}
+
+// A hold nobody releases ends after maxHold.
+func TestHoldEndsByItself(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits maxHold")
+	}
+	release := Hold()
+	defer release()
+	deadline := time.Now().Add(maxHold + 5*time.Second)
+	for running(&w) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if running(&w) {
+		t.Fatal("an unreleased hold kept writing past maxHold")
+	}
+}
+
+func running(w *warmer) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.running
+}
+
+func TestWritePidOnlyWritesExistingFiles(t *testing.T) {
+	procs := filepath.Join(t.TempDir(), "cgroup.procs")
+	if err := writePid(procs, 1); err == nil {
+		t.Fatal("writePid created a file; it must only write an existing cgroup.procs")
+	}
+	os.WriteFile(procs, nil, 0o600)
+	if err := writePid(procs, 42); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(procs); string(b) != "42" {
+		t.Errorf("wrote %q", b)
+	}
+}
