@@ -145,6 +145,10 @@ func (m *Manager) Plan(p Pod) (*Attachment, error) {
 	if !hasHostPorts(p.PortMappings) {
 		list = withoutPlugin(list, "portmap")
 	}
+	// The daemon brings lo up when it makes the pod's netns; loopback in a
+	// chain only passes the result on (and its DEL downs lo in a netns
+	// about to go), so it is an exec per ADD and DEL for nothing.
+	list = withoutPlugin(list, "loopback")
 	return &Attachment{Network: list.Name, Config: list.Bytes}, nil
 }
 
@@ -232,9 +236,10 @@ func hasHostPorts(pms []*runtimeapi.PortMapping) bool {
 	return false
 }
 
-// withoutPlugin drops the plugins of one type from the chain. portmap does
-// nothing for a pod without host ports but costs an exec on every ADD and
-// DEL; the trimmed list is what the pod stores, so DEL matches ADD.
+// withoutPlugin drops the plugins of one type from the chain (never all of
+// them): portmap does nothing for a pod without host ports, nor loopback
+// after the daemon's own, but each costs an exec on every ADD and DEL. The
+// trimmed list is what the pod stores, so DEL matches ADD.
 func withoutPlugin(list *libcni.NetworkConfigList, typ string) *libcni.NetworkConfigList {
 	var raw map[string]any
 	if json.Unmarshal(list.Bytes, &raw) != nil {

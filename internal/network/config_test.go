@@ -3,8 +3,13 @@ package network
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/containernetworking/cni/libcni"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 func TestContribConflistIsTheBuiltIn(t *testing.T) {
@@ -76,5 +81,51 @@ func TestWithoutPortmapWhenNoHostPorts(t *testing.T) {
 	}
 	if got := withoutPlugin(trimmed, "bridge"); got != trimmed {
 		t.Error("a chain is never trimmed to nothing")
+	}
+}
+
+// A chain's loopback is dropped (the daemon brings lo up itself); a list of
+// loopback alone is kept, as its result is then the pod's.
+func TestPlanDropsChainedLoopback(t *testing.T) {
+	root := t.TempDir()
+	m := NewManager(root, "", "10.98.0.0/16", nil, filepath.Join(root, "cache"))
+	defer m.Close()
+	chain := `{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge"},{"type":"portmap","capabilities":{"portMappings":true}},{"type":"loopback"}]}`
+	if err := os.WriteFile(filepath.Join(root, "10-n.conflist"), []byte(chain), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	types := func(p Pod) []string {
+		a, err := m.Plan(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := libcni.NetworkConfFromBytes(a.Config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, pl := range list.Plugins {
+			out = append(out, pl.Network.Type)
+		}
+		return out
+	}
+	if got := types(Pod{ID: "p"}); !slices.Equal(got, []string{"bridge"}) {
+		t.Errorf("pod without host ports runs %v, want [bridge]", got)
+	}
+	ports := []*runtimeapi.PortMapping{{HostPort: 8080, ContainerPort: 80}}
+	if got := types(Pod{ID: "p", PortMappings: ports}); !slices.Equal(got, []string{"bridge", "portmap"}) {
+		t.Errorf("pod with host ports runs %v, want [bridge portmap]", got)
+	}
+	only := `{"cniVersion":"1.0.0","name":"lo","plugins":[{"type":"loopback"}]}`
+	if err := os.WriteFile(filepath.Join(root, "01-lo.conflist"), []byte(only), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if a, _ := m.Plan(Pod{ID: "p"}); a != nil && a.Network == "lo" {
+			break
+		}
+	}
+	if got := types(Pod{ID: "p"}); !slices.Equal(got, []string{"loopback"}) {
+		t.Errorf("loopback-only network runs %v, want [loopback]", got)
 	}
 }
