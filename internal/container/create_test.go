@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -65,6 +66,31 @@ func TestCreateSucceedsOverFakes(t *testing.T) {
 	}
 	if c.Pid != os.Getpid() || c.MonitorStart == 0 || !c.hidden.Load() {
 		t.Errorf("record after create: pid %d monitorStart %d hidden %v", c.Pid, c.MonitorStart, c.hidden.Load())
+	}
+}
+
+// The next create's monitor is launched after a start has answered, not
+// beside its answer (and the status call that follows it).
+func TestStartPreparesTheNextCreateLater(t *testing.T) {
+	tm := newTestManager(t)
+	tm.prepareDelay = time.Second
+	c, err := tm.Create(context.Background(), "pod1", createCfg(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.Publish(c.ID)
+	if err := tm.Start(context.Background(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // long enough for a launch started with the answer
+	if n := tm.rt.prelaunched.Load(); n != 0 {
+		t.Fatalf("monitor launched %d times before the start's delay passed", n)
+	}
+	for deadline := time.Now().Add(10 * time.Second); tm.rt.prelaunched.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if tm.rt.prelaunched.Load() != 1 {
+		t.Fatalf("the next create's monitor was not launched after the start")
 	}
 }
 

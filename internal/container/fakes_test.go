@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -30,6 +31,8 @@ type fakeRuntime struct {
 	failLaunch error
 	failCreate error
 	killed     []string
+	// prelaunched counts Prelaunch calls.
+	prelaunched atomic.Int32
 }
 
 type fakeMonitor struct{ aborted, sent bool }
@@ -96,7 +99,7 @@ func (f *fakeRuntime) State(_ context.Context, id string) (*oci.State, error) {
 	return &oci.State{Status: st}, nil
 }
 
-func (f *fakeRuntime) Prelaunch() {}
+func (f *fakeRuntime) Prelaunch() { f.prelaunched.Add(1) }
 
 // fakeLayers makes each layer a directory and counts image mounts.
 type fakeLayers struct {

@@ -66,13 +66,25 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	err = persisted()
 	stage("record")
 	// The next create's monitor and the image's next layer are made now
-	// that this container runs.
-	go rt.Prelaunch()
-	if m.spares != nil {
-		m.spares.refill(c.ImageID)
+	// that this container runs, a little later: made at once, their process
+	// start-ups and storage writes ran beside this answer and the status
+	// call that usually follows a start.
+	d := m.prepareDelay
+	if d == 0 {
+		d = afterStartDelay
 	}
+	time.AfterFunc(d, func() {
+		rt.Prelaunch()
+		if m.spares != nil {
+			m.spares.refill(c.ImageID)
+		}
+	})
 	return err
 }
+
+// afterStartDelay: a create arriving sooner launches its own monitor, as
+// before any start.
+const afterStartDelay = 30 * time.Millisecond
 
 // Stop sends the stop signal, waits up to timeout for the exit, then kills.
 // Stopping an exited or unknown container succeeds.

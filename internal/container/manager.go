@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/containers/storage"
 
@@ -68,6 +69,10 @@ type Manager struct {
 	spares *spares
 	// reaps are removed containers' deletions still running (reap.go).
 	reaps reaps
+
+	// prepareDelay is how long after a start the next create's monitor and
+	// layer are made (afterStartDelay when 0; tests set it).
+	prepareDelay time.Duration
 
 	// hostWarned holds the host warnings already logged (logHostWarnings).
 	hostWarned sync.Map
