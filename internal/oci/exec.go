@@ -18,7 +18,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/crio-runtime/crio/internal/cgwarm"
-
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
