@@ -14,8 +14,6 @@
 package cgwarm
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	occgroups "github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
 )
 
@@ -102,67 +101,50 @@ func writePid(procs string, pid int) error {
 // each call so that a daemon its supervisor moved is never moved back; ""
 // when no cgroup mount is found.
 func ownProcs() string {
-	data, err := os.ReadFile("/proc/self/cgroup")
+	cg, err := occgroups.ParseCgroupFile("/proc/self/cgroup")
 	if err != nil {
 		return ""
 	}
-	return procsFor(data, mounts())
+	return procsFor(cg, mounted())
 }
 
-// cgroupMounts is where the hierarchies are: the unified (v2) mount, and
-// the v1 mounts by their controller list ("cpu,cpuacct").
-type cgroupMounts struct {
-	unified string
-	v1      map[string]string
-}
+// hierarchy is one mounted cgroup hierarchy: any will do, the lock is
+// global. key names it in /proc/self/cgroup ("" is the unified one).
+type hierarchy struct{ dir, key string }
 
 var (
-	mountsOnce sync.Once
-	found      cgroupMounts
+	mountOnce sync.Once
+	mount     hierarchy
 )
 
-// mounts finds the hierarchies once: a node's cgroup mounts do not move.
-func mounts() cgroupMounts {
-	mountsOnce.Do(func() {
-		found = cgroupMounts{v1: map[string]string{}}
+// mounted finds a hierarchy once (a node's cgroup mounts do not move): the
+// unified one on a v2 or hybrid host, else a v1 controller's.
+func mounted() hierarchy {
+	mountOnce.Do(func() {
 		var st unix.Statfs_t
 		for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
 			if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-				found.unified = dir
-				break
+				mount = hierarchy{dir: dir}
+				return
 			}
 		}
-		entries, _ := os.ReadDir("/sys/fs/cgroup")
-		for _, e := range entries {
-			dir := filepath.Join("/sys/fs/cgroup", e.Name())
+		for _, ctl := range []string{"pids", "memory", "cpu"} {
+			dir := filepath.Join("/sys/fs/cgroup", ctl)
 			if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP_SUPER_MAGIC {
-				found.v1[e.Name()] = dir
+				mount = hierarchy{dir: dir, key: ctl}
+				return
 			}
 		}
 	})
-	return found
+	return mount
 }
 
-// procsFor picks, from /proc/self/cgroup, a hierarchy that is mounted: the
-// unified one first, else the first v1 one. Any will do, the lock is global.
-func procsFor(selfCgroup []byte, m cgroupMounts) string {
-	var v1 string
-	sc := bufio.NewScanner(bytes.NewReader(selfCgroup))
-	for sc.Scan() {
-		// hierarchy-ID:controller-list:path
-		parts := strings.SplitN(sc.Text(), ":", 3)
-		if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") || strings.Contains(parts[2], "/..") {
-			continue
-		}
-		if parts[0] == "0" && parts[1] == "" {
-			if m.unified != "" {
-				return filepath.Join(m.unified, parts[2], "cgroup.procs")
-			}
-			continue
-		}
-		if dir := m.v1[strings.TrimPrefix(parts[1], "name=")]; dir != "" && v1 == "" {
-			v1 = filepath.Join(dir, parts[2], "cgroup.procs")
-		}
+// procsFor is the cgroup.procs, in hierarchy h, of the cgroups in cg (as
+// parsed from /proc/self/cgroup).
+func procsFor(cg map[string]string, h hierarchy) string {
+	p, ok := cg[h.key]
+	if h.dir == "" || !ok || !strings.HasPrefix(p, "/") || strings.Contains(p, "..") {
+		return ""
 	}
-	return v1
+	return filepath.Join(h.dir, p, "cgroup.procs")
 }

@@ -8,18 +8,26 @@ import (
 	"time"
 )
 
-func TestProcsForPrefersUnified(t *testing.T) {
-	m := cgroupMounts{unified: "/sys/fs/cgroup/unified", v1: map[string]string{"pids": "/sys/fs/cgroup/pids", "systemd": "/sys/fs/cgroup/systemd"}}
-	hybrid := []byte("9:name=systemd:/a\n8:pids:/b\n0::/c\n")
-	if got, want := procsFor(hybrid, m), "/sys/fs/cgroup/unified/c/cgroup.procs"; got != want {
-		t.Errorf("hybrid: %q, want %q", got, want)
+func TestProcsFor(t *testing.T) {
+	hybrid := map[string]string{"name=systemd": "/a", "pids": "/b", "": "/c"}
+	if got, want := procsFor(hybrid, hierarchy{dir: "/sys/fs/cgroup/unified"}), "/sys/fs/cgroup/unified/c/cgroup.procs"; got != want {
+		t.Errorf("unified: %q, want %q", got, want)
 	}
-	m.unified = ""
-	if got, want := procsFor(hybrid, m), "/sys/fs/cgroup/systemd/a/cgroup.procs"; got != want {
-		t.Errorf("v1 only: %q, want %q", got, want)
+	if got, want := procsFor(hybrid, hierarchy{dir: "/sys/fs/cgroup/pids", key: "pids"}), "/sys/fs/cgroup/pids/b/cgroup.procs"; got != want {
+		t.Errorf("v1: %q, want %q", got, want)
 	}
-	if got := procsFor([]byte("8:pids:/../x\n3:cpu:/y\n"), m); got != "" {
-		t.Errorf("unmounted or escaping paths: %q, want none", got)
+	for _, bad := range []struct {
+		cg map[string]string
+		h  hierarchy
+	}{
+		{hybrid, hierarchy{}}, // nothing mounted
+		{map[string]string{"pids": "/b"}, hierarchy{dir: "/sys/fs/cgroup"}},    // not in the unified one
+		{map[string]string{"": "/../x"}, hierarchy{dir: "/sys/fs/cgroup"}},     // escaping
+		{map[string]string{"": "x"}, hierarchy{dir: "/sys/fs/cgroup/unified"}}, // not absolute
+	} {
+		if got := procsFor(bad.cg, bad.h); got != "" {
+			t.Errorf("procsFor(%v, %v) = %q, want none", bad.cg, bad.h, got)
+		}
 	}
 }
 
