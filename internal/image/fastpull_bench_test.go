@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/containers/storage"
 	"github.com/klauspost/compress/gzip"
 	digest "github.com/opencontainers/go-digest"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/test/registry"
 )
@@ -44,13 +46,62 @@ func BenchmarkPullPaths(b *testing.B) {
 				ref := r.Ref("bench/" + kind + ":v1")
 				b.SetBytes(p.Size)
 				b.ResetTimer()
-				pullRemoveLoop(b, s, ref)
+				pullOnlyLoop(b, s, ref)
 				for k, v := range floors {
 					b.ReportMetric(v, k+"-ms")
 				}
 			})
 		}
+		if kind == "small" {
+			continue
+		}
+		// The same pull over a 100 MB/s link (800 Mbit/s, all blobs
+		// sharing it): link-ms is the GET of every blob through it, the
+		// time a pull at the registry's speed would take.
+		px := registry.StartProxy(b, r, registry.ProxyOptions{LinkBytesPerSecond: 100e6})
+		link := linkFloor(b, px, "bench/"+kind, p)
+		b.Run(kind+"/direct-100MBps", func(b *testing.B) {
+			s := newEnv(b, px.Addr).start()
+			b.SetBytes(p.Size)
+			b.ResetTimer()
+			pullOnlyLoop(b, s, px.Addr+"/bench/"+kind+":v1")
+			b.ReportMetric(link, "link-ms")
+		})
 	}
+}
+
+// pullOnlyLoop pulls ref into an empty store b.N times, timing only the
+// pulls: the removal's deletion finishes with the timer stopped, instead
+// of beside the next pull (pullRemoveLoop, critest's loop).
+func pullOnlyLoop(b *testing.B, s *Service, ref string) {
+	b.Helper()
+	for i := 0; i < b.N; i++ {
+		mustPull(b, s, ref, nil)
+		b.StopTimer()
+		if err := s.Remove(ctxT(b), &runtimeapi.ImageSpec{Image: ref}, nil); err != nil {
+			b.Fatal(err)
+		}
+		s.waitReapsDone()
+		b.StartTimer()
+	}
+}
+
+// linkFloor is how long GETs of every blob of p through px take, in ms.
+func linkFloor(b *testing.B, px *registry.Proxy, repo string, p *registry.Pushed) float64 {
+	b.Helper()
+	start := time.Now()
+	for _, d := range append([]string{p.ConfigDigest}, p.LayerDigests...) {
+		resp, err := http.Get("http://" + px.Addr + "/v2/" + repo + "/blobs/" + d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("GET blob %s: %d %v", d, resp.StatusCode, err)
+		}
+	}
+	return float64(time.Since(start).Microseconds()) / 1000
 }
 
 // textLayers are n layers of one file each of size bytes of word soup.

@@ -73,16 +73,17 @@ func TestSpoolShowsOnlyCheckedBytes(t *testing.T) {
 }
 
 // A layer is applied while its blob is still downloading (its first file
-// is on disk before the download ends), and a download that then fails
-// leaves nothing in the store.
+// is on disk before the download ends, and so is the part of a large file
+// that has arrived), and a download that then fails leaves nothing in the
+// store.
 func TestFastPullAppliesWhileDownloading(t *testing.T) {
 	r := registry.Start(t, registry.Options{})
 	r.Push(t, "stream:v1", registry.Image{NoBase: true, Uncompressed: true, ExtraLayers: [][]registry.TarEntry{{
 		{Name: "first-file", Data: []byte("here early")},
 		{Name: "pad1", Data: make([]byte, 512<<10)}, // more than the untar's pipe buffer
-		{Name: "pad2", Data: make([]byte, 2<<20)},
+		{Name: "big", Data: make([]byte, 6<<20)},    // the blob stalls 1.5 MB into it
 	}}})
-	px := registry.StartProxy(t, r, registry.ProxyOptions{StallBlobsAfter: 1 << 20})
+	px := registry.StartProxy(t, r, registry.ProxyOptions{StallBlobsAfter: 2 << 20})
 	e := newEnv(t, px.Addr)
 	s := e.start()
 	ctx, cancel := context.WithCancel(ctxT(t))
@@ -92,16 +93,24 @@ func TestFastPullAppliesWhileDownloading(t *testing.T) {
 		_, err := s.Pull(ctx, px.Addr+"/stream:v1", nil, nil)
 		done <- err
 	}()
-	found := ""
-	for deadline := time.Now().Add(30 * time.Second); found == "" && time.Now().Before(deadline); {
+	// Of big's 1.5 MB before the stall, up to 512 KiB may sit in the
+	// untar's pipe buffers; the rest is on disk while the blob stalls.
+	found, bigSize := "", int64(0)
+	for deadline := time.Now().Add(30 * time.Second); (found == "" || bigSize < 512<<10) && time.Now().Before(deadline); {
 		select {
 		case err := <-done:
 			t.Fatalf("pull ended while its blob stalled: %v", err)
 		case <-time.After(20 * time.Millisecond):
 		}
 		_ = filepath.WalkDir(e.opts.Root, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.Name() == "first-file" {
+			switch {
+			case err != nil:
+			case d.Name() == "first-file":
 				found = p
+			case d.Name() == "big" && d.Type().IsRegular():
+				if fi, err := d.Info(); err == nil {
+					bigSize = fi.Size()
+				}
 			}
 			return nil
 		})
@@ -113,6 +122,9 @@ func TestFastPullAppliesWhileDownloading(t *testing.T) {
 	if found == "" {
 		t.Fatal("nothing of the layer was applied while its blob downloaded")
 	}
-	t.Logf("applied during the download: %s", found)
+	if bigSize < 512<<10 {
+		t.Fatalf("a large file waited for its download: %d bytes of it on disk during the stall", bigSize)
+	}
+	t.Logf("applied during the download: %s, and %d bytes of big", found, bigSize)
 	storeEmpty(t, s)
 }

@@ -26,6 +26,10 @@ type ProxyOptions struct {
 	// BlobDelay delays every blob GET response by this much, to make
 	// concurrent pulls overlap.
 	BlobDelay time.Duration
+	// LinkBytesPerSecond, when > 0, paces all blob bodies together to this
+	// rate, as one network link would (benchmarks of a pull that is not on
+	// loopback).
+	LinkBytesPerSecond int64
 }
 
 // Proxy is a plain-HTTP loopback reverse proxy in front of a Registry that
@@ -37,6 +41,7 @@ type Proxy struct {
 	opts  ProxyOptions
 	mu    sync.Mutex
 	gets  map[string]int
+	next  time.Time // when the link is free again (LinkBytesPerSecond)
 	srv   *http.Server
 	done  chan struct{}
 	close sync.Once
@@ -103,6 +108,9 @@ func (p *Proxy) modify(resp *http.Response) error {
 			resp.Body = &corruptReader{rc: resp.Body}
 		}
 	}
+	if p.opts.LinkBytesPerSecond > 0 {
+		resp.Body = &pacedReader{rc: resp.Body, p: p}
+	}
 	if p.opts.StallBlobsAfter > 0 {
 		resp.Body = &stallReader{rc: resp.Body, left: p.opts.StallBlobsAfter, done: p.done, ctx: resp.Request.Context().Done()}
 	}
@@ -152,6 +160,33 @@ func (s *stallReader) Read(b []byte) (int, error) {
 }
 
 func (s *stallReader) Close() error { return s.rc.Close() }
+
+// pacedReader hands out at most 64 KiB per read, each once the shared
+// link has had time to carry it.
+type pacedReader struct {
+	rc io.ReadCloser
+	p  *Proxy
+}
+
+func (r *pacedReader) Read(b []byte) (int, error) {
+	n, err := r.rc.Read(b[:min(len(b), 64<<10)])
+	if n > 0 {
+		r.p.mu.Lock()
+		// Credit of up to 10 ms of idle link, so that sleeping late does
+		// not slow the link down.
+		at := time.Now().Add(-10 * time.Millisecond)
+		if r.p.next.After(at) {
+			at = r.p.next
+		}
+		at = at.Add(time.Duration(int64(n) * int64(time.Second) / r.p.opts.LinkBytesPerSecond))
+		r.p.next = at
+		r.p.mu.Unlock()
+		time.Sleep(time.Until(at))
+	}
+	return n, err
+}
+
+func (r *pacedReader) Close() error { return r.rc.Close() }
 
 type corruptReader struct {
 	rc      io.ReadCloser
