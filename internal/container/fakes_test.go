@@ -72,6 +72,8 @@ func (f *fakeRuntime) Kill(_ context.Context, id string, _ syscall.Signal) error
 	return f.set(id, "stopped")
 }
 
+func (f *fakeRuntime) PastInit(int) bool { return false }
+
 func (f *fakeRuntime) set(id, status string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

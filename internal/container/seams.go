@@ -25,6 +25,8 @@ type ociRuntime interface {
 	// Start runs the created container whose init process is pid.
 	Start(ctx context.Context, id string, pid int) error
 	Kill(ctx context.Context, id string, sig syscall.Signal) error
+	// PastInit: the init process pid runs the container's own command.
+	PastInit(pid int) bool
 	Delete(ctx context.Context, id string) error
 	State(ctx context.Context, id string) (*oci.State, error)
 	// Prelaunch starts the next create's monitor ahead of time.

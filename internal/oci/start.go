@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +32,19 @@ func (r *Runtime) Start(ctx context.Context, id string, pid int) error {
 	}
 	_, err := r.run(ctx, nil, "start", id)
 	return err
+}
+
+// PastInit reports whether pid, the init process of one of this runtime's
+// containers, has exec'd the container's command. Only runc is known here:
+// until its exec the process is runc's own init ("runc:[2:INIT]"), which a
+// catchable signal kills with the runtime's default action instead of
+// reaching the command's handler. Other runtimes report false.
+func (r *Runtime) PastInit(pid int) bool {
+	if filepath.Base(r.Path) != "runc" || pid <= 0 {
+		return false
+	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return err == nil && !strings.HasPrefix(string(comm), "runc:[")
 }
 
 // execFifo is runc's exec fifo of container id, if this runtime is runc

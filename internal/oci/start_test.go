@@ -69,3 +69,44 @@ func TestStartOtherRuntimeExecsIt(t *testing.T) {
 		t.Fatal("start through a missing crun binary succeeded; only runc's fifo may be read directly")
 	}
 }
+
+// PastInit tells runc's init (named "runc:[2:INIT]" until it execs the
+// container's command) from the command, and knows no other runtime.
+func TestPastInitReadsTheProcessName(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep")
+	}
+	data, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asInit := filepath.Join(t.TempDir(), "runc:[2:INIT]") // its comm, as runc names it
+	if err := os.WriteFile(asInit, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(path string) int {
+		t.Helper()
+		p := exec.Command(path, "60")
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Process.Kill(); _ = p.Wait() })
+		return p.Process.Pid
+	}
+	command, init := run(sleep), run(asInit)
+	runc := &Runtime{Name: "runc", Path: "/usr/sbin/runc"}
+	crun := &Runtime{Name: "crun", Path: "/usr/bin/crun"}
+	if !runc.PastInit(command) {
+		t.Error("runc: sleep is not past init")
+	}
+	if runc.PastInit(init) {
+		t.Error("runc's init counts as past init")
+	}
+	if crun.PastInit(command) {
+		t.Error("another runtime's process counts as past its init")
+	}
+	if runc.PastInit(1 << 30) {
+		t.Error("a process that does not exist counts as past init")
+	}
+}
