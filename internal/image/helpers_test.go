@@ -90,7 +90,8 @@ func (e *testEnv) start() *Service {
 	}
 	e.svc = s
 	e.t.Cleanup(func() {
-		s.reaps.wg.Wait() // a background removal must not outlive the store
+		s.waitReapsDone() // a background removal must not outlive the store,
+		s.reaps.wg.Wait() // nor wait out its delay after a failed test
 		_, _ = s.Store().Shutdown(true)
 		unmountUnder(e.dir)
 	})

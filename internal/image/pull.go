@@ -56,7 +56,7 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *runtimeapi.AuthCon
 func (s *Service) pullAny(ctx context.Context, sys *types.SystemContext, input string, cands []reference.Named) (string, error) {
 	var errs []error
 	for _, c := range cands {
-		id, err := s.pullOne(ctx, sys, c)
+		id, err := s.pullKept(ctx, sys, c)
 		if err == nil {
 			logging.From(ctx).DebugContext(ctx, "pulled image from candidate", "image", input, "name", c.String(), "imageID", id)
 			return id, nil
@@ -74,6 +74,27 @@ func (s *Service) pullAny(ctx context.Context, sys *types.SystemContext, input s
 		msgs[i] = e.Error()
 	}
 	return "", errdefs.New(kindOf(errs[len(errs)-1]), "pull %s: every candidate failed: %s", input, strings.Join(msgs, "; "))
+}
+
+// pullKept pulls named and keeps what it stored from a removal of the
+// same image answered meanwhile (see keep). When a removal's deletion ran
+// beside the pull (it may have deleted layers the pull found stored, or
+// the image it just stored again), the pull runs once more: its start
+// then waits for that deletion.
+func (s *Service) pullKept(ctx context.Context, sys *types.SystemContext, named reference.Named) (string, error) {
+	for retried := false; ; retried = true {
+		deletions := s.reaps.deletions.Load()
+		id, err := s.pullOne(ctx, sys, named)
+		if err == nil {
+			if err = s.keep(id); err != nil {
+				err = errdefs.New(errdefs.ErrUnavailable, "pull %s: %w", named.String(), err)
+			}
+		}
+		if err == nil || retried || ctx.Err() != nil || s.reaps.deletions.Load() == deletions {
+			return id, err
+		}
+		logging.From(ctx).InfoContext(ctx, "pulling again: an image removal deleted beside the pull", "image", named.String(), "error", err)
+	}
 }
 
 // tryNext says whether another short-name candidate is worth trying.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containers/storage"
@@ -50,13 +51,19 @@ type imageReaps struct {
 	inflight map[*imageReap]string
 	wg       sync.WaitGroup
 	dir      string // one marker file per hidden image
+	// deletions counts reaps that went on to delete (a pull compares it
+	// before and after to know whether one ran beside it).
+	deletions atomic.Uint64
 }
 
 type imageReap struct {
 	hurry   chan struct{} // closed to end the delay (now)
 	once    sync.Once
-	started chan struct{} // closed right before the storage deletion
+	started chan struct{} // closed right before the storage deletion (or its call-off)
 	done    chan struct{} // closed when it returned
+	// Under imageReaps.mu: deleting once the reap is past its delay and
+	// deletes; canceled when a pull of the same image called it off first.
+	deleting, canceled bool
 }
 
 // now makes rp start at once if it still waits out its delay.
@@ -127,6 +134,39 @@ func (s *Service) waitReaps() {
 	}
 }
 
+// errReaped: a removal's deletion took the image a pull had just stored.
+var errReaped = errors.New("a removal of the image deleted it while it was pulled")
+
+// keep makes image id, which a pull just stored, stay: a removal of id
+// still waiting out its delay is called off (the pull is the newer
+// request, as it is when it comes after the deletion). A removal already
+// deleting is waited for, and errReaped says it took the image.
+func (s *Service) keep(id string) error {
+	s.reaps.mu.Lock()
+	rp := s.reaps.hiding[id]
+	if rp == nil {
+		s.reaps.mu.Unlock()
+		return nil
+	}
+	if !rp.deleting {
+		rp.canceled = true
+		err := os.Remove(filepath.Join(s.reaps.dir, id))
+		delete(s.reaps.hiding, id)
+		s.reaps.mu.Unlock()
+		if err != nil && !os.IsNotExist(err) {
+			s.log.Warn("remove image reap marker", "id", id, "err", err)
+		}
+		s.views.bump()
+		return nil
+	}
+	s.reaps.mu.Unlock()
+	<-rp.done
+	if _, err := s.store.Image(id); err != nil {
+		return errReaped
+	}
+	return nil
+}
+
 // waitReapsDone blocks until the image deletions in flight have returned.
 func (s *Service) waitReapsDone() {
 	s.reaps.mu.Lock()
@@ -175,16 +215,25 @@ func (s *Service) reapLater(ctx context.Context, id string) error {
 		if reapHook != nil {
 			reapHook(id)
 		}
-		close(rp.started)
-		err := s.deleteImage(id)
-		if err != nil && errors.Is(err, storage.ErrImageUsedByContainer) {
-			// A container was created from it between the check and the
-			// deletion (storage orders the two): the image stays, visible.
-			log.WarnContext(ctx, "removed image is in use by a new container; kept", "id", id)
-		} else if err != nil {
-			log.ErrorContext(ctx, "delete removed image", "id", id, "err", err)
+		s.reaps.mu.Lock()
+		canceled := rp.canceled
+		if !canceled {
+			rp.deleting = true
+			s.reaps.deletions.Add(1)
 		}
-		s.settle(id, rp)
+		s.reaps.mu.Unlock()
+		close(rp.started)
+		if !canceled {
+			err := s.deleteImage(id)
+			if err != nil && errors.Is(err, storage.ErrImageUsedByContainer) {
+				// A container was created from it between the check and the
+				// deletion (storage orders the two): the image stays, visible.
+				log.WarnContext(ctx, "removed image is in use by a new container; kept", "id", id)
+			} else if err != nil {
+				log.ErrorContext(ctx, "delete removed image", "id", id, "err", err)
+			}
+			s.settle(id, rp)
+		}
 		s.reaps.mu.Lock()
 		delete(s.reaps.inflight, rp)
 		s.reaps.mu.Unlock()

@@ -167,3 +167,40 @@ func TestReapWaitsOutItsDelayUnlessWaitedFor(t *testing.T) {
 		t.Fatalf("%d layers left after FsInfo, want the removal done", n)
 	}
 }
+
+// A removal answered while a pull of the same image is under way (its
+// deletion still waiting out the delay) is called off when the pull stores
+// the image: the pull is the newer request, and its image stays, listed.
+func TestPullInFlightCallsOffTheRemoval(t *testing.T) {
+	old := reapDelay
+	reapDelay = time.Hour
+	t.Cleanup(func() { reapDelay = old })
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "racing:v1", registry.Image{})
+	px := registry.StartProxy(t, r, registry.ProxyOptions{BlobDelay: 500 * time.Millisecond})
+	s := newEnv(t, px.Addr).start()
+	ref := px.Addr + "/racing:v1"
+	id := mustPull(t, s, ref, nil)
+	pulled := make(chan error, 1)
+	go func() { _, err := s.Pull(ctxT(t), ref, nil, nil); pulled <- err }()
+	time.Sleep(150 * time.Millisecond) // the pull waits for its config blob
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: ref}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-pulled; err != nil {
+		t.Fatalf("pull beside a removal: %v", err)
+	}
+	if img := mustStatus(t, s, ref); img == nil || img.Id != id {
+		t.Fatalf("status after the pull = %v, want the pulled image", img)
+	}
+	s.waitReapsDone()
+	if img := mustStatus(t, s, ref); img == nil || img.Id != id {
+		t.Fatalf("status once the removal is done = %v, want the pulled image", img)
+	}
+	if list, err := s.List(ctxT(t), nil); err != nil || len(list) != 1 {
+		t.Fatalf("list = %v, %v", list, err)
+	}
+	if _, err := os.Stat(filepath.Join(s.reaps.dir, id)); !os.IsNotExist(err) {
+		t.Fatalf("crash marker of the called-off removal: %v", err)
+	}
+}
