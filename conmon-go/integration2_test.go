@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crio-runtime/crio/internal/syncbuf"
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
@@ -35,7 +36,7 @@ func TestTerminalResizeAndAttach(t *testing.T) {
 	if recs := readLog(t, c.cfg.LogPath); recs[0].stream != "stdout" || recs[0].tag+" "+recs[0].content != "F 30 100\r" {
 		t.Fatalf("first record %+v", recs[0])
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	resize := make(chan monitor.Size, 1)
 	resize <- monitor.Size{Rows: 40, Cols: 120}
 	inR, inW := io.Pipe()

@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/crio-runtime/crio/internal/syncbuf"
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
@@ -160,24 +160,6 @@ func TestSurvivesDaemonExit(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and polling readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -195,13 +177,13 @@ func TestAttachSeveralClientsAndDetach(t *testing.T) {
 	c.startContainer()
 
 	ctxA, cancelA := context.WithCancel(context.Background())
-	var outA syncBuffer
+	var outA syncbuf.Buffer
 	errA := make(chan error, 1)
 	go func() { errA <- monitor.Attach(ctxA, c.cfg.AttachSocket, nil, &outA, nil, nil) }()
 
 	ctxB, cancelB := context.WithCancel(context.Background())
 	defer cancelB()
-	var outB syncBuffer
+	var outB syncbuf.Buffer
 	inR, inW := io.Pipe()
 	errB := make(chan error, 1)
 	go func() { errB <- monitor.Attach(ctxB, c.cfg.AttachSocket, inR, &outB, nil, nil) }()
@@ -228,7 +210,7 @@ func TestAttachSeveralClientsAndDetach(t *testing.T) {
 	// A new client still reaches the running container.
 	ctxC, cancelC := context.WithCancel(context.Background())
 	defer cancelC()
-	var outC syncBuffer
+	var outC syncbuf.Buffer
 	inR2, inW2 := io.Pipe()
 	go func() { _ = monitor.Attach(ctxC, c.cfg.AttachSocket, inR2, &outC, nil, nil) }()
 	waitFor(t, "a new client to round-trip", func() bool {

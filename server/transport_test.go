@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/metrics"
+	"github.com/crio-runtime/crio/internal/syncbuf"
 )
 
 // versionOnly answers Version; every other RPC is unimplemented.
@@ -113,7 +113,7 @@ func TestOperationMetricsPerMethod(t *testing.T) {
 // request's handler (its id and method are not formatted); one that logs
 // carries both.
 func TestRequestLoggerIsLazy(t *testing.T) {
-	var buf syncBuf
+	var buf syncbuf.Buffer
 	lv := new(slog.LevelVar)
 	h := &derivations{Handler: slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: lv})}
 	impl := &versionOnly{}
@@ -157,23 +157,6 @@ func (d *derivations) count() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.n
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // gathered flattens m's counters and summary counts as

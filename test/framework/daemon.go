@@ -1,7 +1,6 @@
 package framework
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/syncbuf"
 )
 
 // Options tune a test daemon.
@@ -55,7 +55,7 @@ type Daemon struct {
 	t    testing.TB
 	opts Options
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	done chan struct{}
 	conn *grpc.ClientConn
 }
@@ -185,7 +185,7 @@ func (d *Daemon) SetEnv(env ...string) { d.opts.Env = env }
 // Start runs the daemon and connects the CRI clients.
 func (d *Daemon) Start() {
 	d.t.Helper()
-	d.logs = &syncBuffer{}
+	d.logs = &syncbuf.Buffer{}
 	d.cmd = d.Command()
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	// Pdeathsig fires when the forking *thread* exits: test helpers that
@@ -306,23 +306,6 @@ func (d *Daemon) cleanup() {
 	d.killLeftovers()
 	CleanupDir(d.t, d.Dir)
 	d.removeBridge()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Pid is the daemon's process id.

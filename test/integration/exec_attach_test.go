@@ -1,17 +1,16 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/streaming/client"
+	"github.com/crio-runtime/crio/internal/syncbuf"
 	"github.com/crio-runtime/crio/test/framework"
 	"github.com/crio-runtime/crio/test/registry"
 )
@@ -25,24 +24,6 @@ func (e *env) execURL(t *testing.T, req *runtimeapi.ExecRequest) string {
 	return resp.Url
 }
 
-// syncBuf is a bytes.Buffer safe to read while a stream writes it.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestExecStreams(t *testing.T) {
 	e := newEnv(t, registry.Image{})
 	podID, podCfg := e.pod(t, "exec")
@@ -53,7 +34,7 @@ func TestExecStreams(t *testing.T) {
 
 	// stdin round trip, stdout and stderr apart, exit code propagated.
 	url := e.execURL(t, &runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"sh", "-c", "cat; echo to-err >&2; exit 4"}, Stdin: true, Stdout: true, Stderr: true})
-	var out, errOut syncBuf
+	var out, errOut syncbuf.Buffer
 	code, err := client.Run(ctx, url, nil, client.Options{Stdin: strings.NewReader("ping\n"), Stdout: &out, Stderr: &errOut})
 	if err != nil || code != 4 || out.String() != "ping\n" || errOut.String() != "to-err\n" {
 		t.Errorf("exec: code %d err %v out %q err %q", code, err, out.String(), errOut.String())
@@ -61,7 +42,7 @@ func TestExecStreams(t *testing.T) {
 
 	// A background process keeping stdout open does not hold the session.
 	url = e.execURL(t, &runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"sh", "-c", "sleep 600 & echo started"}, Stdout: true})
-	out = syncBuf{}
+	out = syncbuf.Buffer{}
 	bctx, bcancel := context.WithTimeout(ctx, 30*time.Second)
 	code, err = client.Run(bctx, url, nil, client.Options{Stdout: &out})
 	bcancel()
@@ -73,7 +54,7 @@ func TestExecStreams(t *testing.T) {
 	url = e.execURL(t, &runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"sh", "-c", "sleep 0.5; stty size"}, Stdout: true, Tty: true})
 	sizes := make(chan client.TerminalSize, 1)
 	sizes <- client.TerminalSize{Width: 123, Height: 45}
-	out = syncBuf{}
+	out = syncbuf.Buffer{}
 	code, err = client.Run(ctx, url, nil, client.Options{Stdout: &out, TTY: true, Resize: sizes})
 	if err != nil || code != 0 || !strings.Contains(out.String(), "45 123") {
 		t.Errorf("tty exec: code %d err %v out %q", code, err, out.String())
@@ -105,7 +86,7 @@ func TestAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()
-	var out syncBuf
+	var out syncbuf.Buffer
 	done := make(chan error, 1)
 	actx, detach := context.WithCancel(ctx)
 	go func() {

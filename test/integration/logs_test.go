@@ -12,6 +12,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/streaming/client"
+	"github.com/crio-runtime/crio/internal/syncbuf"
 	"github.com/crio-runtime/crio/test/framework"
 	"github.com/crio-runtime/crio/test/registry"
 )
@@ -159,7 +160,7 @@ func TestStreamingClientDisconnectIsNotAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, url := range []string{att.Url, ex.Url} {
-		var out syncBuf
+		var out syncbuf.Buffer
 		sctx, leave := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
