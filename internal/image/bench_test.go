@@ -20,7 +20,7 @@ func BenchmarkPull5Layer50MB(b *testing.B) {
 	ref := r.Ref("bench/big:v1")
 	b.SetBytes(p.Size)
 	b.ResetTimer()
-	pullRemoveLoop(b, s, ref)
+	pullRemoveLoop(b, s, ref, false)
 	b.ReportMetric(float64(len(p.LayerDigests)), "layers")
 }
 
@@ -94,14 +94,19 @@ func cloneImages(b *testing.B, store storage.Store, id string, n int) {
 }
 
 // pullRemoveLoop times b.N pulls of ref into s, each removed (untimed)
-// before the next, so every pull starts from an empty store.
-func pullRemoveLoop(b *testing.B, s *Service, ref string) {
+// before the next, so every pull starts from an empty store. With
+// deletedFirst the removal's deletion also finishes untimed; without, it
+// runs beside the next pull, as in critest's loop.
+func pullRemoveLoop(b *testing.B, s *Service, ref string, deletedFirst bool) {
 	b.Helper()
 	for i := 0; i < b.N; i++ {
 		mustPull(b, s, ref, nil)
 		b.StopTimer()
 		if err := s.Remove(ctxT(b), &runtimeapi.ImageSpec{Image: ref}, nil); err != nil {
 			b.Fatal(err)
+		}
+		if deletedFirst {
+			s.waitReapsDone()
 		}
 		b.StartTimer()
 	}

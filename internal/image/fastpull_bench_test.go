@@ -14,7 +14,6 @@ import (
 	"github.com/containers/storage"
 	"github.com/klauspost/compress/gzip"
 	digest "github.com/opencontainers/go-digest"
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/test/registry"
 )
@@ -46,7 +45,7 @@ func BenchmarkPullPaths(b *testing.B) {
 				ref := r.Ref("bench/" + kind + ":v1")
 				b.SetBytes(p.Size)
 				b.ResetTimer()
-				pullOnlyLoop(b, s, ref)
+				pullRemoveLoop(b, s, ref, true) // the pulls alone
 				for k, v := range floors {
 					b.ReportMetric(v, k+"-ms")
 				}
@@ -64,25 +63,9 @@ func BenchmarkPullPaths(b *testing.B) {
 			s := newEnv(b, px.Addr).start()
 			b.SetBytes(p.Size)
 			b.ResetTimer()
-			pullOnlyLoop(b, s, px.Addr+"/bench/"+kind+":v1")
+			pullRemoveLoop(b, s, px.Addr+"/bench/"+kind+":v1", true)
 			b.ReportMetric(link, "link-ms")
 		})
-	}
-}
-
-// pullOnlyLoop pulls ref into an empty store b.N times, timing only the
-// pulls: the removal's deletion finishes with the timer stopped, instead
-// of beside the next pull (pullRemoveLoop, critest's loop).
-func pullOnlyLoop(b *testing.B, s *Service, ref string) {
-	b.Helper()
-	for i := 0; i < b.N; i++ {
-		mustPull(b, s, ref, nil)
-		b.StopTimer()
-		if err := s.Remove(ctxT(b), &runtimeapi.ImageSpec{Image: ref}, nil); err != nil {
-			b.Fatal(err)
-		}
-		s.waitReapsDone()
-		b.StartTimer()
 	}
 }
 

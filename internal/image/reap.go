@@ -149,14 +149,9 @@ func (s *Service) keep(id string) error {
 		return nil
 	}
 	if !rp.deleting {
-		rp.canceled = true
-		err := os.Remove(filepath.Join(s.reaps.dir, id))
-		delete(s.reaps.hiding, id)
+		rp.canceled = true // the reap, when it wakes, deletes nothing
 		s.reaps.mu.Unlock()
-		if err != nil && !os.IsNotExist(err) {
-			s.log.Warn("remove image reap marker", "id", id, "err", err)
-		}
-		s.views.bump()
+		s.settle(id, rp)
 		return nil
 	}
 	s.reaps.mu.Unlock()

@@ -26,6 +26,13 @@ func blockReaps(t *testing.T) (release func()) {
 	return release
 }
 
+// delayReaps makes background reaps wait d unless something waits for them.
+func delayReaps(t *testing.T, d time.Duration) {
+	old := reapDelay
+	reapDelay = d
+	t.Cleanup(func() { reapDelay = old })
+}
+
 func layerCount(t *testing.T, s *Service) int {
 	t.Helper()
 	layers, err := s.Store().Layers()
@@ -136,9 +143,7 @@ func TestShutdownWaitsForReaps(t *testing.T) {
 // unless something needs it done: a pull of the same image, FsInfo,
 // Shutdown start it at once.
 func TestReapWaitsOutItsDelayUnlessWaitedFor(t *testing.T) {
-	old := reapDelay
-	reapDelay = time.Hour
-	t.Cleanup(func() { reapDelay = old })
+	delayReaps(t, time.Hour)
 	r := registry.Start(t, registry.Options{})
 	r.Push(t, "late:v1", registry.Image{})
 	s := newEnv(t, r.Addr).start()
@@ -172,9 +177,7 @@ func TestReapWaitsOutItsDelayUnlessWaitedFor(t *testing.T) {
 // deletion still waiting out the delay) is called off when the pull stores
 // the image: the pull is the newer request, and its image stays, listed.
 func TestPullInFlightCallsOffTheRemoval(t *testing.T) {
-	old := reapDelay
-	reapDelay = time.Hour
-	t.Cleanup(func() { reapDelay = old })
+	delayReaps(t, time.Hour)
 	r := registry.Start(t, registry.Options{})
 	r.Push(t, "racing:v1", registry.Image{})
 	px := registry.StartProxy(t, r, registry.ProxyOptions{BlobDelay: 500 * time.Millisecond})
