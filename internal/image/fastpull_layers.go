@@ -38,10 +38,8 @@ type fastPuller struct {
 // layersInto makes sure every layer of the image is in the store and
 // returns the top layer's ID. Missing layers download in parallel, in
 // layer order (fastParallel at a time), each checked and spooled as it
-// streams. Layers apply in order, each as soon as its parent is stored
-// and while its own download may still run: the apply reads the spool,
-// which shows it only checked tar headers and holds back the end of the
-// layer until the download verified it (see spool).
+// streams. Layers apply in order, each once its parent is stored and its
+// own download checked out, while the next layers keep downloading.
 func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 	ids := chainIDs(p.img.diffIDs)
 	ctx, cancel := context.WithCancel(ctx)
@@ -101,20 +99,20 @@ func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 	return parent, nil
 }
 
-// applyFetched applies layer i from its spool and waits for its download.
-// A failed download fails the pull with its own error (the apply failed
-// with it too, and storage discarded the layer).
+// applyFetched waits for layer i's download, then applies it from its
+// spool. Storage holds its layer store's lock for a whole PutLayer, which
+// blocks every container create, layer lookup and ImageFsInfo meanwhile:
+// an apply that read the layer as it downloaded would block them for as
+// long as a slow or stalled download lasts.
 func (p *fastPuller) applyFetched(id, parent string, i int, sp *spool, fetchErr <-chan error, cancel func()) error {
-	applyErr := p.apply(id, parent, i, sp)
-	if _, failedByFetch := sp.outcome(); applyErr != nil && !failedByFetch {
-		cancel() // storage failed on its own: stop the downloads
-		<-fetchErr
-		return applyErr
-	}
 	if err := <-fetchErr; err != nil {
 		return err
 	}
-	return applyErr
+	if err := p.apply(id, parent, i, sp); err != nil {
+		cancel() // stop the downloads
+		return err
+	}
+	return nil
 }
 
 // apply stores a checked layer as the storage destination does: same ID,
@@ -134,9 +132,9 @@ func (p *fastPuller) apply(id, parent string, i int, sp *spool) error {
 	if err != nil {
 		return fmt.Errorf("adding layer with blob %s: %w", p.img.layers[i].Digest, err)
 	}
-	// Storage reads a layer to its end; should it ever stop before, the
-	// layer it stored was never verified: take it out again.
-	if gotEOF, _ := sp.outcome(); !gotEOF {
+	// Storage reads a layer to its end; should it ever stop before, what
+	// it stored is not the layer the digests vouched for: take it out.
+	if !sp.readAll() {
 		err := fmt.Errorf("adding layer with blob %s: storage did not read the whole layer", p.img.layers[i].Digest)
 		if derr := p.s.store.DeleteLayer(id); derr != nil {
 			return fmt.Errorf("%w (and deleting it: %v)", err, derr)
@@ -187,8 +185,8 @@ func (p *fastPuller) fetch(ctx context.Context, i int, sp *spool) error {
 }
 
 // scanAndDigest decompresses a layer, rejecting unsafe tar entries (see
-// checkEntry), copies the uncompressed stream to sp (marking each checked
-// header) and returns its digest.
+// checkEntry), copies the uncompressed stream to sp and returns its
+// digest.
 func scanAndDigest(r io.Reader, f *layerFacts, sp *spool) (digest.Digest, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(10)
@@ -212,7 +210,7 @@ func scanAndDigest(r io.Reader, f *layerFacts, sp *spool) (digest.Digest, error)
 	}
 	d := digest.Canonical.Digester()
 	tee := io.TeeReader(plain, io.MultiWriter(d.Hash(), sp))
-	if err := scanTar(tee, f, sp.mark); err != nil {
+	if err := scanTar(tee, f); err != nil {
 		return "", err
 	}
 	if _, err := io.Copy(io.Discard, tee); err != nil { // padding; gzip checksum

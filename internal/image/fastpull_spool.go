@@ -1,57 +1,49 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
 )
 
-// markBatch is how many newly checked bytes wake a waiting reader.
-const markBatch = 64 << 10
+// errUnverified is what a spool's reader returns before the download
+// vouched for the layer; applyFetched never lets it get that far.
+var errUnverified = errors.New("layer not verified yet")
 
-// spool hands one layer's uncompressed tar from its download (the writer,
-// fetch) to its apply (the reader, storage's PutLayer), which may run at
-// the same time: the untar of a layer overlaps its own gunzip instead of
-// waiting for it. The reader only ever sees what the download vouched
-// for:
-//   - bytes up to the end of the last tar header the safety scan checked
-//     (mark), so the untar never parses a header the scan has not passed;
-//   - the rest, and EOF, only once the whole layer checked out (finish
-//     with nil: digests, sizes, scan);
-//   - the download's error instead, when it failed, so storage fails the
-//     apply and discards the layer it was writing.
-//
-// It keeps the bytes in memory up to memSpoolMax, then all of them in an
-// unlinked file under dir (one reader, from the start).
+// spool holds one layer's uncompressed tar between its download (fetch,
+// the writer) and its apply (storage's PutLayer, the reader). The apply
+// starts only once the whole layer checked out (digests, sizes, scan; see
+// applyFetched), so storage never reads a byte the download has not
+// vouched for, and never holds its layer store's lock while the network
+// is slow. It keeps the bytes in memory up to memSpoolMax, then all of
+// them in an unlinked file under dir.
 type spool struct {
-	dir     string
-	mu      sync.Mutex
-	more    sync.Cond // visible grew or done was set
-	buf     []byte
-	f       *os.File
-	size    int64 // bytes written
-	visible int64 // bytes the reader may read
-	woken   int64 // visible when the reader was last woken
-	done    bool
-	err     error // the download's verdict, once done
-	werr    error // a failed write to the spool itself
-	gotEOF  bool  // the reader was handed EOF (the layer checked out)
-	gotErr  bool  // the reader was handed err
+	dir    string
+	mu     sync.Mutex
+	buf    []byte
+	f      *os.File
+	size   int64 // bytes written
+	done   bool
+	err    error // the download's verdict, once done
+	werr   error // a failed write to the spool itself
+	gotEOF bool  // a reader was handed EOF (it read the whole layer)
 }
 
 func newSpool(dir string, blobSize int64) *spool {
-	s := &spool{dir: dir, buf: make([]byte, 0, min(max(2*blobSize, 0), memSpoolMax))}
-	s.more.L = &s.mu
-	return s
+	return &spool{dir: dir, buf: make([]byte, 0, min(max(2*blobSize, 0), memSpoolMax))}
 }
 
-// Write appends to the spool, invisible to the reader until mark or finish.
+// Write appends to the spool.
 func (s *spool) Write(b []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.werr != nil {
 		return 0, s.werr
+	}
+	if s.done {
+		return 0, errors.New("spool layer: write after the download ended")
 	}
 	if s.f == nil && int64(len(s.buf)+len(b)) > memSpoolMax {
 		if s.werr = s.toFile(); s.werr != nil {
@@ -83,37 +75,17 @@ func (s *spool) toFile() error {
 	return nil
 }
 
-// mark makes everything written so far visible: the scan checked the
-// header that ends here. The reader is woken once per markBatch bytes, not
-// per header (a busybox layer has 400 entries of a few hundred bytes).
-func (s *spool) mark() {
-	s.mu.Lock()
-	s.visible = s.size
-	wake := s.visible-s.woken >= markBatch
-	if wake {
-		s.woken = s.visible
-	}
-	s.mu.Unlock()
-	if wake {
-		s.more.Broadcast()
-	}
-}
-
-// finish ends the download with its verdict: nil shows the reader the
-// rest and EOF, an error fails the reader with it.
+// finish ends the download with its verdict: only after finish(nil) does
+// a reader see the layer.
 func (s *spool) finish(err error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.done {
 		s.done, s.err = true, err
-		if err == nil {
-			s.visible = s.size
-		}
 	}
-	s.mu.Unlock()
-	s.more.Broadcast()
 }
 
-// reader reads the spool from its start, blocking for bytes not visible yet.
+// reader reads the spool from its start.
 func (s *spool) reader() io.Reader { return &spoolReader{s: s} }
 
 type spoolReader struct {
@@ -124,20 +96,19 @@ type spoolReader struct {
 func (r *spoolReader) Read(p []byte) (int, error) {
 	s := r.s
 	s.mu.Lock()
-	for r.off >= s.visible && !s.done {
-		s.more.Wait()
-	}
 	switch {
-	case s.done && s.err != nil:
-		s.gotErr = true
+	case !s.done:
+		s.mu.Unlock()
+		return 0, errUnverified
+	case s.err != nil:
 		s.mu.Unlock()
 		return 0, s.err
-	case r.off >= s.visible:
+	case r.off >= s.size:
 		s.gotEOF = true
 		s.mu.Unlock()
 		return 0, io.EOF
 	}
-	n := int(min(int64(len(p)), s.visible-r.off))
+	n := int(min(int64(len(p)), s.size-r.off))
 	if s.f == nil {
 		copy(p, s.buf[r.off:r.off+int64(n)])
 		s.mu.Unlock()
@@ -154,12 +125,12 @@ func (r *spoolReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// outcome says whether the reader was handed EOF (the whole checked
-// layer) and whether it was handed the download's error.
-func (s *spool) outcome() (gotEOF, gotErr bool) {
+// readAll says whether a reader was handed EOF: storage read the whole
+// checked layer.
+func (s *spool) readAll() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.gotEOF, s.gotErr
+	return s.gotEOF
 }
 
 // release frees the spool once neither side uses it any more.

@@ -13,75 +13,51 @@ import (
 	"github.com/crio-runtime/crio/test/registry"
 )
 
-// readAsync reads n bytes from r in the background.
-func readAsync(r io.Reader, n int) <-chan []byte {
-	ch := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(r, b); err != nil {
-			b = nil
-		}
-		ch <- b
-	}()
-	return ch
-}
-
-// The apply side of a spool sees only what the download vouched for:
-// bytes up to the last checked header, the rest once the layer checked
-// out, and the download's error instead of unchecked bytes.
-func TestSpoolShowsOnlyCheckedBytes(t *testing.T) {
+// A spool shows its reader nothing before the download vouched for the
+// layer, the download's error when it failed, and the whole layer (from
+// memory or, past memSpoolMax, from a file) once it checked out.
+func TestSpoolHandsOverOnlyAVerifiedLayer(t *testing.T) {
 	sp := newSpool(t.TempDir(), 10)
-	r := sp.reader()
-	head := bytes.Repeat([]byte("h"), markBatch)
-	_, _ = sp.Write(head)
-	got := readAsync(r, len(head))
-	select {
-	case b := <-got:
-		t.Fatalf("read %d bytes before any header was checked", len(b))
-	case <-time.After(50 * time.Millisecond):
-	}
-	sp.mark()
-	if b := <-got; !bytes.Equal(b, head) {
-		t.Fatalf("after mark read %d bytes", len(b))
-	}
 	_, _ = sp.Write([]byte("unchecked"))
+	if n, err := sp.reader().Read(make([]byte, 16)); n != 0 || !errors.Is(err, errUnverified) {
+		t.Fatalf("during the download: %d bytes, %v", n, err)
+	}
 	failed := errors.New("blob digest mismatch")
 	sp.finish(failed)
-	if n, err := r.Read(make([]byte, 16)); n != 0 || !errors.Is(err, failed) {
+	if n, err := sp.reader().Read(make([]byte, 16)); n != 0 || !errors.Is(err, failed) {
 		t.Fatalf("after a failed download: %d bytes, %v", n, err)
 	}
-	if gotEOF, gotErr := sp.outcome(); gotEOF || !gotErr {
-		t.Fatalf("outcome %v, %v", gotEOF, gotErr)
+	if sp.readAll() {
+		t.Fatal("a failed layer counts as read")
 	}
 
-	// A layer larger than memSpoolMax moves to a file while being read.
 	big := bytes.Repeat([]byte("0123456789abcdef"), (memSpoolMax+(1<<20))/16)
 	sp = newSpool(t.TempDir(), 1<<20)
 	defer sp.release()
-	all := readAsync(sp.reader(), len(big))
 	for off := 0; off < len(big); off += 1 << 20 {
 		_, _ = sp.Write(big[off:min(off+1<<20, len(big))])
-		sp.mark()
 	}
 	sp.finish(nil)
-	if b := <-all; !bytes.Equal(b, big) {
-		t.Fatalf("read back %d bytes, not the %d written", len(b), len(big))
+	if b, err := io.ReadAll(sp.reader()); err != nil || !bytes.Equal(b, big) {
+		t.Fatalf("read back %d bytes (%v), not the %d written", len(b), err, len(big))
 	}
 	if sp.f == nil {
 		t.Error("a layer over memSpoolMax stayed in memory")
 	}
+	if !sp.readAll() {
+		t.Error("reading to EOF does not count as read")
+	}
 }
 
-// A layer is applied while its blob is still downloading (its first file
-// is on disk before the download ends, and so is the part of a large file
-// that has arrived), and a download that then fails leaves nothing in the
-// store.
-func TestFastPullAppliesWhileDownloading(t *testing.T) {
+// While a layer's download stalls, nothing of it is applied and storage
+// is not held: layer lookups (ImageFsInfo, container creates) answer at
+// once instead of waiting for the network. A download that then fails
+// leaves nothing in the store.
+func TestFastPullStallHoldsNoStorageLock(t *testing.T) {
 	r := registry.Start(t, registry.Options{})
 	r.Push(t, "stream:v1", registry.Image{NoBase: true, Uncompressed: true, ExtraLayers: [][]registry.TarEntry{{
 		{Name: "first-file", Data: []byte("here early")},
-		{Name: "pad1", Data: make([]byte, 512<<10)}, // more than the untar's pipe buffer
-		{Name: "big", Data: make([]byte, 6<<20)},    // the blob stalls 1.5 MB into it
+		{Name: "big", Data: make([]byte, 6<<20)}, // the blob stalls 2 MB into it
 	}}})
 	px := registry.StartProxy(t, r, registry.ProxyOptions{StallBlobsAfter: 2 << 20})
 	e := newEnv(t, px.Addr)
@@ -93,38 +69,36 @@ func TestFastPullAppliesWhileDownloading(t *testing.T) {
 		_, err := s.Pull(ctx, px.Addr+"/stream:v1", nil, nil)
 		done <- err
 	}()
-	// Of big's 1.5 MB before the stall, up to 512 KiB may sit in the
-	// untar's pipe buffers; the rest is on disk while the blob stalls.
-	found, bigSize := "", int64(0)
-	for deadline := time.Now().Add(30 * time.Second); (found == "" || bigSize < 512<<10) && time.Now().Before(deadline); {
-		select {
-		case err := <-done:
-			t.Fatalf("pull ended while its blob stalled: %v", err)
-		case <-time.After(20 * time.Millisecond):
+	for deadline := time.Now().Add(30 * time.Second); len(px.BlobGets()) < 2; { // config, layer
+		if time.Now().After(deadline) {
+			t.Fatal("the pull never asked for its layer")
 		}
-		_ = filepath.WalkDir(e.opts.Root, func(p string, d fs.DirEntry, err error) error {
-			switch {
-			case err != nil:
-			case d.Name() == "first-file":
-				found = p
-			case d.Name() == "big" && d.Type().IsRegular():
-				if fi, err := d.Info(); err == nil {
-					bigSize = fi.Size()
-				}
-			}
-			return nil
-		})
+		time.Sleep(10 * time.Millisecond)
 	}
+	time.Sleep(300 * time.Millisecond) // the first 2 MB arrive
+	layers := make(chan error, 1)
+	go func() { _, err := s.Store().Layers(); layers <- err }()
+	select {
+	case err := <-layers:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case err := <-done:
+		t.Fatalf("pull ended while its blob stalled: %v", err)
+	case <-time.After(5 * time.Second):
+		cancel()
+		<-done
+		t.Fatal("storage's layer list waited on a stalled download")
+	}
+	_ = filepath.WalkDir(e.opts.Root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == "first-file" {
+			t.Errorf("%s was applied before its layer checked out", p)
+		}
+		return nil
+	})
 	cancel()
 	if err := <-done; err == nil {
 		t.Fatal("a pull whose blob never finished succeeded")
 	}
-	if found == "" {
-		t.Fatal("nothing of the layer was applied while its blob downloaded")
-	}
-	if bigSize < 512<<10 {
-		t.Fatalf("a large file waited for its download: %d bytes of it on disk during the stall", bigSize)
-	}
-	t.Logf("applied during the download: %s, and %d bytes of big", found, bigSize)
 	storeEmpty(t, s)
 }

@@ -207,3 +207,40 @@ func TestPullInFlightCallsOffTheRemoval(t *testing.T) {
 		t.Fatalf("crash marker of the called-off removal: %v", err)
 	}
 }
+
+// A removal whose deletion runs while a pull of another image downloads
+// (the pull found the shared base layer stored, the deletion takes it) does
+// not fail the pull: it runs once more and stores the whole image.
+func TestPullRetriesAfterADeletionBesideIt(t *testing.T) {
+	delayReaps(t, 10*time.Millisecond)
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "first:v1", registry.Image{})
+	r.Push(t, "second:v1", registry.Image{ExtraLayers: [][]registry.TarEntry{{{Name: "etc/second", Data: []byte("2")}}}})
+	px := registry.StartProxy(t, r, registry.ProxyOptions{BlobDelay: 400 * time.Millisecond})
+	s := newEnv(t, px.Addr).start()
+	first, second := px.Addr+"/first:v1", px.Addr+"/second:v1"
+	mustPull(t, s, first, nil)
+	deletions := s.reaps.deletions.Load()
+	pulled := make(chan error, 1)
+	go func() { _, err := s.Pull(ctxT(t), second, nil, nil); pulled <- err }()
+	time.Sleep(600 * time.Millisecond) // the pull found the base stored and waits for its own layer
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: first}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-pulled; err != nil {
+		t.Fatalf("pull beside a deletion: %v", err)
+	}
+	if s.reaps.deletions.Load() == deletions {
+		t.Fatal("the removal never deleted: nothing raced the pull")
+	}
+	s.waitReapsDone()
+	if img := mustStatus(t, s, second); img == nil {
+		t.Fatal("the pulled image is gone")
+	}
+	if img := mustStatus(t, s, first); img != nil {
+		t.Fatalf("the removed image is back: %v", img)
+	}
+	if n := layerCount(t, s); n != 2 {
+		t.Fatalf("%d layers stored, want the second image's 2", n)
+	}
+}

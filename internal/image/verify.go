@@ -159,20 +159,13 @@ func scanLayer(r io.Reader, f *layerFacts) error {
 		return fmt.Errorf("decompress: %w", err)
 	}
 	defer dr.Close()
-	return scanTar(dr, f, nil)
+	return scanTar(dr, f)
 }
 
-// scanTar checks every entry of an uncompressed layer (see checkEntry),
-// calling checked (if set) after each header passed and then after each
-// piece of that entry's data it read: everything r gave up to then is
-// checked headers or the data behind them, never a header not yet seen.
-func scanTar(r io.Reader, f *layerFacts, checked func()) error {
+// scanTar checks every entry of an uncompressed layer (see checkEntry).
+func scanTar(r io.Reader, f *layerFacts) error {
 	tr := tar.NewReader(r)
 	links := map[string]bool{}
-	var data []byte
-	if checked != nil {
-		data = make([]byte, 64<<10)
-	}
 	for entries := 0; ; entries++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -184,24 +177,7 @@ func scanTar(r io.Reader, f *layerFacts, checked func()) error {
 		if err := checkEntry(hdr, links, f); err != nil {
 			return err
 		}
-		if checked != nil {
-			checked()
-			// tar.Reader reads an entry's data section and nothing past it,
-			// so a 12 MB file reaches the apply as it downloads rather
-			// than when the next header (or the end of the layer) comes.
-			if _, err := io.CopyBuffer(checkedData(checked), tr, data); err != nil {
-				return fmt.Errorf("malformed tar in entry %d: %w", entries, err)
-			}
-		}
 	}
-}
-
-// checkedData discards an entry's data, calling checked after each piece.
-type checkedData func()
-
-func (c checkedData) Write(p []byte) (int, error) {
-	c()
-	return len(p), nil
 }
 
 func checkEntry(hdr *tar.Header, links map[string]bool, f *layerFacts) error {
