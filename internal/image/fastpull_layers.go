@@ -22,10 +22,17 @@ const (
 	// fastParallel bounds concurrent layer downloads (copy.Image uses 6;
 	// fewer here because each download also decompresses).
 	fastParallel = 3
+	// fastHeld bounds the layers spooled at once (downloading, or waiting
+	// for their apply): downloads that outpace the applies must not keep
+	// a whole image in memory.
+	fastHeld = fastParallel + 1
 	// memSpoolMax: smaller uncompressed layers are spooled in memory,
 	// larger ones to an unlinked file under the store's temp dir.
 	memSpoolMax = 16 << 20
 )
+
+// applyHook, when set, runs before each apply (tests slow the applies).
+var applyHook func()
 
 type fastPuller struct {
 	s      *Service
@@ -37,8 +44,8 @@ type fastPuller struct {
 
 // layersInto makes sure every layer of the image is in the store and
 // returns the top layer's ID. Missing layers download in parallel, in
-// layer order (fastParallel at a time), each checked and spooled as it
-// streams. Layers apply in order, each once its parent is stored and its
+// layer order (fastParallel at a time, fastHeld ahead of the applies),
+// each checked and spooled as it streams. Layers apply in order, each once its parent is stored and its
 // own download checked out, while the next layers keep downloading.
 func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 	ids := chainIDs(p.img.diffIDs)
@@ -61,6 +68,7 @@ func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 		spools[i] = newSpool(p.s.tmp, p.img.layers[i].Size)
 		results[i] = make(chan error, 1)
 	}
+	held := make(chan struct{}, fastHeld) // a slot per spool until its layer is applied
 	wg.Add(1)
 	go func() { // starts the downloads in layer order, the base layer first
 		defer wg.Done()
@@ -69,11 +77,9 @@ func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 			if sp == nil {
 				continue
 			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				sp.finish(ctx.Err())
-				results[i] <- ctx.Err()
+			if err := acquire(ctx, held, sem); err != nil {
+				sp.finish(err)
+				results[i] <- err
 				continue
 			}
 			wg.Add(1)
@@ -93,10 +99,23 @@ func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 				return "", err
 			}
 			sp.release()
+			<-held
 		}
 		parent = id
 	}
 	return parent, nil
+}
+
+// acquire takes a slot of each semaphore in turn, or returns ctx's error.
+func acquire(ctx context.Context, sems ...chan struct{}) error {
+	for _, sem := range sems {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // applyFetched waits for layer i's download, then applies it from its
@@ -124,6 +143,9 @@ func (p *fastPuller) apply(id, parent string, i int, sp *spool) error {
 	size := p.img.layers[i].Size
 	opts := &storage.LayerOptions{
 		OriginalDigest: p.img.layers[i].Digest, OriginalSize: &size, UncompressedDigest: p.img.diffIDs[i],
+	}
+	if applyHook != nil {
+		applyHook()
 	}
 	_, _, err := p.s.store.PutLayer(id, parent, nil, "", false, opts, sp.reader())
 	if errors.Is(err, storage.ErrDuplicateID) {

@@ -102,3 +102,31 @@ func TestFastPullStallHoldsNoStorageLock(t *testing.T) {
 	}
 	storeEmpty(t, s)
 }
+
+// Downloads that outpace the applies stop fastHeld layers ahead of them,
+// so a many-layer image is never spooled whole.
+func TestFastPullSpoolsBoundedAheadOfApplies(t *testing.T) {
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "many:v1", registry.Image{PadLayers: 8, PadLayerSize: 4 << 10, Seed: 3})
+	px := registry.StartProxy(t, r, registry.ProxyOptions{})
+	s := newEnv(t, px.Addr).start()
+	applied, most := 0, 0
+	applyHook = func() {
+		time.Sleep(40 * time.Millisecond) // the downloads run ahead meanwhile
+		gets := 0
+		for _, n := range px.BlobGets() {
+			gets += n
+		}
+		most = max(most, gets-1-applied) // minus the config blob and the applied layers
+		applied++
+	}
+	defer func() { applyHook = nil }()
+	mustPull(t, s, px.Addr+"/many:v1", nil)
+	if applied != 9 {
+		t.Fatalf("%d layers applied, want 9", applied)
+	}
+	if most > fastHeld {
+		t.Fatalf("%d layers spooled ahead of their applies, want at most %d", most, fastHeld)
+	}
+	t.Logf("at most %d layers spooled at once", most)
+}
