@@ -82,11 +82,15 @@ func (s *Service) pullAny(ctx context.Context, sys *types.SystemContext, input s
 // the image it just stored again), the pull runs once more: its start
 // then waits for that deletion.
 func (s *Service) pullKept(ctx context.Context, sys *types.SystemContext, named reference.Named) (string, error) {
+	// A removal of this name still in its delay waits for the pull: when
+	// the registry still has that image, the pull reuses it (keep).
+	held := s.holdReaps(named.String())
+	defer s.releaseReaps(held)
 	for retried := false; ; retried = true {
 		deletions := s.reaps.deletions.Load()
 		id, err := s.pullOne(ctx, sys, named)
 		if err == nil {
-			if err = s.keep(id); err != nil {
+			if err = s.keep(id, named.String()); err != nil {
 				err = errdefs.New(errdefs.ErrUnavailable, "pull %s: %w", named.String(), err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,54 @@ type imageReap struct {
 	// Under imageReaps.mu: deleting once the reap is past its delay and
 	// deletes; canceled when a pull of the same image called it off first.
 	deleting, canceled bool
+	names              []string // the image's names when it was removed
+	// held counts pulls of one of names in flight: the reap waits for them
+	// (unheld is closed when the last one ends), so a pull that finds the
+	// same image in the registry reuses it instead of downloading it again.
+	held   int
+	unheld chan struct{}
+}
+
+// holdReaps holds the reaps not yet deleting whose image was named name,
+// for a pull of name; releaseReaps ends the hold.
+func (s *Service) holdReaps(name string) []*imageReap {
+	s.reaps.mu.Lock()
+	defer s.reaps.mu.Unlock()
+	var held []*imageReap
+	for _, rp := range s.reaps.hiding {
+		if rp.deleting || rp.canceled || !slices.Contains(rp.names, name) {
+			continue
+		}
+		if rp.held == 0 {
+			rp.unheld = make(chan struct{})
+		}
+		rp.held++
+		held = append(held, rp)
+	}
+	return held
+}
+
+func (s *Service) releaseReaps(held []*imageReap) {
+	s.reaps.mu.Lock()
+	defer s.reaps.mu.Unlock()
+	for _, rp := range held {
+		if rp.held--; rp.held == 0 {
+			close(rp.unheld)
+		}
+	}
+}
+
+// waitHeld blocks while pulls hold rp, and then holds imageReaps.mu.
+func (s *Service) waitHeld(rp *imageReap) {
+	for {
+		s.reaps.mu.Lock()
+		if rp.held == 0 {
+			return
+		}
+		unheld := rp.unheld
+		s.reaps.mu.Unlock()
+		<-unheld
+	}
 }
 
 // now makes rp start at once if it still waits out its delay.
@@ -116,6 +165,14 @@ func (s *Service) waitReaps() {
 	hiding := maps.Clone(s.reaps.hiding)
 	s.reaps.mu.Unlock()
 	for id, rp := range hiding {
+		s.reaps.mu.Lock()
+		held := rp.held > 0
+		s.reaps.mu.Unlock()
+		if held {
+			// It deletes nothing until its pulls end; a pull beside that
+			// deletion reusing its layers pulls again (pullKept).
+			continue
+		}
 		rp.now()
 		<-rp.started
 		for {
@@ -141,7 +198,9 @@ var errReaped = errors.New("a removal of the image deleted it while it was pulle
 // still waiting out its delay is called off (the pull is the newer
 // request, as it is when it comes after the deletion). A removal already
 // deleting is waited for, and errReaped says it took the image.
-func (s *Service) keep(id string) error {
+//
+// The names the removal took, other than name (the pull's), stay gone.
+func (s *Service) keep(id, name string) error {
 	s.reaps.mu.Lock()
 	rp := s.reaps.hiding[id]
 	if rp == nil {
@@ -150,9 +209,14 @@ func (s *Service) keep(id string) error {
 	}
 	if !rp.deleting {
 		rp.canceled = true // the reap, when it wakes, deletes nothing
+		others := slices.DeleteFunc(slices.Clone(rp.names), func(n string) bool { return n == name })
 		s.reaps.mu.Unlock()
+		var err error
+		if len(others) > 0 {
+			err = s.store.RemoveNames(id, others)
+		}
 		s.settle(id, rp)
-		return nil
+		return err
 	}
 	s.reaps.mu.Unlock()
 	<-rp.done
@@ -179,8 +243,8 @@ func (s *Service) waitReapsDone() {
 // reapLater hides image id and deletes it from the store in the
 // background. It fails only when the crash marker cannot be written (the
 // caller then deletes synchronously).
-func (s *Service) reapLater(ctx context.Context, id string) error {
-	rp := &imageReap{hurry: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{})}
+func (s *Service) reapLater(ctx context.Context, id string, names []string) error {
+	rp := &imageReap{hurry: make(chan struct{}), started: make(chan struct{}), done: make(chan struct{}), names: names}
 	s.reaps.mu.Lock()
 	if _, ok := s.reaps.hiding[id]; ok { // a concurrent remove won
 		s.reaps.mu.Unlock()
@@ -210,7 +274,7 @@ func (s *Service) reapLater(ctx context.Context, id string) error {
 		if reapHook != nil {
 			reapHook(id)
 		}
-		s.reaps.mu.Lock()
+		s.waitHeld(rp)
 		canceled := rp.canceled
 		if !canceled {
 			rp.deleting = true

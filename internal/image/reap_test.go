@@ -43,13 +43,16 @@ func layerCount(t *testing.T, s *Service) int {
 }
 
 // Remove answers with the image gone from List and Status while its layers
-// are still being deleted; a pull of the same image waits for that deletion
-// and keeps its own layers.
+// are still being deleted; a pull of the same image under another name
+// (a pull of the removed name holds the deletion instead, see
+// TestPullAfterRemoveReusesTheImage) waits for that deletion and keeps
+// its own layers.
 func TestRemoveReapsInBackground(t *testing.T) {
 	r := registry.Start(t, registry.Options{})
 	r.Push(t, "reap:v1", registry.Image{})
+	r.Push(t, "reap:v2", registry.Image{})
 	s := newEnv(t, r.Addr).start()
-	ref := r.Ref("reap:v1")
+	ref, other := r.Ref("reap:v1"), r.Ref("reap:v2")
 	id := mustPull(t, s, ref, nil)
 	release := blockReaps(t)
 	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: ref}, usedBy("")); err != nil {
@@ -74,7 +77,7 @@ func TestRemoveReapsInBackground(t *testing.T) {
 	}
 
 	pulled := make(chan error, 1)
-	go func() { _, err := s.Pull(ctxT(t), ref, nil, nil); pulled <- err }()
+	go func() { _, err := s.Pull(ctxT(t), other, nil, nil); pulled <- err }()
 	select {
 	case err := <-pulled:
 		t.Fatalf("pull finished (%v) while the removed image's layers were still being deleted", err)
@@ -85,7 +88,7 @@ func TestRemoveReapsInBackground(t *testing.T) {
 		t.Fatalf("pull after remove: %v", err)
 	}
 	s.waitReapsDone()
-	if img := mustStatus(t, s, ref); img == nil || img.Id != id {
+	if img := mustStatus(t, s, other); img == nil || img.Id != id {
 		t.Fatalf("image pulled again after remove: %v", img)
 	}
 	if layerCount(t, s) == 0 {
@@ -242,5 +245,80 @@ func TestPullRetriesAfterADeletionBesideIt(t *testing.T) {
 	}
 	if n := layerCount(t, s); n != 2 {
 		t.Fatalf("%d layers stored, want the second image's 2", n)
+	}
+}
+
+func blobGets(px *registry.Proxy) int {
+	n := 0
+	for _, c := range px.BlobGets() {
+		n += c
+	}
+	return n
+}
+
+// A pull of a name whose image was removed moments ago (its deletion still
+// waiting out its delay) that finds the same image in the registry keeps
+// the stored one instead of downloading it again; the other names the
+// removal took stay gone.
+func TestPullAfterRemoveReusesTheImage(t *testing.T) {
+	delayReaps(t, time.Hour)
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "again:v1", registry.Image{})
+	r.Push(t, "again:v2", registry.Image{})
+	px := registry.StartProxy(t, r, registry.ProxyOptions{})
+	s := newEnv(t, px.Addr).start()
+	v1, v2 := px.Addr+"/again:v1", px.Addr+"/again:v2"
+	id := mustPull(t, s, v1, nil)
+	if id2 := mustPull(t, s, v2, nil); id2 != id {
+		t.Fatalf("the two tags are different images: %s, %s", id, id2)
+	}
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: v1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	gets := blobGets(px)
+	if again := mustPull(t, s, v1, nil); again != id {
+		t.Fatalf("pulled %s again, want %s", again, id)
+	}
+	if n := blobGets(px) - gets; n > 1 { // at most the config
+		t.Fatalf("the pull downloaded %d blobs of an image still stored", n)
+	}
+	s.waitReapsDone()
+	if img := mustStatus(t, s, v1); img == nil || img.Id != id {
+		t.Fatalf("status of the pulled name = %v", img)
+	}
+	if img := mustStatus(t, s, v2); img != nil {
+		t.Fatalf("the removed name is back: %v", img)
+	}
+	if list, err := s.List(ctxT(t), nil); err != nil || len(list) != 1 || len(list[0].RepoTags) != 1 {
+		t.Fatalf("list = %v, %v", list, err)
+	}
+}
+
+// When the registry has a new image under the name, the pull stores it
+// and the removed image is deleted as asked, except the layers they share.
+func TestPullAfterRemoveOfAMovedTag(t *testing.T) {
+	delayReaps(t, 200*time.Millisecond)
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "moved:v1", registry.Image{})
+	s := newEnv(t, r.Addr).start()
+	ref := r.Ref("moved:v1")
+	old := mustPull(t, s, ref, nil)
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: ref}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Push(t, "moved:v1", registry.Image{ExtraLayers: [][]registry.TarEntry{{{Name: "etc/new", Data: []byte("n")}}}})
+	id := mustPull(t, s, ref, nil)
+	if id == old {
+		t.Fatal("pulled the old image")
+	}
+	s.waitReapsDone()
+	if _, err := s.Store().Image(old); err == nil {
+		t.Fatal("the removed image is still stored")
+	}
+	if img := mustStatus(t, s, ref); img == nil || img.Id != id {
+		t.Fatalf("status = %v, want %s", img, id)
+	}
+	if n := layerCount(t, s); n != 2 {
+		t.Fatalf("%d layers stored, want the new image's 2", n)
 	}
 }

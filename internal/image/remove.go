@@ -27,7 +27,7 @@ func (s *Service) Remove(ctx context.Context, spec *runtimeapi.ImageSpec, users 
 	if name := s.containerUsing(img.ID); name != "" {
 		return errdefs.FailedPrecondition("image %s (%s) is in use by container %s", spec.GetImage(), img.ID, name)
 	}
-	if err := s.reapLater(ctx, img.ID); err != nil {
+	if err := s.reapLater(ctx, img.ID, img.Names); err != nil {
 		// No crash marker, no background: delete now.
 		s.log.WarnContext(ctx, "image reap marker", "err", err)
 		if err := s.deleteNow(img.ID); err != nil {
