@@ -216,6 +216,7 @@ func (s *Service) keep(id, name string) error {
 			err = s.store.RemoveNames(id, others)
 		}
 		s.settle(id, rp)
+		s.dropInfo(id) // the pull's own dropInfo found it hidden: warm it now
 		return err
 	}
 	s.reaps.mu.Unlock()
@@ -226,11 +227,16 @@ func (s *Service) keep(id, name string) error {
 	return nil
 }
 
-// waitReapsDone blocks until the image deletions in flight have returned.
+// waitReapsDone blocks until the image deletions in flight have returned,
+// save those a pull holds (they wait for it, as long as a download lasts:
+// ImageFsInfo must not). Shutdown waits for those too, after the pulls.
 func (s *Service) waitReapsDone() {
 	s.reaps.mu.Lock()
 	var dones []chan struct{}
 	for rp := range s.reaps.inflight {
+		if rp.held > 0 {
+			continue
+		}
 		rp.now()
 		dones = append(dones, rp.done)
 	}

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -320,5 +321,53 @@ func TestPullAfterRemoveOfAMovedTag(t *testing.T) {
 	}
 	if n := layerCount(t, s); n != 2 {
 		t.Fatalf("%d layers stored, want the new image's 2", n)
+	}
+}
+
+// A removal held by a pull of its name waits for that pull, however long
+// its download takes; ImageFsInfo does not wait with it.
+func TestFsInfoDoesNotWaitForAHeldRemoval(t *testing.T) {
+	delayReaps(t, time.Hour)
+	r := registry.Start(t, registry.Options{})
+	r.Push(t, "held:v1", registry.Image{})
+	px := registry.StartProxy(t, r, registry.ProxyOptions{StallBlobsAfter: 1})
+	s := newEnv(t, r.Addr, px.Addr).start()
+	id := mustPull(t, s, r.Ref("held:v1"), nil)
+	if err := s.Remove(ctxT(t), &runtimeapi.ImageSpec{Image: r.Ref("held:v1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The same repository through the stalling proxy: another name, so hold
+	// the removal by its name through the proxy's too.
+	if err := s.Store().AddNames(id, []string{px.Addr + "/held:v1"}); err != nil {
+		t.Fatal(err)
+	}
+	s.reaps.mu.Lock()
+	s.reaps.hiding[id].names = append(s.reaps.hiding[id].names, px.Addr+"/held:v1")
+	s.reaps.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctxT(t))
+	pulled := make(chan error, 1)
+	go func() { _, err := s.Pull(ctx, px.Addr+"/held:v1", nil, nil); pulled <- err }()
+	for deadline := time.Now().Add(10 * time.Second); len(px.BlobGets()) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the pull never asked for a blob")
+		}
+	}
+	info := make(chan error, 1)
+	go func() { _, err := s.FsInfo(ctxT(t)); info <- err }()
+	select {
+	case err := <-info:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("ImageFsInfo waited for a stalled pull")
+	}
+	cancel()
+	if err := <-pulled; err == nil {
+		t.Fatal("a stalled pull succeeded")
+	}
+	s.waitReapsDone()
+	if _, err := s.Store().Image(id); err == nil {
+		t.Fatal("the removal was lost when the pull holding it failed")
 	}
 }
