@@ -45,8 +45,9 @@ type fastPuller struct {
 // layersInto makes sure every layer of the image is in the store and
 // returns the top layer's ID. Missing layers download in parallel, in
 // layer order (fastParallel at a time, fastHeld ahead of the applies),
-// each checked and spooled as it streams. Layers apply in order, each once its parent is stored and its
-// own download checked out, while the next layers keep downloading.
+// each checked and spooled as it streams. Layers apply in order, each
+// once its parent is stored and its own download checked out, while the
+// next layers keep downloading.
 func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 	ids := chainIDs(p.img.diffIDs)
 	ctx, cancel := context.WithCancel(ctx)

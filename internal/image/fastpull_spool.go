@@ -21,6 +21,7 @@ var errUnverified = errors.New("layer not verified yet")
 // them in an unlinked file under dir.
 type spool struct {
 	dir    string
+	hint   int // initial in-memory capacity, allocated at the first write
 	mu     sync.Mutex
 	buf    []byte
 	f      *os.File
@@ -32,7 +33,7 @@ type spool struct {
 }
 
 func newSpool(dir string, blobSize int64) *spool {
-	return &spool{dir: dir, buf: make([]byte, 0, min(max(2*blobSize, 0), memSpoolMax))}
+	return &spool{dir: dir, hint: int(min(max(2*blobSize, 0), memSpoolMax))}
 }
 
 // Write appends to the spool.
@@ -52,6 +53,9 @@ func (s *spool) Write(b []byte) (int, error) {
 	}
 	n := len(b)
 	if s.f == nil {
+		if s.buf == nil { // not before: layers wait their turn (fastHeld) unallocated
+			s.buf = make([]byte, 0, max(s.hint, len(b)))
+		}
 		s.buf = append(s.buf, b...)
 	} else if n, s.werr = s.f.WriteAt(b, s.size); s.werr != nil {
 		s.werr = fmt.Errorf("spool layer: %w", s.werr)
