@@ -216,7 +216,7 @@ func (s *Service) keep(id, name string) error {
 			err = s.store.RemoveNames(id, others)
 		}
 		s.settle(id, rp)
-		s.dropInfo(id) // the pull's own dropInfo found it hidden: warm it now
+		s.warm(id) // settle dropped the answers; the pull found it hidden and did not warm it
 		return err
 	}
 	s.reaps.mu.Unlock()
