@@ -29,6 +29,8 @@ const (
 	// memSpoolMax: smaller uncompressed layers are spooled in memory,
 	// larger ones to an unlinked file under the store's temp dir.
 	memSpoolMax = 16 << 20
+	// stageBuffer is how much of a layer passes to its unpack at a time.
+	stageBuffer = 256 << 10
 )
 
 // applyHook, when set, runs before each apply (tests slow the applies).
@@ -45,66 +47,84 @@ type fastPuller struct {
 // layersInto makes sure every layer of the image is in the store and
 // returns the top layer's ID. Missing layers download in parallel, in
 // layer order (fastParallel at a time, fastHeld ahead of the applies),
-// each checked and spooled as it streams. Layers apply in order, each
-// once its parent is stored and its own download checked out, while the
-// next layers keep downloading.
+// each checked as it streams and unpacked into a staging directory (or
+// spooled, for drivers that cannot stage). Layers are stored in order,
+// each once its parent is stored and its own download checked out, while
+// the next layers keep downloading.
 func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 	ids := chainIDs(p.img.diffIDs)
 	ctx, cancel := context.WithCancel(ctx)
-	spools := make([]*spool, len(ids))
-	results := make([]chan error, len(ids))
+	results := make([]chan fetched, len(ids))
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
 		wg.Wait()
-		for _, sp := range spools {
-			sp.release()
+		for _, ch := range results { // what no apply took
+			if ch != nil {
+				select {
+				case f := <-ch:
+					f.drop()
+				default:
+				}
+			}
 		}
 	}()
+	var missing []int
 	for i, id := range ids {
 		if l, err := p.s.store.Layer(id); err == nil && l != nil {
 			p.events.skipped(p.img.layers[i])
 			continue
 		}
-		spools[i] = newSpool(p.s.tmp, p.img.layers[i].Size)
-		results[i] = make(chan error, 1)
+		results[i] = make(chan fetched, 1)
+		missing = append(missing, i)
 	}
-	held := make(chan struct{}, fastHeld) // a slot per spool until its layer is applied
+	staging := !p.s.noStaging && canStage(p.s.store)
+	held := make(chan struct{}, fastHeld) // a slot per layer until it is stored
 	wg.Add(1)
 	go func() { // starts the downloads in layer order, the base layer first
 		defer wg.Done()
 		sem := make(chan struct{}, fastParallel)
-		for i, sp := range spools {
-			if sp == nil {
-				continue
-			}
+		for _, i := range missing {
 			if err := acquire(ctx, held, sem); err != nil {
-				sp.finish(err)
-				results[i] <- err
+				results[i] <- fetched{err: err, drop: func() {}}
 				continue
 			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				err := p.fetch(ctx, i, sp)
+				f := p.download(ctx, i, staging)
 				<-sem
-				sp.finish(err)
-				results[i] <- err
+				results[i] <- f
 			}()
 		}
 	}()
 	parent := ""
 	for i, id := range ids {
-		if sp := spools[i]; sp != nil {
-			if err := p.applyFetched(id, parent, i, sp, results[i], cancel); err != nil {
-				return "", err
+		if results[i] != nil {
+			f := <-results[i]
+			err := f.err
+			if err == nil {
+				if applyHook != nil {
+					applyHook()
+				}
+				err = f.apply(id, parent)
 			}
-			sp.release()
+			f.drop()
+			if err != nil {
+				return "", err // the deferred cancel stops the downloads
+			}
 			<-held
 		}
 		parent = id
 	}
 	return parent, nil
+}
+
+// fetched is a layer's download, checked (err nil) or not.
+type fetched struct {
+	err   error
+	apply func(id, parent string) error // stores the layer as id on parent
+	drop  func()                        // frees what the download left
 }
 
 // acquire takes a slot of each semaphore in turn, or returns ctx's error.
@@ -119,20 +139,39 @@ func acquire(ctx context.Context, sems ...chan struct{}) error {
 	return nil
 }
 
-// applyFetched waits for layer i's download, then applies it from its
-// spool. Storage holds its layer store's lock for a whole PutLayer, which
-// blocks every container create, layer lookup and ImageFsInfo meanwhile:
-// an apply that read the layer as it downloaded would block them for as
-// long as a slow or stalled download lasts.
-func (p *fastPuller) applyFetched(id, parent string, i int, sp *spool, fetchErr <-chan error, cancel func()) error {
-	if err := <-fetchErr; err != nil {
-		return err
+// download fetches layer i into a staging directory when the driver can
+// stage, else into a spool.
+func (p *fastPuller) download(ctx context.Context, i int, staging bool) fetched {
+	info := p.img.layers[i]
+	if staging {
+		if st, err := startStage(p.s.store, p.s.tmp); err == nil {
+			// Buffered: the scan hands on pieces as small as a tar header,
+			// and each write to the pipe waits for the unpack to take it.
+			bw := bufio.NewWriterSize(st.w, stageBuffer)
+			lf, size, err := p.fetch(ctx, i, bw)
+			if err == nil {
+				if err = bw.Flush(); err != nil {
+					err = fmt.Errorf("storing blob %s: %w", info.Digest, err)
+				}
+			}
+			err = st.finish(err)
+			return fetched{err: err, drop: st.drop, apply: func(id, parent string) error {
+				p.s.stageMu.Lock() // our check and commit are one step
+				defer p.s.stageMu.Unlock()
+				if l, err := p.s.store.Layer(id); err == nil && l != nil {
+					return nil // stored meanwhile by another pull, which checked it
+				}
+				if err := st.commit(id, parent, info.Digest, p.img.diffIDs[i], size, lf); err != nil {
+					return fmt.Errorf("adding layer with blob %s: %w", info.Digest, err)
+				}
+				return nil
+			}}
+		}
 	}
-	if err := p.apply(id, parent, i, sp); err != nil {
-		cancel() // stop the downloads
-		return err
-	}
-	return nil
+	sp := newSpool(p.s.tmp, info.Size)
+	_, _, err := p.fetch(ctx, i, sp)
+	sp.finish(err)
+	return fetched{err: err, drop: sp.release, apply: func(id, parent string) error { return p.apply(id, parent, i, sp) }}
 }
 
 // apply stores a checked layer as the storage destination does: same ID,
@@ -140,13 +179,14 @@ func (p *fastPuller) applyFetched(id, parent string, i int, sp *spool, fetchErr 
 // uncompressed tar, so nothing is decompressed twice; the layer record
 // then says "compression": none, which only store.Diff without an
 // explicit compression reads (containers/image always asks for none).
+// Storage holds its layer store's lock for a whole PutLayer, so the apply
+// starts only once the download checked out: reading the layer as it
+// downloaded would block every container create, layer lookup and
+// ImageFsInfo for as long as a slow or stalled download lasts.
 func (p *fastPuller) apply(id, parent string, i int, sp *spool) error {
 	size := p.img.layers[i].Size
 	opts := &storage.LayerOptions{
 		OriginalDigest: p.img.layers[i].Digest, OriginalSize: &size, UncompressedDigest: p.img.diffIDs[i],
-	}
-	if applyHook != nil {
-		applyHook()
 	}
 	_, _, err := p.s.store.PutLayer(id, parent, nil, "", false, opts, sp.reader())
 	if errors.Is(err, storage.ErrDuplicateID) {
@@ -167,50 +207,69 @@ func (p *fastPuller) apply(id, parent string, i int, sp *spool) error {
 	return nil
 }
 
-// fetch downloads layer i once into sp, digesting the blob, decompressing
-// it, scanning its tar entries, digesting and spooling the uncompressed
-// tar; the digests must match the manifest and the config's diff_ids.
-func (p *fastPuller) fetch(ctx context.Context, i int, sp *spool) error {
+// fetch downloads layer i once, digesting the blob, decompressing it,
+// scanning its tar entries, digesting the uncompressed tar and writing it
+// to w; the digests must match the manifest and the config's diff_ids. It
+// returns what the scan saw and the uncompressed size.
+func (p *fastPuller) fetch(ctx context.Context, i int, w io.Writer) (*layerFacts, int64, error) {
 	info := p.img.layers[i]
 	body, _, err := p.src.GetBlob(ctx, info, none.NoCache)
 	if err != nil {
-		return fmt.Errorf("reading blob %s: %w", info.Digest, err)
+		return nil, 0, fmt.Errorf("reading blob %s: %w", info.Digest, err)
 	}
 	defer body.Close()
 	in := p.events.reader(io.LimitReader(body, info.Size+1), info)
 	blobDigest := digest.Canonical.Digester()
 	raw := io.TeeReader(in, blobDigest.Hash())
-	lf := &layerFacts{dirs: map[string]bool{}}
-	diffID, scanErr := scanAndDigest(raw, lf, sp)
+	lf := newLayerFacts()
+	out := &sinkWriter{w: w}
+	diffID, scanErr := scanAndDigest(raw, lf, out)
 	if scanErr == nil {
 		_, scanErr = io.Copy(io.Discard, raw) // bytes after the compressed stream
 	}
 	size := int64(in.offset)
 	switch {
 	case in.err != nil: // the transfer failed, not the content
-		return fmt.Errorf("reading blob %s: %w", info.Digest, in.err)
-	case sp.werr != nil:
-		return fmt.Errorf("spooling blob %s: %w", info.Digest, sp.werr)
+		return nil, 0, fmt.Errorf("reading blob %s: %w", info.Digest, in.err)
+	case out.err != nil: // the spool or the unpack failed, not the content
+		return nil, 0, fmt.Errorf("storing blob %s: %w", info.Digest, out.err)
 	case scanErr != nil && errors.Is(scanErr, ctx.Err()):
-		return scanErr
+		return nil, 0, scanErr
 	case scanErr != nil:
-		return &layerRejectedError{digest: info.Digest.String(), err: scanErr}
+		return nil, 0, &layerRejectedError{digest: info.Digest.String(), err: scanErr}
 	case blobDigest.Digest() != info.Digest:
-		return fmt.Errorf("blob %s: digest mismatch: got %s", info.Digest, blobDigest.Digest())
+		return nil, 0, fmt.Errorf("blob %s: digest mismatch: got %s", info.Digest, blobDigest.Digest())
 	case size != info.Size:
-		return fmt.Errorf("blob %s: size %d does not match expected %d", info.Digest, size, info.Size)
+		return nil, 0, fmt.Errorf("blob %s: size %d does not match expected %d", info.Digest, size, info.Size)
 	case diffID != p.img.diffIDs[i]:
-		return fmt.Errorf("layer %d (blob %s) does not match config's DiffID %q", i, info.Digest, p.img.diffIDs[i])
+		return nil, 0, fmt.Errorf("layer %d (blob %s) does not match config's DiffID %q", i, info.Digest, p.img.diffIDs[i])
 	}
 	p.facts.add(info.Digest.String(), lf)
 	in.finish()
-	return nil
+	return lf, out.n, nil
+}
+
+// sinkWriter counts what reaches w and keeps its first error, so a failed
+// spool or unpack is not taken for a bad layer.
+type sinkWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (s *sinkWriter) Write(b []byte) (int, error) {
+	n, err := s.w.Write(b)
+	s.n += int64(n)
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	return n, err
 }
 
 // scanAndDigest decompresses a layer, rejecting unsafe tar entries (see
-// checkEntry), copies the uncompressed stream to sp and returns its
+// checkEntry), copies the uncompressed stream to w and returns its
 // digest.
-func scanAndDigest(r io.Reader, f *layerFacts, sp *spool) (digest.Digest, error) {
+func scanAndDigest(r io.Reader, f *layerFacts, w io.Writer) (digest.Digest, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(10)
 	var plain io.Reader = br
@@ -232,7 +291,7 @@ func scanAndDigest(r io.Reader, f *layerFacts, sp *spool) (digest.Digest, error)
 		plain = dr
 	}
 	d := digest.Canonical.Digester()
-	tee := io.TeeReader(plain, io.MultiWriter(d.Hash(), sp))
+	tee := io.TeeReader(plain, io.MultiWriter(d.Hash(), w))
 	if err := scanTar(tee, f); err != nil {
 		return "", err
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,11 +51,18 @@ func TestSpoolHandsOverOnlyAVerifiedLayer(t *testing.T) {
 	}
 }
 
-// While a layer's download stalls, nothing of it is applied and storage
-// is not held: layer lookups (ImageFsInfo, container creates) answer at
-// once instead of waiting for the network. A download that then fails
-// leaves nothing in the store.
+// While a layer's download stalls, nothing of it is stored and storage is
+// not held: layer lookups (ImageFsInfo, container creates) answer at once
+// instead of waiting for the network. A download that then fails leaves
+// nothing in the store. Overlay unpacks the layer into a staging directory
+// as it downloads (nothing else sees it there); vfs spools it.
 func TestFastPullStallHoldsNoStorageLock(t *testing.T) {
+	for _, driver := range []string{"vfs", "overlay"} {
+		t.Run(driver, func(t *testing.T) { testStallHoldsNoLock(t, driver) })
+	}
+}
+
+func testStallHoldsNoLock(t *testing.T, driver string) {
 	r := registry.Start(t, registry.Options{})
 	r.Push(t, "stream:v1", registry.Image{NoBase: true, Uncompressed: true, ExtraLayers: [][]registry.TarEntry{{
 		{Name: "first-file", Data: []byte("here early")},
@@ -61,7 +70,9 @@ func TestFastPullStallHoldsNoStorageLock(t *testing.T) {
 	}}})
 	px := registry.StartProxy(t, r, registry.ProxyOptions{StallBlobsAfter: 2 << 20})
 	e := newEnv(t, px.Addr)
+	e.opts.Driver = driver
 	s := e.start()
+	staging := filepath.Join(e.opts.Root, "overlay", "staging")
 	ctx, cancel := context.WithCancel(ctxT(t))
 	defer cancel()
 	done := make(chan error, 1)
@@ -76,12 +87,18 @@ func TestFastPullStallHoldsNoStorageLock(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond) // the first 2 MB arrive
-	layers := make(chan error, 1)
-	go func() { _, err := s.Store().Layers(); layers <- err }()
-	select {
-	case err := <-layers:
+	layers := make(chan int, 1)
+	go func() {
+		l, err := s.Store().Layers()
 		if err != nil {
-			t.Fatal(err)
+			t.Error(err)
+		}
+		layers <- len(l)
+	}()
+	select {
+	case n := <-layers:
+		if n != 0 {
+			t.Fatalf("%d layers stored before the download checked out", n)
 		}
 	case err := <-done:
 		t.Fatalf("pull ended while its blob stalled: %v", err)
@@ -90,17 +107,34 @@ func TestFastPullStallHoldsNoStorageLock(t *testing.T) {
 		<-done
 		t.Fatal("storage's layer list waited on a stalled download")
 	}
-	_ = filepath.WalkDir(e.opts.Root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Name() == "first-file" {
-			t.Errorf("%s was applied before its layer checked out", p)
+	// Overlay unpacks what arrived into its staging directory, and only
+	// there; vfs has unpacked nothing.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		early := false
+		_ = filepath.WalkDir(e.opts.Root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Name() == "first-file" {
+				if !strings.HasPrefix(p, staging+"/") {
+					t.Fatalf("%s was applied before its layer checked out", p)
+				}
+				early = true
+			}
+			return nil
+		})
+		if early || driver != "overlay" {
+			break
 		}
-		return nil
-	})
+		if time.Now().After(deadline) {
+			t.Fatal("overlay did not unpack the layer while it downloaded")
+		}
+	}
 	cancel()
 	if err := <-done; err == nil {
 		t.Fatal("a pull whose blob never finished succeeded")
 	}
 	storeEmpty(t, s)
+	if left, _ := os.ReadDir(staging); len(left) != 0 {
+		t.Errorf("the failed pull left %d staging directories", len(left))
+	}
 }
 
 // Downloads that outpace the applies stop fastHeld layers ahead of them,

@@ -88,6 +88,12 @@ type Service struct {
 	gc    layerJanitor // removes layers left by failed pulls
 
 	noFastPull bool // tests: every pull takes copy.Image (see fastPull)
+	noStaging  bool // tests: the direct path spools even where it could stage
+
+	// stageMu makes our check for a layer and the commit of a staged copy
+	// one step: storage's ApplyStagedLayer would unpack over a layer that
+	// exists (see stage.commit).
+	stageMu sync.Mutex
 
 	infoMu sync.Mutex
 	info   map[string]*imageInfo // infoKey -> immutable facts
@@ -151,6 +157,7 @@ func New(opts Options) (*Service, error) {
 		_, _ = store.Shutdown(false)
 		return nil, fmt.Errorf("create image reap dir: %w", err)
 	}
+	pruneStaging(store)
 	s.sweepReaps()
 	s.initViews()
 	s.pulls.init()

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/containers/image/v5/pkg/compression"
 	"github.com/containers/image/v5/types"
+	"github.com/containers/storage/pkg/archive"
 )
 
 // checkedRef wraps a registry reference so every layer blob read from it is
@@ -57,6 +60,18 @@ type pullFacts struct {
 type layerFacts struct {
 	escaping []string        // symlinks with an absolute or "../" target
 	dirs     map[string]bool // parent directories of entries
+	// For a layer the pull commits itself (see stage): the owners storage
+	// records (whiteouts left out, as storage does).
+	uids, gids map[uint32]bool
+}
+
+func newLayerFacts() *layerFacts {
+	return &layerFacts{dirs: map[string]bool{}, uids: map[uint32]bool{}, gids: map[uint32]bool{}}
+}
+
+// owners returns the layer's uids and gids, sorted, as storage lists them.
+func (f *layerFacts) owners() (uids, gids []uint32) {
+	return slices.Sorted(maps.Keys(f.uids)), slices.Sorted(maps.Keys(f.gids))
 }
 
 func (p *pullFacts) add(digest string, f *layerFacts) {
@@ -112,7 +127,7 @@ func newScanReader(src io.ReadCloser, digest string, facts *pullFacts) *scanRead
 	s := &scanReader{src: src, pw: pw, done: make(chan struct{}), digest: digest}
 	go func() {
 		defer close(s.done)
-		f := &layerFacts{dirs: map[string]bool{}}
+		f := newLayerFacts()
 		s.err = scanLayer(pr, f)
 		if s.err == nil && facts != nil {
 			facts.add(digest, f)
@@ -190,6 +205,10 @@ func checkEntry(hdr *tar.Header, links map[string]bool, f *layerFacts) error {
 	}
 	if dir := path.Dir(name); dir != "." {
 		f.dirs[dir] = true
+	}
+	if !strings.HasPrefix(path.Base(hdr.Name), archive.WhiteoutPrefix) {
+		f.uids[uint32(hdr.Uid)] = true
+		f.gids[uint32(hdr.Gid)] = true
 	}
 	switch hdr.Typeflag {
 	case tar.TypeSymlink:
