@@ -105,10 +105,10 @@ func (st *stage) commit(id, parent string, blob, diffID digest.Digest, size int6
 	}
 	out.CompressedDigest, out.UncompressedDigest = blob, diffID
 	out.Size = size
-	// The layer's root directory takes its parent's mode from the driver,
-	// as with an ordinary apply (whose unpack ignores a tar entry for "/").
 	out.UIDs, out.GIDs = lf.owners()
 	dir := filepath.Dir(out.Target)
+	// The layer's root directory takes its parent's mode from the driver,
+	// as with an ordinary apply (whose unpack ignores a tar entry for "/").
 	_, err := st.store.ApplyStagedLayer(storage.ApplyStagedLayerOptions{
 		ID: id, ParentLayer: parent, DiffOutput: out, DiffOptions: &drivers.ApplyDiffWithDifferOpts{},
 	})
