@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/containers/storage"
@@ -29,6 +30,9 @@ import (
 // the bytes come (the spool path unpacks only after the last byte, holding
 // the lock for the whole unpack), and a stalled download blocks nobody.
 // Drivers without staging (vfs) keep the spool.
+
+// stagedCommits counts layers stored from a staging directory (tests).
+var stagedCommits atomic.Int64
 
 // errStageEnded: the unpack stopped reading (it failed or finished).
 var errStageEnded = errors.New("layer unpack ended")
@@ -115,6 +119,7 @@ func (st *stage) commit(id, parent string, blob, diffID digest.Digest, size int6
 	if err != nil {
 		return err
 	}
+	stagedCommits.Add(1)
 	st.out = nil       // storage owns it now
 	_ = os.Remove(dir) // the emptied staging dir; storage leaves it until its shutdown
 	return nil

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -222,4 +224,61 @@ func TestHelperHoldsStagingLock(t *testing.T) {
 	}
 	fmt.Println("locked")
 	time.Sleep(time.Minute)
+}
+
+// Two pulls of images sharing their base layer, both staging it and
+// reaching its commit together: one stores it, the other finds it stored
+// and drops its copy; both images are whole and nothing is left staged.
+func TestStagedPullsOfASharedLayer(t *testing.T) {
+	r := registry.Start(t, registry.Options{})
+	for _, name := range []string{"a", "b"} {
+		r.Push(t, "shared/"+name+":v1", registry.Image{ExtraLayers: [][]registry.TarEntry{{{Name: name, Data: []byte(name)}}}})
+	}
+	e := newEnv(t, r.Addr)
+	e.opts.Driver = "overlay"
+	s := e.start()
+	both := make(chan struct{}) // closed once both pulls are at their first commit
+	var calls atomic.Int32
+	applyHook = func() {
+		switch calls.Add(1) {
+		case 1:
+			select {
+			case <-both:
+			case <-time.After(20 * time.Second): // never a deadlock
+			}
+		case 2:
+			close(both)
+		}
+	}
+	defer func() { applyHook = nil }()
+	commits := stagedCommits.Load()
+	ids := make([]string, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, name := range []string{"a", "b"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i], errs[i] = s.Pull(ctxT(t), r.Ref("shared/"+name+":v1"), nil, nil)
+		}()
+	}
+	wg.Wait()
+	for i := range ids {
+		if errs[i] != nil {
+			t.Fatalf("pull %d: %v", i, errs[i])
+		}
+		layerTrees(t, s.Store(), e.opts.Root, ids[i]) // every layer's tar rebuilds
+	}
+	if calls.Load() < 2 {
+		t.Fatal("the pulls never reached their commits together")
+	}
+	if n := stagedCommits.Load() - commits; n != 3 {
+		t.Errorf("%d staged layers committed, want 3: the shared base once", n)
+	}
+	if layers, _ := s.Store().Layers(); len(layers) != 3 {
+		t.Errorf("%d layers stored, want the shared base and one each", len(layers))
+	}
+	if left, _ := os.ReadDir(filepath.Join(e.opts.Root, "overlay", "staging")); len(left) != 0 {
+		t.Errorf("%d staging directories left", len(left))
+	}
 }
