@@ -78,7 +78,6 @@ func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 		results[i] = make(chan fetched, 1)
 		missing = append(missing, i)
 	}
-	staging := !p.s.noStaging && canStage(p.s.store)
 	held := make(chan struct{}, fastHeld) // a slot per layer until it is stored
 	wg.Add(1)
 	go func() { // starts the downloads in layer order, the base layer first
@@ -92,7 +91,7 @@ func (p *fastPuller) layersInto(ctx context.Context) (string, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				f := p.download(ctx, i, staging)
+				f := p.download(ctx, i)
 				<-sem
 				results[i] <- f
 			}()
@@ -141,9 +140,9 @@ func acquire(ctx context.Context, sems ...chan struct{}) error {
 
 // download fetches layer i into a staging directory when the driver can
 // stage, else into a spool.
-func (p *fastPuller) download(ctx context.Context, i int, staging bool) fetched {
+func (p *fastPuller) download(ctx context.Context, i int) fetched {
 	info := p.img.layers[i]
-	if staging {
+	if p.s.staging {
 		if st, err := startStage(p.s.store, p.s.tmp); err == nil {
 			// Buffered: the scan hands on pieces as small as a tar header,
 			// and each write to the pipe waits for the unpack to take it.
@@ -156,15 +155,7 @@ func (p *fastPuller) download(ctx context.Context, i int, staging bool) fetched 
 			}
 			err = st.finish(err)
 			return fetched{err: err, drop: st.drop, apply: func(id, parent string) error {
-				p.s.stageMu.Lock() // our check and commit are one step
-				defer p.s.stageMu.Unlock()
-				if l, err := p.s.store.Layer(id); err == nil && l != nil {
-					return nil // stored meanwhile by another pull, which checked it
-				}
-				if err := st.commit(id, parent, info.Digest, p.img.diffIDs[i], size, lf); err != nil {
-					return fmt.Errorf("adding layer with blob %s: %w", info.Digest, err)
-				}
-				return nil
+				return p.commitStaged(id, parent, i, st, lf, size)
 			}}
 		}
 	}
@@ -172,6 +163,21 @@ func (p *fastPuller) download(ctx context.Context, i int, staging bool) fetched 
 	_, _, err := p.fetch(ctx, i, sp)
 	sp.finish(err)
 	return fetched{err: err, drop: sp.release, apply: func(id, parent string) error { return p.apply(id, parent, i, sp) }}
+}
+
+// commitStaged stores layer i from its staging directory, unless another
+// pull stored it meanwhile (it checked it; the drop removes our copy).
+func (p *fastPuller) commitStaged(id, parent string, i int, st *stage, lf *layerFacts, size int64) error {
+	p.s.stageMu.Lock() // our check and commit are one step
+	defer p.s.stageMu.Unlock()
+	if l, err := p.s.store.Layer(id); err == nil && l != nil {
+		return nil
+	}
+	info := p.img.layers[i]
+	if err := st.commit(id, parent, info.Digest, p.img.diffIDs[i], size, lf); err != nil {
+		return fmt.Errorf("adding layer with blob %s: %w", info.Digest, err)
+	}
+	return nil
 }
 
 // apply stores a checked layer as the storage destination does: same ID,

@@ -59,7 +59,7 @@ func TestStagedLayersMatchApplied(t *testing.T) {
 		e := newEnv(t, r.Addr)
 		e.opts.Driver = "overlay"
 		s := e.start()
-		s.noStaging = !staged
+		s.staging = staged
 		id := mustPull(t, s, ref, nil)
 		records[k] = dumpImage(t, s.Store(), id)
 		trees[k] = layerTrees(t, s.Store(), e.opts.Root, id)

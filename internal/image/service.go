@@ -88,7 +88,7 @@ type Service struct {
 	gc    layerJanitor // removes layers left by failed pulls
 
 	noFastPull bool // tests: every pull takes copy.Image (see fastPull)
-	noStaging  bool // tests: the direct path spools even where it could stage
+	staging    bool // the driver unpacks into staging dirs (tests may turn it off)
 
 	// stageMu makes our check for a layer and the commit of a staged copy
 	// one step: storage's ApplyStagedLayer would unpack over a layer that
@@ -152,6 +152,7 @@ func New(opts Options) (*Service, error) {
 		tmp:         tmp,
 		noBlobCache: noBlobCache,
 		info:        map[string]*imageInfo{},
+		staging:     canStage(store),
 	}
 	if err := s.reaps.init(filepath.Join(tmp, "removing")); err != nil {
 		_, _ = store.Shutdown(false)
