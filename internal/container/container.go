@@ -60,8 +60,14 @@ type Container struct {
 	Record
 
 	spec *specs.Spec // loaded from the bundle
-	mu   sync.Mutex  // guards the record fields
+	mu   sync.Mutex  // guards the record fields (and seq)
 	opMu sync.Mutex  // serialises start, stop and remove
+	// seq numbers the record's encodings (see encode); writeMu serialises
+	// their writes and guards written (the newest on disk) and recordGone.
+	seq        uint64
+	writeMu    sync.Mutex
+	written    uint64
+	recordGone bool
 	// hidden: created but not yet handed to a client (see Publish).
 	hidden atomic.Bool
 	// exited is closed once the exit record has been read.

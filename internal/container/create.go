@@ -292,7 +292,7 @@ func (cr *creation) runtimeCreate(ctx context.Context) error {
 	persisted := m.updateAsync(c, nil)
 	started, err := cr.rt.CreateWith(ctx, cr.mon, mcfg)
 	perr := persisted()
-	cr.undo.Push(func() { _ = m.store.Delete(recordKind, id) })
+	cr.undo.Push(func() { _ = m.deleteRecord(c) })
 	if err != nil {
 		_ = cr.rt.Delete(context.WithoutCancel(ctx), id)
 		return fmt.Errorf("create container: %w", err)

@@ -27,6 +27,7 @@ import (
 type fakeRuntime struct {
 	mu         sync.Mutex
 	containers map[string]string
+	started    map[string]bool // ids started (runc: no exec fifo left)
 	launched   []*fakeMonitor
 	failLaunch error
 	failCreate error
@@ -39,7 +40,9 @@ type fakeMonitor struct{ aborted, sent bool }
 
 func (f *fakeMonitor) Abort() { f.aborted = true }
 
-func newFakeRuntime() *fakeRuntime { return &fakeRuntime{containers: map[string]string{}} }
+func newFakeRuntime() *fakeRuntime {
+	return &fakeRuntime{containers: map[string]string{}, started: map[string]bool{}}
+}
 
 func (f *fakeRuntime) Launch() (launchedMonitor, error) {
 	if f.failLaunch != nil {
@@ -63,7 +66,19 @@ func (f *fakeRuntime) CreateWith(_ context.Context, mon launchedMonitor, cfg *mo
 	return monitor.StartResult{PID: os.Getpid(), MonitorPID: os.Getpid()}, nil
 }
 
-func (f *fakeRuntime) Start(_ context.Context, id string, _ int) error { return f.set(id, "running") }
+func (f *fakeRuntime) Start(_ context.Context, id string, _ int) error {
+	f.mu.Lock()
+	f.started[id] = true
+	f.mu.Unlock()
+	return f.set(id, "running")
+}
+
+func (f *fakeRuntime) StartedPerState(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.containers[id]
+	return ok && f.started[id]
+}
 
 func (f *fakeRuntime) Kill(_ context.Context, id string, _ syscall.Signal) error {
 	f.mu.Lock()

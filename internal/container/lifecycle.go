@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/errdefs"
+	"github.com/crio-runtime/crio/internal/fault"
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/oci"
 	"github.com/crio-runtime/crio/internal/proc"
@@ -43,19 +45,17 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	}
 	// Started is set before the process runs: a process that exits at once
 	// is then never seen exited-but-not-started (events stay in order, and
-	// StartedAt <= FinishedAt).
-	// The record is written while the runtime starts the process; a crash
-	// before the start took effect is undone by reconcile.
-	// Read before the record's write takes c.mu for its fsync.
+	// StartedAt <= FinishedAt). The record is written after the start, and
+	// the answer does not wait for it: a daemon that stops in between finds
+	// the start in the runtime's state at restore (inferStart).
 	c.mu.Lock()
 	pid := c.Pid
+	c.Started, c.StartedAt = true, time.Now().UnixNano()
 	c.mu.Unlock()
-	persisted := m.updateAsync(c, func(c *Container) { c.Started, c.StartedAt = true, time.Now().UnixNano() })
 	stage := stageTimer(ctx)
 	err = rt.Start(ctx, c.ID, pid)
 	stage("runtime_start")
 	if err != nil {
-		_ = persisted()
 		_ = m.update(c, func(c *Container) error {
 			c.markExited(128, time.Now(), false, "StartError")
 			c.Message = err.Error()
@@ -63,8 +63,13 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 		})
 		return errdefs.New(errdefs.ErrUnknown, "start container: %w", err)
 	}
-	err = persisted()
-	stage("record")
+	fault.Point("after-runtime-start")
+	persisted := m.updateAsync(c, nil)
+	go func(log *slog.Logger) {
+		if err := persisted(); err != nil {
+			log.Error("record a container's start", "container", c.ID, "error", err)
+		}
+	}(logging.From(ctx))
 	// The next create's monitor and the image's next layer are made now
 	// that this container runs, a little later: made at once, their process
 	// start-ups and storage writes ran beside this answer and the status
@@ -79,7 +84,7 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 			m.spares.refill(c.ImageID)
 		}
 	})
-	return err
+	return nil
 }
 
 // afterStartDelay: a create arriving sooner launches its own monitor, as
@@ -183,7 +188,7 @@ func (m *Manager) remove(ctx context.Context, c *Container) error {
 			return err
 		}
 	}
-	if err := m.store.Delete(recordKind, c.ID); err != nil {
+	if err := m.deleteRecord(c); err != nil {
 		return err
 	}
 	m.index.Remove(c.ID)
@@ -253,6 +258,9 @@ func (m *Manager) Restore(ctx context.Context) error {
 			c.spec = &specs.Spec{}
 			_ = json.Unmarshal(b, c.spec)
 		}
+		if !c.Started && !c.Exited {
+			m.inferStart(ctx, c)
+		}
 		if _, err := m.applyExit(c); err != nil {
 			log.Warn("read exit record", "container", id, "error", err)
 		}
@@ -310,6 +318,32 @@ func (m *Manager) reconcile(ctx context.Context, c *Container) {
 		// The monitor died while the daemon was down (or with it).
 		m.monitorLost(ctx, c, logging.From(ctx))
 	}
+}
+
+// inferStart marks started a container the runtime started whose record
+// says created: Start answers before its record is on disk, and the
+// daemon stopped in between. The runtime shows the start: the process
+// runs, or (runc) it stopped after its exec fifo was read. The start time
+// is not known; the create time stands in for it.
+func (m *Manager) inferStart(ctx context.Context, c *Container) {
+	rt, err := m.runtimeFor(c.Handler)
+	if err != nil {
+		return
+	}
+	st, err := rt.State(ctx, c.ID)
+	if err != nil {
+		return
+	}
+	switch {
+	case st.Status == "running" || st.Status == "paused":
+	case st.Status == "stopped" && rt.StartedPerState(c.ID):
+	default:
+		return
+	}
+	_ = m.update(c, func(c *Container) error {
+		c.Started, c.StartedAt = true, c.CreatedAt
+		return nil
+	})
 }
 
 // syncWithRuntime brings c's record in line with the runtime's state st;

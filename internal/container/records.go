@@ -1,6 +1,7 @@
 package container
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,43 +14,86 @@ import (
 var errUnchanged = errors.New("record unchanged")
 
 // update is the one way a container's record changes: change edits it
-// under the container's lock, and the record is then persisted.
+// under the container's lock, where the record is encoded; it is written
+// once the lock is released, so a status read never waits on the disk.
+// update returns when the record is on disk.
 func (m *Manager) update(c *Container, change func(*Container) error) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if err := change(c); err != nil {
+		c.mu.Unlock()
 		if errors.Is(err, errUnchanged) {
 			return nil
 		}
 		return err
 	}
-	return m.persist(c)
+	rec, err := encode(c)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return m.write(c, rec)
 }
 
-// updateAsync is update whose write runs while the caller waits on the
-// runtime; the returned func waits for the write. change (nil: none) is
-// applied at once. Every write happens under c.mu and encodes the record as
-// it is then, so the last one on disk is the newest.
+// updateAsync is update whose write runs while the caller goes on; the
+// returned func waits for the write. change (nil: none) is applied at once.
 func (m *Manager) updateAsync(c *Container, change func(*Container)) func() error {
+	c.mu.Lock()
 	if change != nil {
-		c.mu.Lock()
 		change(c)
-		c.mu.Unlock()
 	}
+	rec, err := encode(c)
+	c.mu.Unlock()
 	done := make(chan error, 1)
 	go func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		done <- m.persist(c)
+		if err == nil {
+			err = m.write(c, rec)
+		}
+		done <- err
 	}()
 	return func() error { return <-done }
 }
 
-// persist writes c's record; the caller holds c.mu (see update).
-func (m *Manager) persist(c *Container) error {
-	if err := m.store.Put(recordKind, c.ID, c); err != nil {
+// encodedRecord is a record as encoded under c.mu, numbered in the order
+// of its encoding.
+type encodedRecord struct {
+	data []byte
+	seq  uint64
+}
+
+// encode encodes c's record; the caller holds c.mu.
+func encode(c *Container) (encodedRecord, error) {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return encodedRecord{}, fmt.Errorf("encode container %s: %w", c.ID, err)
+	}
+	c.seq++
+	return encodedRecord{data: data, seq: c.seq}, nil
+}
+
+// write puts rec on disk unless a newer encoding is there already (writes
+// finish out of order) or the record was deleted (a write still under way
+// when the container is removed must not bring its record back).
+func (m *Manager) write(c *Container, rec encodedRecord) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.recordGone || rec.seq <= c.written {
+		return nil
+	}
+	if err := m.store.PutJSON(recordKind, c.ID, rec.data); err != nil {
 		return fmt.Errorf("persist container %s: %w", c.ID, err)
 	}
+	c.written = rec.seq
+	return nil
+}
+
+// deleteRecord removes c's record from disk for good.
+func (m *Manager) deleteRecord(c *Container) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := m.store.Delete(recordKind, c.ID); err != nil {
+		return err
+	}
+	c.recordGone = true
 	return nil
 }
 

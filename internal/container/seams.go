@@ -29,6 +29,9 @@ type ociRuntime interface {
 	PastInit(pid int) bool
 	Delete(ctx context.Context, id string) error
 	State(ctx context.Context, id string) (*oci.State, error)
+	// StartedPerState: the runtime's state of the stopped container id
+	// shows its process was started (false: not, or not known).
+	StartedPerState(id string) bool
 	// Prelaunch starts the next create's monitor ahead of time.
 	Prelaunch()
 }

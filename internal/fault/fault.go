@@ -11,7 +11,9 @@
 // stop recorded, the infra's runtime container not deleted yet),
 // "pod-reap" (RemovePodSandbox: the records deleted, the pod's files not
 // yet), "image-reap" (RemoveImage: the
-// image hidden and its marker written, the storage deletion not yet).
+// image hidden and its marker written, the storage deletion not yet),
+// "after-runtime-start" (StartContainer: the process started, its record
+// not yet written).
 package fault
 
 import (

@@ -65,6 +65,22 @@ func (r *Runtime) execFifo(id string) (string, bool) {
 	return fifo, true
 }
 
+// StartedPerState reports whether runc's state directory of container id
+// shows its process was started: create makes the exec fifo, and a start
+// (runc's, or Start's read of the fifo) removes it. Other runtimes, or no
+// state directory: false.
+func (r *Runtime) StartedPerState(id string) bool {
+	if filepath.Base(r.Path) != "runc" || r.Root == "" || id == "" || filepath.Base(id) != id {
+		return false
+	}
+	dir := filepath.Join(r.Root, id)
+	if _, err := os.Stat(filepath.Join(dir, "state.json")); err != nil {
+		return false
+	}
+	_, err := os.Lstat(filepath.Join(dir, "exec.fifo"))
+	return errors.Is(err, os.ErrNotExist)
+}
+
 // errNoFastStart: the fifo could not be used; runc start decides.
 var errNoFastStart = errors.New("exec fifo not usable")
 

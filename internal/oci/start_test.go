@@ -62,6 +62,29 @@ func TestStartInitDiedBeforeWriting(t *testing.T) {
 	}
 }
 
+// A stopped runc container was started if its state lacks the exec fifo.
+func TestStartedPerStateReadsTheFifo(t *testing.T) {
+	rt, fifo, _ := fifoContainer(t, `exit 0`)
+	if rt.StartedPerState("ctr1") {
+		t.Error("no state.json: runc has no such container, yet it reads as started")
+	}
+	if err := os.WriteFile(filepath.Join(rt.Root, "ctr1", "state.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if rt.StartedPerState("ctr1") {
+		t.Error("a container with its exec fifo reads as started")
+	}
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if !rt.StartedPerState("ctr1") {
+		t.Error("a container whose exec fifo is gone reads as not started")
+	}
+	if crun := (&Runtime{Name: "crun", Path: "/usr/bin/crun", Root: rt.Root}); crun.StartedPerState("ctr1") {
+		t.Error("only runc's layout is known")
+	}
+}
+
 func TestStartOtherRuntimeExecsIt(t *testing.T) {
 	rt, _, init := fifoContainer(t, `printf 0 > "$FIFO"; exec sleep 60`)
 	rt.Name, rt.Path = "crun", filepath.Join(filepath.Dir(rt.Path), "crun")

@@ -44,6 +44,16 @@ func (s *Store) Put(kind, id string, v any) error {
 	return WriteFileAtomic(p, data, 0o600)
 }
 
+// PutJSON writes data, v's JSON encoding, as the record kind/id: for a
+// caller that encodes under its own lock and writes after releasing it.
+func (s *Store) PutJSON(kind, id string, data []byte) error {
+	p, err := s.path(kind, id)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(p, data, 0o600)
+}
+
 // Delete removes the record; a missing one is not an error.
 func (s *Store) Delete(kind, id string) error {
 	p, err := s.path(kind, id)

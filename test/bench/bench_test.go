@@ -238,7 +238,7 @@ func TestBenchContainerStart(t *testing.T) {
 			cstages[m[1]] = append(cstages[m[1]], v)
 		}
 	}
-	for _, s := range []string{"prepare", "rootfs", "spec", "bundle", "runtime_create", "runtime_start", "record"} {
+	for _, s := range []string{"prepare", "rootfs", "spec", "bundle", "runtime_create", "runtime_start"} {
 		fmt.Printf("  stage %-15s %v\n", s, cstages[s])
 	}
 	// In the daemon, from the request's arrival to its answer.

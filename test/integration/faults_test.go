@@ -381,3 +381,46 @@ func globAll(pattern string) []string {
 	m, _ := filepath.Glob(pattern)
 	return m
 }
+
+// A daemon SIGKILLed after a container's start and before its record says
+// so restores the container started: running, or exited with its code.
+func TestCrashBeforeStartRecorded(t *testing.T) {
+	e := newEnv(t, registry.Image{})
+	ctx := framework.Ctx(t)
+	podID, podCfg := e.pod(t, "startrec")
+	armFault(e.d, "after-runtime-start")
+	startCrash := func(name string, cmd ...string) string {
+		t.Helper()
+		id := e.create(t, podID, podCfg, name, cmd...)
+		if _, err := e.d.Runtime.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: id}); err == nil {
+			t.Fatal("StartContainer answered; the daemon was to crash after the runtime's start")
+		}
+		if code := e.d.Wait(30 * time.Second); code == 0 {
+			t.Fatal("the daemon exited cleanly")
+		}
+		return id
+	}
+	runs := startCrash("runs", "sleep", "3600")
+	e.d.Start()
+	exits := startCrash("exits", "sh", "-c", "exit 3")
+	exitRecord := filepath.Join(e.d.Dir, "exits", exits)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(exitRecord); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the monitor wrote no exit record")
+		}
+	}
+	e.d.SetEnv()
+	e.d.Start()
+	if st := e.status(t, runs); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING || st.StartedAt == 0 {
+		t.Errorf("running container restored as %v, started at %d", st.State, st.StartedAt)
+	}
+	if st := e.status(t, exits); st.State != runtimeapi.ContainerState_CONTAINER_EXITED || st.ExitCode != 3 || st.StartedAt == 0 || st.StartedAt > st.FinishedAt {
+		t.Errorf("exited container restored as %v code %d, started at %d, finished at %d", st.State, st.ExitCode, st.StartedAt, st.FinishedAt)
+	}
+	if _, err := e.d.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {
+		t.Errorf("remove pod: %v", err)
+	}
+}
