@@ -18,16 +18,17 @@ var errUnchanged = errors.New("record unchanged")
 // once the lock is released, so a status read never waits on the disk.
 // update returns when the record is on disk.
 func (m *Manager) update(c *Container, change func(*Container) error) error {
-	c.mu.Lock()
-	if err := change(c); err != nil {
-		c.mu.Unlock()
-		if errors.Is(err, errUnchanged) {
-			return nil
+	rec, err := func() (encodedRecord, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if err := change(c); err != nil {
+			return encodedRecord{}, err
 		}
-		return err
+		return encode(c)
+	}()
+	if errors.Is(err, errUnchanged) {
+		return nil
 	}
-	rec, err := encode(c)
-	c.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -37,12 +38,14 @@ func (m *Manager) update(c *Container, change func(*Container) error) error {
 // updateAsync is update whose write runs while the caller goes on; the
 // returned func waits for the write. change (nil: none) is applied at once.
 func (m *Manager) updateAsync(c *Container, change func(*Container)) func() error {
-	c.mu.Lock()
-	if change != nil {
-		change(c)
-	}
-	rec, err := encode(c)
-	c.mu.Unlock()
+	rec, err := func() (encodedRecord, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if change != nil {
+			change(c)
+		}
+		return encode(c)
+	}()
 	done := make(chan error, 1)
 	go func() {
 		if err == nil {
