@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,9 +44,11 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	}
 	// Started is set before the process runs: a process that exits at once
 	// is then never seen exited-but-not-started (events stay in order, and
-	// StartedAt <= FinishedAt). The record is written after the start, and
-	// the answer does not wait for it: a daemon that stops in between finds
-	// the start in the runtime's state at restore (inferStart).
+	// StartedAt <= FinishedAt). The record is written a little after the
+	// start (its fsyncs ran beside the answer and the status call that
+	// usually follows), and the answer does not wait for it: a daemon that
+	// stops in between finds the start in the runtime's state at restore
+	// (inferStart).
 	c.mu.Lock()
 	pid := c.Pid
 	c.Started, c.StartedAt = true, time.Now().UnixNano()
@@ -64,12 +65,12 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 		return errdefs.New(errdefs.ErrUnknown, "start container: %w", err)
 	}
 	fault.Point("after-runtime-start")
-	persisted := m.updateAsync(c, nil)
-	go func(log *slog.Logger) {
-		if err := persisted(); err != nil {
+	log := logging.From(ctx)
+	time.AfterFunc(afterStartDelay, func() {
+		if err := m.update(c, func(*Container) error { return nil }); err != nil {
 			log.Error("record a container's start", "container", c.ID, "error", err)
 		}
-	}(logging.From(ctx))
+	})
 	// The next create's monitor and the image's next layer are made now
 	// that this container runs, a little later: made at once, their process
 	// start-ups and storage writes ran beside this answer and the status
