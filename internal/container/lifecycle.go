@@ -66,7 +66,9 @@ func (m *Manager) Start(ctx context.Context, id string) error {
 	}
 	fault.Point("after-runtime-start")
 	log := logging.From(ctx)
+	m.startWrites.Add(1)
 	time.AfterFunc(afterStartDelay, func() {
+		defer m.startWrites.Done()
 		if err := m.update(c, func(*Container) error { return nil }); err != nil {
 			log.Error("record a container's start", "container", c.ID, "error", err)
 		}

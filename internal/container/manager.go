@@ -69,6 +69,8 @@ type Manager struct {
 	spares *spares
 	// reaps are removed containers' deletions still running (reap.go).
 	reaps reaps
+	// startWrites counts the start records not yet written (see Start).
+	startWrites sync.WaitGroup
 
 	// prepareDelay is how long after a start the next create's monitor and
 	// layer are made (afterStartDelay when 0; tests set it).
@@ -156,8 +158,11 @@ func (m *Manager) ReleaseImage(imageID string) {
 
 // CloseSpares ends the monitors launched ahead, finishes the removals
 // still in the background (at once, without their delay) and deletes the
-// spare layers; the daemon calls it on shutdown.
+// spare layers; the daemon calls it on shutdown. It also waits for the
+// start records still due (at most afterStartDelay), so a restart keeps
+// their start times.
 func (m *Manager) CloseSpares() {
+	m.startWrites.Wait()
 	m.runtimesMu.Lock()
 	for _, r := range m.runtimes {
 		r.Close()

@@ -151,3 +151,22 @@ func TestRestoreInfersStartFromRuntime(t *testing.T) {
 		}
 	}
 }
+
+// A daemon shutting down right after a start writes the start's record
+// first, so the restart keeps the start time.
+func TestShutdownWritesTheStartRecord(t *testing.T) {
+	tm := newTestManager(t)
+	c, err := tm.Create(context.Background(), "pod1", createCfg(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.Publish(c.ID)
+	if err := tm.Start(context.Background(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	tm.CloseSpares()
+	rec, err := readRecord(t, tm, c.ID)
+	if err != nil || !rec.Started || rec.StartedAt != c.Status().StartedAt {
+		t.Fatalf("record after shutdown: %+v, %v; want started at %d", rec, err, c.Status().StartedAt)
+	}
+}
