@@ -74,11 +74,7 @@ func TestCreateSucceedsOverFakes(t *testing.T) {
 func TestStartPreparesTheNextCreateLater(t *testing.T) {
 	tm := newTestManager(t)
 	tm.prepareDelay = time.Second
-	c, err := tm.Create(context.Background(), "pod1", createCfg(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm.Publish(c.ID)
+	c := createdContainer(t, tm)
 	if err := tm.Start(context.Background(), c.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,9 @@ type fakeRuntime struct {
 	failLaunch error
 	failCreate error
 	killed     []string
-	// prelaunched counts Prelaunch calls.
+	// prelaunched counts Prelaunch calls; states counts State calls.
 	prelaunched atomic.Int32
+	states      atomic.Int32
 }
 
 type fakeMonitor struct{ aborted, sent bool }
@@ -107,6 +108,7 @@ func (f *fakeRuntime) Delete(_ context.Context, id string) error {
 }
 
 func (f *fakeRuntime) State(_ context.Context, id string) (*oci.State, error) {
+	f.states.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st, ok := f.containers[id]

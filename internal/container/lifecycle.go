@@ -261,14 +261,15 @@ func (m *Manager) Restore(ctx context.Context) error {
 			c.spec = &specs.Spec{}
 			_ = json.Unmarshal(b, c.spec)
 		}
+		var st *oci.State // the runtime's state, if asked already
 		if !c.Started && !c.Exited {
-			m.inferStart(ctx, c)
+			st = m.inferStart(ctx, c)
 		}
 		if _, err := m.applyExit(c); err != nil {
 			log.Warn("read exit record", "container", id, "error", err)
 		}
 		if !c.Exited {
-			m.reconcile(ctx, c)
+			m.reconcile(ctx, c, st)
 		}
 		m.index.Add(id, c)
 		_, _ = m.names.Reserve(nameKey(c.Metadata().Name, c.PodID, c.Metadata().Attempt), id)
@@ -286,13 +287,16 @@ func (m *Manager) Restore(ctx context.Context) error {
 
 // reconcile marks a container whose runtime state is gone and whose monitor
 // left no record (a reboot) as exited with an unknown code, and completes
-// a record written before the runtime or the monitor reported.
-func (m *Manager) reconcile(ctx context.Context, c *Container) {
+// a record written before the runtime or the monitor reported. st is the
+// runtime's state if the caller has it (nil: asked here).
+func (m *Manager) reconcile(ctx context.Context, c *Container, st *oci.State) {
 	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
 		return
 	}
-	st, err := rt.State(ctx, c.ID)
+	if st == nil {
+		st, err = rt.State(ctx, c.ID)
+	}
 	if errors.Is(err, oci.ErrNotExist) {
 		_ = m.update(c, func(c *Container) error {
 			c.markExited(255, time.Now(), false, "Unknown")
@@ -327,26 +331,28 @@ func (m *Manager) reconcile(ctx context.Context, c *Container) {
 // says created: Start answers before its record is on disk, and the
 // daemon stopped in between. The runtime shows the start: the process
 // runs, or (runc) it stopped after its exec fifo was read. The start time
-// is not known; the create time stands in for it.
-func (m *Manager) inferStart(ctx context.Context, c *Container) {
+// is not known; the create time stands in for it. It returns the state it
+// read (nil: none), which reconcile then need not ask for again.
+func (m *Manager) inferStart(ctx context.Context, c *Container) *oci.State {
 	rt, err := m.runtimeFor(c.Handler)
 	if err != nil {
-		return
+		return nil
 	}
 	st, err := rt.State(ctx, c.ID)
 	if err != nil {
-		return
+		return nil
 	}
 	switch {
 	case st.Status == "running" || st.Status == "paused":
 	case st.Status == "stopped" && rt.StartedPerState(c.ID):
 	default:
-		return
+		return st
 	}
 	_ = m.update(c, func(c *Container) error {
 		c.Started, c.StartedAt = true, c.CreatedAt
 		return nil
 	})
+	return st
 }
 
 // syncWithRuntime brings c's record in line with the runtime's state st;

@@ -16,6 +16,18 @@ import (
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
+// createdContainer creates a container over the fakes and hands it out,
+// as CreateContainer does.
+func createdContainer(t *testing.T, tm *testManager) *Container {
+	t.Helper()
+	c, err := tm.Create(context.Background(), "pod1", createCfg(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.Publish(c.ID)
+	return c
+}
+
 // readRecord reads id's record as it is on disk.
 func readRecord(t *testing.T, tm *testManager, id string) (*Container, error) {
 	t.Helper()
@@ -72,11 +84,7 @@ func TestRecordWritesKeepTheNewestAndStayDeleted(t *testing.T) {
 // is still being written.
 func TestStartDoesNotWaitForItsRecord(t *testing.T) {
 	tm := newTestManager(t)
-	c, err := tm.Create(context.Background(), "pod1", createCfg(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm.Publish(c.ID)
+	c := createdContainer(t, tm)
 	c.writeMu.Lock() // a slow disk
 	done := make(chan error, 1)
 	go func() { done <- tm.Start(context.Background(), c.ID) }()
@@ -123,6 +131,9 @@ func TestRestoreInfersStartFromRuntime(t *testing.T) {
 	// Killed before any start: its exec fifo is still there.
 	putRecord(t, tm, "killed", notStarted)
 	tm.rt.containers["killed"] = "stopped"
+	// Created and still waiting for its start.
+	putRecord(t, tm, "created", notStarted)
+	tm.rt.containers["created"] = "created"
 	if err := os.MkdirAll(tm.opts.ExitsDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +145,12 @@ func TestRestoreInfersStartFromRuntime(t *testing.T) {
 	if err := tm.Restore(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for id, want := range map[string]bool{"runs": true, "ran": true, "killed": false} {
+	// One question to the runtime per record: reconcile reuses the
+	// state inferStart read.
+	if n := tm.rt.states.Load(); n != 4 {
+		t.Errorf("the runtime's state was asked %d times for 4 records", n)
+	}
+	for id, want := range map[string]bool{"runs": true, "ran": true, "killed": false, "created": false} {
 		c, ok := tm.index.Get(id)
 		if !ok {
 			t.Fatalf("%s not restored", id)
@@ -146,7 +162,7 @@ func TestRestoreInfersStartFromRuntime(t *testing.T) {
 		if rec, err := readRecord(t, tm, id); err != nil || rec.Started != want {
 			t.Errorf("%s on disk: %+v, %v", id, rec, err)
 		}
-		if id != "runs" && (!st.Exited || st.ExitCode != 3) {
+		if (id == "ran" || id == "killed") && (!st.Exited || st.ExitCode != 3) {
 			t.Errorf("%s: exit lost: %+v", id, st)
 		}
 	}
@@ -156,11 +172,7 @@ func TestRestoreInfersStartFromRuntime(t *testing.T) {
 // first, so the restart keeps the start time.
 func TestShutdownWritesTheStartRecord(t *testing.T) {
 	tm := newTestManager(t)
-	c, err := tm.Create(context.Background(), "pod1", createCfg(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm.Publish(c.ID)
+	c := createdContainer(t, tm)
 	if err := tm.Start(context.Background(), c.ID); err != nil {
 		t.Fatal(err)
 	}
