@@ -48,7 +48,13 @@ func TestCRIOKeysEndpoints(t *testing.T) {
 		run  func(t *testing.T)
 	}{
 		{"profile port", func(t *testing.T) {
+			// A connect refused once in CI right after the start, with the
+			// daemon's log saying it listened: a moment's retry.
 			body, err := get(fmt.Sprintf("http://localhost:%d/debug/pprof/", pport), 0)
+			for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+				body, err = get(fmt.Sprintf("http://localhost:%d/debug/pprof/", pport), 0)
+			}
 			if err != nil || !strings.Contains(body, "goroutine") {
 				t.Errorf("pprof on the profile port: %v %.200q", err, body)
 			}
