@@ -55,6 +55,7 @@ type Server struct {
 	obsState *observability.Observability // stats, events, metrics
 
 	reloadMu sync.Mutex
+	info     atomic.Pointer[configInfo] // verbose Status's config, per config
 
 	retryOnce sync.Once
 	retry     *pending.Creations // creations kept for the kubelet's repeats

@@ -6,6 +6,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/oci"
+	"github.com/crio-runtime/crio/pkg/config"
 )
 
 // Status reports whether the runtime and the network are ready, the runtime
@@ -13,8 +14,10 @@ import (
 func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
 	cfg := s.Config()
 	runtimeCond := &runtimeapi.RuntimeCondition{Type: runtimeapi.RuntimeReady, Status: true}
-	def := cfg.Crio.Runtime.Runtimes[cfg.Crio.Runtime.DefaultRuntime]
-	if _, err := oci.RuntimePath(cfg.Crio.Runtime.DefaultRuntime, def); err != nil {
+	defName := cfg.Crio.Runtime.DefaultRuntime
+	def := cfg.Crio.Runtime.Runtimes[defName]
+	defPath, err := oci.RuntimePath(defName, def)
+	if err != nil {
 		runtimeCond.Status, runtimeCond.Reason, runtimeCond.Message = false, "RuntimeNotFound", err.Error()
 	} else if _, err := oci.MonitorPath(def); err != nil {
 		runtimeCond.Status, runtimeCond.Reason, runtimeCond.Message = false, "MonitorNotFound", err.Error()
@@ -29,27 +32,55 @@ func (s *Server) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*ru
 		Status:   &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, netCond}},
 		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 	}
-	// "" is the default handler (api.proto), then every named one.
+	// "" is the default handler (api.proto), then every named one; each
+	// runtime is looked up once per call ("" and the default's name share).
 	for _, name := range append([]string{""}, cfg.HandlerNames()...) {
 		h := name
 		if h == "" {
-			h = cfg.Crio.Runtime.DefaultRuntime
+			h = defName
 		}
-		path, _ := oci.RuntimePath(h, cfg.Crio.Runtime.Runtimes[h])
+		path := defPath
+		if h != defName {
+			path, _ = oci.RuntimePath(h, cfg.Crio.Runtime.Runtimes[h])
+		}
+		var userns bool
+		if path != "" && cfg.Crio.Runtime.Runtimes[h] != nil {
+			userns = oci.Features(path).UserNamespaces
+		}
 		resp.RuntimeHandlers = append(resp.RuntimeHandlers, &runtimeapi.RuntimeHandler{
 			Name: name,
 			Features: &runtimeapi.RuntimeHandlerFeatures{
 				RecursiveReadOnlyMounts: oci.RecursiveReadOnly(path),
-				UserNamespaces:          s.handlerFeatures(h).UserNamespaces,
+				UserNamespaces:          userns,
 			},
 		})
 	}
 	if req.GetVerbose() {
-		data, err := cfg.StatusInfo()
+		data, err := s.configInfo(cfg)
 		if err != nil {
 			return nil, err
 		}
 		resp.Info = map[string]string{"config": data}
 	}
 	return resp, nil
+}
+
+// configInfo is cfg as verbose Status reports it. A config is never changed
+// once stored (a reload stores a new one), so its encoding, ~2 ms, is made
+// once per config.
+type configInfo struct {
+	cfg  *config.Config
+	data string
+}
+
+func (s *Server) configInfo(cfg *config.Config) (string, error) {
+	if c := s.info.Load(); c != nil && c.cfg == cfg {
+		return c.data, nil
+	}
+	data, err := cfg.StatusInfo()
+	if err != nil {
+		return "", err
+	}
+	s.info.Store(&configInfo{cfg, data})
+	return data, nil
 }

@@ -233,6 +233,7 @@ func (m *Manager) stopInfra(ctx context.Context, sb *Sandbox) (stopped bool, _ e
 	sb.stateMu.Lock()
 	sb.InfraPID, sb.InfraPending = 0, false
 	sb.stateMu.Unlock()
+	sb.dropInfraHandle()
 	return true, nil
 }
 
@@ -310,6 +311,7 @@ func (m *Manager) remove(ctx context.Context, sb *Sandbox) error {
 		return err
 	}
 	sb.removed = true
+	sb.dropInfraHandle()
 	m.index.Remove(sb.ID)
 	m.forgetNetCheck(sb.ID)
 	m.release(reservationKey(sb.Metadata()), sb.ID)

@@ -55,6 +55,10 @@ type Sandbox struct {
 	stateMu sync.RWMutex
 	// hidden: created but not yet handed to a client (see Publish).
 	hidden atomic.Bool
+	// infra holds the infra process by a pidfd for InfraRunning (opened on
+	// first use, closed when the infra is stopped or the pod removed).
+	infraMu sync.Mutex
+	infra   *proc.Handle
 }
 
 // PIDNamespace is the shared PID namespace containers join, if any: the
@@ -83,7 +87,30 @@ func (s *Sandbox) InfraRunning() bool {
 	s.stateMu.RLock()
 	pid, start := s.InfraPID, s.InfraStart
 	s.stateMu.RUnlock()
-	return pid == 0 || proc.Same(pid, start)
+	if pid == 0 {
+		return true
+	}
+	s.infraMu.Lock()
+	h := s.infra
+	if h == nil || !h.Names(pid, start) {
+		if h != nil {
+			h.Close()
+		}
+		h = proc.Open(pid, start)
+		s.infra = h
+	}
+	s.infraMu.Unlock()
+	return h.Alive()
+}
+
+// dropInfraHandle closes the infra's pidfd once the infra is stopped.
+func (s *Sandbox) dropInfraHandle() {
+	s.infraMu.Lock()
+	defer s.infraMu.Unlock()
+	if s.infra != nil {
+		s.infra.Close()
+		s.infra = nil
+	}
 }
 
 // Namespace is the path where the pod pins namespace kind ("" when the

@@ -109,3 +109,43 @@ func TestLockDir(t *testing.T) {
 	}
 	_ = l2.Release()
 }
+
+// WriteFileAtomic leaves the exact mode asked for (the umask does not
+// apply), replaces an existing file and leaves no temp file.
+func TestWriteFileAtomicModeAndReplace(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "sub", "rec.json")
+	for i, perm := range []os.FileMode{0o644, 0o600} {
+		data := []byte(strings.Repeat("x", 100000*(i+1)))
+		if err := WriteFileAtomic(p, data, perm); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(p)
+		if err != nil || st.Mode().Perm() != perm || st.Size() != int64(len(data)) {
+			t.Fatalf("after write %d: %v %v", i, st, err)
+		}
+	}
+	ents, _ := os.ReadDir(filepath.Dir(p))
+	if len(ents) != 1 {
+		t.Errorf("left in the dir: %v", ents)
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "new-dir", "x"), nil, 0o600); err != nil {
+		t.Fatal(err) // MkdirAll makes it
+	}
+	if err := os.WriteFile(filepath.Join(dir, "file"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "file", "x"), nil, 0o600); err == nil {
+		t.Error("write under a regular file succeeded")
+	}
+}
+
+func BenchmarkWriteFileAtomic(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "rec.json")
+	data := []byte(strings.Repeat("x", 2000))
+	for b.Loop() {
+		if err := WriteFileAtomic(p, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -8,9 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Store is a directory of records grouped by kind ("pods", "containers").
@@ -97,25 +101,27 @@ func (s *Store) List(kind string, decode func(id string, data []byte) error) err
 	return nil
 }
 
-// WriteFileAtomic replaces path with data: temp file, fsync, rename, fsync dir.
+// WriteFileAtomic replaces path with data: temp file, fsync, rename, fsync
+// dir. It uses the raw syscalls: os.OpenFile would try each file (and the
+// directory) for the poller, four extra fcntl calls per open on a path
+// every container change takes.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path))
+	tmp, fd, err := createTemp(dir, ".tmp-"+filepath.Base(path))
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
+	err = writeAll(fd, data)
 	if err == nil {
-		err = f.Chmod(perm)
+		err = unix.Fchmod(fd, uint32(perm.Perm()))
 	}
 	if err == nil {
-		err = f.Sync()
+		err = unix.Fsync(fd)
 	}
-	if cerr := f.Close(); err == nil {
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err == nil {
@@ -128,11 +134,47 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return syncDir(dir)
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+// createTemp creates a new file named prefix plus a random number in dir,
+// as os.CreateTemp does (mode 0600 before the caller's chmod).
+func createTemp(dir, prefix string) (string, int, error) {
+	for range 100 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		fd, err := unix.Open(name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+		if err == nil {
+			return name, fd, nil
+		}
+		if !errors.Is(err, unix.EEXIST) {
+			return "", -1, &os.PathError{Op: "open", Path: name, Err: err}
+		}
 	}
-	defer d.Close()
-	return d.Sync()
+	return "", -1, fmt.Errorf("no unused temporary name in %s", dir)
+}
+
+func writeAll(fd int, data []byte) error {
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	err = unix.Fsync(fd)
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return &os.PathError{Op: "fsync", Path: dir, Err: err}
+	}
+	return nil
 }

@@ -132,6 +132,12 @@ func TestGracefulShutdown(t *testing.T) {
 
 func TestSighupReload(t *testing.T) {
 	d := framework.StartDaemon(t, framework.Options{})
+	// Asked once before: the verbose config is kept per config, and a
+	// reload must not answer the old one.
+	st, err := d.Runtime.Status(framework.Ctx(t), &runtimeapi.StatusRequest{Verbose: true})
+	if err != nil || strings.Contains(st.Info["config"], `"pinned_images":["registry.k8s.io/pause*"]`) {
+		t.Fatalf("config before the reload: %v %v", err, st.GetInfo())
+	}
 	drop := `[crio.runtime]
 log_level = "warn"
 [crio.image]
@@ -150,7 +156,7 @@ log_dir = "/somewhere/else"
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}
 	}
-	st, err := d.Runtime.Status(framework.Ctx(t), &runtimeapi.StatusRequest{Verbose: true})
+	st, err = d.Runtime.Status(framework.Ctx(t), &runtimeapi.StatusRequest{Verbose: true})
 	if err != nil {
 		t.Fatal(err)
 	}

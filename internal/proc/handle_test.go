@@ -1,0 +1,58 @@
+package proc
+
+import (
+	"os/exec"
+	"syscall"
+	"testing"
+)
+
+func TestHandleAlive(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	pid := cmd.Process.Pid
+	start, err := StartTime(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Open(pid, start+1).Alive() {
+		t.Error("a handle with another start time is alive")
+	}
+	h := Open(pid, start)
+	if !h.Names(pid, start) || h.Names(pid, start+1) {
+		t.Error("Names")
+	}
+	if h.fd < 0 {
+		t.Fatal("no pidfd")
+	}
+	if !h.Alive() {
+		t.Fatal("running process not alive")
+	}
+	closed := Open(pid, start)
+	closed.Close()
+	if !closed.Alive() { // falls back to /proc
+		t.Error("closed handle of a running process not alive")
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Not yet reaped: a zombie, which counts as gone.
+	for i := 0; h.Alive(); i++ {
+		if i > 1000 {
+			t.Fatal("killed process still alive")
+		}
+		syscall.Nanosleep(&syscall.Timespec{Nsec: 1e6}, nil)
+	}
+	if h.fd != -1 {
+		t.Error("pidfd kept after the exit was seen")
+	}
+	if closed.Alive() {
+		t.Error("zombie alive through /proc")
+	}
+	_ = cmd.Wait()
+	if h.Alive() || Open(pid, start).Alive() {
+		t.Error("reaped process alive")
+	}
+}
