@@ -68,6 +68,20 @@ func rpcCalls(r runtimeapi.RuntimeServiceClient, i runtimeapi.ImageServiceClient
 			_, err := r.Version(ctx, &runtimeapi.VersionRequest{})
 			return err
 		}},
+		// What the kubelet polls besides: runtime status (every few
+		// seconds), crictl info's verbose form, and the image filesystems.
+		{"Status", func(ctx context.Context) error {
+			_, err := r.Status(ctx, &runtimeapi.StatusRequest{})
+			return err
+		}},
+		{"StatusV", func(ctx context.Context) error {
+			_, err := r.Status(ctx, &runtimeapi.StatusRequest{Verbose: true})
+			return err
+		}},
+		{"ImageFsInfo", func(ctx context.Context) error {
+			_, err := i.ImageFsInfo(ctx, &runtimeapi.ImageFsInfoRequest{})
+			return err
+		}},
 	}
 }
 
@@ -104,7 +118,15 @@ func TestBenchRPCFloor(t *testing.T) {
 	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
 		t.Fatal(err)
 	}
-	pod, cfg := runPod(t, d)
+	// critest's pod, as otherFloor's: its containers share one PID
+	// namespace, so its state depends on an infra process.
+	cfg := critestPod(0)
+	cfg.LogDirectory = filepath.Join(d.Dir, "podlogs")
+	r, err := d.Runtime.RunPodSandbox(framework.Ctx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := r.PodSandboxId
 	ctr := createStart(framework.Ctx(t), t, d, pod, cfg, img, 0)
 	rpcFloor(t, rpcCalls(d.Runtime, d.Image, img, pod, ctr), filepath.Join(filepath.Dir(d.Socket), "crio-profile.sock"), d.Pid())
 	if pairReg != "" {
