@@ -4,30 +4,62 @@ import (
 	"context"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/container"
 )
 
-// ListContainers lists containers matching the filter.
+// ListContainers lists containers matching the filter. Each entry but its
+// state is encoded once per container (see list_encoding.go).
 func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
-	return &runtimeapi.ListContainersResponse{Containers: s.listContainers(req.GetFilter())}, nil
+	f := req.GetFilter()
+	all := f == nil || f.Id == "" && f.PodSandboxId == "" && f.State == nil && len(f.LabelSelector) == 0
+	var buf []byte
+	var live []*container.Container
+	cs := s.containers.Snapshot()
+	for _, c := range cs {
+		if all {
+			live = append(live, c)
+		} else if !containerMatches(c, f) {
+			continue
+		}
+		entry := s.ctrEntries.get(c, func() proto.Message { return containerItem(c, 0) })
+		if entry == nil {
+			return &runtimeapi.ListContainersResponse{Containers: s.listContainers(f)}, nil
+		}
+		if buf == nil && all {
+			buf = make([]byte, 0, (len(entry)+listEntryOverhead)*len(cs))
+		}
+		buf = appendEntry(buf, containersField, entry, containerState, int32(c.State()))
+	}
+	if all {
+		s.ctrEntries.keepOnly(live)
+	}
+	resp := &runtimeapi.ListContainersResponse{}
+	resp.ProtoReflect().SetUnknown(buf)
+	return resp, nil
 }
 
+// listContainers is the filter's containers as messages.
 func (s *Server) listContainers(f *runtimeapi.ContainerFilter) []*runtimeapi.Container {
 	var out []*runtimeapi.Container
 	for _, c := range s.containers.Snapshot() {
-		if !containerMatches(c, f) {
-			continue
+		if containerMatches(c, f) {
+			out = append(out, containerItem(c, c.State()))
 		}
-		cfg := c.Config
-		out = append(out, &runtimeapi.Container{
-			Id: c.ID, PodSandboxId: c.PodID, Metadata: c.Metadata(), State: c.State(), CreatedAt: c.CreatedAt,
-			Image:    &runtimeapi.ImageSpec{Image: listImage(c), UserSpecifiedImage: cfg.GetImage().GetUserSpecifiedImage()},
-			ImageRef: c.ImageRef, ImageId: c.ImageID, Labels: cfg.Labels, Annotations: cfg.Annotations,
-		})
 	}
 	return out
+}
+
+// containerItem is c's list entry.
+func containerItem(c *container.Container, state runtimeapi.ContainerState) *runtimeapi.Container {
+	cfg := c.Config
+	return &runtimeapi.Container{
+		Id: c.ID, PodSandboxId: c.PodID, Metadata: c.Metadata(), State: state, CreatedAt: c.CreatedAt,
+		Image:    &runtimeapi.ImageSpec{Image: listImage(c), UserSpecifiedImage: cfg.GetImage().GetUserSpecifiedImage()},
+		ImageRef: c.ImageRef, ImageId: c.ImageID, Labels: cfg.Labels, Annotations: cfg.Annotations,
+	}
 }
 
 func containerMatches(c *container.Container, f *runtimeapi.ContainerFilter) bool {

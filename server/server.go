@@ -57,6 +57,10 @@ type Server struct {
 	reloadMu sync.Mutex
 	info     atomic.Pointer[configInfo] // verbose Status's config, per config
 
+	// The list answers' entries, encoded once per object.
+	ctrEntries listEntries[*container.Container]
+	podEntries listEntries[*sandbox.Sandbox]
+
 	retryOnce sync.Once
 	retry     *pending.Creations // creations kept for the kubelet's repeats
 }

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// A list answer made of kept entries plus states decodes to the items a
+// plain answer holds, whatever the state (0 included, which proto3 omits).
+func TestListEntriesDecodeAsItems(t *testing.T) {
+	item := func(id string) *runtimeapi.Container {
+		return &runtimeapi.Container{
+			Id: id, PodSandboxId: "pod-" + id, Metadata: &runtimeapi.ContainerMetadata{Name: "c", Attempt: 2},
+			Image: &runtimeapi.ImageSpec{Image: "img", UserSpecifiedImage: "registry/img:1"}, ImageRef: "sha256:abc", ImageId: "abc",
+			CreatedAt: 42, Labels: map[string]string{"a": "1", "io.kubernetes.pod.name": "p"},
+			Annotations: map[string]string{"io.kubernetes.container.hash": "x", "empty": ""},
+		}
+	}
+	var entries listEntries[string]
+	want := &runtimeapi.ListContainersResponse{}
+	var buf []byte
+	states := []runtimeapi.ContainerState{runtimeapi.ContainerState_CONTAINER_CREATED, runtimeapi.ContainerState_CONTAINER_RUNNING,
+		runtimeapi.ContainerState_CONTAINER_EXITED, runtimeapi.ContainerState_CONTAINER_UNKNOWN}
+	for i, st := range states {
+		id := string(rune('a' + i))
+		entry := entries.get(id, func() proto.Message { return item(id) })
+		if again := entries.get(id, func() proto.Message { t.Fatal("encoded twice"); return nil }); string(again) != string(entry) {
+			t.Fatal("kept entry changed")
+		}
+		buf = appendEntry(buf, containersField, entry, containerState, int32(st))
+		it := item(id)
+		it.State = st
+		want.Containers = append(want.Containers, it)
+	}
+	resp := &runtimeapi.ListContainersResponse{}
+	resp.ProtoReflect().SetUnknown(buf)
+	wire, err := proto.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &runtimeapi.ListContainersResponse{}
+	if err := proto.Unmarshal(wire, got); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got, want) {
+		t.Errorf("decoded %v\nwant %v", got, want)
+	}
+	entries.keepOnly([]string{"b", "d"})
+	if len(entries.m) != 2 || entries.m["a"] != nil || entries.m["b"] == nil {
+		t.Errorf("kept after keepOnly: %v", entries.m)
+	}
+}
+
+// An entry that cannot be encoded (a string that is not UTF-8) is not
+// kept: the caller answers the plain way.
+func TestListEntryUnencodable(t *testing.T) {
+	var entries listEntries[int]
+	bad := &runtimeapi.PodSandbox{Id: "x", Labels: map[string]string{"k": "\xff"}}
+	if b := entries.get(1, func() proto.Message { return bad }); b != nil {
+		t.Errorf("entry %q", b)
+	}
+	if len(entries.m) != 0 {
+		t.Error("unencodable entry kept")
+	}
+}
