@@ -16,12 +16,9 @@ func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContain
 	f := req.GetFilter()
 	all := f == nil || f.Id == "" && f.PodSandboxId == "" && f.State == nil && len(f.LabelSelector) == 0
 	var buf []byte
-	var live []*container.Container
 	cs := s.containers.Snapshot()
 	for _, c := range cs {
-		if all {
-			live = append(live, c)
-		} else if !containerMatches(c, f) {
+		if !all && !containerMatches(c, f) {
 			continue
 		}
 		entry := s.ctrEntries.get(c, func() proto.Message { return containerItem(c, 0) })
@@ -34,7 +31,7 @@ func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContain
 		buf = appendEntry(buf, containersField, entry, containerState, int32(c.State()))
 	}
 	if all {
-		s.ctrEntries.keepOnly(live)
+		s.ctrEntries.keepOnly(cs) // all were listed: the others are gone
 	}
 	resp := &runtimeapi.ListContainersResponse{}
 	resp.ProtoReflect().SetUnknown(buf)

@@ -16,21 +16,22 @@ func (s *Server) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSand
 	f := req.GetFilter()
 	all := f == nil || f.Id == "" && f.State == nil && len(f.LabelSelector) == 0
 	var buf []byte
-	var live []*sandbox.Sandbox
-	for _, sb := range s.pods.List() {
-		if all {
-			live = append(live, sb)
-		} else if !podMatches(sb, f) {
+	pods := s.pods.List()
+	for _, sb := range pods {
+		if !all && !podMatches(sb, f) {
 			continue
 		}
 		entry := s.podEntries.get(sb, func() proto.Message { return podItem(sb, 0) })
 		if entry == nil {
 			return &runtimeapi.ListPodSandboxResponse{Items: s.listPods(f)}, nil
 		}
+		if buf == nil && all {
+			buf = make([]byte, 0, (len(entry)+listEntryOverhead)*len(pods))
+		}
 		buf = appendEntry(buf, podItemsField, entry, podState, int32(sb.State()))
 	}
 	if all {
-		s.podEntries.keepOnly(live)
+		s.podEntries.keepOnly(pods) // all were listed: the others are gone
 	}
 	resp := &runtimeapi.ListPodSandboxResponse{}
 	resp.ProtoReflect().SetUnknown(buf)

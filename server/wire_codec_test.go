@@ -40,3 +40,35 @@ func TestWireCodecLargeMessage(t *testing.T) {
 		t.Error("marshalled a string")
 	}
 }
+
+// A message of unknown fields only (a list answer of kept entries) goes out
+// as those bytes, not a copy; one with known fields too is marshalled.
+func TestWireCodecSendsKeptEncoding(t *testing.T) {
+	entry, err := proto.Marshal(&runtimeapi.PodSandbox{Id: "p", Labels: map[string]string{"a": "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := appendEntry(nil, podItemsField, entry, podState, int32(runtimeapi.PodSandboxState_SANDBOX_READY))
+	resp := &runtimeapi.ListPodSandboxResponse{}
+	resp.ProtoReflect().SetUnknown(buf)
+	data, err := wireCodec{}.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := data[0].ReadOnlyData(); len(got) != len(buf) || &got[0] != &buf[0] {
+		t.Error("the kept encoding was copied")
+	}
+	mixed := &runtimeapi.ListPodSandboxResponse{Items: []*runtimeapi.PodSandbox{{Id: "q"}}}
+	mixed.ProtoReflect().SetUnknown(buf)
+	data, err = wireCodec{}.Marshal(mixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &runtimeapi.ListPodSandboxResponse{}
+	if err := (wireCodec{}).Unmarshal(data, got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Items) != 2 || got.Items[0].Id != "q" || got.Items[1].Id != "p" || got.Items[1].State != runtimeapi.PodSandboxState_SANDBOX_READY {
+		t.Errorf("decoded %v", got)
+	}
+}

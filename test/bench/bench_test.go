@@ -33,6 +33,18 @@ func setup(t *testing.T) (*framework.Daemon, string) {
 
 func setupArgs(t *testing.T, args ...string) (*framework.Daemon, *registry.Registry, string) {
 	t.Helper()
+	return setupDaemon(t, "", args...)
+}
+
+// setupInfo is setup at the default log level (the others' debug level
+// logs the stages they read).
+func setupInfo(t *testing.T) (*framework.Daemon, string) {
+	d, _, img := setupDaemon(t, "[crio.runtime]\nlog_level = \"info\"\n")
+	return d, img
+}
+
+func setupDaemon(t *testing.T, dropIn string, args ...string) (*framework.Daemon, *registry.Registry, string) {
+	t.Helper()
 	if os.Getenv("CRIO_BENCH") == "" {
 		t.Skip("set CRIO_BENCH=1 (make bench)")
 	}
@@ -41,7 +53,7 @@ func setupArgs(t *testing.T, args ...string) (*framework.Daemon, *registry.Regis
 	reg.Push(t, "busybox:bench", registry.Image{})
 	// overlay, as on a node: vfs copies the whole image per container.
 	// Run dirs on a tmpfs, as /run is on a node; the bare runs get one too.
-	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, RunTmpfs: true, Args: args, DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
+	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, RunTmpfs: true, Args: args, DropIn: "[crio]\nstorage_driver = \"overlay\"\n" + dropIn})
 	img := reg.Addr + "/busybox:bench"
 	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
 		t.Fatal(err)

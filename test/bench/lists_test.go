@@ -34,16 +34,15 @@ func TestBenchKubeletLists(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.Close()
+		t.Cleanup(func() { conn.Close() }) // after the pods' removal
 		r, img = runtimeapi.NewRuntimeServiceClient(conn), "docker.io/library/busybox:1"
 		pid, _ = strconv.Atoi(os.Getenv("CRIO_BENCH_PID"))
 		if _, err := runtimeapi.NewImageServiceClient(conn).PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: img}}); err != nil {
 			t.Fatal(err)
 		}
 	} else {
-		var d *framework.Daemon
-		d, img = setup(t)
-		r, pid = d.Runtime, d.Pid()
+		d, im := setupInfo(t)
+		r, pid, img = d.Runtime, d.Pid(), im
 	}
 	pods := 110
 	if v, err := strconv.Atoi(os.Getenv("CRIO_BENCH_PODS")); err == nil && v > 0 {
