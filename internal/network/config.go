@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/containernetworking/cni/libcni"
@@ -88,7 +89,9 @@ var ErrNotReady = errors.New("network plugin not ready")
 func pluginsFound(list *libcni.NetworkConfigList, pluginDirs []string) error {
 	types := []string{"loopback"}
 	for _, p := range list.Plugins {
-		types = append(types, p.Network.Type)
+		if !slices.Contains(types, p.Network.Type) { // one stat per plugin: Status asks each time
+			types = append(types, p.Network.Type)
+		}
 	}
 	for _, t := range types {
 		if _, err := invoke.FindInPath(t, pluginDirs); err != nil {
