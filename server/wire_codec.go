@@ -10,13 +10,18 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// wireCodec replaces grpc-go's proto codec in this process. grpc-go marshals
-// a message over 32 KiB into a pooled 1 MiB buffer that it clears whole on
-// every use: for the kubelet's list of 110 containers (~60 KiB) each second
-// that clear was 13 % of the daemon's CPU in the call. Here a large message
-// gets a buffer of its own size, and a list answer already encoded is sent
-// as it is; everything else is as grpc-go does it.
+// wireCodec replaces grpc-go's proto codec in this process and does what
+// it does, but for two kinds of message. grpc-go marshals a message over
+// 32 KiB into a pooled 1 MiB buffer that it clears whole on every use: for
+// the kubelet's list of 110 containers (~60 KiB) each second that clear
+// was 13 % of the daemon's CPU in the call. Such a message gets a buffer of
+// its own size here, and a list answer already encoded (see
+// list_encoding.go) is sent as it is.
 type wireCodec struct{}
+
+// pooledMax is the largest message grpc-go's pool holds in a buffer of at
+// most twice its size (its tiers: 256 B, 4, 16 and 32 KiB, then 1 MiB).
+const pooledMax = 32 << 10
 
 func init() { encoding.RegisterCodecV2(wireCodec{}) }
 
@@ -32,16 +37,37 @@ func (wireCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if b := unknownOnly(m.ProtoReflect()); b != nil {
 		return mem.BufferSlice{mem.SliceBuffer(b)}, nil
 	}
-	b, err := proto.Marshal(m)
-	if err != nil {
+	size := proto.Size(m)
+	opts := proto.MarshalOptions{UseCachedSize: true} // the size just computed
+	if mem.IsBelowBufferPoolingThreshold(size) || size > pooledMax {
+		b, err := opts.MarshalAppend(make([]byte, 0, size), m)
+		if err != nil {
+			return nil, err
+		}
+		return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+	}
+	pool := mem.DefaultBufferPool()
+	buf := pool.Get(size)
+	if _, err := opts.MarshalAppend((*buf)[:0], m); err != nil {
+		pool.Put(buf)
 		return nil, err
 	}
-	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+}
+
+func (wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	m := messageOf(v)
+	if m == nil {
+		return fmt.Errorf("proto: cannot unmarshal into %T, not a proto message", v)
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	return proto.Unmarshal(buf.ReadOnlyData(), m)
 }
 
 // unknownOnly is the encoding of a message that holds only unknown fields
-// (a list answer made of kept entries, see list_encoding.go): those bytes
-// themselves, which a marshal would copy. Nil otherwise.
+// (a list answer made of kept entries): those bytes themselves, which a
+// marshal would copy. Nil otherwise.
 func unknownOnly(m protoreflect.Message) []byte {
 	b := m.GetUnknown()
 	if len(b) == 0 {
@@ -56,16 +82,6 @@ func unknownOnly(m protoreflect.Message) []byte {
 		return nil
 	}
 	return b
-}
-
-func (wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	m := messageOf(v)
-	if m == nil {
-		return fmt.Errorf("proto: cannot unmarshal into %T, not a proto message", v)
-	}
-	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
-	defer buf.Free()
-	return proto.Unmarshal(buf.ReadOnlyData(), m)
 }
 
 func messageOf(v any) proto.Message {

@@ -9,32 +9,39 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// The process's proto codec is wireCodec: a large answer round-trips in a
-// buffer of its own size (grpc-go's took, and cleared, a 1 MiB one).
-func TestWireCodecLargeMessage(t *testing.T) {
+// The process's proto codec is wireCodec: messages small, pooled and large
+// round-trip, a large one in a buffer of its own size (grpc-go's took, and
+// cleared, a 1 MiB one).
+func TestWireCodecSizes(t *testing.T) {
 	c := encoding.GetCodecV2("proto")
 	if _, ok := c.(wireCodec); !ok {
 		t.Fatalf("registered proto codec is %T", c)
 	}
-	resp := &runtimeapi.ListContainersResponse{}
-	for i := range 400 {
-		resp.Containers = append(resp.Containers, &runtimeapi.Container{Id: fmt.Sprintf("%064d", i),
-			Labels: map[string]string{"io.kubernetes.pod.name": fmt.Sprint("pod-", i)}})
-	}
-	data, err := c.Marshal(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	size := proto.Size(resp)
-	if size <= 32<<10 || data.Len() != size || len(data) != 1 || cap(data[0].ReadOnlyData()) > size {
-		t.Fatalf("size %d: %d buffers, %d bytes", size, len(data), data.Len())
-	}
-	got := &runtimeapi.ListContainersResponse{}
-	if err := c.Unmarshal(data, got); err != nil {
-		t.Fatal(err)
-	}
-	if !proto.Equal(got, resp) {
-		t.Error("round trip changed the message")
+	for _, n := range []int{1, 40, 400} {
+		resp := &runtimeapi.ListContainersResponse{}
+		for i := range n {
+			resp.Containers = append(resp.Containers, &runtimeapi.Container{Id: fmt.Sprintf("%064d", i),
+				Labels: map[string]string{"io.kubernetes.pod.name": fmt.Sprint("pod-", i)}})
+		}
+		data, err := c.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := proto.Size(resp)
+		if data.Len() != size || len(data) != 1 {
+			t.Fatalf("%d items, size %d: %d buffers, %d bytes", n, size, len(data), data.Len())
+		}
+		if size > pooledMax && cap(data[0].ReadOnlyData()) > size {
+			t.Errorf("size %d sent in a buffer of %d", size, cap(data[0].ReadOnlyData()))
+		}
+		got := &runtimeapi.ListContainersResponse{}
+		if err := c.Unmarshal(data, got); err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(got, resp) {
+			t.Errorf("%d items: round trip changed the message", n)
+		}
+		data.Free()
 	}
 	if _, err := c.Marshal("not a message"); err == nil {
 		t.Error("marshalled a string")
