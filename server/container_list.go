@@ -15,23 +15,14 @@ import (
 func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
 	f := req.GetFilter()
 	all := f == nil || f.Id == "" && f.PodSandboxId == "" && f.State == nil && len(f.LabelSelector) == 0
-	var buf []byte
-	cs := s.containers.Snapshot()
-	for _, c := range cs {
-		if !all && !containerMatches(c, f) {
-			continue
-		}
-		entry := s.ctrEntries.get(c, func() proto.Message { return containerItem(c, 0) })
-		if entry == nil {
-			return &runtimeapi.ListContainersResponse{Containers: s.listContainers(f)}, nil
-		}
-		if buf == nil && all {
-			buf = make([]byte, 0, (len(entry)+listEntryOverhead)*len(cs))
-		}
-		buf = appendEntry(buf, containersField, entry, containerState, int32(c.State()))
-	}
-	if all {
-		s.ctrEntries.keepOnly(cs) // all were listed: the others are gone
+	buf, ok := s.ctrEntries.encode(s.containers.Snapshot(), all, listing[*container.Container]{
+		field: containersField, stateField: containerState,
+		matches: func(c *container.Container) bool { return containerMatches(c, f) },
+		item:    func(c *container.Container) proto.Message { return containerItem(c, 0) },
+		state:   func(c *container.Container) int32 { return int32(c.State()) },
+	})
+	if !ok {
+		return &runtimeapi.ListContainersResponse{Containers: s.listContainers(f)}, nil
 	}
 	resp := &runtimeapi.ListContainersResponse{}
 	resp.ProtoReflect().SetUnknown(buf)

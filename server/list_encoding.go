@@ -63,6 +63,39 @@ func (e *listEntries[K]) keepOnly(live []K) {
 	e.m = next
 }
 
+// listing says how a list answer is made of objects of type K.
+type listing[K any] struct {
+	field, stateField protowire.Number      // the answer's repeated field, the entry's state
+	matches           func(K) bool          // the request's filter
+	item              func(K) proto.Message // the entry, its state left 0
+	state             func(K) int32
+}
+
+// encode is a list answer's repeated field: the kept entry of each object
+// that matches, with its current state. all says objs are every object and
+// the filter takes them all: entries kept for others are dropped. False if
+// an entry cannot be encoded.
+func (e *listEntries[K]) encode(objs []K, all bool, l listing[K]) ([]byte, bool) {
+	var buf []byte
+	for _, o := range objs {
+		if !all && !l.matches(o) {
+			continue
+		}
+		entry := e.get(o, func() proto.Message { return l.item(o) })
+		if entry == nil {
+			return nil, false
+		}
+		if buf == nil && all {
+			buf = make([]byte, 0, (len(entry)+listEntryOverhead)*len(objs))
+		}
+		buf = appendEntry(buf, l.field, entry, l.stateField, l.state(o))
+	}
+	if all {
+		e.keepOnly(objs)
+	}
+	return buf, true
+}
+
 // fieldNumber is the number of a message's field, by name.
 func fieldNumber(m proto.Message, name protoreflect.Name) protowire.Number {
 	return m.ProtoReflect().Descriptor().Fields().ByName(name).Number()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -63,5 +64,45 @@ func TestListEntryUnencodable(t *testing.T) {
 	}
 	if len(entries.m) != 0 {
 		t.Error("unencodable entry kept")
+	}
+}
+
+// encode leaves out what the filter refuses, and only a list of all drops
+// the entries of objects no longer there.
+func TestListEntriesEncode(t *testing.T) {
+	var entries listEntries[string]
+	l := listing[string]{field: podItemsField, stateField: podState,
+		matches: func(id string) bool { return id != "b" },
+		item:    func(id string) proto.Message { return &runtimeapi.PodSandbox{Id: id} },
+		state:   func(id string) int32 { return int32(len(id) % 2) },
+	}
+	decode := func(buf []byte) []string {
+		resp := &runtimeapi.ListPodSandboxResponse{}
+		resp.ProtoReflect().SetUnknown(buf)
+		wire, _ := proto.Marshal(resp)
+		got := &runtimeapi.ListPodSandboxResponse{}
+		if err := proto.Unmarshal(wire, got); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, it := range got.Items {
+			ids = append(ids, it.Id+":"+it.State.String())
+		}
+		return ids
+	}
+	buf, ok := entries.encode([]string{"a", "b", "cc"}, false, l)
+	if got := decode(buf); !ok || fmt.Sprint(got) != "[a:SANDBOX_NOTREADY cc:SANDBOX_READY]" {
+		t.Errorf("filtered: %v %v", got, ok)
+	}
+	buf, _ = entries.encode([]string{"b", "cc"}, true, l)
+	if got := decode(buf); fmt.Sprint(got) != "[b:SANDBOX_NOTREADY cc:SANDBOX_READY]" {
+		t.Errorf("all: %v", got)
+	}
+	if _, kept := entries.m["a"]; kept || len(entries.m) != 2 {
+		t.Errorf("kept after a list of all: %v", entries.m)
+	}
+	l.item = func(id string) proto.Message { return &runtimeapi.PodSandbox{Id: "\xff"} }
+	if _, ok := entries.encode([]string{"new"}, false, l); ok {
+		t.Error("an entry that cannot be encoded was listed")
 	}
 }

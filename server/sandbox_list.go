@@ -15,23 +15,14 @@ import (
 func (s *Server) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSandboxRequest) (*runtimeapi.ListPodSandboxResponse, error) {
 	f := req.GetFilter()
 	all := f == nil || f.Id == "" && f.State == nil && len(f.LabelSelector) == 0
-	var buf []byte
-	pods := s.pods.List()
-	for _, sb := range pods {
-		if !all && !podMatches(sb, f) {
-			continue
-		}
-		entry := s.podEntries.get(sb, func() proto.Message { return podItem(sb, 0) })
-		if entry == nil {
-			return &runtimeapi.ListPodSandboxResponse{Items: s.listPods(f)}, nil
-		}
-		if buf == nil && all {
-			buf = make([]byte, 0, (len(entry)+listEntryOverhead)*len(pods))
-		}
-		buf = appendEntry(buf, podItemsField, entry, podState, int32(sb.State()))
-	}
-	if all {
-		s.podEntries.keepOnly(pods) // all were listed: the others are gone
+	buf, ok := s.podEntries.encode(s.pods.List(), all, listing[*sandbox.Sandbox]{
+		field: podItemsField, stateField: podState,
+		matches: func(sb *sandbox.Sandbox) bool { return podMatches(sb, f) },
+		item:    func(sb *sandbox.Sandbox) proto.Message { return podItem(sb, 0) },
+		state:   func(sb *sandbox.Sandbox) int32 { return int32(sb.State()) },
+	})
+	if !ok {
+		return &runtimeapi.ListPodSandboxResponse{Items: s.listPods(f)}, nil
 	}
 	resp := &runtimeapi.ListPodSandboxResponse{}
 	resp.ProtoReflect().SetUnknown(buf)
