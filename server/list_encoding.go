@@ -46,12 +46,13 @@ func (e *listEntries[K]) get(k K, build func() proto.Message) []byte {
 	return b
 }
 
-// keepOnly drops the entries of objects not in live: after a list of all
-// objects, what it did not meet was removed.
+// keepOnly drops the entries of objects not in live, the objects there
+// are now; with at most one entry per live object there is nothing stale,
+// so the map never holds more entries than there are objects.
 func (e *listEntries[K]) keepOnly(live []K) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.m) == len(live) {
+	if len(e.m) <= len(live) {
 		return
 	}
 	next := make(map[K][]byte, len(live))
@@ -71,10 +72,10 @@ type listing[K any] struct {
 	state             func(K) int32
 }
 
-// encode is a list answer's repeated field: the kept entry of each object
-// that matches, with its current state. all says objs are every object and
-// the filter takes them all: entries kept for others are dropped. False if
-// an entry cannot be encoded.
+// encode is a list answer's repeated field: the kept entry of each of
+// objs, every object there is, that matches (all: the filter takes every
+// one), with its current state. Entries of objects gone are dropped. False
+// if an entry cannot be encoded.
 func (e *listEntries[K]) encode(objs []K, all bool, l listing[K]) ([]byte, bool) {
 	var buf []byte
 	for _, o := range objs {
@@ -90,9 +91,7 @@ func (e *listEntries[K]) encode(objs []K, all bool, l listing[K]) ([]byte, bool)
 		}
 		buf = appendEntry(buf, l.field, entry, l.stateField, l.state(o))
 	}
-	if all {
-		e.keepOnly(objs)
-	}
+	e.keepOnly(objs)
 	return buf, true
 }
 

@@ -48,6 +48,10 @@ func TestListEntriesDecodeAsItems(t *testing.T) {
 	if !proto.Equal(got, want) {
 		t.Errorf("decoded %v\nwant %v", got, want)
 	}
+	entries.keepOnly([]string{"b", "d", "e", "f"}) // no more entries than objects: kept
+	if len(entries.m) != 4 {
+		t.Errorf("kept after keepOnly of as many: %v", entries.m)
+	}
 	entries.keepOnly([]string{"b", "d"})
 	if len(entries.m) != 2 || entries.m["a"] != nil || entries.m["b"] == nil {
 		t.Errorf("kept after keepOnly: %v", entries.m)
@@ -67,8 +71,8 @@ func TestListEntryUnencodable(t *testing.T) {
 	}
 }
 
-// encode leaves out what the filter refuses, and only a list of all drops
-// the entries of objects no longer there.
+// encode leaves out what the filter refuses, and drops the entries of
+// objects no longer there, filtered or not.
 func TestListEntriesEncode(t *testing.T) {
 	var entries listEntries[string]
 	l := listing[string]{field: podItemsField, stateField: podState,
@@ -99,7 +103,11 @@ func TestListEntriesEncode(t *testing.T) {
 		t.Errorf("all: %v", got)
 	}
 	if _, kept := entries.m["a"]; kept || len(entries.m) != 2 {
-		t.Errorf("kept after a list of all: %v", entries.m)
+		t.Errorf("kept after a list without a: %v", entries.m)
+	}
+	buf, _ = entries.encode([]string{"cc"}, false, l) // b is gone; the filter took cc
+	if got := decode(buf); fmt.Sprint(got) != "[cc:SANDBOX_READY]" || len(entries.m) != 1 {
+		t.Errorf("filtered after a removal: %v, kept %v", got, entries.m)
 	}
 	l.item = func(id string) proto.Message { return &runtimeapi.PodSandbox{Id: "\xff"} }
 	if _, ok := entries.encode([]string{"new"}, false, l); ok {
