@@ -46,9 +46,10 @@ func (e *listEntries[K]) get(k K, build func() proto.Message) []byte {
 	return b
 }
 
-// keepOnly drops the entries of objects not in live, the objects there
-// are now; with at most one entry per live object there is nothing stale,
-// so the map never holds more entries than there are objects.
+// keepOnly drops the entries of objects not in live (every object there is
+// now) once the map holds more entries than there are objects: the map
+// stays bounded by the object count, and a list of all, which keeps an
+// entry for each object, leaves none stale.
 func (e *listEntries[K]) keepOnly(live []K) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
