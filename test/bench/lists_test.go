@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -49,6 +50,7 @@ func TestBenchKubeletLists(t *testing.T) {
 		pods = v
 	}
 	logs := t.TempDir()
+	procsBefore, daemonBefore := processes(), pss(pid)
 	for i := range pods {
 		id := kubeletPod(t, r, img, logs, i)
 		t.Cleanup(func() {
@@ -57,6 +59,7 @@ func TestBenchKubeletLists(t *testing.T) {
 		})
 	}
 	fmt.Printf("%d pods of one running container each:\n", pods)
+	runtimeMemory(procsBefore, pid, daemonBefore, pods)
 	rpcFloor(t, []struct {
 		name string
 		call func(ctx context.Context) error
@@ -106,4 +109,69 @@ func kubeletPod(t *testing.T, r runtimeapi.RuntimeServiceClient, img, logs strin
 		t.Fatal(err)
 	}
 	return p.PodSandboxId
+}
+
+// processes maps the pid of every process now to its command.
+func processes() map[int]string {
+	out := map[int]string{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil {
+			out[pid] = strings.TrimSpace(string(b))
+		}
+	}
+	return out
+}
+
+// pss is a process's proportional set size in KiB; 0 if it is gone.
+func pss(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
+			v, _ := strconv.Atoi(f[1])
+			return v
+		}
+	}
+	return 0
+}
+
+// runtimeMemory prints what the runtime's side of the pods costs: the PSS
+// of the processes started since before (monitors or shims, pause
+// processes), by command, leaving out the containers' own sleep, and the
+// daemon's growth.
+func runtimeMemory(before map[int]string, daemon, daemonBefore, pods int) {
+	type group struct{ n, kib int }
+	groups := map[string]*group{}
+	for p, comm := range processes() {
+		if _, old := before[p]; old || comm == "sleep" {
+			continue
+		}
+		k := pss(p)
+		if k == 0 {
+			continue // a kernel thread, or gone
+		}
+		if groups[comm] == nil {
+			groups[comm] = &group{}
+		}
+		groups[comm].n++
+		groups[comm].kib += k
+	}
+	total := 0
+	for comm, g := range groups {
+		fmt.Printf("  %-24s %4d processes, PSS %7.1f MiB\n", comm, g.n, float64(g.kib)/1024)
+		total += g.kib
+	}
+	grew := 0
+	if daemon > 0 {
+		grew = pss(daemon) - daemonBefore
+		fmt.Printf("  %-24s PSS grew %7.1f MiB\n", "the daemon", float64(grew)/1024)
+	}
+	fmt.Printf("  runtime memory per pod: %.2f MiB PSS\n", float64(total+grew)/1024/float64(pods))
 }
