@@ -20,7 +20,8 @@ import (
 // container each second. With a full node's 110 pods (CRIO_BENCH_PODS) of
 // one container each, labelled and annotated as the kubelet does, the
 // client's median of ListPodSandbox and ListContainers (the kubelet's
-// empty filter) and the server's CPU per call. CRIO_BENCH_ENDPOINT (with
+// empty filter) and the server's CPU per call, after the memory the
+// runtime's side of those pods costs (runtimeMemory). CRIO_BENCH_ENDPOINT (with
 // CRIO_BENCH_PID) runs it against another runtime, e.g. pair.sh's
 // containerd, which must resolve docker.io/library/busybox:1.
 func TestBenchKubeletLists(t *testing.T) {
