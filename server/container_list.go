@@ -14,8 +14,7 @@ import (
 // state is encoded once per container (see list_encoding.go).
 func (s *Server) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
 	f := req.GetFilter()
-	all := f == nil || f.Id == "" && f.PodSandboxId == "" && f.State == nil && len(f.LabelSelector) == 0
-	buf, ok := s.ctrEntries.encode(s.containers.Snapshot(), all, listing[*container.Container]{
+	buf, ok := s.ctrEntries.encode(s.containers.Snapshot(), listing[*container.Container]{
 		field: containersField, stateField: containerState,
 		matches: func(c *container.Container) bool { return containerMatches(c, f) },
 		item:    func(c *container.Container) proto.Message { return containerItem(c, 0) },

@@ -74,25 +74,32 @@ type listing[K any] struct {
 }
 
 // encode is a list answer's repeated field: the kept entry of each of
-// objs, every object there is, that matches (all: the filter takes every
-// one), with its current state. Entries of objects gone are dropped. False
-// if an entry cannot be encoded.
-func (e *listEntries[K]) encode(objs []K, all bool, l listing[K]) ([]byte, bool) {
-	var buf []byte
+// objs (every object there is) that matches, with its current state,
+// in one buffer of the answer's size. Entries of objects gone are dropped.
+// False if an entry cannot be encoded.
+func (e *listEntries[K]) encode(objs []K, l listing[K]) ([]byte, bool) {
+	type item struct {
+		entry []byte
+		state int32
+	}
+	items := make([]item, 0, len(objs))
+	size := 0
 	for _, o := range objs {
-		if !all && !l.matches(o) {
+		if !l.matches(o) {
 			continue
 		}
 		entry := e.get(o, func() proto.Message { return l.item(o) })
 		if entry == nil {
 			return nil, false
 		}
-		if buf == nil && all {
-			buf = make([]byte, 0, (len(entry)+listEntryOverhead)*len(objs))
-		}
-		buf = appendEntry(buf, l.field, entry, l.stateField, l.state(o))
+		items = append(items, item{entry, l.state(o)})
+		size += len(entry) + listEntryOverhead
 	}
 	e.keepOnly(objs)
+	buf := make([]byte, 0, size)
+	for _, it := range items {
+		buf = appendEntry(buf, l.field, it.entry, l.stateField, it.state)
+	}
 	return buf, true
 }
 

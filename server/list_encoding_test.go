@@ -94,23 +94,25 @@ func TestListEntriesEncode(t *testing.T) {
 		}
 		return ids
 	}
-	buf, ok := entries.encode([]string{"a", "b", "cc"}, false, l)
+	buf, ok := entries.encode([]string{"a", "b", "cc"}, l)
 	if got := decode(buf); !ok || fmt.Sprint(got) != "[a:SANDBOX_NOTREADY cc:SANDBOX_READY]" {
 		t.Errorf("filtered: %v %v", got, ok)
 	}
-	buf, _ = entries.encode([]string{"b", "cc"}, true, l)
+	l.matches = func(string) bool { return true }
+	buf, _ = entries.encode([]string{"b", "cc"}, l)
 	if got := decode(buf); fmt.Sprint(got) != "[b:SANDBOX_NOTREADY cc:SANDBOX_READY]" {
 		t.Errorf("all: %v", got)
 	}
 	if _, kept := entries.m["a"]; kept || len(entries.m) != 2 {
 		t.Errorf("kept after a list without a: %v", entries.m)
 	}
-	buf, _ = entries.encode([]string{"cc"}, false, l) // b is gone; the filter took cc
+	l.matches = func(id string) bool { return id != "b" }
+	buf, _ = entries.encode([]string{"cc"}, l) // b is gone; the filter took cc
 	if got := decode(buf); fmt.Sprint(got) != "[cc:SANDBOX_READY]" || len(entries.m) != 1 {
 		t.Errorf("filtered after a removal: %v, kept %v", got, entries.m)
 	}
 	l.item = func(id string) proto.Message { return &runtimeapi.PodSandbox{Id: "\xff"} }
-	if _, ok := entries.encode([]string{"new"}, false, l); ok {
+	if _, ok := entries.encode([]string{"new"}, l); ok {
 		t.Error("an entry that cannot be encoded was listed")
 	}
 }

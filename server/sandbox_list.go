@@ -14,8 +14,7 @@ import (
 // Each entry but its state is encoded once per pod (see list_encoding.go).
 func (s *Server) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSandboxRequest) (*runtimeapi.ListPodSandboxResponse, error) {
 	f := req.GetFilter()
-	all := f == nil || f.Id == "" && f.State == nil && len(f.LabelSelector) == 0
-	buf, ok := s.podEntries.encode(s.pods.List(), all, listing[*sandbox.Sandbox]{
+	buf, ok := s.podEntries.encode(s.pods.List(), listing[*sandbox.Sandbox]{
 		field: podItemsField, stateField: podState,
 		matches: func(sb *sandbox.Sandbox) bool { return podMatches(sb, f) },
 		item:    func(sb *sandbox.Sandbox) proto.Message { return podItem(sb, 0) },

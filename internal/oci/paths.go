@@ -27,8 +27,8 @@ func RuntimePath(name string, h *config.RuntimeHandler) (string, error) {
 	return found, nil
 }
 
-// found remembers where lookPath found each bare name.
-var found sync.Map
+// pathHits remembers where lookPath found each bare name.
+var pathHits sync.Map
 
 // lookPath is exec.LookPath for names asked about on every Status call:
 // a bare name's $PATH search costs a stat per directory, so where it was
@@ -38,18 +38,18 @@ func lookPath(name string) (string, error) {
 	if strings.Contains(name, "/") {
 		return exec.LookPath(name)
 	}
-	if v, ok := found.Load(name); ok {
+	if v, ok := pathHits.Load(name); ok {
 		p := v.(string)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
 			return p, nil
 		}
-		found.Delete(name)
+		pathHits.Delete(name)
 	}
 	p, err := exec.LookPath(name)
 	if err != nil {
 		return "", err
 	}
-	found.Store(name, p)
+	pathHits.Store(name, p)
 	return p, nil
 }
 
