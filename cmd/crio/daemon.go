@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/crio-runtime/crio/internal/logging"
 	"github.com/crio-runtime/crio/internal/sdnotify"
+	"github.com/crio-runtime/crio/internal/sockmux"
 	"github.com/crio-runtime/crio/internal/version"
 	"github.com/crio-runtime/crio/pkg/config"
 	"github.com/crio-runtime/crio/server"
@@ -24,6 +26,10 @@ import (
 
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
 const shutdownGrace = 10 * time.Second
+
+// firstBytesTimeout: a connection to the CRI socket that says nothing (is
+// neither gRPC nor HTTP) for this long is closed.
+const firstBytesTimeout = 30 * time.Second
 
 // runDaemon is the daemon: set up logging, start the server and the CRI
 // socket, serve until a signal ends it, and shut down in order.
@@ -59,7 +65,8 @@ type daemon struct {
 	logs     *logging.Setup
 	srv      *server.Server
 	g        *grpc.Server
-	lis      net.Listener
+	lis      net.Listener // gRPC's side of the CRI socket
+	httpLis  net.Listener // HTTP/1's side: CRI-O's inspect API
 	serveErr chan error
 	closers  []func() // run in reverse when runDaemon returns
 }
@@ -123,7 +130,8 @@ func (d *daemon) startServer() error {
 		grpc.MaxRecvMsgSize(cfg.Crio.API.GRPCMaxRecvMsgSize), grpc.MaxSendMsgSize(cfg.Crio.API.GRPCMaxSendMsgSize),
 	)...)
 	srv.Register(d.g)
-	d.srv, d.lis = srv, lis
+	d.srv = srv
+	d.lis, d.httpLis = sockmux.Split(lis, firstBytesTimeout)
 	return nil
 }
 
@@ -149,6 +157,9 @@ func (d *daemon) startProfiling() error {
 func (d *daemon) serve() {
 	d.serveErr = make(chan error, 1)
 	go func() { d.serveErr <- d.g.Serve(d.lis) }()
+	inspect := &http.Server{Handler: d.srv.InspectHandler(), ReadHeaderTimeout: firstBytesTimeout}
+	go func() { _ = inspect.Serve(d.httpLis) }()
+	d.closers = append(d.closers, func() { _ = inspect.Close() })
 	endpoint := "unix://" + d.cfg.Crio.API.Listen
 	d.log.Info("crio is serving the CRI", "version", version.Version, "socket", endpoint)
 	fmt.Fprintf(os.Stderr, "crio listening on %s; point crictl at it with: crictl --runtime-endpoint %s info\n", endpoint, endpoint)

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"net/http"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/internal/container"
+	"github.com/crio-runtime/crio/internal/errdefs"
+	"github.com/crio-runtime/crio/internal/inspect"
+	"github.com/crio-runtime/crio/internal/sandbox"
+	"github.com/crio-runtime/crio/pkg/config"
+)
+
+// InspectHandler serves CRI-O's HTTP API (see internal/inspect).
+func (s *Server) InspectHandler() http.Handler { return inspect.Handler(inspectSource{s}) }
+
+type inspectSource struct{ s *Server }
+
+// Info reports no default ID mappings: containers get none unless their
+// pod asks for a user namespace.
+func (src inspectSource) Info() inspect.Info {
+	cfg := src.s.Config().Crio
+	return inspect.Info{
+		StorageDriver: src.s.StorageDriver(), StorageRoot: cfg.Root, StorageImage: cfg.ImageStore,
+		CgroupDriver:      cfg.Runtime.CgroupManager,
+		DefaultIDMappings: inspect.IDMappings{Uids: []inspect.IDMap{}, Gids: []inspect.IDMap{}},
+	}
+}
+
+func (src inspectSource) Config() ([]byte, error) {
+	var b bytes.Buffer
+	if err := src.s.Config().Write(&b, config.Default()); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Container answers for a container, or for a pod by its id (as CRI-O's
+// infra container, named POD), the pod's pause process as its pid.
+func (src inspectSource) Container(id string) (*inspect.Container, error) {
+	s := src.s
+	if c, ok := s.containers.Lookup(id); ok {
+		sb, _ := s.pods.Lookup(c.PodID)
+		return inspectContainer(c, sb), nil
+	}
+	if sb, ok := s.pods.Lookup(id); ok {
+		return inspectPod(sb), nil
+	}
+	return nil, errdefs.NotFound("container %q not found", id)
+}
+
+func inspectContainer(c *container.Container, sb *sandbox.Sandbox) *inspect.Container {
+	st := c.Status()
+	out := &inspect.Container{
+		Name: kubeName(c.Metadata().GetName(), c.Metadata().GetAttempt(), sb), Image: st.ImageName, ImageRef: st.ImageRef,
+		CreatedTime: st.CreatedAt, Labels: orEmpty(c.Config.Labels), Annotations: orEmpty(c.Config.Annotations),
+		CrioAnnotations: map[string]string{}, LogPath: st.LogPath, Sandbox: c.PodID, IPs: []string{},
+	}
+	if !st.Exited {
+		out.Pid = st.Pid
+	}
+	if sp := c.Spec(); sp != nil {
+		if sp.Root != nil {
+			out.Root = sp.Root.Path
+		}
+		maps.Copy(out.CrioAnnotations, sp.Annotations)
+	}
+	if sb != nil {
+		out.IPs = append(out.IPs, sb.IPs...)
+	}
+	return out
+}
+
+// inspectPod is a pod as CRI-O's infra container: the pod's labels plus
+// the container name POD, which tells cAdvisor to count the pod's network
+// there.
+func inspectPod(sb *sandbox.Sandbox) *inspect.Container {
+	labels := orEmpty(sb.Config.Labels)
+	labels = maps.Clone(labels)
+	labels["io.kubernetes.container.name"] = "POD"
+	out := &inspect.Container{
+		Name: kubeName("POD", sb.Metadata().GetAttempt(), sb), CreatedTime: sb.CreatedAt,
+		Labels: labels, Annotations: orEmpty(sb.Config.Annotations), CrioAnnotations: map[string]string{},
+		Sandbox: sb.ID, IPs: append([]string{}, sb.IPs...),
+	}
+	if sb.InfraRunning() {
+		out.Pid = sb.InfraPID
+	}
+	return out
+}
+
+// kubeName is CRI-O's (and dockershim's) name of a pod's container:
+// k8s_<container>_<pod>_<namespace>_<uid>_<attempt>.
+func kubeName(name string, attempt uint32, sb *sandbox.Sandbox) string {
+	var md *runtimeapi.PodSandboxMetadata // nil (a pod removed meanwhile) names ""
+	if sb != nil {
+		md = sb.Metadata()
+	}
+	return fmt.Sprintf("k8s_%s_%s_%s_%s_%d", name, md.GetName(), md.GetNamespace(), md.GetUid(), attempt)
+}
+
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
