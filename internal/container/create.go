@@ -135,6 +135,12 @@ func (m *Manager) newCreation(ctx context.Context, podID string, cfg *runtimeapi
 	if cr.img, err = m.layers.ForContainer(ctx, cfg.GetImage().GetImage()); err != nil {
 		return nil, err
 	}
+	// The kubelet asks by image ID and names the pod spec's image apart.
+	user := cfg.GetImage().GetUserSpecifiedImage()
+	if user == "" {
+		user = cfg.GetImage().GetImage()
+	}
+	cr.img.Prefer(user)
 	return cr, nil
 }
 

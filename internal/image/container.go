@@ -2,8 +2,10 @@ package image
 
 import (
 	"context"
+	"slices"
 
-	"github.com/containers/storage"
+	"github.com/containers/image/v5/docker/reference"
+
 	"github.com/crio-runtime/crio/internal/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -21,6 +23,8 @@ type ContainerImage struct {
 	// by ID).
 	Name   string
 	Config ocispec.ImageConfig
+
+	tags, digests []string // the image's names, for Prefer
 }
 
 // ForContainer resolves ref (id, id prefix, tag or digest) to a stored image;
@@ -41,14 +45,50 @@ func (s *Service) ForContainer(ctx context.Context, ref string) (*ContainerImage
 		return nil, err
 	}
 	out := &ContainerImage{ID: img.ID, Config: info.config.Config}
-	out.Name, out.Ref = containerNames(img)
+	out.tags, out.digests = repoNames(img)
+	out.Name, out.Ref = containerNames(img.ID, out.tags, out.digests)
 	return out, nil
 }
 
-// containerNames picks the name and ref ContainerStatus reports for img.
-func containerNames(img *storage.Image) (name, ref string) {
-	tags, digests := repoNames(img)
-	ref = img.ID
+// Prefer makes the name the user asked for (the pod spec's image, which
+// the kubelet sends as user_specified_image) the one ContainerStatus
+// reports, when it is one of the image's names: an image stored under
+// several tags otherwise shows in the pod's status under another tag than
+// its spec's (kubernetes/kubernetes#51017). A digest the user named, or
+// one of the same repository, becomes the ref (the status's imageID).
+func (ci *ContainerImage) Prefer(user string) {
+	r, err := reference.ParseNormalizedNamed(user)
+	if err != nil {
+		return
+	}
+	d, digested := r.(reference.Digested)
+	if t, tagged := r.(reference.Tagged); tagged || !digested {
+		tag := reference.TagNameOnly(r).String()
+		if tagged {
+			tag = r.Name() + ":" + t.Tag()
+		}
+		if slices.Contains(ci.tags, tag) {
+			ci.Name = tag
+		}
+	}
+	if digested {
+		if s := r.Name() + "@" + d.Digest().String(); slices.Contains(ci.digests, s) {
+			ci.Ref = s
+			return
+		}
+	}
+	for _, dg := range ci.digests {
+		if dr, err := reference.ParseNormalizedNamed(dg); err == nil && dr.Name() == r.Name() {
+			ci.Ref = dg
+			return
+		}
+	}
+}
+
+// containerNames picks the name and ref ContainerStatus reports for an
+// image by default.
+func containerNames(id string, tags, digests []string) (name, ref string) {
+	ref = id
 	if len(digests) > 0 {
 		ref = digests[0]
 	}

@@ -32,11 +32,41 @@ func TestContainerNames(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			name, ref := containerNames(&tc.img)
+			tags, digests := repoNames(&tc.img)
+			name, ref := containerNames(tc.img.ID, tags, digests)
 			if name != tc.wantName || ref != tc.wantRef {
 				t.Errorf("containerNames = %q, %q; want %q, %q", name, ref, tc.wantName, tc.wantRef)
 			}
 		})
+	}
+}
+
+// TestPreferUserSpecifiedImage: the status names the image as the pod's
+// spec did when that is one of its names (an image under two tags, or in
+// two repositories); another name leaves the default.
+func TestPreferUserSpecifiedImage(t *testing.T) {
+	const id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	d := digest.Digest("sha256:" + id[:60] + "ffff")
+	img := storage.Image{ID: id, Names: []string{"reg:5000/a/app:2.55", "reg:5000/a/app:2.66", "mirror/b/app:1", "mirror/b/app@" + d.String(), "reg:5000/a/app@" + d.String()}, Digest: d}
+	tests := []struct{ user, wantName, wantRef string }{
+		{"", "reg:5000/a/app:2.55", "docker.io/mirror/b/app@" + d.String()},
+		{"reg:5000/a/app:2.66", "reg:5000/a/app:2.66", "reg:5000/a/app@" + d.String()},
+		{"mirror/b/app:1", "docker.io/mirror/b/app:1", "docker.io/mirror/b/app@" + d.String()},
+		{"reg:5000/a/app@" + d.String(), "reg:5000/a/app:2.55", "reg:5000/a/app@" + d.String()},
+		{"reg:5000/a/app:2.66@" + d.String(), "reg:5000/a/app:2.66", "reg:5000/a/app@" + d.String()},
+		{"reg:5000/a/app:9.9", "reg:5000/a/app:2.55", "reg:5000/a/app@" + d.String()},
+		{"other/x:1", "reg:5000/a/app:2.55", "docker.io/mirror/b/app@" + d.String()},
+		{"sha256:" + id, "reg:5000/a/app:2.55", "docker.io/mirror/b/app@" + d.String()},
+		{"Not A Name", "reg:5000/a/app:2.55", "docker.io/mirror/b/app@" + d.String()},
+	}
+	for _, tc := range tests {
+		ci := &ContainerImage{ID: id}
+		ci.tags, ci.digests = repoNames(&img)
+		ci.Name, ci.Ref = containerNames(id, ci.tags, ci.digests)
+		ci.Prefer(tc.user)
+		if ci.Name != tc.wantName || ci.Ref != tc.wantRef {
+			t.Errorf("Prefer(%q): %q, %q; want %q, %q", tc.user, ci.Name, ci.Ref, tc.wantName, tc.wantRef)
+		}
 	}
 }
 
