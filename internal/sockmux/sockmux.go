@@ -44,16 +44,26 @@ type splitter struct {
 }
 
 func (s *splitter) accept() {
+	var backoff time.Duration
 	for {
 		c, err := s.l.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			// Out of file descriptors and the like pass, as grpc-go and
+			// net/http wait them out; anything else ends the socket.
+			var te interface{ Temporary() bool }
+			if errors.As(err, &te) && te.Temporary() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(backoff):
+					continue
+				case <-s.done:
+					return
+				}
 			}
 			s.stop(err)
 			return
 		}
+		backoff = 0
 		go s.route(c)
 	}
 }

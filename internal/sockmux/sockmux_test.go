@@ -138,3 +138,40 @@ func TestSplitClose(t *testing.T) {
 		t.Error("the socket stayed open")
 	}
 }
+
+// flakyListener fails its first Accept with a temporary error (EMFILE).
+type flakyListener struct {
+	net.Listener
+	failed bool
+}
+
+type tempErr struct{}
+
+func (tempErr) Error() string   { return "too many open files" }
+func (tempErr) Temporary() bool { return true }
+func (tempErr) Timeout() bool   { return false }
+
+func (f *flakyListener) Accept() (net.Conn, error) {
+	if !f.failed {
+		f.failed = true
+		return nil, tempErr{}
+	}
+	return f.Listener.Accept()
+}
+
+// TestSplitOutlivesTemporaryErrors: running out of descriptors for a
+// moment does not close the CRI socket.
+func TestSplitOutlivesTemporaryErrors(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hl := Split(&flakyListener{Listener: l}, time.Second)
+	defer hl.Close()
+	h := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "http") })}
+	go func() { _ = h.Serve(hl) }()
+	if got := httpGet(t, sock); got != "http" {
+		t.Errorf("after a temporary error: %q", got)
+	}
+}
