@@ -40,14 +40,24 @@ func (src inspectSource) Config() ([]byte, error) {
 }
 
 // Container answers for a container, or for a pod by its id (as CRI-O's
-// infra container, named POD), the pod's pause process as its pid.
+// infra container, named POD), the pod's pause process as its pid. A full
+// id finds one still being created (cAdvisor asks as soon as its cgroup
+// appears); a unique prefix, as in CRI-O, one handed out.
 func (src inspectSource) Container(id string) (*inspect.Container, error) {
 	s := src.s
-	if c, ok := s.containers.Lookup(id); ok {
+	c, ok := s.containers.Lookup(id)
+	if !ok {
+		c, _ = s.containers.Get(id)
+	}
+	if c != nil {
 		sb, _ := s.pods.Lookup(c.PodID)
 		return inspectContainer(c, sb), nil
 	}
-	if sb, ok := s.pods.Lookup(id); ok {
+	sb, ok := s.pods.Lookup(id)
+	if !ok {
+		sb, _ = s.pods.Get(id)
+	}
+	if sb != nil {
 		return inspectPod(sb), nil
 	}
 	return nil, errdefs.NotFound("container %q not found", id)

@@ -93,6 +93,10 @@ func TestInspectAPIOnCRISocket(t *testing.T) {
 	if pod.Labels["io.kubernetes.container.name"] != "POD" || pod.Labels["app"] != "insp" || pod.Sandbox != podID || pod.Name != fmt.Sprintf("k8s_POD_%s_%s_%s_0", md.Name, md.Namespace, md.Uid) {
 		t.Errorf("pod: %+v", pod)
 	}
+	var short inspect.Container
+	if code := inspectGet(t, e.d.Socket, "/containers/"+id[:12], &short); code != http.StatusOK || short.Name != c.Name {
+		t.Errorf("/containers/%s (a prefix): %d %+v", id[:12], code, short)
+	}
 	if code := inspectGet(t, e.d.Socket, "/containers/0123456789abcdef", nil); code != http.StatusNotFound {
 		t.Errorf("unknown id: %d, want 404", code)
 	}
