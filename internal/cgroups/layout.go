@@ -23,6 +23,9 @@ type Layout struct {
 	// V1 maps a controller (memory, cpu, cpuacct, cpuset, pids, blkio) to its
 	// mount on a v1 or hybrid host.
 	V1 map[string]string
+	// Hybrid is the unified (cgroup2) mount of a hybrid host: it holds no
+	// controllers, but the kernel keeps each cgroup's PSI there.
+	Hybrid string
 }
 
 // DetectLayout finds this process's cgroup mounts (opencontainers/cgroups
@@ -46,6 +49,9 @@ func DetectLayout() (Layout, error) {
 	}
 	if len(l.V1) == 0 {
 		return Layout{}, fmt.Errorf("no cgroup mount found")
+	}
+	if occgroups.IsCgroup2HybridMode() {
+		l.Hybrid = "/sys/fs/cgroup/unified"
 	}
 	return l, nil
 }

@@ -4,6 +4,7 @@
 package cristats
 
 import (
+	occgroups "github.com/opencontainers/cgroups"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/container"
@@ -67,6 +68,7 @@ func (r Reader) Container(c *container.Container) *runtimeapi.ContainerStats {
 		out.Cpu = cpuUsage(st.Cgroup, st.NanoCores, st.HasNanoCores)
 		out.Memory = memoryUsage(st.Cgroup)
 		out.Swap = swapUsage(st.Cgroup)
+		out.Io = ioUsage(st.Cgroup)
 	}
 	return out
 }
@@ -79,11 +81,35 @@ func cpuUsage(s *stats.Sample, nanoCores uint64, ok bool) *runtimeapi.CpuUsage {
 	if ok {
 		cpu.UsageNanoCores = U64(nanoCores)
 	}
+	if p := s.Pressure; p != nil {
+		cpu.Psi = psi(p.CPU)
+	}
 	return cpu
 }
 
+// ioUsage carries the cgroup's IO pressure, the only IO figure the CRI
+// has; nil without PSI.
+func ioUsage(s *stats.Sample) *runtimeapi.IoUsage {
+	if s.Pressure == nil || s.Pressure.IO == nil {
+		return nil
+	}
+	return &runtimeapi.IoUsage{Timestamp: s.Time.UnixNano(), Psi: psi(s.Pressure.IO)}
+}
+
+// psi is one resource's PSI in the CRI's form; totals pass as the kernel
+// counts them (microseconds), as cAdvisor and containerd pass them on.
+func psi(p *occgroups.PSIStats) *runtimeapi.PsiStats {
+	if p == nil {
+		return nil
+	}
+	data := func(d occgroups.PSIData) *runtimeapi.PsiData {
+		return &runtimeapi.PsiData{Total: d.Total, Avg10: d.Avg10, Avg60: d.Avg60, Avg300: d.Avg300}
+	}
+	return &runtimeapi.PsiStats{Full: data(p.Full), Some: data(p.Some)}
+}
+
 func memoryUsage(s *stats.Sample) *runtimeapi.MemoryUsage {
-	return &runtimeapi.MemoryUsage{
+	m := &runtimeapi.MemoryUsage{
 		Timestamp:       s.Time.UnixNano(),
 		WorkingSetBytes: U64(s.MemWorkingSet),
 		AvailableBytes:  U64(s.MemAvailable()),
@@ -92,6 +118,10 @@ func memoryUsage(s *stats.Sample) *runtimeapi.MemoryUsage {
 		PageFaults:      U64(s.PageFaults),
 		MajorPageFaults: U64(s.MajorPageFaults),
 	}
+	if p := s.Pressure; p != nil {
+		m.Psi = psi(p.Memory)
+	}
+	return m
 }
 
 func swapUsage(s *stats.Sample) *runtimeapi.SwapUsage {

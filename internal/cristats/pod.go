@@ -45,6 +45,7 @@ func (r Reader) Pod(sb *sandbox.Sandbox, ctrs []*container.Container) *runtimeap
 	case ps.Cgroup != nil:
 		lin.Cpu = cpuUsage(ps.Cgroup, ps.NanoCores, ps.HasNanoCores)
 		lin.Memory = memoryUsage(ps.Cgroup)
+		lin.Io = ioUsage(ps.Cgroup)
 		lin.Process = &runtimeapi.ProcessUsage{Timestamp: ps.Cgroup.Time.UnixNano(), ProcessCount: U64(ps.Cgroup.Pids)}
 	case haveAny:
 		lin.Cpu = cpuUsage(sum, sumCores, haveCores)

@@ -37,5 +37,5 @@ type Extended struct {
 	IO []DeviceIO
 
 	HugeTLB  []HugeTLBUsage
-	Pressure *Pressure // nil without PSI (always on cgroup v1)
+	Pressure *Pressure // nil without PSI (a v1 host without a unified mount)
 }

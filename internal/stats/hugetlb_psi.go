@@ -1,9 +1,13 @@
 package stats
 
 import (
+	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+
+	occgroups "github.com/opencontainers/cgroups"
 )
 
 // HugeTLBUsage is one huge page size's usage; MaxUsage is 0 on cgroup v2,
@@ -13,10 +17,72 @@ type HugeTLBUsage struct {
 	Usage, MaxUsage uint64
 }
 
-// Pressure is the cgroup's PSI totals in microseconds (cgroup v2 only):
-// Some is time at least one task waited, Full time all of them stalled.
+// Pressure is the cgroup's PSI (cgroup v2, or the unified hierarchy of a
+// hybrid host): Some is time at least one task waited, Full time all of
+// them stalled. The totals are in microseconds, as the kernel counts.
 type Pressure struct {
 	CPUSome, CPUFull, MemorySome, MemoryFull, IOSome, IOFull uint64
+	// CPU, Memory and IO are the files whole, averages too (nil: absent).
+	CPU, Memory, IO *occgroups.PSIStats
+}
+
+// pressureOf gathers the three resources' PSI; nil without any.
+func pressureOf(c, m, i *occgroups.PSIStats) *Pressure {
+	if c == nil && m == nil && i == nil {
+		return nil
+	}
+	p := Pressure{CPU: c, Memory: m, IO: i}
+	if c != nil {
+		p.CPUSome, p.CPUFull = c.Some.Total, c.Full.Total
+	}
+	if m != nil {
+		p.MemorySome, p.MemoryFull = m.Some.Total, m.Full.Total
+	}
+	if i != nil {
+		p.IOSome, p.IOFull = i.Some.Total, i.Full.Total
+	}
+	return &p
+}
+
+// readPressure reads the cpu, memory and io pressure files of a cgroup2
+// directory (the library reads them only through its v2 manager).
+func readPressure(dir string) *Pressure {
+	return pressureOf(readPSI(dir, "cpu.pressure"), readPSI(dir, "memory.pressure"), readPSI(dir, "io.pressure"))
+}
+
+// readPSI parses a *.pressure file ("some avg10=0.00 avg60=0.00
+// avg300=0.00 total=0" and a "full" line); nil when it is missing.
+func readPSI(dir, file string) *occgroups.PSIStats {
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return nil
+	}
+	var st occgroups.PSIStats
+	for _, line := range strings.Split(string(b), "\n") {
+		kind, rest, _ := strings.Cut(line, " ")
+		d := &st.Some
+		switch kind {
+		case "some":
+		case "full":
+			d = &st.Full
+		default:
+			continue
+		}
+		for _, kv := range strings.Fields(rest) {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "avg10":
+				d.Avg10, _ = strconv.ParseFloat(v, 64)
+			case "avg60":
+				d.Avg60, _ = strconv.ParseFloat(v, 64)
+			case "avg300":
+				d.Avg300, _ = strconv.ParseFloat(v, 64)
+			case "total":
+				d.Total, _ = strconv.ParseUint(v, 10, 64)
+			}
+		}
+	}
+	return &st
 }
 
 // readHugeTLB reads hugetlb.<size>.<usage> (and <max>, when given) of

@@ -39,3 +39,29 @@ func TestPressure(t *testing.T) {
 		t.Errorf("pressure %+v", p)
 	}
 }
+
+// TestReadV1HybridPressure: on a hybrid host a cgroup's PSI is read from
+// the unified hierarchy, averages and all; without that mount there is
+// none.
+func TestReadV1HybridPressure(t *testing.T) {
+	l := fixtureV1(t)
+	if s, err := Read(l, "/kubepods/crio-abc"); err != nil || s.Pressure != nil {
+		t.Fatalf("v1 without a unified mount: %v, %+v", err, s.Pressure)
+	}
+	l.Hybrid = t.TempDir()
+	dir := filepath.Join(l.Hybrid, "kubepods", "crio-abc")
+	must(t, os.MkdirAll(dir, 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "cpu.pressure"), []byte("some avg10=1.50 avg60=0.25 avg300=0.05 total=3000000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=1000000\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "io.pressure"), []byte("some avg10=0.00 avg60=0.00 avg300=0.00 total=7\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"), 0o644))
+	s, err := Read(l, "/kubepods/crio-abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.Pressure
+	if p == nil || p.CPUSome != 3000000 || p.CPUFull != 1000000 || p.IOSome != 7 || p.Memory != nil {
+		t.Fatalf("pressure %+v", p)
+	}
+	if p.CPU.Some.Avg10 != 1.5 || p.CPU.Some.Avg60 != 0.25 || p.CPU.Some.Avg300 != 0.05 {
+		t.Errorf("cpu averages %+v", p.CPU.Some)
+	}
+}

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"path/filepath"
 
 	occgroups "github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/fs"
@@ -62,5 +63,8 @@ func readV1(s *Sample, l cgroups.Layout, rel string) error {
 	}
 	s.IO = blkioDevices(st.BlkioStats)
 	s.HugeTLB = readHugeTLB(l.Dir("hugetlb", rel), "usage_in_bytes", "max_usage_in_bytes")
+	if l.Hybrid != "" {
+		s.Pressure = readPressure(filepath.Join(l.Hybrid, rel))
+	}
 	return nil
 }

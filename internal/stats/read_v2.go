@@ -101,21 +101,7 @@ func v2Kernel(st map[string]uint64) uint64 {
 	return st["kernel_stack"] + st["pagetables"] + st["percpu"] + st["sock"] + st["vmalloc"] + st["slab"]
 }
 
-// pressure is the PSI totals the library read; nil without PSI.
+// pressure is the PSI the library read; nil without PSI.
 func pressure(st *occgroups.Stats) *Pressure {
-	c, m, i := st.CpuStats.PSI, st.MemoryStats.PSI, st.BlkioStats.PSI
-	if c == nil && m == nil && i == nil {
-		return nil
-	}
-	var p Pressure
-	if c != nil {
-		p.CPUSome, p.CPUFull = c.Some.Total, c.Full.Total
-	}
-	if m != nil {
-		p.MemorySome, p.MemoryFull = m.Some.Total, m.Full.Total
-	}
-	if i != nil {
-		p.IOSome, p.IOFull = i.Some.Total, i.Full.Total
-	}
-	return &p
+	return pressureOf(st.CpuStats.PSI, st.MemoryStats.PSI, st.BlkioStats.PSI)
 }
