@@ -62,7 +62,7 @@ func (m *Manager) infraRootfs(ctx context.Context, podID string, userns *sandbox
 // prepared once from the pause binary beside crio (or in $PATH).
 func (m *Manager) pauseRootfs() (string, error) {
 	m.pauseOnce.Do(func() {
-		m.pauseDir, m.pauseErr = preparePause(filepath.Join(m.opts.RunDir, ".pause-rootfs"))
+		m.pauseDir, m.pauseErr = preparePause(filepath.Join(realPath(m.opts.RunDir), ".pause-rootfs"))
 	})
 	return m.pauseDir, m.pauseErr
 }

@@ -217,7 +217,17 @@ func makeLayer(st storage.Store, id, imageID, metadata string, opts *storage.Con
 		_ = st.DeleteContainer(id)
 		return "", err
 	}
-	return mp, nil
+	return realPath(mp), nil
+}
+
+// realPath resolves symlinks in a rootfs path: runc refuses a rootfs
+// reached through one (a graph root on a symlinked disk, or under
+// /var/run -> /run), as podman and dockerd found.
+func realPath(p string) string {
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		return real
+	}
+	return p
 }
 
 func dropLayer(st storage.Store, id string) {
