@@ -119,3 +119,32 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestRemoveEmpty: a cgroup and its children go from every hierarchy;
+// the root never does. Empty directories stand in for cgroups.
+func TestRemoveEmpty(t *testing.T) {
+	root := t.TempDir()
+	l := Layout{V1: map[string]string{"cpu": filepath.Join(root, "cpu,cpuacct"), "cpuacct": filepath.Join(root, "cpu,cpuacct"), "memory": filepath.Join(root, "memory")}, Hybrid: filepath.Join(root, "unified")}
+	for _, d := range []string{"cpu,cpuacct/pod/crio-a/sub", "memory/pod/crio-a", "unified/pod/crio-a", "memory/pod/crio-b"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !RemoveEmpty(l, "/pod/crio-a") {
+		t.Error("RemoveEmpty reported a leftover")
+	}
+	for _, d := range []string{"cpu,cpuacct/pod/crio-a", "memory/pod/crio-a", "unified/pod/crio-a"} {
+		if _, err := os.Stat(filepath.Join(root, d)); !os.IsNotExist(err) {
+			t.Errorf("%s stayed", d)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "memory/pod/crio-b")); err != nil {
+		t.Errorf("a sibling went: %v", err)
+	}
+	if RemoveEmpty(l, "/") || RemoveEmpty(l, "..") {
+		t.Error("the root is never removed")
+	}
+	if !RemoveEmpty(l, "/pod/crio-a") {
+		t.Error("already gone is gone")
+	}
+}

@@ -103,6 +103,12 @@ func (m *Manager) deleteRecord(c *Container) error {
 // applyExit records the monitor's exit record, if there is one; it
 // reports whether the container has exited.
 func (m *Manager) applyExit(c *Container) (exited bool, err error) {
+	fresh := false
+	defer func() {
+		if fresh && err == nil {
+			m.dropCgroup(c)
+		}
+	}()
 	err = m.update(c, func(c *Container) error {
 		if c.Exited {
 			exited = true
@@ -119,7 +125,7 @@ func (m *Manager) applyExit(c *Container) (exited bool, err error) {
 			c.Message = rec.Error
 		}
 		c.markExited(int32(rec.ExitCode), rec.FinishedAt, rec.OOMKilled, "")
-		exited = true
+		exited, fresh = true, true
 		return nil
 	})
 	return exited, err

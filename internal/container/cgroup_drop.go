@@ -1,0 +1,43 @@
+package container
+
+import (
+	"sync"
+	"time"
+
+	"github.com/crio-runtime/crio/internal/cgroups"
+)
+
+// hostLayout is the host's cgroup mounts, found once.
+var hostLayout = sync.OnceValues(cgroups.DetectLayout)
+
+// dropCgroup removes an exited container's cgroup, now empty, in the
+// background. runc leaves it until its delete (RemoveContainer), which the
+// kubelet defers while it keeps the container for its status and logs;
+// meanwhile cAdvisor reports the dead cgroup beside the restarted
+// container's, under the same pod and name, with zeros (/metrics/cadvisor).
+// containerd's shim deletes at exit; here only the cgroup goes, and runc's
+// state stays for RemoveContainer. With the systemd driver systemd removes
+// the empty scope itself.
+func (m *Manager) dropCgroup(c *Container) {
+	if m.cfg().Crio.Runtime.CgroupManager == "systemd" {
+		return
+	}
+	sp := c.Spec()
+	if sp == nil || sp.Linux == nil || sp.Linux.CgroupsPath == "" {
+		return
+	}
+	rel, err := cgroups.ContainerCgroup(sp.Linux.CgroupsPath)
+	if err != nil {
+		return
+	}
+	go func() {
+		l, err := hostLayout()
+		if err != nil {
+			return
+		}
+		// The last process may still be leaving: a few tries.
+		for i := 0; i < 5 && !cgroups.RemoveEmpty(l, rel); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+}
