@@ -30,14 +30,25 @@ func (m *Manager) dropCgroup(c *Container) {
 	if err != nil {
 		return
 	}
-	go func() {
+	// A container removed right after its stop (a pod's deletion, critest)
+	// has its cgroup go with the runtime's delete: only one kept past
+	// dropDelay has it removed here, out of the way of the calls after
+	// the stop.
+	time.AfterFunc(dropDelay, func() {
 		l, err := hostLayout()
 		if err != nil {
 			return
 		}
 		// The last process may still be leaving: a few tries.
-		for i := 0; i < 5 && !cgroups.RemoveEmpty(l, rel); i++ {
+		for i := 0; i < 5; i++ {
+			if _, kept := m.index.Get(c.ID); !kept || cgroups.RemoveEmpty(l, rel) {
+				return
+			}
 			time.Sleep(50 * time.Millisecond)
 		}
-	}()
+	})
 }
+
+// dropDelay is how long an exited container's cgroup waits for its
+// removal before it goes alone (cAdvisor looks every 10-15 s).
+const dropDelay = time.Second
