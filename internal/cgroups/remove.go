@@ -3,7 +3,6 @@ package cgroups
 import (
 	"os"
 	"path/filepath"
-	"sort"
 )
 
 // RemoveEmpty removes the cgroup rel, and any empty cgroups below it, from
@@ -29,7 +28,6 @@ func RemoveEmpty(l Layout, rel string) bool {
 	if l.Hybrid != "" {
 		roots = append(roots, l.Hybrid)
 	}
-	sort.Strings(roots)
 	gone := true
 	for _, root := range roots {
 		if !removeTree(filepath.Join(root, rel)) {

@@ -98,12 +98,12 @@ var containerMetrics = []containerMetric{
 	hugetlbMetric("container_hugetlb_usage_bytes", "Current hugepage usage.", func(h stats.HugeTLBUsage) uint64 { return h.Usage }),
 	hugetlbMetric("container_hugetlb_max_usage_bytes", "Maximum hugepage usages recorded.", func(h stats.HugeTLBUsage) uint64 { return h.MaxUsage }),
 
-	psiMetric("container_pressure_cpu_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to CPU congestion.", func(p *stats.Pressure) uint64 { return p.CPUFull }),
-	psiMetric("container_pressure_cpu_waiting_seconds_total", "Total time duration tasks in the container have waited due to CPU congestion.", func(p *stats.Pressure) uint64 { return p.CPUSome }),
-	psiMetric("container_pressure_memory_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to memory congestion.", func(p *stats.Pressure) uint64 { return p.MemoryFull }),
-	psiMetric("container_pressure_memory_waiting_seconds_total", "Total time duration tasks in the container have waited due to memory congestion.", func(p *stats.Pressure) uint64 { return p.MemorySome }),
-	psiMetric("container_pressure_io_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to IO congestion.", func(p *stats.Pressure) uint64 { return p.IOFull }),
-	psiMetric("container_pressure_io_waiting_seconds_total", "Total time duration tasks in the container have waited due to IO congestion.", func(p *stats.Pressure) uint64 { return p.IOSome }),
+	psiMetric("container_pressure_cpu_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to CPU congestion.", func(p *stats.Pressure) uint64 { return stats.Full(p.CPU) }),
+	psiMetric("container_pressure_cpu_waiting_seconds_total", "Total time duration tasks in the container have waited due to CPU congestion.", func(p *stats.Pressure) uint64 { return stats.Some(p.CPU) }),
+	psiMetric("container_pressure_memory_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to memory congestion.", func(p *stats.Pressure) uint64 { return stats.Full(p.Memory) }),
+	psiMetric("container_pressure_memory_waiting_seconds_total", "Total time duration tasks in the container have waited due to memory congestion.", func(p *stats.Pressure) uint64 { return stats.Some(p.Memory) }),
+	psiMetric("container_pressure_io_stalled_seconds_total", "Total time duration no tasks in the container could make progress due to IO congestion.", func(p *stats.Pressure) uint64 { return stats.Full(p.IO) }),
+	psiMetric("container_pressure_io_waiting_seconds_total", "Total time duration tasks in the container have waited due to IO congestion.", func(p *stats.Pressure) uint64 { return stats.Some(p.IO) }),
 }
 
 // hugetlbMetric is one value per huge page size (label pagesize).

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	occgroups "github.com/opencontainers/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/crio-runtime/crio/internal/container"
@@ -143,7 +144,7 @@ func TestHugeTLBAndPressureMetrics(t *testing.T) {
 	if p := got["container_pressure_cpu_waiting_seconds_total"]; len(p) != 0 {
 		t.Errorf("pressure without PSI: %v", p)
 	}
-	s.Pressure = &stats.Pressure{CPUSome: 3_500_000, IOFull: 2_000_000}
+	s.Pressure = &stats.Pressure{CPU: &occgroups.PSIStats{Some: occgroups.PSIData{Total: 3_500_000}}, IO: &occgroups.PSIStats{Full: occgroups.PSIData{Total: 2_000_000}}}
 	got = tableValues(&metricInput{c: &container.Container{}, s: s, now: now})
 	if p := got["container_pressure_cpu_waiting_seconds_total"]; len(p) != 1 || p[0].v != 3 {
 		t.Errorf("cpu waiting %v, want 3 s", p)

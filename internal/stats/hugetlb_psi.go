@@ -21,9 +21,22 @@ type HugeTLBUsage struct {
 // hybrid host): Some is time at least one task waited, Full time all of
 // them stalled. The totals are in microseconds, as the kernel counts.
 type Pressure struct {
-	CPUSome, CPUFull, MemorySome, MemoryFull, IOSome, IOFull uint64
-	// CPU, Memory and IO are the files whole, averages too (nil: absent).
-	CPU, Memory, IO *occgroups.PSIStats
+	CPU, Memory, IO *occgroups.PSIStats // nil: the file is absent
+}
+
+// Some and Full are a resource's totals (0 when it has no PSI).
+func Some(p *occgroups.PSIStats) uint64 {
+	if p == nil {
+		return 0
+	}
+	return p.Some.Total
+}
+
+func Full(p *occgroups.PSIStats) uint64 {
+	if p == nil {
+		return 0
+	}
+	return p.Full.Total
 }
 
 // pressureOf gathers the three resources' PSI; nil without any.
@@ -31,17 +44,7 @@ func pressureOf(c, m, i *occgroups.PSIStats) *Pressure {
 	if c == nil && m == nil && i == nil {
 		return nil
 	}
-	p := Pressure{CPU: c, Memory: m, IO: i}
-	if c != nil {
-		p.CPUSome, p.CPUFull = c.Some.Total, c.Full.Total
-	}
-	if m != nil {
-		p.MemorySome, p.MemoryFull = m.Some.Total, m.Full.Total
-	}
-	if i != nil {
-		p.IOSome, p.IOFull = i.Some.Total, i.Full.Total
-	}
-	return &p
+	return &Pressure{CPU: c, Memory: m, IO: i}
 }
 
 // readPressure reads the cpu, memory and io pressure files of a cgroup2

@@ -35,7 +35,7 @@ func TestPressure(t *testing.T) {
 	st.CpuStats.PSI = &occgroups.PSIStats{Some: occgroups.PSIData{Total: 3000000}, Full: occgroups.PSIData{Total: 1000000}}
 	st.BlkioStats.PSI = &occgroups.PSIStats{Some: occgroups.PSIData{Total: 7}}
 	p := pressure(st)
-	if p == nil || p.CPUSome != 3000000 || p.CPUFull != 1000000 || p.IOSome != 7 || p.IOFull != 0 || p.MemorySome != 0 {
+	if p == nil || Some(p.CPU) != 3000000 || Full(p.CPU) != 1000000 || Some(p.IO) != 7 || Full(p.IO) != 0 || Some(p.Memory) != 0 {
 		t.Errorf("pressure %+v", p)
 	}
 }
@@ -58,7 +58,7 @@ func TestReadV1HybridPressure(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := s.Pressure
-	if p == nil || p.CPUSome != 3000000 || p.CPUFull != 1000000 || p.IOSome != 7 || p.Memory != nil {
+	if p == nil || Some(p.CPU) != 3000000 || Full(p.CPU) != 1000000 || Some(p.IO) != 7 || p.Memory != nil {
 		t.Fatalf("pressure %+v", p)
 	}
 	if p.CPU.Some.Avg10 != 1.5 || p.CPU.Some.Avg60 != 0.25 || p.CPU.Some.Avg300 != 0.05 {
