@@ -11,6 +11,7 @@ import (
 	"github.com/crio-runtime/crio/internal/container"
 	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/inspect"
+	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/pkg/config"
 )
@@ -58,7 +59,7 @@ func (src inspectSource) Container(id string) (*inspect.Container, error) {
 		sb, _ = s.pods.Get(id)
 	}
 	if sb != nil {
-		return inspectPod(sb), nil
+		return inspectPod(sb, src.podPID(sb)), nil
 	}
 	return nil, errdefs.NotFound("container %q not found", id)
 }
@@ -85,10 +86,38 @@ func inspectContainer(c *container.Container, sb *sandbox.Sandbox) *inspect.Cont
 	return out
 }
 
+// podPID is the process cAdvisor reads a pod's network from
+// (/proc/<pid>/net/dev): the infra's, or, for a pod without one (its
+// stats cgroup, internal/sandbox/stats_cgroup.go), its oldest running
+// container's, still the process recorded at its start, as CRI-O does. 0
+// when none runs; cAdvisor asks again while it has no pid, or when that
+// pid shows no interfaces (the container exited).
+func (src inspectSource) podPID(sb *sandbox.Sandbox) int {
+	if sb.HasInfra() {
+		if sb.InfraRunning() {
+			return sb.InfraPID
+		}
+		return 0
+	}
+	var pid int
+	var created int64
+	for _, c := range src.s.containers.List() {
+		if c.PodID != sb.ID {
+			continue
+		}
+		st := c.Status()
+		if !st.Running() || st.Pid == 0 || (pid != 0 && st.CreatedAt >= created) || !proc.Same(st.Pid, st.PidStart) {
+			continue
+		}
+		pid, created = st.Pid, st.CreatedAt
+	}
+	return pid
+}
+
 // inspectPod is a pod as CRI-O's infra container: the pod's labels plus
 // the container name POD, which tells cAdvisor to count the pod's network
 // there.
-func inspectPod(sb *sandbox.Sandbox) *inspect.Container {
+func inspectPod(sb *sandbox.Sandbox, pid int) *inspect.Container {
 	labels := orEmpty(sb.Config.Labels)
 	labels = maps.Clone(labels)
 	labels["io.kubernetes.container.name"] = "POD"
@@ -97,9 +126,7 @@ func inspectPod(sb *sandbox.Sandbox) *inspect.Container {
 		Labels: labels, Annotations: orEmpty(sb.Config.Annotations), CrioAnnotations: map[string]string{},
 		Sandbox: sb.ID, IPs: append([]string{}, sb.IPs...),
 	}
-	if sb.InfraRunning() {
-		out.Pid = sb.InfraPID
-	}
+	out.Pid = pid
 	return out
 }
 

@@ -148,3 +148,31 @@ func TestRemoveEmpty(t *testing.T) {
 		t.Error("already gone is gone")
 	}
 }
+
+// TestMakeEmpty: the cgroup appears in each hierarchy that holds its
+// parent, once, and nowhere else; making it again is fine.
+func TestMakeEmpty(t *testing.T) {
+	root := t.TempDir()
+	l := Layout{V1: map[string]string{"cpu": filepath.Join(root, "cpu,cpuacct"), "cpuacct": filepath.Join(root, "cpu,cpuacct"), "memory": filepath.Join(root, "memory"), "pids": filepath.Join(root, "pids")}}
+	for _, d := range []string{"cpu,cpuacct/pod", "memory/pod"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if err := MakeEmpty(l, "/pod/crio-a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"cpu,cpuacct/pod/crio-a", "memory/pod/crio-a"} {
+		if _, err := os.Stat(filepath.Join(root, d)); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "pids/pod")); !os.IsNotExist(err) {
+		t.Errorf("a missing pod cgroup was made: %v", err)
+	}
+	if MakeEmpty(l, "/") == nil {
+		t.Error("the root is refused")
+	}
+}

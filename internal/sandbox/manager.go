@@ -208,6 +208,7 @@ func (m *Manager) stopLocked(ctx context.Context, sb *Sandbox) error {
 	if err := m.releaseNamespaces(ctx, sb); err != nil {
 		return err
 	}
+	m.dropStatsCgroup(ctx, sb)
 	return m.update(sb, func(sb *Sandbox) { sb.Namespaces, sb.Ready = nil, false })
 }
 

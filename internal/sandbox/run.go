@@ -56,6 +56,7 @@ func (r *podRun) steps() []cleanup.Step {
 		{Name: "reserve name", Run: r.reserveName},
 		{Name: "pin namespaces", Run: r.pinNamespaces},
 		{Name: "start network", Run: r.startNetwork}, // CNI ADD runs while the next steps do
+		{Name: "stats cgroup", Run: r.makeStatsCgroup},
 		// The infra needs only the pinned namespaces: the runtime creates
 		// it while ADD runs and the pod's files and record are written.
 		{Name: "start infra", Run: r.startInfra},

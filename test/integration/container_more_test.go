@@ -126,6 +126,30 @@ func requireCgroupV1Memory(t *testing.T) {
 	}
 }
 
+// cgroupParent makes a pod cgroup in the memory, cpu and pids hierarchies
+// (v1), as the kubelet would; the test's end removes it from every
+// hierarchy (runc makes it in the others), after e's daemon stops.
+func cgroupParent(t *testing.T, e *env) string {
+	t.Helper()
+	parent := "/crio-it-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	for _, ctrl := range []string{"memory", "cpu", "pids"} {
+		if err := os.Mkdir(filepath.Join("/sys/fs/cgroup", ctrl, parent), 0o755); err != nil {
+			t.Skipf("cgroup v1 %s: %v", ctrl, err)
+		}
+	}
+	t.Cleanup(func() {
+		e.d.Stop()
+		dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", parent))
+		for _, d := range dirs {
+			// The monitor leaves the cgroup just after writing the exit record.
+			for i := 0; i < 50 && os.Remove(d) != nil; i++ {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	})
+	return parent
+}
+
 func TestUpdateContainerResourcesReachesCgroup(t *testing.T) {
 	requireCgroupV1Memory(t)
 	e := newEnv(t, registry.Image{})
@@ -264,24 +288,7 @@ func TestSecondRuntimeHandler(t *testing.T) {
 func TestCgroupParentAndMonitorPlacement(t *testing.T) {
 	requireCgroupV1Memory(t)
 	e := newEnv(t, registry.Image{})
-	parent := "/crio-it-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	var made []string
-	for _, ctrl := range []string{"memory", "cpu", "pids"} {
-		dir := filepath.Join("/sys/fs/cgroup", ctrl, parent)
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			t.Skipf("cgroup v1 %s: %v", ctrl, err)
-		}
-		made = append(made, dir)
-	}
-	t.Cleanup(func() {
-		e.d.Stop()
-		for _, d := range made {
-			// The monitor leaves the cgroup just after writing the exit record.
-			for i := 0; i < 50 && os.Remove(d) != nil; i++ {
-				time.Sleep(50 * time.Millisecond)
-			}
-		}
-	})
+	parent := cgroupParent(t, e)
 	cfg := framework.PodConfig("cgparent")
 	cfg.Linux.CgroupParent = parent
 	cfg.Linux.Resources = &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 96 << 20}
