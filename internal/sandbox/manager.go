@@ -342,8 +342,11 @@ func (m *Manager) Restore(ctx context.Context) error {
 			if netns, ok := sb.Namespaces[NetNS]; ok && !isNsfs(netns) {
 				log.Warn("pod namespaces are gone; marking the pod not ready", "pod", id)
 				_ = m.stopLocked(ctx, sb)
-			} else if sb.Network != nil && len(sb.IPs) == 0 {
-				m.restoreIPs(ctx, sb)
+			} else {
+				if sb.Network != nil && len(sb.IPs) == 0 {
+					m.restoreIPs(ctx, sb)
+				}
+				m.ensureStatsCgroup(ctx, sb) // a pod run by a daemon before it had one
 			}
 		}
 		m.index.Add(id, sb)

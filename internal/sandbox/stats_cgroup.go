@@ -32,18 +32,25 @@ func (m *Manager) statsCgroup(sb *Sandbox) string {
 	return rel + "/crio-" + sb.ID
 }
 
-// makeStatsCgroup creates the pod's stats cgroup, if it gets one. It only
-// feeds metrics: a failure is logged, not the pod's.
+// makeStatsCgroup creates the pod's stats cgroup, if it gets one.
 func (r *podRun) makeStatsCgroup(ctx context.Context) error {
-	rel := r.m.statsCgroup(r.sb)
+	if rel := r.m.ensureStatsCgroup(ctx, r.sb); rel != "" {
+		r.undo.Push(func() { cgroups.RemoveEmpty(cgroupLayout(), rel) })
+	}
+	return nil
+}
+
+// ensureStatsCgroup creates the pod's stats cgroup, if it gets one, and
+// says which. It only feeds metrics: a failure is logged, not the pod's.
+func (m *Manager) ensureStatsCgroup(ctx context.Context, sb *Sandbox) string {
+	rel := m.statsCgroup(sb)
 	if rel == "" {
-		return nil
+		return ""
 	}
 	if err := cgroups.MakeEmpty(cgroupLayout(), rel); err != nil {
-		logging.From(ctx).Warn("create the pod's cgroup for its network stats", "pod", r.sb.ID, "error", err)
+		logging.From(ctx).Warn("create the pod's cgroup for its network stats", "pod", sb.ID, "error", err)
 	}
-	r.undo.Push(func() { cgroups.RemoveEmpty(cgroupLayout(), rel) })
-	return nil
+	return rel
 }
 
 // dropStatsCgroup removes the stats cgroup of a stopped pod: cAdvisor then

@@ -139,8 +139,13 @@ func cgroupParent(t *testing.T, e *env) string {
 	}
 	t.Cleanup(func() {
 		e.d.Stop()
-		dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", parent))
-		for _, d := range dirs {
+		// Deepest first: a failed test may leave a pod's cgroups in it.
+		dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", parent, "*", "cgroup.procs"))
+		for i := range dirs {
+			dirs[i] = filepath.Dir(dirs[i])
+		}
+		top, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", parent))
+		for _, d := range append(dirs, top...) {
 			// The monitor leaves the cgroup just after writing the exit record.
 			for i := 0; i < 50 && os.Remove(d) != nil; i++ {
 				time.Sleep(50 * time.Millisecond)

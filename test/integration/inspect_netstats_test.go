@@ -20,7 +20,7 @@ import (
 // pod's "POD" container and reads the pod's network through the pid that
 // /containers/<pod id> names: its running container's, in the pod's
 // network namespace. The pod's stop removes the cgroup; a host-network
-// pod gets none.
+// pod gets none. A daemon restart makes one missing.
 func TestPodNetworkStatsCgroup(t *testing.T) {
 	requireCgroupV1Memory(t)
 	e := newEnv(t, registry.Image{})
@@ -63,6 +63,22 @@ func TestPodNetworkStatsCgroup(t *testing.T) {
 	}
 	if dev, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/net/dev"); err != nil || !strings.Contains(string(dev), "eth0:") {
 		t.Errorf("the pid's network is not the pod's: %v %s", err, dev)
+	}
+	// A pod run by a daemon without stats cgroups gets one at the restart.
+	e.d.Stop()
+	for _, d := range statsDirs {
+		if err := os.Remove(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.d.Start()
+	for _, d := range statsDirs {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("not made again at the restart: %v", err)
+		}
+	}
+	if got := podPid(); got != pid {
+		t.Errorf("after the restart the pod names pid %d, want %d", got, pid)
 	}
 	if _, err := e.d.Runtime.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: id}); err != nil {
 		t.Fatal(err)
