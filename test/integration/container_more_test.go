@@ -139,20 +139,25 @@ func cgroupParent(t *testing.T, e *env) string {
 	}
 	t.Cleanup(func() {
 		e.d.Stop()
-		// Deepest first: a failed test may leave a pod's cgroups in it.
-		dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", parent, "*", "cgroup.procs"))
-		for i := range dirs {
-			dirs[i] = filepath.Dir(dirs[i])
-		}
-		top, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", parent))
-		for _, d := range append(dirs, top...) {
-			// The monitor leaves the cgroup just after writing the exit record.
-			for i := 0; i < 50 && os.Remove(d) != nil; i++ {
-				time.Sleep(50 * time.Millisecond)
-			}
-		}
+		removeCgroupParent(parent)
 	})
 	return parent
+}
+
+// removeCgroupParent removes a test's pod cgroup from every hierarchy,
+// deepest first (a failed test may leave a pod's cgroups in it).
+func removeCgroupParent(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", parent, "*", "cgroup.procs"))
+	for i := range dirs {
+		dirs[i] = filepath.Dir(dirs[i])
+	}
+	top, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", parent))
+	for _, d := range append(dirs, top...) {
+		// The monitor leaves the cgroup just after writing the exit record.
+		for i := 0; i < 50 && os.Remove(d) != nil; i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }
 
 func TestUpdateContainerResourcesReachesCgroup(t *testing.T) {

@@ -91,9 +91,7 @@ func TestCRIOKeysRuntime(t *testing.T) {
 			if _, err := e.d.Runtime.RemovePodSandbox(framework.Ctx(t), &runtimeapi.RemovePodSandboxRequest{PodSandboxId: resp.PodSandboxId}); err != nil {
 				t.Fatal(err)
 			}
-			for i := 0; i < 50 && os.Remove(dir) != nil; i++ {
-				time.Sleep(50 * time.Millisecond)
-			}
+			removeCgroupParent(parent)
 		}
 	})
 
