@@ -5,6 +5,7 @@
 package podmetrics
 
 import (
+	"os"
 	"slices"
 	"time"
 
@@ -102,8 +103,13 @@ func specBytes(p *int64) uint64 {
 	if p == nil || *p < 0 || uint64(*p) > 1<<62 {
 		return 0
 	}
-	return uint64(*p)
+	return uint64(*p) &^ (pageSize - 1)
 }
+
+// pageSize: the kernel keeps memory limits in whole pages (rounding down),
+// and cAdvisor reports the cgroup's value, so a limit is reported as the
+// kernel enforces it.
+var pageSize = uint64(os.Getpagesize())
 
 // Descriptors describes every metric List reports. included tells whether
 // a group (cpu, memory, network, process, disk, diskIO, oom, spec, ...) is

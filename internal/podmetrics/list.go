@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -63,9 +64,10 @@ func (l Lister) graphRootFs() *stats.FsInfo {
 	return &fi
 }
 
-// podNetMetrics reports every interface of the pod's network namespace,
-// lo included, as the pod itself lists them in /sys/class/net; a
-// hostNetwork pod's interfaces are the node's, as in CRI-O.
+// podNetMetrics reports the interfaces of the pod's network namespace
+// that cAdvisor reports (not lo, veth*, docker*, nerdctl*): the kubelet
+// serves these as /metrics/cadvisor, and its consumers (and node e2e)
+// expect cAdvisor's series. A hostNetwork pod's are the node's.
 func (l Lister) podNetMetrics(sb *sandbox.Sandbox, base []string) []*runtimeapi.Metric {
 	var devs []stats.NetDev
 	at := time.Now()
@@ -79,6 +81,9 @@ func (l Lister) podNetMetrics(sb *sandbox.Sandbox, base []string) []*runtimeapi.
 	}
 	var out []*runtimeapi.Metric
 	for _, d := range devs {
+		if cadvisorIgnores(d.Name) {
+			continue
+		}
 		for _, m := range netMetrics {
 			out = append(out, metric(m.name, at.UnixNano(), counter, append(slices.Clip(base), d.Name), m.value(d)))
 		}
@@ -110,4 +115,16 @@ func (l Lister) containerMetrics(c *container.Container, base []string, fs *stat
 
 func metric(name string, at int64, typ runtimeapi.MetricType, labels []string, v uint64) *runtimeapi.Metric {
 	return &runtimeapi.Metric{Name: name, Timestamp: at, MetricType: typ, LabelValues: labels, Value: cristats.U64(v)}
+}
+
+// cadvisorIgnores says whether cAdvisor leaves interface name out of a
+// container's network stats (its ignoredDevicePrefixes).
+func cadvisorIgnores(name string) bool {
+	name = strings.ToLower(name)
+	for _, p := range []string{"lo", "veth", "docker", "nerdctl"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -30,6 +30,8 @@ var containerMetrics = []containerMetric{
 	cg("memory", "container_memory_mapped_file", "Size of memory mapped files in bytes.", gauge, func(s *stats.Sample) uint64 { return s.MemMappedFile }),
 	cg("memory", "container_memory_max_usage_bytes", "Maximum memory usage recorded in bytes.", gauge, func(s *stats.Sample) uint64 { return s.MemMaxUsage }),
 	cg("memory", "container_memory_failcnt", "Number of memory usage hits limits.", counter, func(s *stats.Sample) uint64 { return s.MemFailcnt }),
+	cg("memory", "container_memory_events_high_total", "Cumulative count of memory.high throttle events for the container.", counter, func(s *stats.Sample) uint64 { return s.MemEventsHigh }),
+	cg("memory", "container_memory_events_max_total", "Cumulative count of memory.max limit hit events for the container.", counter, func(s *stats.Sample) uint64 { return s.MemEventsMax }),
 	{group: "memory", name: "container_memory_failures_total", help: "Cumulative count of memory allocation failures.", typ: counter, labels: failureLabels, values: memoryFailures},
 
 	cg("oom", "container_oom_events_total", "Count of out of memory events observed for the container.", counter, func(s *stats.Sample) uint64 { return s.OOMKills }),
@@ -74,16 +76,19 @@ var containerMetrics = []containerMetric{
 		return []series{{at: in.now, v: uint64(in.now.Unix())}}
 	}},
 
-	// The writable layer's bytes and the inodes of the filesystem holding
-	// it, as CRI-O reports them (no device label).
+	// The writable layer's bytes and inodes and the size of the filesystem
+	// holding it (no device label, as in CRI-O). The inodes are cAdvisor's
+	// for a CRI-O container, which the kubelet's /metrics/cadvisor shows
+	// without PodAndContainerStatsFromCRI: total is the layer's inodes in
+	// use, free is 0 (CRI-O's own listing gives the filesystem's).
 	diskMetric("container_fs_usage_bytes", "Number of bytes consumed by the container's writable layer.", func(in *metricInput) (uint64, bool) {
 		return diskValue(in, func(d *stats.DiskUsage) uint64 { return d.Bytes })
 	}),
-	diskMetric("container_fs_inodes_total", "Total number of inodes.", func(in *metricInput) (uint64, bool) {
-		return fsValue(in, func(f *stats.FsInfo) uint64 { return f.Inodes })
+	diskMetric("container_fs_inodes_total", "Number of Inodes", func(in *metricInput) (uint64, bool) {
+		return diskValue(in, func(d *stats.DiskUsage) uint64 { return d.Inodes })
 	}),
-	diskMetric("container_fs_inodes_free", "Number of free inodes.", func(in *metricInput) (uint64, bool) {
-		return fsValue(in, func(f *stats.FsInfo) uint64 { return f.InodesFree })
+	diskMetric("container_fs_inodes_free", "Number of available Inodes", func(in *metricInput) (uint64, bool) {
+		return diskValue(in, func(*stats.DiskUsage) uint64 { return 0 })
 	}),
 	diskMetric("container_fs_limit_bytes", "Number of bytes that can be consumed by the container on this filesystem.", func(in *metricInput) (uint64, bool) {
 		return fsValue(in, func(f *stats.FsInfo) uint64 { return f.Capacity })

@@ -84,7 +84,7 @@ func TestDiskAndIOMetrics(t *testing.T) {
 	}
 	got := tableValues(in)
 	for name, want := range map[string]uint64{
-		"container_fs_usage_bytes": 12288, "container_fs_inodes_total": 1000, "container_fs_inodes_free": 400,
+		"container_fs_usage_bytes": 12288, "container_fs_inodes_total": 3, "container_fs_inodes_free": 0,
 		"container_fs_limit_bytes": 1 << 30, "container_fs_reads_bytes_total": 4096, "container_fs_writes_total": 2,
 	} {
 		if s := got[name]; len(s) != 1 || s[0].v != want {
@@ -151,5 +151,30 @@ func TestHugeTLBAndPressureMetrics(t *testing.T) {
 	}
 	if p := got["container_pressure_io_stalled_seconds_total"]; len(p) != 1 || p[0].v != 2 {
 		t.Errorf("io stalled %v, want 2 s", p)
+	}
+}
+
+// TestSpecBytesInPages: a memory limit is reported as the kernel keeps it,
+// rounded down to whole pages (the kubelet's node e2e wants 80 MB as
+// 79998976 with 4 KiB pages, as cAdvisor reads it from the cgroup).
+func TestSpecBytesInPages(t *testing.T) {
+	v := int64(80_000_000)
+	if got, want := specBytes(&v), uint64(80_000_000)/pageSize*pageSize; got != want || got%pageSize != 0 {
+		t.Errorf("specBytes(80e6) = %d, want %d", got, want)
+	}
+	for _, v := range []int64{-1, math.MaxInt64} {
+		if got := specBytes(&v); got != 0 {
+			t.Errorf("specBytes(%d) = %d, want 0 (unlimited)", v, got)
+		}
+	}
+}
+
+// TestCadvisorIgnores: the interfaces cAdvisor leaves out of a container's
+// network stats stay out of the pod's series.
+func TestCadvisorIgnores(t *testing.T) {
+	for name, want := range map[string]bool{"lo": true, "veth1234": true, "docker0": true, "Docker0": true, "nerdctl0": true, "eth0": false, "net1": false, "cni0": false} {
+		if got := cadvisorIgnores(name); got != want {
+			t.Errorf("cadvisorIgnores(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

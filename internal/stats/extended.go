@@ -23,6 +23,8 @@ type Extended struct {
 	MemMaxUsage          uint64
 	MemSwapLimit         uint64 // memory+swap, as v1 memsw and cAdvisor report it
 	OOMKills             uint64
+	// memory.events high and max (v2); 0 on v1, as cAdvisor reports them.
+	MemEventsHigh, MemEventsMax uint64
 
 	Threads    uint64 // pids.current, else the sum over the processes
 	ThreadsMax uint64

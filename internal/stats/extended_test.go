@@ -24,7 +24,7 @@ func TestReadV2Extended(t *testing.T) {
 		// No "kernel" key (before Linux 5.18): the parts add up.
 		MemKernel: 100 + 200 + 10 + 5 + 300,
 		// v2 swap.max is swap alone; reported as memory+swap like v1 memsw.
-		MemSwapLimit: 96 << 20, OOMKills: 1, Threads: 4, ThreadsMax: 0,
+		MemSwapLimit: 96 << 20, OOMKills: 1, MemEventsHigh: 3, MemEventsMax: 9, Threads: 4, ThreadsMax: 0,
 		IO: []DeviceIO{
 			{Major: 8, Minor: 0, Bytes: map[string]uint64{"Read": 1024, "Write": 2048, "Discard": 0}, Ops: map[string]uint64{"Read": 3, "Write": 4, "Discard": 0}},
 			{Major: 259, Minor: 0, Bytes: map[string]uint64{"Read": 10, "Write": 20, "Discard": 5}, Ops: map[string]uint64{"Read": 1, "Write": 2, "Discard": 1}},

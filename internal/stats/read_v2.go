@@ -42,6 +42,7 @@ func readV2(s *Sample, dir string) error {
 	}
 	ev := keyValues(dir, "memory.events")
 	s.OOMKills, s.MemFailcnt = ev["oom_kill"], ev["max"]
+	s.MemEventsHigh, s.MemEventsMax = ev["high"], ev["max"]
 	s.fillCPU(st.CpuStats)
 	if max, err := occgroups.ReadFile(dir, "cpu.max"); err == nil {
 		if f := strings.Fields(max); len(f) == 2 {

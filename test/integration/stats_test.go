@@ -568,8 +568,8 @@ func TestPodSandboxMetricsReportCAdvisorSeries(t *testing.T) {
 	if st := val("container_start_time_seconds"); st < uint64(before) || st > uint64(time.Now().Unix()) {
 		t.Errorf("start time %d not after %d", st, before)
 	}
-	if val("container_last_seen") < uint64(before) || val("container_fs_limit_bytes") == 0 || val("container_fs_inodes_free") == 0 {
-		t.Errorf("last seen / fs limit / inodes free: %v %v %v", byName["container_last_seen"], byName["container_fs_limit_bytes"], byName["container_fs_inodes_free"])
+	if val("container_last_seen") < uint64(before) || val("container_fs_limit_bytes") == 0 || val("container_fs_inodes_total") == 0 {
+		t.Errorf("last seen / fs limit / inodes in use: %v %v %v", byName["container_last_seen"], byName["container_fs_limit_bytes"], byName["container_fs_inodes_total"])
 	}
 	if n := len(byName["container_memory_failures_total"]); n != 4 {
 		t.Errorf("memory failure series: %d", n)
