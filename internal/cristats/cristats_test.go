@@ -35,3 +35,25 @@ func TestPSIInCRIStats(t *testing.T) {
 		t.Errorf("io %v", io)
 	}
 }
+
+// TestNetworkUsageNeedsAnInterface: a pod whose namespace shows only lo
+// (its network not set up yet) gets no network at all: the kubelet 1.37
+// with PodAndContainerStatsFromCRI dereferences the default interface of
+// any network it gets, and crashed on ours (the whole node conformance
+// set, session 16). eth0 is the default when there.
+func TestNetworkUsageNeedsAnInterface(t *testing.T) {
+	now := time.Now()
+	for _, devs := range [][]stats.NetDev{nil, {}, {{Name: "lo", RxBytes: 10}}} {
+		if n := networkUsage(devs, now); n != nil {
+			t.Errorf("%v: network %v, want none", devs, n)
+		}
+	}
+	n := networkUsage([]stats.NetDev{{Name: "lo"}, {Name: "net1", RxBytes: 1}, {Name: "eth0", RxBytes: 2}}, now)
+	if n == nil || n.DefaultInterface.GetName() != "eth0" || len(n.Interfaces) != 2 {
+		t.Fatalf("network %v", n)
+	}
+	n = networkUsage([]stats.NetDev{{Name: "net1", RxBytes: 1}}, now)
+	if n == nil || n.DefaultInterface.GetName() != "net1" {
+		t.Fatalf("network %v", n)
+	}
+}

@@ -86,7 +86,9 @@ func addSample(a, b *stats.Sample) {
 }
 
 // networkUsage reports every interface but loopback; eth0 (the CNI
-// default) is the default interface, else the first one.
+// default) is the default interface, else the first one. Without one it
+// is nil: the kubelet (1.37, PodAndContainerStatsFromCRI) reads the
+// default interface of any network it gets and would crash on none.
 func networkUsage(devs []stats.NetDev, at time.Time) *runtimeapi.NetworkUsage {
 	n := &runtimeapi.NetworkUsage{Timestamp: at.UnixNano()}
 	for _, d := range devs {
@@ -100,6 +102,9 @@ func networkUsage(devs []stats.NetDev, at time.Time) *runtimeapi.NetworkUsage {
 		if d.Name == "eth0" || n.DefaultInterface == nil {
 			n.DefaultInterface = iu
 		}
+	}
+	if n.DefaultInterface == nil {
+		return nil
 	}
 	return n
 }
