@@ -164,7 +164,7 @@ func New(opts Options) (*Service, error) {
 	s.pulls.init()
 	s.gc.store = store
 	s.gc.log = opts.Logger
-	s.fs.init()
+	s.fs.layers = map[string]usage{}
 	return s, nil
 }
 
@@ -186,6 +186,7 @@ func (s *Service) Shutdown() error {
 	s.views.mu.Lock()
 	s.views.closeLocks()
 	s.views.mu.Unlock()
+	s.closeFsLocks()
 	// Mounted layers of running containers are expected: they stay mounted
 	// for the containers, which outlive the daemon.
 	if _, err := s.store.Shutdown(false); err != nil && !errors.Is(err, storage.ErrLayerUsedByContainer) {

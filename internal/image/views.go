@@ -3,9 +3,6 @@ package image
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,19 +17,14 @@ import (
 // (regexps) and takes containers/storage's image lock (flock, reload
 // check): most of its CPU here.
 //
-// A change is noticed cheaply, by other processes too (podman): every
-// containers/storage writer records a fresh 64-byte "last write" token at
-// the start of images.lock (lockfile.RecordWrite, under the write lock,
-// before images.json is written), the same token storage itself compares
-// to decide whether to reload. One pread per call reads it. A token read
-// before a lookup is always at least as old as the data the lookup sees
-// (a writer that recorded a newer token holds the lock until its write is
-// done), so an entry is never stored under a newer token than its data.
-// This service's own changes that storage does not see (an image hidden
-// for a background reap, a pull's new names) bump gen.
+// A change is noticed cheaply, by other processes too (podman), by the
+// image stores' lock tokens (lockTokens): an entry is never stored under a
+// newer token than its data. This service's own changes that storage does
+// not see (an image hidden for a background reap, a pull's new names) bump
+// gen.
 type viewCache struct {
 	mu    sync.Mutex
-	locks []*os.File // images.lock of each read-write image store
+	locks lockTokens // images.lock of each read-write image store
 	gen   uint64
 	stamp []byte // tokens + gen the entries below were computed under
 
@@ -60,21 +52,20 @@ func (s *Service) initViews() {
 		roots = append(roots, s.opts.ImageStore)
 	}
 	driver := s.store.GraphDriverName()
+	var paths []string
 	for _, r := range roots {
-		f, err := os.Open(filepath.Join(r, driver+"-images", "images.lock"))
-		if err != nil {
-			s.log.Warn("image status cache off", "err", err)
-			c.closeLocks()
-			return
-		}
-		c.locks = append(c.locks, f)
+		paths = append(paths, filepath.Join(r, driver+"-images", "images.lock"))
 	}
+	locks, err := openLockTokens(paths)
+	if err != nil {
+		s.log.Warn("image status cache off", "err", err)
+		return
+	}
+	c.locks = locks
 }
 
 func (c *viewCache) closeLocks() {
-	for _, f := range c.locks {
-		_ = f.Close()
-	}
+	c.locks.close()
 	c.locks = nil
 }
 
@@ -87,22 +78,11 @@ func (c *viewCache) reset(stamp []byte) {
 
 // now returns the current stamp, or nil when caching is off. Holds c.mu.
 func (c *viewCache) now() []byte {
-	if len(c.locks) == 0 {
+	tokens := c.locks.read()
+	if tokens == nil {
 		return nil
 	}
-	out := make([]byte, 0, 8+64*len(c.locks))
-	out = binary.LittleEndian.AppendUint64(out, c.gen)
-	buf := make([]byte, 64)
-	for _, f := range c.locks {
-		// A lock file shorter than a token (never written) reads with EOF.
-		n, err := f.ReadAt(buf, 0)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil
-		}
-		out = append(out, byte(n))
-		out = append(out, buf[:n]...)
-	}
-	return out
+	return append(binary.LittleEndian.AppendUint64(make([]byte, 0, 8+len(tokens)), c.gen), tokens...)
 }
 
 // begin returns the stamp to compute under, dropping stale entries.
