@@ -47,14 +47,14 @@ type Manager struct {
 
 	mu                sync.Mutex
 	dir, name, subnet string
-	pluginDirs        []string
+	plugins           pluginPaths
 }
 
 // NewManager returns a manager reading configs from dir.
 func NewManager(dir, name, subnet string, pluginDirs []string, cacheDir string) *Manager {
 	return &Manager{
 		cni: libcni.NewCNIConfigWithCacheDir(pluginDirs, cacheDir, nil),
-		dir: dir, name: name, subnet: subnet, pluginDirs: pluginDirs,
+		dir: dir, name: name, subnet: subnet, plugins: pluginPaths{dirs: pluginDirs},
 	}
 }
 
@@ -79,7 +79,7 @@ func (m *Manager) Ready() error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotReady, err)
 	}
-	return pluginsFound(list, m.pluginDirs)
+	return m.plugins.check(list)
 }
 
 // Close stops watching the conf dir.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/invoke"
@@ -85,18 +86,35 @@ func loadFile(f string) (*libcni.NetworkConfigList, error) {
 // ErrNotReady is wrapped by Manager.Ready's error.
 var ErrNotReady = errors.New("network plugin not ready")
 
-// pluginsFound checks that every plugin of list, and loopback, is installed.
-func pluginsFound(list *libcni.NetworkConfigList, pluginDirs []string) error {
+// pluginPaths remembers where each plugin type was found in dirs. Status
+// asks on every call whether every plugin is installed: a remembered
+// plugin costs one stat, not one per directory searched (CRI-O's
+// plugin_dirs has three); one gone is searched for again.
+type pluginPaths struct {
+	dirs  []string
+	found sync.Map // type -> path
+}
+
+// check checks that every plugin of list, and loopback, is installed.
+func (pp *pluginPaths) check(list *libcni.NetworkConfigList) error {
 	types := []string{"loopback"}
 	for _, p := range list.Plugins {
-		if !slices.Contains(types, p.Network.Type) { // one stat per plugin: Status asks each time
+		if !slices.Contains(types, p.Network.Type) {
 			types = append(types, p.Network.Type)
 		}
 	}
 	for _, t := range types {
-		if _, err := invoke.FindInPath(t, pluginDirs); err != nil {
-			return fmt.Errorf("%w: cni plugin %q not found in %s", ErrNotReady, t, strings.Join(pluginDirs, ":"))
+		if v, ok := pp.found.Load(t); ok {
+			if st, err := os.Stat(v.(string)); err == nil && !st.IsDir() {
+				continue
+			}
+			pp.found.Delete(t)
 		}
+		p, err := invoke.FindInPath(t, pp.dirs)
+		if err != nil {
+			return fmt.Errorf("%w: cni plugin %q not found in %s", ErrNotReady, t, strings.Join(pp.dirs, ":"))
+		}
+		pp.found.Store(t, p)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,6 +50,42 @@ func TestLoadConfig(t *testing.T) {
 	defer m.Close()
 	if err := m.Ready(); err == nil || !strings.Contains(err.Error(), `cni plugin "loopback" not found`) {
 		t.Fatalf("Ready without plugins: %v", err)
+	}
+}
+
+// Ready remembers where each plugin was found, and notices one removed
+// (NetworkPluginNotReady) or installed again in another plugin dir.
+func TestReadyNoticesPluginsComeAndGo(t *testing.T) {
+	conf := t.TempDir()
+	body := `{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge"}]}`
+	if err := os.WriteFile(filepath.Join(conf, "10-n.conflist"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, second := t.TempDir(), t.TempDir()
+	install := func(dir, name string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install(second, "loopback")
+	install(second, "bridge")
+	m := NewManager(conf, "", "", []string{first, second}, t.TempDir())
+	defer m.Close()
+	for i := 0; i < 2; i++ {
+		if err := m.Ready(); err != nil {
+			t.Fatalf("Ready with the plugins in the second dir (call %d): %v", i, err)
+		}
+	}
+	if err := os.Remove(filepath.Join(second, "bridge")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Ready(); !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), `"bridge"`) {
+		t.Fatalf("Ready with bridge removed: %v", err)
+	}
+	install(first, "bridge")
+	if err := m.Ready(); err != nil {
+		t.Fatalf("Ready with bridge in the first dir: %v", err)
 	}
 }
 
