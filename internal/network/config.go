@@ -105,7 +105,7 @@ func (pp *pluginPaths) check(list *libcni.NetworkConfigList) error {
 	}
 	for _, t := range types {
 		if v, ok := pp.found.Load(t); ok {
-			if st, err := os.Stat(v.(string)); err == nil && !st.IsDir() {
+			if st, err := os.Stat(v.(string)); err == nil && st.Mode().IsRegular() {
 				continue
 			}
 			pp.found.Delete(t)
