@@ -35,9 +35,13 @@ func runExec(args []string) int {
 	if err == nil {
 		path, err = filepath.Abs(path)
 	}
+	files := []uintptr{0, 1, 2}
+	if argv[0] == monitor.SealedRuntimePath {
+		files = append(files, 3) // the daemon's sealed runtime copy, which the path names
+	}
 	var runtimePid int
 	if err == nil {
-		runtimePid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: runtimeEnv(), Files: []uintptr{0, 1, 2}})
+		runtimePid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: runtimeEnv(), Files: files})
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "conmon-go: %s: %v\n", argv[0], err)

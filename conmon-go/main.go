@@ -72,6 +72,9 @@ func spawn() error {
 	// runtime's per-P memory small (about 150 KiB less anonymous memory).
 	cmd.Env = append(runtimeEnv(), "GOMAXPROCS=1")
 	cmd.ExtraFiles = []*os.File{os.NewFile(syncFD, "sync")}
+	if exe := sealedRuntime(); exe != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, exe) // stays fd 4
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start monitor: %w", err)
@@ -84,11 +87,16 @@ func spawn() error {
 func runDetached() int {
 	unix.CloseOnExec(syncFD)
 	syncPipe := os.NewFile(syncFD, "sync")
+	exe := sealedRuntime() // before anything else could take fd 4
 	var cfg monitor.Config
 	dec := json.NewDecoder(os.Stdin)
 	err := dec.Decode(&cfg)
 	if err == nil {
 		err = cfg.Validate()
+	}
+	if exe != nil && (err != nil || !cfg.RuntimeExe) {
+		exe.Close() // a copy the daemon no longer holds current
+		exe = nil
 	}
 	if err != nil {
 		report(syncPipe, monitor.SyncMessage{Error: "monitor config: " + err.Error()})
@@ -98,11 +106,13 @@ func runDetached() int {
 	defer cancel()
 	go watchCancel(io.MultiReader(dec.Buffered(), os.Stdin), cancel)
 	m := newMonitor(&cfg, openLogger(cfg.MonitorLog))
+	m.exe = exe
 	// Create in a goroutine that then ends: its stack, grown by exec and
 	// decoding, is freed instead of staying pinned under the wait4 below.
 	created := make(chan int)
 	go func() {
 		pid, err := m.create(ctx)
+		m.closeExe() // only the create runs from it
 		if err != nil {
 			m.log.Error("create failed", "err", err)
 			m.cleanup()
@@ -143,6 +153,16 @@ func watchCancel(r io.Reader, cancel context.CancelFunc) {
 
 // runtimeEnv is the environment for child processes: ours without the
 // GOMAXPROCS the monitor runs with.
+// sealedRuntime is the sealed runtime copy at monitor.RuntimeExeFD, if the
+// daemon handed one over (nil otherwise; any other fd 4 is left alone).
+func sealedRuntime() *os.File {
+	if !monitor.IsSealedCopy(monitor.RuntimeExeFD) {
+		return nil
+	}
+	unix.CloseOnExec(monitor.RuntimeExeFD)
+	return os.NewFile(monitor.RuntimeExeFD, "runtime")
+}
+
 func runtimeEnv() []string {
 	env := os.Environ()
 	out := env[:0:0]

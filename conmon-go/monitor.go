@@ -40,6 +40,15 @@ type monitorState struct {
 
 	pumps sync.WaitGroup
 	oom   *oomWatcher
+
+	exe *os.File // the sealed runtime copy the create runs from, if any
+}
+
+func (m *monitorState) closeExe() {
+	if m.exe != nil {
+		m.exe.Close()
+		m.exe = nil
+	}
 }
 
 func newMonitor(cfg *monitor.Config, log *slog.Logger) *monitorState {
@@ -181,6 +190,11 @@ func (m *monitorState) runCreate(parent context.Context, cio *containerIO) (int,
 		go func() { consoleCh <- receiveConsole(cio.consoleLn) }()
 	}
 	cmd := exec.CommandContext(ctx, m.cfg.Runtime, m.createArgs(pidFile, cio.consolePath)...)
+	if m.exe != nil {
+		// Args[0] stays the runtime's path, for ps and the runtime's messages.
+		cmd.Path, cmd.Err = monitor.SealedRuntimePath, nil
+		cmd.ExtraFiles = []*os.File{m.exe}
+	}
 	cmd.Dir, cmd.Env = m.cfg.Bundle, runtimeEnv()
 	if cio.stdin != nil {
 		cmd.Stdin = cio.stdin // else /dev/null: the container gets no stdin

@@ -55,7 +55,8 @@ func (r *Runtime) ExecSync(ctx context.Context, id, workDir string, proc *specs.
 		return nil, err
 	}
 	defer cgwarm.Hold()() // the runtime moves the process into the container's cgroup
-	cmd := r.execCommand(id, procFile, pidFile, false)
+	cmd, release := r.execCommand(id, procFile, pidFile, false)
+	defer release()
 	budget := &execBudget{left: MaxExecOutput}
 	stdout, stderr := &capped{budget: budget}, &capped{budget: budget}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
@@ -103,16 +104,30 @@ func (r *Runtime) ExecSync(ctx context.Context, id, workDir string, proc *specs.
 // report the exit before every holder of the output (a background process
 // the command started) is gone; see pkg/monitor. With one, runc relays
 // between our pty and the container's console itself.
-func (r *Runtime) execCommand(id, procFile, pidFile string, tty bool) *exec.Cmd {
+//
+// Runc runs from its sealed copy when there is one; release it once cmd
+// has started.
+func (r *Runtime) execCommand(id, procFile, pidFile string, tty bool) (_ *exec.Cmd, release func()) {
+	s := r.exe.acquire()
+	release = func() { r.exe.release(s) }
 	if tty {
 		args := append(r.globalArgs(), "exec", "--process", procFile, "--pid-file", pidFile, "--tty", id)
-		return exec.Command(r.Path, args...)
+		cmd := exec.Command(r.Path, args...)
+		sealedCmd(cmd, s)
+		return cmd, release
 	}
-	args := append([]string{monitor.ExecArg, pidFile, r.Path}, r.globalArgs()...)
+	runtime := r.Path
+	if s != nil {
+		runtime = monitor.SealedRuntimePath // the helper hands its fd 3 on
+	}
+	args := append([]string{monitor.ExecArg, pidFile, runtime}, r.globalArgs()...)
 	args = append(args, "exec", "--detach", "--process", procFile, "--pid-file", pidFile, id)
 	cmd := exec.Command(r.Monitor, args...)
 	cmd.Env = r.Env // nil (a Runtime built by hand): the daemon's
-	return cmd
+	if s != nil {
+		cmd.ExtraFiles = []*os.File{s.f}
+	}
+	return cmd, release
 }
 
 // killExec kills the exec'd process (runc cannot forward SIGKILL) and lets

@@ -46,7 +46,8 @@ func (r *Runtime) ExecStream(ctx context.Context, id, workDir string, proc *spec
 		return -1, err
 	}
 	defer cgwarm.Hold()() // the runtime moves the process into the container's cgroup
-	cmd := r.execCommand(id, procFile, pidFile, proc.Terminal)
+	cmd, release := r.execCommand(id, procFile, pidFile, proc.Terminal)
+	defer release()
 	var outputDone <-chan struct{}
 	var abandon func()
 	if proc.Terminal {

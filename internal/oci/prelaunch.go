@@ -27,7 +27,7 @@ func (r *Runtime) Prelaunch() {
 	}
 	r.spare.launching = true
 	r.spare.mu.Unlock()
-	p, err := monitor.LaunchEnv(r.Monitor, r.Env)
+	p, err := r.launch()
 	r.spare.mu.Lock()
 	defer r.spare.mu.Unlock()
 	r.spare.launching = false

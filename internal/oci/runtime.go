@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -28,6 +29,7 @@ type Runtime struct {
 	Env     []string // the monitors' environment (monitor_env)
 
 	spare spareMonitor
+	exe   *exeCache // runc's sealed copy (nil: none, as for other runtimes)
 }
 
 // NewRuntime resolves a handler's binaries. systemdCgroup makes the runtime
@@ -45,6 +47,10 @@ func NewRuntime(name string, h *config.RuntimeHandler, systemdCgroup bool) (*Run
 		Env: config.MonitorEnvironment(h, os.Getenv("PATH"))}
 	if systemdCgroup {
 		r.Args = append(r.Args, "--systemd-cgroup")
+	}
+	if filepath.Base(path) == "runc" {
+		r.exe = newExeCache(path)
+		go r.exe.release(r.exe.acquire()) // made ahead of the first create
 	}
 	return r, nil
 }
@@ -92,7 +98,14 @@ func (r *Runtime) Launch() (*monitor.Pending, error) {
 	if p := r.takeSpare(); p != nil {
 		return p, nil
 	}
-	return monitor.LaunchEnv(r.Monitor, r.Env)
+	return r.launch()
+}
+
+// launch starts a monitor, handing it runc's sealed copy if there is one.
+func (r *Runtime) launch() (*monitor.Pending, error) {
+	s := r.exe.acquire()
+	defer r.exe.release(s)
+	return monitor.LaunchExe(r.Monitor, r.Env, s.file())
 }
 
 // CreateWith hands cfg to a launched monitor, which runs "<runtime> create".
@@ -100,15 +113,27 @@ func (r *Runtime) CreateWith(ctx context.Context, p *monitor.Pending, cfg *monit
 	c := *cfg
 	c.Runtime, c.RuntimeRoot, c.RuntimeArgs = r.Path, r.Root, r.Args
 	defer cgwarm.Hold()() // the runtime moves the container into its cgroup
-	res, err := p.Run(ctx, &c)
+	res, err := p.Run(ctx, r.withExe(p, c))
 	if errors.Is(err, monitor.ErrConfigNotDelivered) {
 		// A monitor launched ahead was killed while it waited: it ran
 		// nothing, so a fresh one may create the container.
-		if p, lerr := monitor.LaunchEnv(r.Monitor, r.Env); lerr == nil {
-			return p.Run(ctx, &c)
+		if p, lerr := r.launch(); lerr == nil {
+			return p.Run(ctx, r.withExe(p, c))
 		}
 	}
 	return res, err
+}
+
+// withExe is c, telling the monitor to run the create from the sealed copy
+// it got at launch if that is still the binary's current copy (a monitor
+// launched ahead may predate an upgrade).
+func (r *Runtime) withExe(p *monitor.Pending, c monitor.Config) *monitor.Config {
+	if p.RuntimeExe() != nil {
+		s := r.exe.acquire()
+		c.RuntimeExe = s.file() == p.RuntimeExe()
+		r.exe.release(s)
+	}
+	return &c
 }
 
 // Kill sends sig to the container's init process.

@@ -56,7 +56,12 @@ type Pending struct {
 	config *os.File // write end of the monitor's stdin
 	sync   *os.File // read end of the sync pipe
 	first  chan error
+	exe    *os.File // the sealed runtime copy handed over at launch, if any
 }
+
+// RuntimeExe is the sealed runtime copy the monitor got at launch (nil:
+// none); the caller sets Config.RuntimeExe if it is still the current one.
+func (p *Pending) RuntimeExe() *os.File { return p.exe }
 
 // Launch execs the monitor at monitorPath; it waits on stdin for the config
 // that Run sends.
@@ -65,6 +70,12 @@ func Launch(monitorPath string) (*Pending, error) { return LaunchEnv(monitorPath
 // LaunchEnv is Launch with the monitor's environment (nil: the caller's);
 // the runtime the monitor runs inherits it.
 func LaunchEnv(monitorPath string, env []string) (*Pending, error) {
+	return LaunchExe(monitorPath, env, nil)
+}
+
+// LaunchExe is LaunchEnv that also hands the monitor exe, a sealed copy of
+// the runtime binary (see RuntimeExeFD), when it is not nil.
+func LaunchExe(monitorPath string, env []string, exe *os.File) (*Pending, error) {
 	cr, cw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("monitor config pipe: %w", err)
@@ -85,6 +96,9 @@ func LaunchEnv(monitorPath string, env []string) (*Pending, error) {
 	cmd.Stdin = cr
 	cmd.Stderr = &stderr
 	cmd.ExtraFiles = []*os.File{sw}
+	if exe != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, exe) // fd 4: RuntimeExeFD
+	}
 	err = cmd.Start()
 	cr.Close()
 	sw.Close()
@@ -93,7 +107,7 @@ func LaunchEnv(monitorPath string, env []string) (*Pending, error) {
 		sr.Close()
 		return nil, fmt.Errorf("run monitor %s: %w", monitorPath, err)
 	}
-	p := &Pending{path: monitorPath, config: cw, sync: sr, first: make(chan error, 1)}
+	p := &Pending{path: monitorPath, config: cw, sync: sr, first: make(chan error, 1), exe: exe}
 	// The first process only re-execs itself detached and exits; reap it.
 	go func() {
 		err := cmd.Wait()

@@ -16,6 +16,9 @@
 // child subreaper, runs "<runtime> [RuntimeArgs] create" and writes exactly one
 // JSON SyncMessage to fd 3 ({"pid":N,"monitorPid":M} or {"error":"..."})
 // before closing it. The daemon runs "<runtime> start" itself afterwards.
+// A daemon with a sealed copy of the runtime binary (see RuntimeExeFD) hands
+// it over as fd 4 and sets Config.RuntimeExe; the monitor runs the create
+// from it and closes it after.
 // The runtime's output during create is read while it runs and kept capped
 // (its start and end), so a runtime printing more than a pipe holds never
 // blocks.
@@ -91,6 +94,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ExecArg selects the exec helper; ExecFailed is its code when the helper
@@ -179,6 +184,28 @@ type Config struct {
 	CgroupProcs []string `json:"cgroupProcs,omitempty"`
 	// MonitorLog is a file for the monitor's own diagnostics; empty discards.
 	MonitorLog string `json:"monitorLog,omitempty"`
+	// RuntimeExe: the monitor got a sealed copy of Runtime at RuntimeExeFD
+	// (see LaunchExe) and runs the runtime's create from it.
+	RuntimeExe bool `json:"runtimeExe,omitempty"`
+}
+
+// RuntimeExeFD is where a monitor receives a sealed copy of the runtime
+// binary: a memfd whose seals forbid any write, so no container can change
+// it (runc 1.1 then skips copying itself on each "runc init").
+const RuntimeExeFD = 4
+
+// SealedRuntimePath is what a runtime is executed as when its sealed copy
+// is the child's fd 3: the first of exec.Cmd's ExtraFiles.
+const SealedRuntimePath = "/proc/self/fd/3"
+
+// SealedSeals are the seals a sealed runtime copy carries: exactly those
+// runc 1.1 looks for before it skips its own copy.
+const SealedSeals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+
+// IsSealedCopy reports whether fd is a memfd carrying exactly SealedSeals.
+func IsSealedCopy(fd int) bool {
+	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
+	return err == nil && seals == SealedSeals
 }
 
 // Validate reports the first missing or malformed field.
