@@ -107,7 +107,7 @@ const (
 
 // Version is the version of this contract. The monitor refuses a Config with
 // another version, so the daemon and monitor binary must come from one build.
-const Version = 1
+const Version = 2 // 2: the sealed runtime copy at fd 4
 
 // TimestampLayout is the layout of the timestamp of each CRI log record.
 const TimestampLayout = "2006-01-02T15:04:05.000000000Z07:00"
