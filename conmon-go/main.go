@@ -151,8 +151,6 @@ func watchCancel(r io.Reader, cancel context.CancelFunc) {
 	}
 }
 
-// runtimeEnv is the environment for child processes: ours without the
-// GOMAXPROCS the monitor runs with.
 // sealedRuntime is the sealed runtime copy at monitor.RuntimeExeFD, if the
 // daemon handed one over (nil otherwise; any other fd 4 is left alone).
 func sealedRuntime() *os.File {
@@ -163,6 +161,8 @@ func sealedRuntime() *os.File {
 	return os.NewFile(monitor.RuntimeExeFD, "runtime")
 }
 
+// runtimeEnv is the environment for child processes: ours without the
+// GOMAXPROCS the monitor runs with.
 func runtimeEnv() []string {
 	env := os.Environ()
 	out := env[:0:0]
