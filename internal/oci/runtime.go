@@ -50,7 +50,7 @@ func NewRuntime(name string, h *config.RuntimeHandler, systemdCgroup bool) (*Run
 	}
 	if filepath.Base(path) == "runc" {
 		r.exe = newExeCache(path)
-		go r.exe.release(r.exe.acquire()) // made ahead of the first create
+		go func() { r.exe.release(r.exe.acquire()) }() // made ahead of the first create, off the start
 	}
 	return r, nil
 }
