@@ -191,9 +191,7 @@ func (m *monitorState) runCreate(parent context.Context, cio *containerIO) (int,
 	}
 	cmd := exec.CommandContext(ctx, m.cfg.Runtime, m.createArgs(pidFile, cio.consolePath)...)
 	if m.exe != nil {
-		// Args[0] stays the runtime's path, for ps and the runtime's messages.
-		cmd.Path, cmd.Err = monitor.SealedRuntimePath, nil
-		cmd.ExtraFiles = []*os.File{m.exe}
+		monitor.RunSealed(cmd, m.exe)
 	}
 	cmd.Dir, cmd.Env = m.cfg.Bundle, runtimeEnv()
 	if cio.stdin != nil {

@@ -113,7 +113,9 @@ func (r *Runtime) execCommand(id, procFile, pidFile string, tty bool) (_ *exec.C
 	if tty {
 		args := append(r.globalArgs(), "exec", "--process", procFile, "--pid-file", pidFile, "--tty", id)
 		cmd := exec.Command(r.Path, args...)
-		sealedCmd(cmd, s)
+		if s != nil {
+			monitor.RunSealed(cmd, s.f)
+		}
 		return cmd, release
 	}
 	runtime := r.Path

@@ -142,22 +142,12 @@ func sealCopy(path string) (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("seal runtime copy: %v", err)
 	}
-	cmd := exec.Command(monitor.SealedRuntimePath, "--version")
-	cmd.ExtraFiles = []*os.File{f}
+	cmd := exec.Command(path, "--version")
+	monitor.RunSealed(cmd, f)
 	out, err := cmd.Output()
 	if err != nil || !bytes.HasPrefix(out, []byte("runc version")) {
 		f.Close()
 		return nil, fmt.Errorf("sealed copy of %s does not run as runc: %v", path, err)
 	}
 	return f, nil
-}
-
-// sealedCmd makes cmd run from s when there is a copy: the child gets it as
-// fd 3 and is executed through that; Args[0] stays the binary's path.
-func sealedCmd(cmd *exec.Cmd, s *sealedExe) {
-	if s == nil {
-		return
-	}
-	cmd.Path, cmd.Err = monitor.SealedRuntimePath, nil
-	cmd.ExtraFiles = []*os.File{s.f}
 }

@@ -59,6 +59,14 @@ type Pending struct {
 	exe    *os.File // the sealed runtime copy handed over at launch, if any
 }
 
+// RunSealed makes cmd, a runtime command, run from exe, the runtime's sealed
+// copy: the child gets it as fd 3 and is executed through that; Args[0]
+// stays the binary's path, for ps and the runtime's messages.
+func RunSealed(cmd *exec.Cmd, exe *os.File) {
+	cmd.Path, cmd.Err = SealedRuntimePath, nil
+	cmd.ExtraFiles = []*os.File{exe}
+}
+
 // RuntimeExe is the sealed runtime copy the monitor got at launch (nil:
 // none); the caller sets Config.RuntimeExe if it is still the current one.
 func (p *Pending) RuntimeExe() *os.File { return p.exe }
