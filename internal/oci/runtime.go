@@ -145,15 +145,6 @@ func (r *Runtime) Kill(ctx context.Context, id string, sig syscall.Signal) error
 	return err
 }
 
-// Delete removes the runtime's state of the container (force kills it).
-func (r *Runtime) Delete(ctx context.Context, id string) error {
-	_, err := r.run(ctx, nil, "delete", "--force", id)
-	if err != nil && isGone(err) {
-		return nil
-	}
-	return err
-}
-
 // State is the runtime's view of a container.
 type State struct {
 	Status string `json:"status"`
