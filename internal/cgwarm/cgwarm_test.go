@@ -3,6 +3,7 @@ package cgwarm
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,7 +46,13 @@ func TestHoldMovesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writePid(procs, os.Getpid()); err != nil {
+	pw := &procsWriter{procs: ownProcs, pid: strconv.Itoa(os.Getpid())}
+	defer pw.close()
+	pw.warm()
+	if pw.f == nil {
+		t.Fatalf("cannot open %s", procs)
+	}
+	if _, err := pw.f.WriteString(pw.pid); err != nil {
 		t.Fatalf("write own pid into %s: %v", procs, err)
 	}
 	release := Hold()
@@ -62,7 +69,7 @@ func TestHoldMovesNothing(t *testing.T) {
 func TestHoldRewarmsUntilReleased(t *testing.T) {
 	var wr warmer
 	var writes atomic.Int32
-	count := func() string { writes.Add(1); return "" }
+	count := func() { writes.Add(1) }
 	hold := func() func() {
 		wr.mu.Lock()
 		wr.holds++
@@ -116,16 +123,38 @@ func running(w *warmer) bool {
 	return w.running
 }
 
-func TestWritePidOnlyWritesExistingFiles(t *testing.T) {
-	procs := filepath.Join(t.TempDir(), "cgroup.procs")
-	if err := writePid(procs, 1); err == nil {
-		t.Fatal("writePid created a file; it must only write an existing cgroup.procs")
+// The writer keeps cgroup.procs open between writes, looks the path up
+// again only every recheck, and never creates a file.
+func TestProcsWriter(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a", "cgroup.procs")
+	var lookups int
+	pw := &procsWriter{procs: func() string { lookups++; return path }, pid: "42"}
+	defer pw.close()
+	pw.warm()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the writer created %s: %v", path, err)
 	}
-	os.WriteFile(procs, nil, 0o600)
-	if err := writePid(procs, 42); err != nil {
-		t.Fatal(err)
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	os.WriteFile(path, nil, 0o600)
+	pw.warm() // within recheck: the missing file is not looked for again
+	pw.checked = time.Now().Add(-recheck)
+	pw.warm()
+	pw.warm()
+	if b, _ := os.ReadFile(path); string(b) != "4242" {
+		t.Errorf("wrote %q, want two writes", b)
 	}
-	if b, _ := os.ReadFile(procs); string(b) != "42" {
-		t.Errorf("wrote %q", b)
+	if lookups != 2 {
+		t.Errorf("%d lookups of the cgroup for 4 writes within two rechecks, want 2", lookups)
+	}
+	// Moved: the next recheck writes to the new cgroup.
+	moved := filepath.Join(dir, "b", "cgroup.procs")
+	os.MkdirAll(filepath.Dir(moved), 0o700)
+	os.WriteFile(moved, nil, 0o600)
+	path = moved
+	pw.checked = time.Now().Add(-recheck)
+	pw.warm()
+	if b, _ := os.ReadFile(moved); string(b) != "42" {
+		t.Errorf("after the move wrote %q to the new cgroup", b)
 	}
 }
