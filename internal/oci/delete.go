@@ -19,7 +19,7 @@ import (
 //
 // A runc container whose init has exited is deleted here, as "runc delete"
 // would: its cgroups removed, then its state directory. That saves a runc
-// exec (14-17 ms of CPU here; runc 1.5 also sleeps 100 ms in a forced
+// exec (16-18 ms of CPU here; runc 1.5 also sleeps 100 ms in a forced
 // delete) per container and pod. Anything runc would do more (kill
 // processes left in the cgroup, poststop hooks, systemd units, Intel RDT,
 // rootless cgroups), a live init, or a state it does not write goes
