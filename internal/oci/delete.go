@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,10 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/crio-runtime/crio/internal/proc"
 )
 
 // Delete removes the runtime's state of the container (force kills it).
@@ -60,7 +60,7 @@ var errSlowDelete = errors.New("runtime delete needed")
 const maxStateSize = 4 << 20
 
 // deleteStopped deletes container id of a runc handler if its init is gone
-// and nothing but removing its cgroups and state directory is left to do;
+// (exited, a zombie, or its pid reused: as runc decides "stopped") and nothing but removing its cgroups and state directory is left to do;
 // errSlowDelete (nothing changed) or a failed removal otherwise.
 func (r *Runtime) deleteStopped(id string) error {
 	if filepath.Base(r.Path) != "runc" || r.Root == "" || id == "" || filepath.Base(id) != id || id == "." || id == ".." {
@@ -68,7 +68,9 @@ func (r *Runtime) deleteStopped(id string) error {
 	}
 	dir := filepath.Join(r.Root, id)
 	st, err := readRuncState(filepath.Join(dir, "state.json"))
-	if err != nil || st.ID != id || st.InitPid <= 0 || processAlive(st.InitPid, st.InitStart) {
+	// A live init is runc's to kill, also one moved out of its cgroups
+	// (which the removals below would not notice).
+	if err != nil || st.ID != id || st.InitPid <= 0 || proc.Same(st.InitPid, st.InitStart) {
 		return errSlowDelete
 	}
 	c := st.Config
@@ -132,30 +134,4 @@ func cgroupDirs(m map[string]string) ([]string, error) {
 		return nil, errors.New("no cgroup paths")
 	}
 	return out, nil
-}
-
-// processAlive reports whether pid is still the process started at start
-// (clock ticks since boot) and not a zombie, as runc decides whether a
-// container is stopped.
-func processAlive(pid int, start uint64) bool {
-	state, got, err := procStat(pid)
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist) // unreadable: let runc decide
-	}
-	return state != "Z" && state != "X" && state != "x" && got == start
-}
-
-// procStat is /proc/<pid>/stat's state letter and start time.
-func procStat(pid int) (string, uint64, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return "", 0, err
-	}
-	// The command name may hold spaces and parentheses: fields follow the last ')'.
-	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-	if len(f) < 20 {
-		return "", 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	start, err := strconv.ParseUint(f[19], 10, 64)
-	return f[0], start, err
 }
