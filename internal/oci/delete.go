@@ -60,7 +60,8 @@ var errSlowDelete = errors.New("runtime delete needed")
 const maxStateSize = 4 << 20
 
 // deleteStopped deletes container id of a runc handler if its init is gone
-// (exited, a zombie, or its pid reused: as runc decides "stopped") and nothing but removing its cgroups and state directory is left to do;
+// (exited, a zombie, or its pid reused: as runc decides "stopped") and
+// nothing but removing its cgroups and state directory is left to do;
 // errSlowDelete (nothing changed) or a failed removal otherwise.
 func (r *Runtime) deleteStopped(id string) error {
 	if filepath.Base(r.Path) != "runc" || r.Root == "" || id == "" || filepath.Base(id) != id || id == "." || id == ".." {
