@@ -64,10 +64,10 @@ const maxStateSize = 4 << 20
 // nothing but removing its cgroups and state directory is left to do;
 // errSlowDelete (nothing changed) or a failed removal otherwise.
 func (r *Runtime) deleteStopped(id string) error {
-	if filepath.Base(r.Path) != "runc" || r.Root == "" || id == "" || filepath.Base(id) != id || id == "." || id == ".." {
+	dir, ok := r.runcStateDir(id)
+	if !ok {
 		return errSlowDelete
 	}
-	dir := filepath.Join(r.Root, id)
 	st, err := readRuncState(filepath.Join(dir, "state.json"))
 	// A live init is runc's to kill, also one moved out of its cgroups
 	// (which the removals below would not notice).

@@ -155,8 +155,8 @@ func procs(cgroup string) []string {
 
 func existing(paths []string) []string {
 	var out []string
-	for _, p := range append(paths[:len(paths):len(paths)], "") {
-		if _, err := os.Stat(p); p != "" && err == nil {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
 			out = append(out, p)
 		}
 	}

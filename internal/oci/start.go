@@ -50,10 +50,10 @@ func (r *Runtime) PastInit(pid int) bool {
 // execFifo is runc's exec fifo of container id, if this runtime is runc
 // and the fifo is there (the container is created, not yet started).
 func (r *Runtime) execFifo(id string) (string, bool) {
-	if filepath.Base(r.Path) != "runc" || r.Root == "" || id == "" || filepath.Base(id) != id {
+	dir, ok := r.runcStateDir(id)
+	if !ok {
 		return "", false
 	}
-	dir := filepath.Join(r.Root, id)
 	fifo := filepath.Join(dir, "exec.fifo")
 	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
 		return "", false
@@ -70,15 +70,24 @@ func (r *Runtime) execFifo(id string) (string, bool) {
 // (runc's, or Start's read of the fifo) removes it. Other runtimes, or no
 // state directory: false.
 func (r *Runtime) StartedPerState(id string) bool {
-	if filepath.Base(r.Path) != "runc" || r.Root == "" || id == "" || filepath.Base(id) != id {
+	dir, ok := r.runcStateDir(id)
+	if !ok {
 		return false
 	}
-	dir := filepath.Join(r.Root, id)
 	if _, err := os.Stat(filepath.Join(dir, "state.json")); err != nil {
 		return false
 	}
 	_, err := os.Lstat(filepath.Join(dir, "exec.fifo"))
 	return errors.Is(err, os.ErrNotExist)
+}
+
+// runcStateDir is runc's state directory of container id, <root>/<id>, if
+// this runtime is runc with a root and id a plain name that stays in it.
+func (r *Runtime) runcStateDir(id string) (string, bool) {
+	if filepath.Base(r.Path) != "runc" || r.Root == "" || id == "" || id == "." || id == ".." || filepath.Base(id) != id {
+		return "", false
+	}
+	return filepath.Join(r.Root, id), true
 }
 
 // errNoFastStart: the fifo could not be used; runc start decides.

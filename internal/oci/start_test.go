@@ -133,3 +133,21 @@ func TestPastInitReadsTheProcessName(t *testing.T) {
 		t.Error("a process that does not exist counts as past init")
 	}
 }
+
+// Only a plain container id names a directory under runc's root.
+func TestRuncStateDirStaysInRoot(t *testing.T) {
+	rt := &Runtime{Name: "runc", Path: "/usr/sbin/runc", Root: "/run/x"}
+	for _, id := range []string{"", ".", "..", "a/b", "../b"} {
+		if dir, ok := rt.runcStateDir(id); ok {
+			t.Errorf("id %q: state dir %q", id, dir)
+		}
+	}
+	if dir, ok := rt.runcStateDir("ctr1"); !ok || dir != "/run/x/ctr1" {
+		t.Errorf("ctr1: %q %v", dir, ok)
+	}
+	for _, other := range []*Runtime{{Path: "/usr/bin/crun", Root: "/run/x"}, {Path: "/usr/sbin/runc"}} {
+		if _, ok := other.runcStateDir("ctr1"); ok {
+			t.Errorf("%+v: a state dir without runc and a root", other)
+		}
+	}
+}
