@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -22,7 +23,6 @@ import (
 	"github.com/crio-runtime/crio/internal/proc"
 	"github.com/crio-runtime/crio/internal/sandbox"
 	"github.com/crio-runtime/crio/internal/spec"
-	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
 // infraRootfs is the infra process's root and command: a rootfs from
@@ -120,10 +120,13 @@ func findPause() (string, error) {
 }
 
 // StartInfra runs the pod's infra process, which owns the PID namespace its
-// containers share. It runs under a monitor like any container, with the pod
-// id as the runtime's container id. It returns the process's pid and start
-// time, read while the process waits in the runtime's create, so the pair
-// names the infra process and no later one.
+// containers share, as a runtime container whose id is the pod's. It runs
+// without a monitor: it has no output, attach or exit code anyone reads,
+// and the daemon holds it by pidfd (Sandbox.InfraRunning, StopInfra), so a
+// monitor's two process starts (about 35 ms of CPU) would buy nothing. It
+// returns the process's pid and start time, read while the process waits
+// in the runtime's create, so the pair names the infra process and no
+// later one.
 func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _ uint64, retErr error) {
 	rootfs, command, err := m.infraRootfs(ctx, sb.ID, sb.Userns())
 	if err != nil {
@@ -149,19 +152,14 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 		return 0, 0, err
 	}
 	bundle := filepath.Join(m.opts.RunDir, sb.ID)
-	attach := filepath.Join(m.opts.AttachSocketDir, sb.ID)
 	defer func() {
 		if retErr != nil {
 			_ = rt.Delete(context.WithoutCancel(ctx), sb.ID)
 			_ = os.RemoveAll(bundle)
-			_ = os.RemoveAll(attach)
-			_ = os.Remove(filepath.Join(m.opts.ExitsDir, sb.ID))
 		}
 	}()
-	for _, d := range []string{bundle, attach} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return 0, 0, err
-		}
+	if err := os.MkdirAll(bundle, 0o700); err != nil {
+		return 0, 0, err
 	}
 	// The allowlist covers our pause and runc's last steps before its exec
 	// (runc 1.1 and 1.5 checked); another runtime's may differ, and a call
@@ -178,33 +176,33 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
 		return 0, 0, err
 	}
-	res, err := rt.Create(ctx, &monitor.Config{
-		ID: sb.ID, Bundle: bundle, ExitDir: m.opts.ExitsDir,
-		AttachSocket: filepath.Join(attach, "attach"), ControlSocket: filepath.Join(attach, "ctl"),
-		PidFile: filepath.Join(bundle, "pid"),
-	})
+	var timeout time.Duration
+	if h := m.cfg().Crio.Runtime.Runtimes[sb.RuntimeHandler]; h != nil && h.ContainerCreateTimeout > 0 {
+		timeout = time.Duration(max(h.ContainerCreateTimeout, 30)) * time.Second
+	}
+	pid, err := rt.CreateUnmonitored(ctx, sb.ID, bundle, timeout)
 	if err != nil {
 		return 0, 0, errdefs.New(errdefs.ErrUnknown, "create pod infra process: %w", err)
 	}
-	// The next pod's infra (or this pod's first container) gets its
-	// monitor launched ahead, as a started container's next create does.
+	// This pod's first container gets its monitor launched ahead.
 	go rt.Prelaunch()
-	startTime, err := proc.StartTime(res.PID)
+	startTime, err := proc.StartTime(pid)
 	if err != nil {
 		return 0, 0, errdefs.New(errdefs.ErrUnknown, "pod infra process: %w", err)
 	}
-	if err := rt.Start(ctx, sb.ID, res.PID); err != nil {
+	if err := rt.Start(ctx, sb.ID, pid); err != nil {
 		return 0, 0, errdefs.New(errdefs.ErrUnknown, "start pod infra process: %w", err)
 	}
-	return res.PID, startTime, nil
+	return pid, startTime, nil
 }
 
-// StopInfra kills the infra process. Once its monitor recorded the exit,
-// the runtime's delete (a runc exec, ~10 ms) and the bundle's removal are
-// left to ReapInfra, which the pod's stop calls once it is recorded.
-// Without an exit record (no monitor: a reboot, a kill) the delete, which
-// kills by force, runs here, so the process is gone when StopInfra returns
-// either way.
+// StopInfra kills the infra process. Once it is gone, the runtime's delete
+// and the bundle's removal are left to ReapInfra, which the pod's stop
+// calls. When it cannot be seen to end (no pid recorded: a create that
+// never finished) the delete, which kills by force, runs here, so the
+// process is gone when StopInfra returns either way. An infra an older
+// daemon started under a monitor is gone once the monitor recorded its
+// exit (the monitor writes that record after StopInfra's kill).
 func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
 	rt, err := m.Runtime(sb.RuntimeHandler)
 	if err != nil {
@@ -213,9 +211,14 @@ func (m *Manager) StopInfra(ctx context.Context, sb *sandbox.Sandbox) error {
 	if err := signalInit(ctx, rt, sb.ID, sb.InfraPID, sb.InfraStart, syscall.SIGKILL); err != nil {
 		return err
 	}
-	exitFile := filepath.Join(m.opts.ExitsDir, sb.ID)
-	waitMonitorExit(ctx, filepath.Join(m.opts.AttachSocketDir, sb.ID), exitFile, killGrace)
-	if _, err := os.Stat(exitFile); err == nil {
+	attach := filepath.Join(m.opts.AttachSocketDir, sb.ID)
+	if _, err := os.Stat(attach); err == nil {
+		exitFile := filepath.Join(m.opts.ExitsDir, sb.ID)
+		waitMonitorExit(ctx, attach, exitFile, killGrace)
+		if _, err := os.Stat(exitFile); err == nil {
+			return nil
+		}
+	} else if sb.InfraPID > 0 && proc.WaitGone(sb.InfraPID, sb.InfraStart, killGrace) {
 		return nil
 	}
 	return m.deleteInfra(ctx, rt, sb.ID)

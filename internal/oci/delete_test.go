@@ -64,28 +64,7 @@ func newRuncBox(t *testing.T) *runcBox {
 func (b *runcBox) run(id, script string, sharedPID bool, hooks *specs.Hooks) int {
 	t := b.t
 	t.Helper()
-	sp := &specs.Spec{
-		Version: specs.Version,
-		Root:    &specs.Root{Path: "rootfs", Readonly: true},
-		Process: &specs.Process{Args: []string{"/bin/busybox", "sh", "-c", script}, Cwd: "/",
-			Env: []string{"PATH=/bin"}},
-		Mounts: []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
-		Hooks:  hooks,
-		Linux: &specs.Linux{
-			CgroupsPath: fmt.Sprintf("/crio-oci-delete-test-%s-%d", id, os.Getpid()),
-			Namespaces:  []specs.LinuxNamespace{{Type: specs.MountNamespace}},
-		},
-	}
-	if !sharedPID {
-		sp.Linux.Namespaces = append(sp.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
-	}
-	data, err := json.Marshal(sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(b.bundle, "config.json"), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	b.writeSpec(id, script, sharedPID, hooks)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	// Not through rt.run: the container keeps its stdio, which must not be
 	// a pipe the call waits on.
@@ -113,6 +92,34 @@ func (b *runcBox) run(id, script string, sharedPID bool, hooks *specs.Hooks) int
 		t.Fatal(err)
 	}
 	return pid
+}
+
+// writeSpec writes the bundle's config.json for run.
+func (b *runcBox) writeSpec(id, script string, sharedPID bool, hooks *specs.Hooks) {
+	t := b.t
+	t.Helper()
+	sp := &specs.Spec{
+		Version: specs.Version,
+		Root:    &specs.Root{Path: "rootfs", Readonly: true},
+		Process: &specs.Process{Args: []string{"/bin/busybox", "sh", "-c", script}, Cwd: "/",
+			Env: []string{"PATH=/bin"}},
+		Mounts: []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
+		Hooks:  hooks,
+		Linux: &specs.Linux{
+			CgroupsPath: fmt.Sprintf("/crio-oci-delete-test-%s-%d", id, os.Getpid()),
+			Namespaces:  []specs.LinuxNamespace{{Type: specs.MountNamespace}},
+		},
+	}
+	if !sharedPID {
+		sp.Linux.Namespaces = append(sp.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
+	}
+	data, err := json.Marshal(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.bundle, "config.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // cgroups is the container's cgroup directories, from runc's state.

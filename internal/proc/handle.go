@@ -3,6 +3,7 @@ package proc
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,5 +74,44 @@ func (h *Handle) Close() {
 	if h.fd >= 0 {
 		_ = unix.Close(h.fd)
 		h.fd = -1
+	}
+}
+
+// WaitGone waits up to timeout for the process pid that had start time
+// start to exit (a zombie counts as gone) and reports whether it did. The
+// pidfd's readiness is the event; without pidfds /proc is read every 10 ms.
+func WaitGone(pid int, start uint64, timeout time.Duration) bool {
+	h := Open(pid, start)
+	defer h.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		h.mu.Lock()
+		fd, gone := h.fd, h.gone
+		h.mu.Unlock()
+		if gone {
+			return true
+		}
+		left := time.Until(deadline)
+		if fd < 0 {
+			if !Same(pid, start) {
+				return true
+			}
+			if left <= 0 {
+				return false
+			}
+			time.Sleep(min(left, 10*time.Millisecond))
+			continue
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(max(left, 0).Milliseconds())+1)
+		switch {
+		case errors.Is(err, unix.EINTR):
+		case err != nil:
+			return !Same(pid, start)
+		case n > 0:
+			return true
+		case left <= 0:
+			return false
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestHandleAlive(t *testing.T) {
@@ -54,5 +55,36 @@ func TestHandleAlive(t *testing.T) {
 	_ = cmd.Wait()
 	if h.Alive() || Open(pid, start).Alive() {
 		t.Error("reaped process alive")
+	}
+}
+
+func TestWaitGone(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	pid := cmd.Process.Pid
+	start, err := StartTime(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if WaitGone(pid, start, 20*time.Millisecond) {
+		t.Fatal("a running process is gone")
+	}
+	if !WaitGone(pid, start+1, time.Second) {
+		t.Error("another start time is not gone")
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+	}()
+	// Killed while waited for, and not reaped: a zombie is gone.
+	if !WaitGone(pid, start, 10*time.Second) {
+		t.Fatal("a killed process is not gone")
+	}
+	_ = cmd.Wait()
+	if !WaitGone(pid, start, 0) {
+		t.Error("a reaped process is not gone")
 	}
 }

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -272,7 +273,7 @@ func crashRun(t *testing.T, d *framework.Daemon, fault, name string) {
 }
 
 // checkNoLeftovers checks that nothing of a pod is left: no runtime
-// container, monitor, bundle or pod dir.
+// container, monitor or infra process, bundle or pod dir.
 func checkNoLeftovers(t *testing.T, d *framework.Daemon, ids []string, monitors map[int]uint64, podDirs bool) {
 	t.Helper()
 	if l := runcList(t, d); len(l) != 0 {
@@ -280,7 +281,7 @@ func checkNoLeftovers(t *testing.T, d *framework.Daemon, ids []string, monitors 
 	}
 	for pid, start := range monitors {
 		if proc.Same(pid, start) {
-			t.Errorf("monitor %d left running", pid)
+			t.Errorf("process %d (a monitor or an infra) left running", pid)
 		}
 	}
 	for _, id := range ids {
@@ -316,9 +317,26 @@ func monitorsOf(t *testing.T, d *framework.Daemon, ids []string) map[int]uint64 
 	return out
 }
 
+// infraProcs are the init processes of the given runtime containers.
+func infraProcs(t *testing.T, d *framework.Daemon, ids []string) map[int]uint64 {
+	t.Helper()
+	out := map[int]uint64{}
+	for _, id := range ids {
+		st := runcState(t, d, id)
+		pid, _ := st["pid"].(float64)
+		if pid <= 0 {
+			continue
+		}
+		if start, err := proc.StartTime(int(pid)); err == nil {
+			out[int(pid)] = start
+		}
+	}
+	return out
+}
+
 // A daemon SIGKILLed during RunPodSandbox of a PID-sharing pod (its record
 // written, its infra not yet running) undoes the pod at restart; a runtime
-// container no record owns is deleted with its monitor and bundle.
+// container no record owns is deleted with its process and bundle.
 func TestCrashDuringSharedPIDPodRun(t *testing.T) {
 	d := framework.StartDaemon(t, framework.Options{})
 	ctx := framework.Ctx(t)
@@ -333,6 +351,10 @@ func TestCrashDuringSharedPIDPodRun(t *testing.T) {
 			ids = append(ids, strings.TrimSuffix(filepath.Base(p), ".json"))
 		}
 		mons := monitorsOf(t, d, ids)
+		maps.Copy(mons, infraProcs(t, d, ids))
+		if fault == "after-infra-create" && len(mons) != 1 {
+			t.Errorf("fault %s: processes of the pod %v, want its infra", fault, mons)
+		}
 		if fault == "after-infra-create" && len(globAll("/sys/fs/cgroup/*/crio-"+ids[0])) == 0 {
 			t.Errorf("the infra of %s has no cgroup to check", ids[0])
 		}
@@ -362,9 +384,13 @@ func TestCrashDuringSharedPIDPodRun(t *testing.T) {
 	if err := os.Remove(filepath.Join(d.Dir, "state", "pods", ids[0]+".json")); err != nil {
 		t.Fatal(err)
 	}
-	mons := monitorsOf(t, d, ids)
+	// The infra runs without a monitor: the process itself must go.
+	if mons := monitorsOf(t, d, ids); len(mons) != 0 {
+		t.Errorf("monitors of the orphan's infra: %v", mons)
+	}
+	mons := infraProcs(t, d, ids)
 	if len(mons) != 1 {
-		t.Errorf("monitors of the orphan: %v", mons)
+		t.Errorf("infra processes of the orphan: %v", mons)
 	}
 	// And a bundle whose runtime create never ran.
 	stray := strings.Repeat("ab", 32)
