@@ -94,7 +94,8 @@ func rpcCalls(r runtimeapi.RuntimeServiceClient, i runtimeapi.ImageServiceClient
 // server idle, as critest's status calls find it), CRIO_BENCH_PROFILE=dir
 // (a 5 s CPU profile of the server per RPC), CRIO_BENCH_REGISTRY=host:port
 // (pair.sh's registry: then also critest's image lifecycle and listing
-// loops), CRIO_BENCH_ENDPOINT (another runtime instead, see otherFloor).
+// loops), CRIO_BENCH_ENDPOINT (another runtime instead, see otherFloor),
+// CRIO_BENCH_DAEMON_ENV (the daemon's extra environment, e.g. GOMAXPROCS=1).
 func TestBenchRPCFloor(t *testing.T) {
 	if os.Getenv("CRIO_BENCH") == "" {
 		t.Skip("set CRIO_BENCH=1 (make bench)")
@@ -111,7 +112,7 @@ func TestBenchRPCFloor(t *testing.T) {
 	if pairReg != "" {
 		insecure = append(insecure, pairReg)
 	}
-	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: insecure, RunTmpfs: true,
+	d := framework.StartDaemon(t, framework.Options{InsecureRegistries: insecure, RunTmpfs: true, Env: strings.Fields(os.Getenv("CRIO_BENCH_DAEMON_ENV")),
 		Args:   []string{"--enable-profile-unix-socket"},
 		DropIn: "[crio]\nstorage_driver = \"overlay\"\n[crio.runtime]\nlog_level = \"info\"\n"})
 	img := reg.Addr + "/busybox:bench"
