@@ -291,9 +291,7 @@ func (cr *creation) runtimeCreate(ctx context.Context) error {
 	if m.cfg().MonitorInPodCgroup(cr.sb.RuntimeHandler) { // else monitor_cgroup keeps it in the daemon's
 		mcfg.CgroupProcs = monitorCgroups(cr.sb.CgroupParent, m.cfg().Crio.Runtime.CgroupManager, m.opts.CgroupV2)
 	}
-	if h := m.cfg().Crio.Runtime.Runtimes[cr.sb.RuntimeHandler]; h != nil && h.ContainerCreateTimeout > 0 {
-		mcfg.CreateTimeout = time.Duration(max(h.ContainerCreateTimeout, 30)) * time.Second
-	}
+	mcfg.CreateTimeout = m.createTimeout(cr.sb.RuntimeHandler)
 	cr.monSent = true
 	persisted := m.updateAsync(c, nil)
 	started, err := cr.rt.CreateWith(ctx, cr.mon, mcfg)

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -176,11 +175,7 @@ func (m *Manager) StartInfra(ctx context.Context, sb *sandbox.Sandbox) (_ int, _
 	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o600); err != nil {
 		return 0, 0, err
 	}
-	var timeout time.Duration
-	if h := m.cfg().Crio.Runtime.Runtimes[sb.RuntimeHandler]; h != nil && h.ContainerCreateTimeout > 0 {
-		timeout = time.Duration(max(h.ContainerCreateTimeout, 30)) * time.Second
-	}
-	pid, err := rt.CreateUnmonitored(ctx, sb.ID, bundle, timeout)
+	pid, err := rt.CreateUnmonitored(ctx, sb.ID, bundle, m.createTimeout(sb.RuntimeHandler))
 	if err != nil {
 		return 0, 0, errdefs.New(errdefs.ErrUnknown, "create pod infra process: %w", err)
 	}

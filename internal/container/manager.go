@@ -206,6 +206,15 @@ func (m *Manager) Status(id string) (*Container, error) {
 // the watcher, so no file is read per container).
 func (m *Manager) Snapshot() []*Container { return visible(m.index.List()) }
 
+// createTimeout bounds a runtime create of handler's: its
+// container_create_timeout (at least 30 s), or 0 for the default.
+func (m *Manager) createTimeout(handler string) time.Duration {
+	if h := m.cfg().Crio.Runtime.Runtimes[handler]; h != nil && h.ContainerCreateTimeout > 0 {
+		return time.Duration(max(h.ContainerCreateTimeout, 30)) * time.Second
+	}
+	return 0
+}
+
 // systemdCgroups: with cgroup_manager = "systemd" where systemd runs, the
 // runtime asks systemd for cgroups; elsewhere the slice names are laid out
 // in cgroupfs by hostCgroupsPath.
