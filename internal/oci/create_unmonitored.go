@@ -52,8 +52,8 @@ func (r *Runtime) CreateUnmonitored(ctx context.Context, id, bundle string, time
 	release()
 	r.exe.release(s)
 	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		if ctx.Err() != nil { // killed: the caller gave up, or the timeout passed
+			return 0, fmt.Errorf("%s create: %w", r.Name, ctx.Err())
 		}
 		if msg := readCapped(errPath, 4096); msg != "" {
 			err = errors.New(msg)

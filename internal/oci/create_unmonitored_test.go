@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -57,6 +58,11 @@ func TestCreateUnmonitored(t *testing.T) {
 	}
 	if err := b.rt.Delete(context.Background(), id); err != nil {
 		t.Fatal(err)
+	}
+
+	// A create past its timeout says so.
+	if _, err := b.rt.CreateUnmonitored(context.Background(), "late", b.bundle, time.Nanosecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("create past its timeout: %v", err)
 	}
 
 	// A bundle without a config: no container, the runtime's message.
