@@ -7,17 +7,24 @@ import (
 	"time"
 )
 
-func TestHandleAlive(t *testing.T) {
+// startSleep starts a child that sleeps a minute; it is killed and reaped
+// at the test's end if the test did not.
+func startSleep(t *testing.T) (*exec.Cmd, int, uint64) {
+	t.Helper()
 	cmd := exec.Command("sleep", "60")
 	if err := cmd.Start(); err != nil {
 		t.Skip(err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	pid := cmd.Process.Pid
-	start, err := StartTime(pid)
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	start, err := StartTime(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cmd, cmd.Process.Pid, start
+}
+
+func TestHandleAlive(t *testing.T) {
+	cmd, pid, start := startSleep(t)
 	if Open(pid, start+1).Alive() {
 		t.Error("a handle with another start time is alive")
 	}
@@ -59,16 +66,7 @@ func TestHandleAlive(t *testing.T) {
 }
 
 func TestWaitGone(t *testing.T) {
-	cmd := exec.Command("sleep", "60")
-	if err := cmd.Start(); err != nil {
-		t.Skip(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	pid := cmd.Process.Pid
-	start, err := StartTime(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd, pid, start := startSleep(t)
 	if WaitGone(pid, start, 20*time.Millisecond) {
 		t.Fatal("a running process is gone")
 	}
