@@ -15,8 +15,9 @@ import (
 // The infra of a shared-PID pod runs without a monitor: no monitor
 // sockets, the pause outside the daemon's session with /dev/null for
 // stdin and stdout. A stop, before and after a daemon restart, answers once
-// the pause is gone, and the pod's removal leaves no runtime container or
-// cgroup.
+// the pause is gone, also for an infra laid out as an older daemon's (under
+// a monitor), and the pod's removal leaves no runtime container, attach
+// dir or cgroup.
 func TestInfraWithoutMonitor(t *testing.T) {
 	d := framework.StartDaemon(t, framework.Options{})
 	ctx := framework.Ctx(t)
@@ -33,7 +34,8 @@ func TestInfraWithoutMonitor(t *testing.T) {
 		}
 		return pid, start
 	}
-	for _, restart := range []bool{false, true} {
+	for _, tc := range []struct{ restart, oldLayout bool }{{}, {restart: true}, {oldLayout: true}} {
+		restart := tc.restart
 		id, _ := runPod(t, d, sharedPIDPod("unmonitored"))
 		pid, start := pause(id)
 		if mons := monitorsOf(t, d, []string{id}); len(mons) != 0 {
@@ -51,6 +53,14 @@ func TestInfraWithoutMonitor(t *testing.T) {
 				t.Errorf("fd %d of the pause: %q %v", fd, target, err)
 			}
 		}
+		if tc.oldLayout {
+			// What an older daemon's infra had: an attach dir (its monitor's
+			// sockets, the monitor gone here). The stop takes the old path,
+			// and still ends the pause.
+			if err := os.MkdirAll(filepath.Join(d.Dir, "run", id), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if restart {
 			d.Kill()
 			d.Start()
@@ -63,7 +73,7 @@ func TestInfraWithoutMonitor(t *testing.T) {
 			t.Fatal(err)
 		}
 		if proc.Same(pid, start) {
-			t.Errorf("restart %v: the pause runs after the stop answered", restart)
+			t.Errorf("%+v: the pause runs after the stop answered", tc)
 		}
 		if _, err := d.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id}); err != nil {
 			t.Fatal(err)
