@@ -44,9 +44,7 @@ func (r *Runtime) CreateUnmonitored(ctx context.Context, id, bundle string, time
 	cmd.Dir, cmd.Env, cmd.Stderr = bundle, r.Env, errFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	s := r.exe.acquire()
-	if s.file() != nil {
-		monitor.RunSealed(cmd, s.file())
-	}
+	s.runFrom(cmd)
 	release := cgwarm.Hold() // the runtime moves the container into its cgroup
 	err = cmd.Run()
 	release()

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -65,30 +64,12 @@ func (b *runcBox) run(id, script string, sharedPID bool, hooks *specs.Hooks) int
 	t := b.t
 	t.Helper()
 	b.writeSpec(id, script, sharedPID, hooks)
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	// Not through rt.run: the container keeps its stdio, which must not be
-	// a pipe the call waits on.
-	create := exec.Command(b.rt.Path, append(b.rt.globalArgs(), "create", "--bundle", b.bundle, "--pid-file", pidFile, id)...)
-	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	pid, err := b.rt.CreateUnmonitored(context.Background(), id, b.bundle, 0)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer out.Close()
-	create.Stdout, create.Stderr = out, out
-	if err := create.Run(); err != nil {
-		msg, _ := os.ReadFile(out.Name())
-		t.Fatalf("runc create: %v: %s", err, msg)
 	}
 	t.Cleanup(func() { _, _ = b.rt.run(context.Background(), nil, "delete", "--force", id) })
 	if _, err := b.rt.run(context.Background(), nil, "start", id); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
 		t.Fatal(err)
 	}
 	return pid

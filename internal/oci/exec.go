@@ -113,9 +113,7 @@ func (r *Runtime) execCommand(id, procFile, pidFile string, tty bool) (_ *exec.C
 	if tty {
 		args := append(r.globalArgs(), "exec", "--process", procFile, "--pid-file", pidFile, "--tty", id)
 		cmd := exec.Command(r.Path, args...)
-		if s != nil {
-			monitor.RunSealed(cmd, s.f)
-		}
+		s.runFrom(cmd)
 		return cmd, release
 	}
 	runtime := r.Path

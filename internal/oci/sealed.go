@@ -103,6 +103,13 @@ func (c *exeCache) release(s *sealedExe) {
 	}
 }
 
+// runFrom makes cmd, a runtime command, run from the copy, if there is one.
+func (s *sealedExe) runFrom(cmd *exec.Cmd) {
+	if s != nil {
+		monitor.RunSealed(cmd, s.f)
+	}
+}
+
 // file is the copy's file, nil for none.
 func (s *sealedExe) file() *os.File {
 	if s == nil {
