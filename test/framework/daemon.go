@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,6 +36,9 @@ type Options struct {
 	// RunTmpfs puts the run and exits dirs on a tmpfs, as /run is on a
 	// node (here / holds /run); the benchmarks use it.
 	RunTmpfs bool
+	// PID1 runs the daemon as the first process of a PID namespace of its
+	// own (unshare --pid --mount-proc), as a container's entrypoint runs.
+	PID1 bool
 }
 
 // NRISocket is the daemon's NRI plugin socket (NRI is on by default, as
@@ -192,6 +196,17 @@ func (d *Daemon) Start() {
 	// enter pod namespaces (InNetNS) return their threads rather than
 	// discard them, so this only fires when the test process dies.
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if d.opts.PID1 {
+		path, err := exec.LookPath("unshare")
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		// unshare blocks TERM while it waits: signals go to its child (see
+		// Pid), and its own death takes the namespace along.
+		d.cmd.Args = append([]string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--", d.cmd.Path}, d.cmd.Args[1:]...)
+		d.cmd.Path = path
+		d.cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)
 	}
@@ -225,7 +240,7 @@ func (d *Daemon) Start() {
 
 // Signal sends sig to the daemon.
 func (d *Daemon) Signal(sig syscall.Signal) {
-	if err := d.cmd.Process.Signal(sig); err != nil {
+	if err := d.signal(sig); err != nil {
 		d.t.Fatal(err)
 	}
 }
@@ -288,7 +303,7 @@ func (d *Daemon) cleanup() {
 		case <-d.done:
 		default:
 			d.removeAllPods()
-			_ = d.cmd.Process.Signal(syscall.SIGTERM)
+			_ = d.signal(syscall.SIGTERM)
 			select {
 			case <-d.done:
 			case <-time.After(15 * time.Second):
@@ -308,5 +323,27 @@ func (d *Daemon) cleanup() {
 	d.removeBridge()
 }
 
-// Pid is the daemon's process id.
-func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
+func (d *Daemon) signal(sig syscall.Signal) error {
+	if d.opts.PID1 {
+		return syscall.Kill(d.Pid(), sig)
+	}
+	return d.cmd.Process.Signal(sig)
+}
+
+// Pid is the daemon's process id; with PID1, the host's id of the
+// namespace's first process (the init the daemon runs under).
+func (d *Daemon) Pid() int {
+	pid := d.cmd.Process.Pid
+	if !d.opts.PID1 {
+		return pid
+	}
+	for range 200 { // unshare forks its child right away
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			child, _ := strconv.Atoi(f[0])
+			return child
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return pid
+}
