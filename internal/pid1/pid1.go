@@ -23,10 +23,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Forwarded are the signals passed on to the daemon: stop (TERM, INT,
-// QUIT), reload (HUP) and the USR signals some tools send. PID 1 ignores
-// every signal it has no handler for, so the rest are dropped.
-var Forwarded = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2}
+// Forwarded are the signals passed on to the daemon, those it acts on:
+// stop (TERM, INT; QUIT dumps the stacks and exits), reload (HUP), dump
+// the stacks (USR1). PID 1 ignores every signal it has no handler for, so
+// the rest are dropped, as they were before.
+var Forwarded = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, unix.SIGHUP, unix.SIGUSR1}
 
 // Run starts path with args (args[0] included) as the only child it waits
 // for, with this process's stdio and environment, reaps every process
