@@ -6,10 +6,10 @@
 // a probe's leftovers. An init reaps them; the daemon cannot (its children
 // are waited for one by one by os/exec, and a wait for any child would
 // take their statuses from them), so they would stay zombies, one per
-// container ever removed, until the namespace runs out of PIDs. As PID 1,
-// crio therefore starts itself again as PID 2 and stays behind as a small
-// init: it reaps every child, passes the signals an operator sends on to
-// the daemon, and exits with the daemon's status.
+// container that ever stopped, until the namespace runs out of PIDs. As
+// PID 1, crio therefore starts itself again as its child and stays behind
+// as a small init: it reaps every child, passes the signals the daemon
+// acts on to it, and exits with the daemon's status.
 package pid1
 
 import (
