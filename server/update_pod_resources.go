@@ -6,8 +6,9 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// UpdatePodSandboxResources applies the pod's new resources (plus its
-// overhead) to the pod cgroup when the pod has one, and records them.
+// UpdatePodSandboxResources passes the pod's new resources and overhead to
+// the NRI plugins and records them; the pod cgroup is the kubelet's to
+// write (see sandbox.Manager.UpdateResources).
 func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.UpdatePodSandboxResourcesRequest) (*runtimeapi.UpdatePodSandboxResourcesResponse, error) {
 	sb, err := s.pods.Get(req.PodSandboxId)
 	if err != nil {

@@ -1,7 +1,6 @@
 package cgroups
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,40 +34,6 @@ func TestCgroupPaths(t *testing.T) {
 	for _, bad := range []string{"a--b.slice", "-a.slice", "a/b.slice", "nope"} {
 		if _, err := PodCgroup(bad, "systemd"); err == nil {
 			t.Errorf("PodCgroup(%q) accepted", bad)
-		}
-	}
-}
-
-func TestApplyV1AndV2(t *testing.T) {
-	root := t.TempDir()
-	for _, c := range []string{"cpu", "memory"} {
-		must(t, os.MkdirAll(filepath.Join(root, c, "pod1"), 0o755))
-	}
-	l := Layout{V1: map[string]string{"cpu": filepath.Join(root, "cpu"), "memory": filepath.Join(root, "memory")}}
-	r := Resources{CPUShares: 512, CPUQuota: 50000, CPUPeriod: 100000, MemoryLimit: 64 << 20}
-	if err := l.Apply("/pod1", r.Add(Resources{CPUShares: 2, CPUQuota: 10000, MemoryLimit: 1 << 20})); err != nil {
-		t.Fatal(err)
-	}
-	for file, want := range map[string]string{
-		"cpu/pod1/cpu.shares": "514", "cpu/pod1/cpu.cfs_quota_us": "60000", "cpu/pod1/cpu.cfs_period_us": "100000",
-		"memory/pod1/memory.limit_in_bytes": "68157440",
-	} {
-		if got := readFile(t, filepath.Join(root, file)); got != want {
-			t.Errorf("%s = %q, want %q", file, got, want)
-		}
-	}
-	if err := l.Apply("/nopod", r); !errors.Is(err, ErrNoCgroup) {
-		t.Errorf("missing pod cgroup: %v", err)
-	}
-
-	v2 := Layout{Unified: true, V2Root: root}
-	must(t, os.MkdirAll(filepath.Join(root, "pod2"), 0o755))
-	if err := v2.Apply("/pod2", Resources{CPUShares: 1024, CPUQuota: -1, MemoryLimit: 1 << 30}); err != nil {
-		t.Fatal(err)
-	}
-	for file, want := range map[string]string{"pod2/cpu.weight": "39", "pod2/cpu.max": "max 100000", "pod2/memory.max": "1073741824"} {
-		if got := readFile(t, filepath.Join(root, file)); got != want {
-			t.Errorf("%s = %q, want %q", file, got, want)
 		}
 	}
 }

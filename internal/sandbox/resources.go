@@ -3,15 +3,11 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"sync"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/crio-runtime/crio/internal/cgroups"
 	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/internal/logging"
 )
@@ -21,9 +17,7 @@ import (
 type PodResources struct {
 	Overhead  json.RawMessage `json:"overhead,omitempty"`  // protojson LinuxContainerResources
 	Resources json.RawMessage `json:"resources,omitempty"` // protojson LinuxContainerResources
-	// Applied says whether the pod cgroup existed and took the limits.
-	Applied   bool  `json:"applied"`
-	UpdatedAt int64 `json:"updatedAt"`
+	UpdatedAt int64           `json:"updatedAt"`
 }
 
 // oldResourcesKind is where daemons before the pod record held them
@@ -31,14 +25,15 @@ type PodResources struct {
 // Restore moves them into the pod records.
 const oldResourcesKind = "pod-resources"
 
-// cgroupLayout is where the cgroup controllers are mounted, found once.
-var cgroupLayout = sync.OnceValue(func() cgroups.Layout {
-	l, _ := cgroups.DetectLayout() // no cgroups: every write finds no pod cgroup
-	return l
-})
-
-// UpdateResources applies resources plus overhead to the pod cgroup when
-// it exists, and records them in the pod's record.
+// UpdateResources records a pod's resources and overhead in its record.
+// They are the kubelet's word on the pod, not limits to write: the kubelet
+// owns the pod cgroup (it passes it as cgroup_parent), sets it before
+// RunPodSandbox and, on a resize, after asking UpdatePodSandboxResources
+// and in an order that keeps each child under its parent. The resources it
+// sends are the sum of the containers' limits that are set, so writing
+// them would cap a pod whose other containers have no limit, and an early
+// write of a lower CPU quota fails (EINVAL), which the kubelet takes as the
+// runtime refusing the resize. CRI-O and containerd do not write it either.
 func (m *Manager) UpdateResources(ctx context.Context, sb *Sandbox, overhead, resources *runtimeapi.LinuxContainerResources) error {
 	var err error
 	rec := &PodResources{UpdatedAt: time.Now().UnixNano()}
@@ -47,21 +42,6 @@ func (m *Manager) UpdateResources(ctx context.Context, sb *Sandbox, overhead, re
 	}
 	if rec.Resources, err = marshalResources(resources); err != nil {
 		return err
-	}
-	total := toStatsResources(resources).Add(toStatsResources(overhead))
-	rel, err := cgroups.PodCgroup(sb.CgroupParent, m.opts.CgroupManager)
-	if err != nil {
-		return errdefs.FailedPrecondition("pod cgroup parent: %v", err)
-	}
-	switch err := cgroupLayout().Apply(rel, total); {
-	case errors.Is(err, cgroups.ErrNoCgroup):
-		logging.From(ctx).Debug("pod has no cgroup yet; resources recorded only", "pod", sb.ID, "cgroupParent", sb.CgroupParent)
-	case err != nil:
-		// %v: a cgroup file's fs.ErrNotExist is no missing object, so the
-		// answer stays Unknown rather than NotFound.
-		return fmt.Errorf("update pod cgroup %s: %v", rel, err)
-	default:
-		rec.Applied = true
 	}
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
@@ -77,16 +57,6 @@ func marshalResources(r *runtimeapi.LinuxContainerResources) (json.RawMessage, e
 		return nil, nil
 	}
 	return protojson.Marshal(r)
-}
-
-func toStatsResources(r *runtimeapi.LinuxContainerResources) cgroups.Resources {
-	if r == nil {
-		return cgroups.Resources{}
-	}
-	return cgroups.Resources{
-		CPUShares: uint64(r.CpuShares), CPUQuota: r.CpuQuota, CPUPeriod: uint64(r.CpuPeriod),
-		MemoryLimit: r.MemoryLimitInBytes, CpusetCpus: r.CpusetCpus, CpusetMems: r.CpusetMems, Unified: r.Unified,
-	}
 }
 
 // upgradeResources moves the pod resources an older daemon kept in their

@@ -2,12 +2,19 @@ package sandbox
 
 import (
 	"context"
+	"sync"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/crio-runtime/crio/internal/cgroups"
 	"github.com/crio-runtime/crio/internal/logging"
 )
+
+// cgroupLayout is where the cgroup controllers are mounted, found once.
+var cgroupLayout = sync.OnceValue(func() cgroups.Layout {
+	l, _ := cgroups.DetectLayout() // no cgroups: no stats cgroup is made
+	return l
+})
 
 // statsCgroup is the empty cgroup a pod without an infra process gets at
 // <cgroup_parent>/crio-<pod id>, as CRI-O makes for a pod whose infra it

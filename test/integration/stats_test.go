@@ -2,8 +2,6 @@ package integration
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -367,53 +365,6 @@ func TestMetricsEndpointServesNamedSeries(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", body)
-	}
-}
-
-func TestUpdatePodSandboxResourcesChangesPodCgroup(t *testing.T) {
-	framework.RequireRoot(t)
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		t.Skip("checks the cgroup v1 files")
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	parent := "/crt-pod-" + hex.EncodeToString(b[:])
-	// Registered before the daemon so it runs after the pods are removed.
-	t.Cleanup(func() {
-		for _, c := range []string{"cpu", "cpuacct", "cpuset", "memory", "pids", "devices", "freezer", "blkio", "systemd", "hugetlb", "net_cls", "perf_event"} {
-			_ = os.Remove(filepath.Join("/sys/fs/cgroup", c, parent))
-		}
-		_ = os.Remove(filepath.Join("/sys/fs/cgroup/unified", parent))
-	})
-	e := newEnv(t, registry.Image{})
-	cfg := framework.PodConfig("res")
-	cfg.LogDirectory = filepath.Join(e.d.Dir, "podlogs", "res")
-	cfg.Linux.CgroupParent = parent
-	podID, _ := runPod(t, e.d, cfg)
-	// The pod cgroup appears with its first container.
-	id := e.create(t, podID, cfg, "sleeper", "sleep", "1000")
-	e.start(t, id)
-	ctx := framework.Ctx(t)
-	_, err := e.d.Runtime.UpdatePodSandboxResources(ctx, &runtimeapi.UpdatePodSandboxResourcesRequest{
-		PodSandboxId: podID,
-		Resources:    &runtimeapi.LinuxContainerResources{CpuShares: 512, CpuPeriod: 100000, CpuQuota: 50000, MemoryLimitInBytes: 256 << 20},
-		Overhead:     &runtimeapi.LinuxContainerResources{CpuShares: 2, CpuQuota: 10000, MemoryLimitInBytes: 16 << 20},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for file, want := range map[string]string{
-		"cpu/" + parent + "/cpu.shares":               "514",
-		"cpu/" + parent + "/cpu.cfs_quota_us":         "60000",
-		"memory/" + parent + "/memory.limit_in_bytes": strconv.Itoa(272 << 20),
-	} {
-		got, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", file))
-		if err != nil || strings.TrimSpace(string(got)) != want {
-			t.Errorf("%s = %q (%v), want %s", file, got, err, want)
-		}
-	}
-	if _, err := e.d.Runtime.UpdatePodSandboxResources(ctx, &runtimeapi.UpdatePodSandboxResourcesRequest{PodSandboxId: "nope"}); err == nil {
-		t.Error("unknown pod accepted")
 	}
 }
 
