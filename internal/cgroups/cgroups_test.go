@@ -38,14 +38,6 @@ func TestCgroupPaths(t *testing.T) {
 	}
 }
 
-func TestSharesToWeight(t *testing.T) {
-	for shares, want := range map[uint64]uint64{0: 0, 2: 1, 1024: 39, 262144: 10000, 1 << 30: 10000} {
-		if got := SharesToWeight(shares); got != want {
-			t.Errorf("SharesToWeight(%d) = %d, want %d", shares, got, want)
-		}
-	}
-}
-
 func TestWeightToShares(t *testing.T) {
 	for weight, want := range map[uint64]uint64{0: 0, 1: 2, 100: 2597, 10000: 262144} {
 		if got := WeightToShares(weight); got != want {

@@ -25,15 +25,12 @@ type PodResources struct {
 // Restore moves them into the pod records.
 const oldResourcesKind = "pod-resources"
 
-// UpdateResources records a pod's resources and overhead in its record.
-// They are the kubelet's word on the pod, not limits to write: the kubelet
-// owns the pod cgroup (it passes it as cgroup_parent), sets it before
-// RunPodSandbox and, on a resize, after asking UpdatePodSandboxResources
-// and in an order that keeps each child under its parent. The resources it
-// sends are the sum of the containers' limits that are set, so writing
-// them would cap a pod whose other containers have no limit, and an early
-// write of a lower CPU quota fails (EINVAL), which the kubelet takes as the
-// runtime refusing the resize. CRI-O and containerd do not write it either.
+// UpdateResources records a pod's resources and overhead. They are not
+// written to the pod cgroup: it is the kubelet's, set before RunPodSandbox
+// and, on a resize, after UpdatePodSandboxResources in an order that keeps
+// each child under its parent. The kubelet sends the sum of the limits that
+// are set (a pod with an unlimited container would be capped), and an early
+// lower CPU quota fails (EINVAL), which the kubelet takes as a refused resize.
 func (m *Manager) UpdateResources(ctx context.Context, sb *Sandbox, overhead, resources *runtimeapi.LinuxContainerResources) error {
 	var err error
 	rec := &PodResources{UpdatedAt: time.Now().UnixNano()}
