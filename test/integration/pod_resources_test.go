@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,27 +21,13 @@ import (
 // pod whose second container has no limit would be capped at the first's.
 func TestPodResourcesLeaveThePodCgroupAlone(t *testing.T) {
 	framework.RequireRoot(t)
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		t.Skip("checks the cgroup v1 files")
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	parent := "/crt-pod-" + hex.EncodeToString(b[:])
-	// Registered before the daemon so it runs after the pods are removed.
-	t.Cleanup(func() {
-		for _, c := range []string{"cpu", "cpuacct", "cpuset", "memory", "pids", "devices", "freezer", "blkio", "systemd", "hugetlb", "net_cls", "perf_event"} {
-			_ = os.Remove(filepath.Join("/sys/fs/cgroup", c, parent))
-		}
-		_ = os.Remove(filepath.Join("/sys/fs/cgroup/unified", parent))
-	})
+	e := newEnv(t, registry.Image{})
+	parent := cgroupParent(t, e) // skips without cgroup v1
 	// The pod cgroup as the kubelet leaves a pod with a container without
-	// limits: no CPU quota, no memory limit.
+	// limits (cgroupParent makes it): no CPU quota, no memory limit.
 	files := []string{"cpu" + parent + "/cpu.shares", "cpu" + parent + "/cpu.cfs_quota_us", "memory" + parent + "/memory.limit_in_bytes"}
 	want := map[string]string{}
 	for _, f := range files {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join("/sys/fs/cgroup", f)), 0o755); err != nil {
-			t.Fatal(err)
-		}
 		got, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", f))
 		if err != nil {
 			t.Fatal(err)
@@ -59,7 +43,6 @@ func TestPodResourcesLeaveThePodCgroupAlone(t *testing.T) {
 			}
 		}
 	}
-	e := newEnv(t, registry.Image{})
 	cfg := framework.PodConfig("res")
 	cfg.LogDirectory = filepath.Join(e.d.Dir, "podlogs", "res")
 	cfg.Linux.CgroupParent = parent
@@ -83,5 +66,9 @@ func TestPodResourcesLeaveThePodCgroupAlone(t *testing.T) {
 	_, err = e.d.Runtime.UpdatePodSandboxResources(ctx, &runtimeapi.UpdatePodSandboxResourcesRequest{PodSandboxId: "nope"})
 	if status.Code(err) != codes.NotFound {
 		t.Errorf("unknown pod: %v, want NotFound", err)
+	}
+	// Gone before cgroupParent's cleanup removes the cgroups.
+	if _, err := e.d.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {
+		t.Fatal(err)
 	}
 }
