@@ -63,6 +63,8 @@ type Server struct {
 
 	retryOnce sync.Once
 	retry     *pending.Creations // creations kept for the kubelet's repeats
+
+	drain drainer // ends the waiting requests at shutdown (drain.go)
 }
 
 // New returns a server for the validated config, with the pods and

@@ -108,6 +108,9 @@ func (d *daemon) setUpLogging() error {
 // socket with the gRPC server and its interceptors.
 func (d *daemon) startServer() error {
 	cfg, log := d.cfg, d.log
+	if err := refuseServed(cfg.Crio.API.Listen); err != nil {
+		return err
+	}
 	srv, err := server.New(context.Background(), cfg, log, d.logs)
 	if err != nil {
 		return err
@@ -125,8 +128,9 @@ func (d *daemon) startServer() error {
 	}
 	unary, stream := server.Interceptors(log)
 	mUnary, mStream := srv.ObservabilityInterceptors()
+	dUnary, dStream := srv.DrainInterceptors()
 	d.g = grpc.NewServer(append(server.TransportOptions(),
-		grpc.ChainUnaryInterceptor(unary, mUnary), grpc.ChainStreamInterceptor(stream, mStream),
+		grpc.ChainUnaryInterceptor(unary, mUnary, dUnary), grpc.ChainStreamInterceptor(stream, mStream, dStream),
 		grpc.MaxRecvMsgSize(cfg.Crio.API.GRPCMaxRecvMsgSize), grpc.MaxSendMsgSize(cfg.Crio.API.GRPCMaxSendMsgSize),
 	)...)
 	srv.Register(d.g)
@@ -198,7 +202,8 @@ func (d *daemon) loop(sigs <-chan os.Signal) error {
 // mark, and the socket.
 func (d *daemon) shutdown() error {
 	_ = sdnotify.Notify("STOPPING=1")
-	stopGracefully(d.g)
+	d.srv.Drain()
+	stopGracefully(d.g, d.log)
 	err := d.srv.Shutdown()
 	if err == nil {
 		err = markCleanShutdown(d.cfg)
@@ -247,12 +252,13 @@ func warnRestartOnly(running, next *config.Config, log *slog.Logger) {
 	}
 }
 
-func stopGracefully(g *grpc.Server) {
+func stopGracefully(g *grpc.Server, log *slog.Logger) {
 	done := make(chan struct{})
 	go func() { g.GracefulStop(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(shutdownGrace):
+		log.Warn("requests still running after the shutdown grace; closing them", "grace", shutdownGrace)
 		g.Stop()
 	}
 }

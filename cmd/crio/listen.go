@@ -10,6 +10,18 @@ import (
 	"time"
 )
 
+// refuseServed fails when a daemon answers on the socket at path. It runs
+// before the state is read, too: a daemon whose state lock file was
+// deleted under it (an `rm -rf` of the state dir) must not have its pods'
+// files swept by a second daemon that took a new lock.
+func refuseServed(path string) error {
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("another daemon is serving on %s", path)
+	}
+	return nil
+}
+
 // listen opens the CRI socket: root-owned, mode 0660, in a 0700-or-stricter
 // parent it creates. A stale socket is replaced; one that answers belongs to
 // a running daemon and is left alone.
@@ -18,9 +30,8 @@ func listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("create socket dir: %w", err)
 	}
 	if _, err := os.Lstat(path); err == nil {
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("another daemon is serving on %s", path)
+		if err := refuseServed(path); err != nil {
+			return nil, err
 		}
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("remove stale socket %s: %w", path, err)

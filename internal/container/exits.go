@@ -82,8 +82,8 @@ func (m *Manager) collectExit(id string, log *slog.Logger) {
 	}
 }
 
-// waitExit waits until the container's exit is recorded or timeout passes.
-// A monitor that died cannot record it: the exit is then recorded here.
+// waitExit waits until the container's exit is recorded, timeout passes or
+// ctx ends. A monitor that died cannot record it: the exit is then recorded here.
 func (m *Manager) waitExit(ctx context.Context, c *Container, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -103,6 +103,8 @@ func (m *Manager) waitExit(ctx context.Context, c *Container, timeout time.Durat
 		select {
 		case <-ch:
 		case <-time.After(min(left, 100*time.Millisecond)):
+		case <-ctx.Done():
+			return false
 		}
 	}
 }

@@ -128,6 +128,12 @@ func (m *Manager) stopLocked(ctx context.Context, c *Container, timeout time.Dur
 		if m.waitExit(ctx, c, timeout) {
 			return nil
 		}
+		if ctx.Err() != nil {
+			// Abandoned (the client gave up, the kubelet shortened the
+			// grace, the daemon stops): the next stop decides; an
+			// abandoned one never escalates to SIGKILL.
+			return errdefs.New(errdefs.ErrCanceled, "stop container %s: %w", c.ID, context.Cause(ctx))
+		}
 		logging.From(ctx).Info("container ignored its stop signal; killing", "container", c.ID, "timeout", timeout)
 	}
 	if err := signalInit(ctx, rt, c.ID, pid, start, syscall.SIGKILL); err != nil {

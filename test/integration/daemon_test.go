@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/crio-runtime/crio/internal/state"
 	"github.com/crio-runtime/crio/test/framework"
 )
 
@@ -95,9 +95,10 @@ func TestSocketPermissionsAndSingleDaemon(t *testing.T) {
 		t.Errorf("socket mode %v uid %d gid %d, want 0660 root:root", fi.Mode(), st.Uid, st.Gid)
 	}
 	// A second daemon on the same config (socket and state) refuses to start
-	// and leaves the first serving; the state lock is checked first.
+	// and leaves the first serving; the socket is checked first (a second
+	// daemon on the same state and another socket: config_instance_test).
 	out, err := d.Command().CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "locked by crio pid "+strconv.Itoa(d.Pid())) {
+	if err == nil || !strings.Contains(string(out), "another daemon is serving on "+d.Socket) {
 		t.Errorf("second daemon: %v\n%s", err, out)
 	}
 	if _, err := d.Runtime.Version(framework.Ctx(t), &runtimeapi.VersionRequest{}); err != nil {
@@ -111,6 +112,34 @@ func TestSocketPermissionsAndSingleDaemon(t *testing.T) {
 	d.Start()
 	if _, err := d.Runtime.Version(framework.Ctx(t), &runtimeapi.VersionRequest{}); err != nil {
 		t.Errorf("restart over a stale socket: %v", err)
+	}
+}
+
+// TestSecondDaemonAfterStateLockLost: with the state dir's lock file and
+// records deleted under a running daemon (what an `rm -rf` of the state dir
+// does first), a second daemon on the same socket used to take a new lock,
+// sweep the first one's pod files as owned by no record, and only then find
+// the socket served. It now refuses before reading the state.
+func TestSecondDaemonAfterStateLockLost(t *testing.T) {
+	d := framework.StartDaemon(t, framework.Options{})
+	id, _ := runPod(t, d, framework.PodConfig("kept"))
+	stateDir := filepath.Join(d.Dir, "state")
+	podDir := filepath.Join(d.Dir, "run", "storage", "crio", "pods", id)
+	if _, err := os.Stat(podDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(stateDir, state.LockFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(stateDir, "pods")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.Command().CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "another daemon is serving on "+d.Socket) || strings.Contains(string(out), "no record owns") {
+		t.Errorf("second daemon: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(podDir); err != nil {
+		t.Errorf("the first daemon's pod files after the refused start: %v", err)
 	}
 }
 
