@@ -23,8 +23,16 @@ while pgrep -f e2e_node.test >/dev/null && [ -s "$ST/crio.pid" ]; do
 	# as run.sh starts it; the log is appended to
 	CONTAINERS_REGISTRIES_CONF=$ST/registries.conf setsid "$CRIO" --config "$ST/crio.conf" \
 		--config-dir "" --log-level "${CRIO_LOG_LEVEL:-info}" >>"$res/crio.log" 2>&1 </dev/null &
-	echo $! >"$ST/crio.pid"
+	last=$!
+	echo "$last" >"$ST/crio.pid"
 	n=$((n + 1))
-	echo "$(date +%T) restart $n ($SIG): pid $pid -> $!"
+	echo "$(date +%T) restart $n ($SIG): pid $pid -> $last"
 	sleep "$PERIOD"
 done
+# A restart that raced run.sh's cleanup (it read the old pid) leaves a daemon
+# behind: stop the last one started here once run.sh is gone.
+while pgrep -f kubelet/run.sh >/dev/null; do sleep 1; done
+if [ -n "${last:-}" ] && kill -0 "$last" 2>/dev/null; then
+	echo "stopping daemon $last, left by a restart during run.sh's cleanup"
+	kill "$last"
+fi
