@@ -11,6 +11,7 @@ import (
 	"github.com/containers/image/v5/image"
 	"github.com/containers/image/v5/manifest"
 	"github.com/containers/image/v5/signature"
+	"github.com/containers/image/v5/transports"
 	"github.com/containers/image/v5/types"
 	digest "github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -70,7 +71,7 @@ func (s *Service) fastPull(ctx context.Context, sys *types.SystemContext, srcRef
 	}
 	src, err := srcRef.NewImageSource(ctx, sys)
 	if err != nil {
-		return "", fmt.Errorf("initializing source %s: %w", srcRef.StringWithinTransport(), err)
+		return "", fmt.Errorf("initializing source %s: %w", transports.ImageName(srcRef), err)
 	}
 	defer src.Close()
 	fi, err := s.inspectForFastPull(ctx, sys, src, policyCtx)

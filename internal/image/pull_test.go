@@ -31,6 +31,12 @@ func TestPullIdentityAndStatus(t *testing.T) {
 			t.Fatalf("status %q = %v, want id %s", ref, img, id)
 		}
 	}
+	// A missing tag: NotFound, naming the source as CRI-O does (transport too).
+	_, err := s.Pull(ctxT(t), repo+":missing", nil, nil)
+	wantKind(t, err, errdefs.ErrNotFound)
+	if !strings.Contains(err.Error(), "initializing source docker://"+repo+":missing") {
+		t.Errorf("missing tag: %v", err)
+	}
 	img := mustStatus(t, s, id)
 	if !contains(img.RepoTags, repo+":v1") || !contains(img.RepoDigests, byDigest) {
 		t.Errorf("tags %v digests %v", img.RepoTags, img.RepoDigests)

@@ -123,7 +123,11 @@ func (m *Manager) persistLater(sb *Sandbox) {
 func (m *Manager) restoreIPs(ctx context.Context, sb *Sandbox) {
 	ips, ok, err := m.net.CachedIPs(m.cniPod(sb, sb.Namespaces[NetNS]), sb.Network)
 	if !ok {
-		logging.From(ctx).Warn("pod network setup did not finish; stopping the pod", "pod", sb.ID, "error", err)
+		log := logging.From(ctx).With("pod", sb.ID)
+		if err != nil {
+			log = log.With("error", err) // the cache could not be read
+		}
+		log.Warn("pod network setup did not finish; stopping the pod")
 		_ = m.stopLocked(ctx, sb)
 		return
 	}
