@@ -44,7 +44,7 @@ func (s *Server) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandbo
 			return "", err
 		}
 		if lx.GetResources() != nil || lx.GetOverhead() != nil {
-			if err := s.pods.UpdateResources(ctx, sb, lx.GetOverhead(), lx.GetResources()); err != nil {
+			if err := s.pods.UpdateResources(sb, lx.GetOverhead(), lx.GetResources()); err != nil {
 				_ = s.discardPod(ctx, sb.ID)
 				return "", err
 			}

@@ -17,7 +17,7 @@ func (s *Server) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.
 	if err := s.nri.UpdatePodSandbox(ctx, sb, req.Overhead, req.Resources); err != nil {
 		return nil, err
 	}
-	if err := s.pods.UpdateResources(ctx, sb, req.Overhead, req.Resources); err != nil {
+	if err := s.pods.UpdateResources(sb, req.Overhead, req.Resources); err != nil {
 		return nil, err
 	}
 	return &runtimeapi.UpdatePodSandboxResourcesResponse{}, nil

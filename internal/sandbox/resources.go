@@ -31,7 +31,7 @@ const oldResourcesKind = "pod-resources"
 // each child under its parent. The kubelet sends the sum of the limits that
 // are set (a pod with an unlimited container would be capped), and an early
 // lower CPU quota fails (EINVAL), which the kubelet takes as a refused resize.
-func (m *Manager) UpdateResources(ctx context.Context, sb *Sandbox, overhead, resources *runtimeapi.LinuxContainerResources) error {
+func (m *Manager) UpdateResources(sb *Sandbox, overhead, resources *runtimeapi.LinuxContainerResources) error {
 	var err error
 	rec := &PodResources{UpdatedAt: time.Now().UnixNano()}
 	if rec.Overhead, err = marshalResources(overhead); err != nil {
