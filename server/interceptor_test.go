@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"syscall"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -35,6 +36,8 @@ func TestToStatus(t *testing.T) {
 		{"wrapped status", fmt.Errorf("ctx: %w", status.Error(codes.Aborted, "inner")), codes.Aborted, "ctx: rpc error: code = Aborted desc = inner"},
 		{"missing file", fmt.Errorf("read: %w", fs.ErrNotExist), codes.NotFound, "read: file does not exist"},
 		{"deadline", fmt.Errorf("wait: %w", context.DeadlineExceeded), codes.DeadlineExceeded, "wait: context deadline exceeded"},
+		{"full disk", fmt.Errorf("persist: %w", &fs.PathError{Op: "write", Path: "/s/x", Err: syscall.ENOSPC}), codes.ResourceExhausted, "persist: write /s/x: no space left on device"},
+		{"quota", fmt.Errorf("persist: %w", syscall.EDQUOT), codes.ResourceExhausted, "persist: disk quota exceeded"},
 		{"plain", fmt.Errorf("boom"), codes.Unknown, "boom"},
 	} {
 		st := status.Convert(toStatus(c.err))

@@ -1,0 +1,130 @@
+package integration
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/crio-runtime/crio/test/framework"
+	"github.com/crio-runtime/crio/test/registry"
+)
+
+// TestFullDiskKeepsExitCodes: with the storage and state disks full (a
+// node whose disk filled faster than the kubelet evicts), a running
+// container's exit is still recorded with its code, also across a daemon
+// restart; creating a container or a pod fails with ResourceExhausted
+// (gRPC's code for a full file system) and leaves no IP, pin, runtime container or record; once space is back,
+// containers run again.
+func TestFullDiskKeepsExitCodes(t *testing.T) {
+	framework.RequireRoot(t)
+	reg := registry.Start(t, registry.Options{})
+	reg.Push(t, "busybox:test", registry.Image{})
+	d := framework.NewDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr},
+		DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
+	disks := []string{filepath.Join(d.Dir, "storage"), filepath.Join(d.Dir, "state")}
+	for _, dir := range disks {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64m,mode=700"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Start()
+	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
+	ctx := framework.Ctx(t)
+	if _, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
+		t.Fatal(err)
+	}
+	podID, podCfg := e.pod(t, "full")
+	late := e.create(t, podID, podCfg, "late", "sh", "-c", "sleep 4; exit 3")
+	e.start(t, late)
+
+	for _, dir := range disks {
+		fill(t, dir)
+	}
+	if st := e.waitExited(t, late); st.ExitCode != 3 {
+		t.Errorf("exit code on a full disk: %d, want 3", st.ExitCode)
+	}
+	pins, ips, ctrs := countDir(filepath.Join(d.NamespacesDir(), "netns")), countDir(filepath.Join(d.IPAMDir(), d.Network())), len(runcList(t, d))
+
+	_, err := d.Runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: podID, SandboxConfig: podCfg,
+		Config: &runtimeapi.ContainerConfig{Metadata: &runtimeapi.ContainerMetadata{Name: "more"}, Image: &runtimeapi.ImageSpec{Image: e.image}, Command: []string{"true"}}})
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "no space left on device") {
+		t.Errorf("create on a full disk: %v", err)
+	}
+	cfg := framework.PodConfig("another")
+	_, err = d.Runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "no space left on device") {
+		t.Errorf("run pod on a full disk: %v", err)
+	}
+	if n := countDir(filepath.Join(d.NamespacesDir(), "netns")); n != pins {
+		t.Errorf("netns pins: %d before the failed calls, %d after", pins, n)
+	}
+	if n := countDir(filepath.Join(d.IPAMDir(), d.Network())); n != ips {
+		t.Errorf("IP allocation files: %d before the failed calls, %d after", ips, n)
+	}
+	if n := len(runcList(t, d)); n != ctrs {
+		t.Errorf("runtime containers: %d before the failed calls, %d after", ctrs, n)
+	}
+	if n := e.countContainers(t); n != 1 {
+		t.Errorf("containers listed: %d, want 1", n)
+	}
+
+	// The exit's record could not be written: a restart reads it again from
+	// the monitor's exit file.
+	d.Stop()
+	d.Start()
+	if st := e.status(t, late); st.State != runtimeapi.ContainerState_CONTAINER_EXITED || st.ExitCode != 3 {
+		t.Errorf("after a restart on a full disk: %v exit code %d, want EXITED 3", st.State, st.ExitCode)
+	}
+	pods, err := d.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+	if err != nil || len(pods.Items) != 1 || pods.Items[0].State != runtimeapi.PodSandboxState_SANDBOX_READY {
+		t.Errorf("pods after a restart on a full disk: %v %v", pods, err)
+	}
+
+	for _, dir := range disks {
+		if err := os.Remove(filepath.Join(dir, "filler")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := e.create(t, podID, podCfg, "again", "sh", "-c", "exit 5")
+	e.start(t, again)
+	if st := e.waitExited(t, again); st.ExitCode != 5 {
+		t.Errorf("exit code with space back: %d, want 5", st.ExitCode)
+	}
+	d.Stop()
+	d.Start()
+	if st := e.status(t, late); st.ExitCode != 3 {
+		t.Errorf("exit code after the record could be written: %d, want 3", st.ExitCode)
+	}
+}
+
+// fill writes dir/filler until the filesystem is full.
+func fill(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = io.Copy(f, zeros{})
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("filling %s: %v", dir, err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
+}
