@@ -31,11 +31,14 @@ import (
 // record, state record, exit record, process or cgroup of a removed pod or
 // container, and the daemon's descriptors and goroutines do not grow with
 // the cycles. CRIO_CHURN_CYCLES sets the cycles per worker (a soak: the
-// daemon's memory is logged every 50).
+// daemon's memory is logged every 50), CRIO_CHURN_WORKERS the workers.
 func TestChurnLeavesNothing(t *testing.T) {
-	cycles := 6
+	cycles, workers := 6, 2
 	if v, err := strconv.Atoi(os.Getenv("CRIO_CHURN_CYCLES")); err == nil && v > 0 {
 		cycles = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("CRIO_CHURN_WORKERS")); err == nil && v > 0 {
+		workers = v
 	}
 	e := newEnvWith(t, registry.Image{}, framework.Options{
 		Args:   []string{"--enable-profile-unix-socket"},
@@ -71,7 +74,7 @@ func TestChurnLeavesNothing(t *testing.T) {
 
 	start := time.Now()
 	var wg sync.WaitGroup
-	for w := 1; w <= 2; w++ {
+	for w := 1; w <= workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -87,15 +90,17 @@ func TestChurnLeavesNothing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	t.Logf("%d cycles x 2 workers in %v", cycles, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d cycles x %d workers in %v", cycles, workers, time.Since(start).Round(time.Millisecond))
 	if t.Failed() {
 		return
 	}
 
-	after := c.settled(t, func(n map[string]int) bool { return sameNode(base, n) })
+	// Fewer is fine: what is made ahead (a spare layer and its mount, a
+	// monitor) may be in use or not yet made again when the last pod goes.
+	after := c.settled(t, func(n map[string]int) bool { return noMore(base, n) })
 	for k, v := range base {
-		if after[k] != v {
-			t.Errorf("%s: %d at the start, %d after %d cycles", k, v, after[k], 2*cycles)
+		if after[k] > v {
+			t.Errorf("%s: %d at the start, %d after %d cycles", k, v, after[k], workers*cycles)
 		}
 	}
 	// Descriptors and goroutines come and go with requests; a leak grows
@@ -107,10 +112,10 @@ func TestChurnLeavesNothing(t *testing.T) {
 	}
 	t.Logf("after: %d fds, %d goroutines, %d KiB RSS", fds, gs, c.rss(t))
 	if fds > baseFDs+2 {
-		t.Errorf("daemon descriptors: %d at the start, %d after %d cycles:\n%s", baseFDs, fds, 2*cycles, c.fdList(t))
+		t.Errorf("daemon descriptors: %d at the start, %d after %d cycles:\n%s", baseFDs, fds, workers*cycles, c.fdList(t))
 	}
 	if gs > baseG+4 {
-		t.Errorf("daemon goroutines: %d at the start, %d after %d cycles:\n%s", baseG, gs, 2*cycles, c.profile(t, "goroutine?debug=1"))
+		t.Errorf("daemon goroutines: %d at the start, %d after %d cycles:\n%s", baseG, gs, workers*cycles, c.profile(t, "goroutine?debug=1"))
 	}
 	cancel()
 	seen.Wait()
@@ -341,6 +346,16 @@ func (c *churn) settled(t *testing.T, done func(map[string]int) bool) map[string
 func sameNode(a, b map[string]int) bool {
 	for k, v := range a {
 		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// noMore says whether b has nothing more than a.
+func noMore(a, b map[string]int) bool {
+	for k, v := range a {
+		if b[k] > v {
 			return false
 		}
 	}
