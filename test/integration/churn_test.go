@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,8 +70,8 @@ func TestChurnLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := c.settled(t, func(n map[string]int) bool { return n["runtime containers"] == 0 })
-	baseFDs, baseG := c.daemonFDs(t), c.goroutines(t)
-	t.Logf("baseline: %d fds, %d goroutines, %d KiB RSS", baseFDs, baseG, c.rss(t))
+	baseFDs, baseG := c.daemonFDs(t), c.mustGoroutines(t)
+	t.Logf("baseline: %d fds, %d goroutines, %d KiB RSS", baseFDs, baseG, c.rss())
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -84,7 +85,8 @@ func TestChurnLeavesNothing(t *testing.T) {
 					return
 				}
 				if w == 1 && i%50 == 0 {
-					t.Logf("%d cycles: %d KiB RSS, %d goroutines", i, c.rss(t), c.goroutines(t))
+					n, _ := c.goroutines()
+					t.Logf("%d cycles: %d KiB RSS, %d goroutines", i, c.rss(), n)
 				}
 			}
 		}()
@@ -105,17 +107,18 @@ func TestChurnLeavesNothing(t *testing.T) {
 	}
 	// Descriptors and goroutines come and go with requests; a leak grows
 	// with the cycles, so allow a few but not one per cycle.
-	fds, gs := c.daemonFDs(t), c.goroutines(t)
+	fds, gs := c.daemonFDs(t), c.mustGoroutines(t)
 	for i := 0; i < 50 && (fds > baseFDs+2 || gs > baseG+4); i++ {
 		time.Sleep(100 * time.Millisecond)
-		fds, gs = c.daemonFDs(t), c.goroutines(t)
+		fds, gs = c.daemonFDs(t), c.mustGoroutines(t)
 	}
-	t.Logf("after: %d fds, %d goroutines, %d KiB RSS", fds, gs, c.rss(t))
+	t.Logf("after: %d fds, %d goroutines, %d KiB RSS", fds, gs, c.rss())
 	if fds > baseFDs+2 {
 		t.Errorf("daemon descriptors: %d at the start, %d after %d cycles:\n%s", baseFDs, fds, workers*cycles, c.fdList(t))
 	}
 	if gs > baseG+4 {
-		t.Errorf("daemon goroutines: %d at the start, %d after %d cycles:\n%s", baseG, gs, workers*cycles, c.profile(t, "goroutine?debug=1"))
+		dump, _ := c.profile("goroutine?debug=1")
+		t.Errorf("daemon goroutines: %d at the start, %d after %d cycles:\n%s", baseG, gs, workers*cycles, dump)
 	}
 	cancel()
 	seen.Wait()
@@ -389,18 +392,21 @@ func natRules(t *testing.T, network string) int {
 
 // ownedProcs counts processes in a cgroup named after one of ids.
 func ownedProcs(ids []string) int {
+	return countProcs("cgroup", func(cg string) bool {
+		return slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(cg, id) })
+	})
+}
+
+// countProcs counts the processes whose /proc/<pid>/file matches.
+func countProcs(file string, match func(string) bool) int {
 	n := 0
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
 		if _, err := strconv.Atoi(p.Name()); err != nil {
 			continue
 		}
-		cg, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "cgroup"))
-		for _, id := range ids {
-			if strings.Contains(string(cg), id) {
-				n++
-				break
-			}
+		if b, err := os.ReadFile(filepath.Join("/proc", p.Name(), file)); err == nil && match(string(b)) {
+			n++
 		}
 	}
 	return n
@@ -418,18 +424,9 @@ func ownedCgroups(ids []string) []string {
 
 // monitorProcs counts conmon-go processes working under dir.
 func monitorProcs(dir string) int {
-	n := 0
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		if _, err := strconv.Atoi(p.Name()); err != nil {
-			continue
-		}
-		cmd, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-		if strings.Contains(string(cmd), "conmon-go") && strings.Contains(string(cmd), dir) {
-			n++
-		}
-	}
-	return n
+	return countProcs("cmdline", func(cmd string) bool {
+		return strings.Contains(cmd, "conmon-go") && strings.Contains(cmd, dir)
+	})
 }
 
 func (c *churn) daemonFDs(t *testing.T) int {
@@ -449,25 +446,31 @@ func (c *churn) fdList(t *testing.T) string {
 	return b.String()
 }
 
-func (c *churn) rss(t *testing.T) int {
-	t.Helper()
+func (c *churn) rss() int {
 	v, _ := strconv.Atoi(strings.Fields(procField(c.e.d.Pid(), "VmRSS") + " 0")[0])
 	return v
 }
 
 // goroutines reads the daemon's goroutine count from its profile socket.
-func (c *churn) goroutines(t *testing.T) int {
-	t.Helper()
-	first, _, _ := strings.Cut(c.profile(t, "goroutine?debug=1"), "\n")
-	n, err := strconv.Atoi(strings.TrimPrefix(first, "goroutine profile: total "))
+func (c *churn) goroutines() (int, error) {
+	body, err := c.profile("goroutine?debug=1")
 	if err != nil {
-		t.Fatalf("goroutine profile: %q", first)
+		return 0, err
+	}
+	first, _, _ := strings.Cut(body, "\n")
+	return strconv.Atoi(strings.TrimPrefix(first, "goroutine profile: total "))
+}
+
+func (c *churn) mustGoroutines(t *testing.T) int {
+	t.Helper()
+	n, err := c.goroutines()
+	if err != nil {
+		t.Fatalf("goroutine profile: %v", err)
 	}
 	return n
 }
 
-func (c *churn) profile(t *testing.T, page string) string {
-	t.Helper()
+func (c *churn) profile(page string) (string, error) {
 	sock := filepath.Join(filepath.Dir(c.e.d.Socket), "crio-profile.sock")
 	// No keep-alive: an idle connection would count as the daemon's.
 	hc := http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -475,9 +478,9 @@ func (c *churn) profile(t *testing.T, page string) string {
 	}}}
 	resp, err := hc.Get("http://crio/debug/pprof/" + page)
 	if err != nil {
-		t.Fatalf("profile: %v", err)
+		return "", err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return string(body)
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
 }
