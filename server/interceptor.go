@@ -133,7 +133,8 @@ func logRequest(ctx context.Context, l *slog.Logger, method string, start time.T
 	}
 	if err != nil {
 		st, _ := status.FromError(err)
-		if st.Code() == codes.Internal || st.Code() == codes.Unknown {
+		switch st.Code() {
+		case codes.Internal, codes.Unknown, codes.ResourceExhausted: // the node's trouble, not the client's
 			level = slog.LevelWarn
 		}
 		l.Log(ctx, level, "request failed", "duration", time.Since(start), "code", st.Code().String(), "error", st.Message())

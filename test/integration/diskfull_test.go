@@ -21,8 +21,9 @@ import (
 // node whose disk filled faster than the kubelet evicts), a running
 // container's exit is still recorded with its code, also across a daemon
 // restart; creating a container or a pod fails with ResourceExhausted
-// (gRPC's code for a full file system) and leaves no IP, pin, runtime container or record; once space is back,
-// containers run again.
+// (gRPC's code for a full file system), logged as a warning, and leaves no
+// IP, pin, runtime container or record; once space is back, containers run
+// again.
 func TestFullDiskKeepsExitCodes(t *testing.T) {
 	framework.RequireRoot(t)
 	reg := registry.Start(t, registry.Options{})
@@ -77,6 +78,13 @@ func TestFullDiskKeepsExitCodes(t *testing.T) {
 	}
 	if n := e.countContainers(t); n != 1 {
 		t.Errorf("containers listed: %d, want 1", n)
+	}
+	warned := false
+	for _, l := range strings.Split(d.Logs(), "\n") {
+		warned = warned || strings.Contains(l, `level=WARN msg="request failed"`) && strings.Contains(l, "method=RunPodSandbox") && strings.Contains(l, "code=ResourceExhausted")
+	}
+	if !warned {
+		t.Error("the full disk's RunPodSandbox failure is not logged as a warning")
 	}
 
 	// The exit's record could not be written: a restart reads it again from
