@@ -312,7 +312,7 @@ func (c *churn) node(t *testing.T) map[string]int {
 		"storage layers":                 countJSON(filepath.Join(d.Dir, "storage", "overlay-layers", "layers.json")),
 		"run dirs":                       countDir(filepath.Join(d.Dir, "run")),
 		"storage run dirs":               countDir(filepath.Join(d.Dir, "run", "storage", "overlay-containers")),
-		"IP allocations":                 countDir(filepath.Join(d.IPAMDir(), d.Network())) - 2, // lock, last_reserved_ip.0
+		"IP allocations":                 len(allocatedIPs(d)),
 		"NAT rules of the network":       natRules(t, d.Network()),
 		"veths on the bridge":            countDir(filepath.Join("/sys/class/net", d.Bridge, "brif")),
 	}
@@ -392,24 +392,9 @@ func natRules(t *testing.T, network string) int {
 
 // ownedProcs counts processes in a cgroup named after one of ids.
 func ownedProcs(ids []string) int {
-	return countProcs("cgroup", func(cg string) bool {
+	return len(procsWhere("cgroup", func(cg string) bool {
 		return slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(cg, id) })
-	})
-}
-
-// countProcs counts the processes whose /proc/<pid>/file matches.
-func countProcs(file string, match func(string) bool) int {
-	n := 0
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		if _, err := strconv.Atoi(p.Name()); err != nil {
-			continue
-		}
-		if b, err := os.ReadFile(filepath.Join("/proc", p.Name(), file)); err == nil && match(string(b)) {
-			n++
-		}
-	}
-	return n
+	}))
 }
 
 func ownedCgroups(ids []string) []string {
@@ -424,9 +409,9 @@ func ownedCgroups(ids []string) []string {
 
 // monitorProcs counts conmon-go processes working under dir.
 func monitorProcs(dir string) int {
-	return countProcs("cmdline", func(cmd string) bool {
+	return len(procsWhere("cmdline", func(cmd string) bool {
 		return strings.Contains(cmd, "conmon-go") && strings.Contains(cmd, dir)
-	})
+	}))
 }
 
 func (c *churn) daemonFDs(t *testing.T) int {

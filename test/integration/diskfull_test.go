@@ -55,7 +55,7 @@ func TestFullDiskKeepsExitCodes(t *testing.T) {
 	if st := e.waitExited(t, late); st.ExitCode != 3 {
 		t.Errorf("exit code on a full disk: %d, want 3", st.ExitCode)
 	}
-	pins, ips, ctrs := countDir(filepath.Join(d.NamespacesDir(), "netns")), countDir(filepath.Join(d.IPAMDir(), d.Network())), len(runcList(t, d))
+	pins, ips, ctrs := countDir(filepath.Join(d.NamespacesDir(), "netns")), len(allocatedIPs(d)), len(runcList(t, d))
 
 	_, err := d.Runtime.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: podID, SandboxConfig: podCfg,
 		Config: &runtimeapi.ContainerConfig{Metadata: &runtimeapi.ContainerMetadata{Name: "more"}, Image: &runtimeapi.ImageSpec{Image: e.image}, Command: []string{"true"}}})
@@ -70,8 +70,8 @@ func TestFullDiskKeepsExitCodes(t *testing.T) {
 	if n := countDir(filepath.Join(d.NamespacesDir(), "netns")); n != pins {
 		t.Errorf("netns pins: %d before the failed calls, %d after", pins, n)
 	}
-	if n := countDir(filepath.Join(d.IPAMDir(), d.Network())); n != ips {
-		t.Errorf("IP allocation files: %d before the failed calls, %d after", ips, n)
+	if n := len(allocatedIPs(d)); n != ips {
+		t.Errorf("IP allocations: %d before the failed calls, %d after", ips, n)
 	}
 	if n := len(runcList(t, d)); n != ctrs {
 		t.Errorf("runtime containers: %d before the failed calls, %d after", ctrs, n)
@@ -79,11 +79,7 @@ func TestFullDiskKeepsExitCodes(t *testing.T) {
 	if n := e.countContainers(t); n != 1 {
 		t.Errorf("containers listed: %d, want 1", n)
 	}
-	warned := false
-	for _, l := range strings.Split(d.Logs(), "\n") {
-		warned = warned || strings.Contains(l, `level=WARN msg="request failed"`) && strings.Contains(l, "method=RunPodSandbox") && strings.Contains(l, "code=ResourceExhausted")
-	}
-	if !warned {
+	if l := grepLines(grepLines(d.Logs(), "method=RunPodSandbox"), "code=ResourceExhausted"); !strings.Contains(l, `level=WARN msg="request failed"`) {
 		t.Error("the full disk's RunPodSandbox failure is not logged as a warning")
 	}
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -287,10 +288,18 @@ func allocatedIPs(d *framework.Daemon) []string {
 // procsNaming are the processes whose command line has s (a container's
 // monitor and runtime name its id).
 func procsNaming(s string) []string {
+	return procsWhere("cmdline", func(cmd string) bool { return strings.Contains(cmd, s) })
+}
+
+// procsWhere are the processes whose /proc/<pid>/file matches.
+func procsWhere(file string, match func(string) bool) []string {
 	var out []string
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
-		if cmd, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline")); err == nil && strings.Contains(string(cmd), s) {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join("/proc", p.Name(), file)); err == nil && match(string(b)) {
 			out = append(out, p.Name())
 		}
 	}
