@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"syscall"
@@ -29,10 +30,16 @@ type logWriter struct {
 	f    *os.File
 	size int64
 	max  int64
+	log  *slog.Logger
+	// dropped counts the bytes of records lost to failed writes (a full
+	// disk) since the last write that worked; torn says the file may end
+	// inside a record because cutting the failed write back failed too.
+	dropped int64
+	torn    bool
 }
 
-func openLogWriter(path string, max int64) (*logWriter, error) {
-	w := &logWriter{path: path, max: max}
+func openLogWriter(path string, max int64, log *slog.Logger) (*logWriter, error) {
+	w := &logWriter{path: path, max: max, log: log}
 	if path == "" {
 		return w, nil
 	}
@@ -58,7 +65,7 @@ func (w *logWriter) openLocked(truncate bool) error {
 	if w.f != nil {
 		w.f.Close()
 	}
-	w.f, w.size = f, size
+	w.f, w.size, w.torn = f, size, false
 	return nil
 }
 
@@ -90,10 +97,43 @@ func (w *logWriter) write(b []byte) {
 			}
 			n = len(b)
 		}
-		m, _ := w.f.Write(b[:n])
-		w.size += int64(m)
+		if !w.appendLocked(b[:n]) {
+			w.dropped += int64(len(b))
+			return
+		}
 		b = b[n:]
 	}
+}
+
+// appendLocked writes whole records or, failing that (ENOSPC), none: a
+// partly written batch is cut back off, so the file only ever holds whole
+// records and the records written once there is space again start a line
+// of their own instead of ending a torn one (which the kubelet's parser
+// would take as one garbled record).
+func (w *logWriter) appendLocked(b []byte) bool {
+	if w.torn {
+		b = append([]byte{'\n'}, b...)
+	}
+	m, err := w.f.Write(b)
+	if err == nil {
+		if w.dropped > 0 {
+			w.log.Info("container log writes work again", "path", w.path, "droppedBytes", w.dropped)
+			w.dropped = 0
+		}
+		w.size += int64(m)
+		w.torn = false
+		return true
+	}
+	if w.dropped == 0 {
+		w.log.Warn("container log write failed; dropping records until writes work again", "path", w.path, "err", err)
+	}
+	if m > 0 {
+		if terr := w.f.Truncate(w.size); terr != nil {
+			w.size += int64(m)
+			w.torn = true
+		}
+	}
+	return false
 }
 
 // fitLocked is how much of b, in whole records, goes into the current file

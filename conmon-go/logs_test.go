@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/crio-runtime/crio/internal/syncbuf"
 	"github.com/crio-runtime/crio/pkg/monitor"
 )
 
@@ -35,7 +37,7 @@ func TestPumpRecords(t *testing.T) {
 				t.Fatal(err)
 			}
 			m := &monitorState{cfg: &monitor.Config{LogLineMax: tc.max}, log: slog.New(slog.DiscardHandler), hub: newHub()}
-			if m.logw, err = openLogWriter(path, 0); err != nil {
+			if m.logw, err = openLogWriter(path, 0, slog.New(slog.DiscardHandler)); err != nil {
 				t.Fatal(err)
 			}
 			m.startPumps(&containerIO{outR: r})
@@ -66,7 +68,7 @@ func TestPumpRecords(t *testing.T) {
 
 func TestLogSizeMax(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log")
-	w, err := openLogWriter(path, 100)
+	w, err := openLogWriter(path, 100, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func TestLogSizeMax(t *testing.T) {
 // boundaries, so the file never passes the limit (conmon checks per line).
 func TestLogSizeMaxPerRecord(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log")
-	w, err := openLogWriter(path, 100)
+	w, err := openLogWriter(path, 100, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,5 +110,62 @@ func TestLogSizeMaxPerRecord(t *testing.T) {
 	w.write([]byte("z\n"))
 	if data, _ := os.ReadFile(path); string(data) != "z\n" {
 		t.Errorf("after a long record: log %q", data)
+	}
+}
+
+// TestLogFullDisk: on a full disk a batch is written whole or not at all,
+// so the records written once there is space again start lines of their
+// own; the monitor warns once and says how much it dropped.
+func TestLogFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=12k,mode=700"); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	filler := filepath.Join(dir, "filler")
+	if err := os.WriteFile(filler, make([]byte, 8<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logged syncbuf.Buffer
+	path := filepath.Join(dir, "log")
+	w, err := openLogWriter(path, 0, slog.New(slog.NewTextHandler(&logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	rec := func(i int) []byte { return []byte(fmt.Sprintf("%0999d\n", i)) } // 1000 bytes
+	var want []byte
+	for i := 0; i < 4; i++ { // 4000 of the file's one page
+		w.write(rec(i))
+		want = append(want, rec(i)...)
+	}
+	w.write(rec(4)) // 96 bytes fit
+	w.write(rec(5)) // none fit
+	if data, _ := os.ReadFile(path); string(data) != string(want) {
+		t.Fatalf("log after the disk filled: %d bytes, want the %d of the whole records", len(data), len(want))
+	}
+	if n := strings.Count(logged.String(), "level=WARN"); n != 1 {
+		t.Errorf("%d warnings, want 1:\n%s", n, logged.String())
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	w.write(rec(6))
+	want = append(want, rec(6)...)
+	if data, _ := os.ReadFile(path); string(data) != string(want) {
+		t.Errorf("log once there is space: %q..., want the records before the disk filled and record 6", data[:min(len(data), 40)])
+	}
+	if !strings.Contains(logged.String(), "droppedBytes=2000") {
+		t.Errorf("no count of the dropped bytes:\n%s", logged.String())
+	}
+	// When the cut itself failed, the next record starts a line of its own.
+	w.torn = true
+	w.write(rec(7))
+	want = append(append(want, '\n'), rec(7)...)
+	if data, _ := os.ReadFile(path); string(data) != string(want) {
+		t.Errorf("log after a torn write: %d bytes, want %d", len(data), len(want))
 	}
 }

@@ -96,7 +96,7 @@ func (m *monitorState) create(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("temp dir: %w", err)
 		}
 	}
-	if m.logw, err = openLogWriter(m.cfg.LogPath, m.cfg.LogSizeMax); err != nil {
+	if m.logw, err = openLogWriter(m.cfg.LogPath, m.cfg.LogSizeMax, m.log); err != nil {
 		return 0, err
 	}
 	m.hub = newHub()

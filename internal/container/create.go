@@ -390,6 +390,7 @@ func (m *Manager) monitorConfig(c *Container) *monitor.Config {
 		AttachSocket:  filepath.Join(c.AttachDir, "attach"),
 		ControlSocket: filepath.Join(c.AttachDir, "ctl"),
 		PidFile:       filepath.Join(c.Bundle, "pid"),
+		MonitorLog:    filepath.Join(c.Bundle, "monitor.log"),
 		Terminal:      cfg.Tty,
 		Stdin:         cfg.Stdin,
 		StdinOnce:     cfg.StdinOnce,

@@ -136,6 +136,11 @@ func TestContainerLifecycleExitCodeAndLogs(t *testing.T) {
 	if got["stdout"] != "hello" || got["stderr"] != "oops" {
 		t.Errorf("log: %q", data)
 	}
+	// The monitor's own diagnostics are kept beside the bundle.
+	mlog, err := os.ReadFile(filepath.Join(e.d.Dir, "run/storage/crio/containers", id, "monitor.log"))
+	if err != nil || !strings.Contains(string(mlog), `msg="container exited"`) || !strings.Contains(string(mlog), "code=3") {
+		t.Errorf("monitor.log (%v): %q", err, mlog)
+	}
 	// Starting an exited container is refused; stop of an exited one succeeds.
 	if _, err := e.d.Runtime.StartContainer(framework.Ctx(t), &runtimeapi.StartContainerRequest{ContainerId: id}); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("restart of exited container: %v", err)
