@@ -169,3 +169,23 @@ func TestLogFullDisk(t *testing.T) {
 		t.Errorf("log after a torn write: %d bytes, want %d", len(data), len(want))
 	}
 }
+
+// TestMonitorLogBounded: the monitor's own log stops at monitorLogMax, and
+// records are kept or dropped whole.
+func TestMonitorLogBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "monitor.log")
+	log := openLogger(path)
+	for i := 0; i < 30000; i++ { // ~60 bytes each: 1.8 MB
+		log.Warn("attach accept", "err", "too many open files")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > monitorLogMax || len(data) < monitorLogMax-200 {
+		t.Errorf("monitor.log is %d bytes, want at most %d and nearly that", len(data), monitorLogMax)
+	}
+	if !strings.HasSuffix(string(data), "err=\"too many open files\"\n") {
+		t.Errorf("last record cut: %q", data[len(data)-80:])
+	}
+}

@@ -188,5 +188,25 @@ func openLogger(path string) *slog.Logger {
 	if err != nil {
 		return slog.New(slog.DiscardHandler)
 	}
-	return slog.New(slog.NewTextHandler(f, nil))
+	return slog.New(slog.NewTextHandler(&limitedWriter{w: f, left: monitorLogMax}, nil))
+}
+
+// monitorLogMax bounds the monitor's own log over the container's life: a
+// listener failing for good warns ten times a second.
+const monitorLogMax = 1 << 20
+
+// limitedWriter passes whole writes (slog's records) on until left runs out,
+// then drops them.
+type limitedWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		l.left = 0
+		return len(p), nil
+	}
+	l.left -= int64(len(p))
+	return l.w.Write(p)
 }
