@@ -137,7 +137,7 @@ func TestContainerLifecycleExitCodeAndLogs(t *testing.T) {
 		t.Errorf("log: %q", data)
 	}
 	// The monitor's own diagnostics are kept beside the bundle.
-	mlog, err := os.ReadFile(filepath.Join(e.d.Dir, "run/storage/crio/containers", id, "monitor.log"))
+	mlog, err := os.ReadFile(filepath.Join(e.bundle(t, id), "monitor.log"))
 	if err != nil || !strings.Contains(string(mlog), `msg="container exited"`) || !strings.Contains(string(mlog), "code=3") {
 		t.Errorf("monitor.log (%v): %q", err, mlog)
 	}
