@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -153,5 +154,33 @@ func TestMonitorPSS(t *testing.T) {
 	for _, c := range ctrs {
 		c.runcCmd("kill", c.id, "KILL")
 		c.waitExit()
+	}
+}
+
+// TestExitRecordWaitsForSpace: with the exits disk full, the monitor keeps
+// the exit code and stays until its record can be written.
+func TestExitRecordWaitsForSpace(t *testing.T) {
+	c := newCtr(t, []string{"sh", "-c", "exit 7"}, bundleOpts{})
+	if err := syscall.Mount("tmpfs", c.cfg.ExitDir, "tmpfs", 0, "size=4k,mode=700"); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(c.cfg.ExitDir, syscall.MNT_DETACH) })
+	filler := filepath.Join(c.cfg.ExitDir, "filler")
+	if err := os.WriteFile(filler, make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.start()
+	c.startContainer()
+	waitFor(t, "the monitor's error", func() bool { return strings.Contains(c.monitorLog(), "trying again until there is space") })
+	time.Sleep(300 * time.Millisecond)
+	// The test process is the monitor's subreaper: a dead one is a zombie.
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.monPID)); err != nil || strings.Contains(string(stat), ") Z ") {
+		t.Fatalf("monitor gone with its exit record unwritten: %q %v", stat, err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if rec := c.waitExit(); rec.ExitCode != 7 {
+		t.Errorf("exit record once there is space: %+v", rec)
 	}
 }

@@ -299,10 +299,37 @@ func (m *monitorState) waitAndRecord(pid int) {
 		m.log.Warn("output not drained; something outside the container holds its stdio")
 	}
 	rec.OOMKilled = m.oom.finish()
-	if err := monitor.WriteExit(m.cfg.ExitDir, m.cfg.ID, &rec); err != nil {
+	err = monitor.WriteExit(m.cfg.ExitDir, m.cfg.ID, &rec)
+	if err != nil && outOfSpace(err) {
+		// The exit code is nowhere else: the monitor stays until its record
+		// can be written (the daemon reads it then; until then the container
+		// looks running), rather than leave the daemon a dead monitor and an
+		// unknown code. Attach clients get their EOF now.
+		m.log.Error("write exit record; trying again until there is space", "code", rec.ExitCode, "err", err)
+		m.hub.close(drainTimeout)
+		for delay := exitRetryMin; err != nil && outOfSpace(err); delay = min(2*delay, exitRetryMax) {
+			time.Sleep(delay)
+			err = monitor.WriteExit(m.cfg.ExitDir, m.cfg.ID, &rec)
+		}
+		if err == nil {
+			m.log.Info("exit record written", "code", rec.ExitCode)
+			return
+		}
+	}
+	if err != nil {
 		m.log.Error("write exit record", "err", err)
 	}
 	m.hub.close(drainTimeout)
+}
+
+// How often a monitor tries again to write an exit record on a full disk.
+const (
+	exitRetryMin = 100 * time.Millisecond
+	exitRetryMax = 2 * time.Second
+)
+
+func outOfSpace(err error) bool {
+	return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT)
 }
 
 // reapUntil waits for pid, reaping every other child (runtime leftovers

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -109,6 +110,43 @@ func TestFullDiskKeepsExitCodes(t *testing.T) {
 	d.Start()
 	if st := e.status(t, late); st.ExitCode != 3 {
 		t.Errorf("exit code after the record could be written: %d, want 3", st.ExitCode)
+	}
+}
+
+// TestFullExitsDiskKeepsExitCode: a container that exits while the exits
+// disk is full keeps its code: its monitor stays until the record can be
+// written (the container looks running meanwhile), instead of dying and
+// leaving the daemon an unknown code (255, ContainerMonitorLost).
+func TestFullExitsDiskKeepsExitCode(t *testing.T) {
+	framework.RequireRoot(t)
+	reg := registry.Start(t, registry.Options{})
+	reg.Push(t, "busybox:test", registry.Image{})
+	d := framework.NewDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}})
+	exits := filepath.Join(d.Dir, "exits")
+	if err := os.MkdirAll(exits, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", exits, "tmpfs", 0, "size=1m,mode=700"); err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
+	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
+		t.Fatal(err)
+	}
+	podID, podCfg := e.pod(t, "fullexits")
+	id := e.create(t, podID, podCfg, "four", "sh", "-c", "sleep 1; exit 4")
+	e.start(t, id)
+	fill(t, exits)
+	time.Sleep(4 * time.Second) // the exit, then two of the daemon's monitor polls
+	if st := e.status(t, id); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Fatalf("exited on a full exits disk: %v code %d %s %q, want still running", st.State, st.ExitCode, st.Reason, st.Message)
+	}
+	if err := os.Remove(filepath.Join(exits, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.waitExited(t, id); st.ExitCode != 4 || st.Reason != "Error" {
+		t.Errorf("once there is space: code %d reason %s, want 4 Error", st.ExitCode, st.Reason)
 	}
 }
 
