@@ -10,6 +10,7 @@ import (
 
 	"github.com/containers/storage"
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"golang.org/x/sys/unix"
 
 	"github.com/crio-runtime/crio/internal/state"
 )
@@ -18,6 +19,26 @@ import (
 // (JSON, as tools reading CRI-O's storage expect). Restart deletes marked
 // layers that no container record claims.
 const spareMark = `{"crio-spare-layer":true}`
+
+// A spare is made only with more than spareMinFree bytes and
+// spareMinInodes inodes free on the storage disk: on a nearly full disk,
+// work done ahead only takes what creates need, and a layer caught
+// half-made by the disk filling up stays flagged incomplete in storage,
+// failing every later load of it until space is freed.
+const (
+	spareMinFree   = 64 << 20
+	spareMinInodes = 4096
+)
+
+// lowOnSpace says whether the file system holding dir has too little room
+// for a spare (false when it cannot tell).
+func lowOnSpace(dir string) bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return false
+	}
+	return st.Bavail*uint64(st.Bsize) < spareMinFree || (st.Files > 0 && st.Ffree < spareMinInodes)
+}
 
 // maxSpares bounds how many images keep a spare layer (the most recently
 // started ones). A spare is a few empty directories and one overlay mount.
@@ -129,6 +150,10 @@ func (p *spares) fill(imageID string, done chan struct{}) {
 		p.mu.Unlock()
 		close(done)
 	}()
+	if root := p.store().GraphRoot(); lowOnSpace(root) {
+		p.log.Debug("no spare layer: the storage disk is low on space", "image", imageID, "root", root)
+		return
+	}
 	id := state.NewID()
 	rootfs, err := makeLayer(p.store(), id, imageID, spareMark, nil)
 	if err != nil {

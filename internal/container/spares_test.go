@@ -1,12 +1,15 @@
 package container
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,4 +114,51 @@ func TestSpareDropWaitsForBackgroundDeletion(t *testing.T) {
 		t.Errorf("deleted when drop returned: %v, want [layer0]", deleted)
 	}
 	p.close()
+}
+
+// fillStore is a storage.Store on a given disk that counts layer creations
+// (and refuses them); other methods are not expected.
+type fillStore struct {
+	storage.Store
+	root    string
+	created atomic.Int32
+}
+
+func (s *fillStore) GraphRoot() string { return s.root }
+
+func (s *fillStore) CreateContainer(string, []string, string, string, string, *storage.ContainerOptions) (*storage.Container, error) {
+	s.created.Add(1)
+	return nil, errors.New("test store makes no layers")
+}
+
+// No spare is made ahead on a storage disk that is nearly full.
+func TestNoSpareOnLowDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	for _, tc := range []struct {
+		size string
+		want int32
+	}{{"32m", 0}, {"256m", 1}} {
+		root := t.TempDir()
+		if err := syscall.Mount("tmpfs", root, "tmpfs", 0, "size="+tc.size); err != nil {
+			t.Skipf("mount tmpfs: %v", err)
+		}
+		st := &fillStore{root: root}
+		p := newSpares(func() storage.Store { return st }, slog.New(slog.DiscardHandler))
+		p.refill("img")
+		p.refill("img") // started twice: a spare is wanted
+		p.mu.Lock()
+		done := p.busy["img"]
+		p.mu.Unlock()
+		if done == nil {
+			t.Fatal("no spare fill started")
+		}
+		<-done
+		if n := st.created.Load(); n != tc.want {
+			t.Errorf("%s disk: %d layers made, want %d", tc.size, n, tc.want)
+		}
+		p.close()
+		_ = syscall.Unmount(root, syscall.MNT_DETACH)
+	}
 }
