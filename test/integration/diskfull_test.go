@@ -26,26 +26,9 @@ import (
 // IP, pin, runtime container or record; once space is back, containers run
 // again.
 func TestFullDiskKeepsExitCodes(t *testing.T) {
-	framework.RequireRoot(t)
-	reg := registry.Start(t, registry.Options{})
-	reg.Push(t, "busybox:test", registry.Image{})
-	d := framework.NewDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr},
-		DropIn: "[crio]\nstorage_driver = \"overlay\"\n"})
+	e := startOnTmpfs(t, "[crio]\nstorage_driver = \"overlay\"\n", "64m", "storage", "state")
+	d, ctx := e.d, framework.Ctx(t)
 	disks := []string{filepath.Join(d.Dir, "storage"), filepath.Join(d.Dir, "state")}
-	for _, dir := range disks {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64m,mode=700"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	d.Start()
-	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
-	ctx := framework.Ctx(t)
-	if _, err := d.Image.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
-		t.Fatal(err)
-	}
 	podID, podCfg := e.pod(t, "full")
 	late := e.create(t, podID, podCfg, "late", "sh", "-c", "sleep 4; exit 3")
 	e.start(t, late)
@@ -118,22 +101,8 @@ func TestFullDiskKeepsExitCodes(t *testing.T) {
 // written (the container looks running meanwhile), instead of dying and
 // leaving the daemon an unknown code (255, ContainerMonitorLost).
 func TestFullExitsDiskKeepsExitCode(t *testing.T) {
-	framework.RequireRoot(t)
-	reg := registry.Start(t, registry.Options{})
-	reg.Push(t, "busybox:test", registry.Image{})
-	d := framework.NewDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}})
-	exits := filepath.Join(d.Dir, "exits")
-	if err := os.MkdirAll(exits, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", exits, "tmpfs", 0, "size=1m,mode=700"); err != nil {
-		t.Fatal(err)
-	}
-	d.Start()
-	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
-	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
-		t.Fatal(err)
-	}
+	e := startOnTmpfs(t, "", "1m", "exits")
+	exits := filepath.Join(e.d.Dir, "exits")
 	podID, podCfg := e.pod(t, "fullexits")
 	id := e.create(t, podID, podCfg, "four", "sh", "-c", "sleep 1; exit 4")
 	e.start(t, id)
@@ -148,6 +117,31 @@ func TestFullExitsDiskKeepsExitCode(t *testing.T) {
 	if st := e.waitExited(t, id); st.ExitCode != 4 || st.Reason != "Error" {
 		t.Errorf("once there is space: code %d reason %s, want 4 Error", st.ExitCode, st.Reason)
 	}
+}
+
+// startOnTmpfs starts a daemon (with dropIn) whose dirs (under its Dir)
+// are each a tmpfs of size, and pulls the registry's busybox.
+func startOnTmpfs(t *testing.T, dropIn, size string, dirs ...string) *env {
+	t.Helper()
+	framework.RequireRoot(t)
+	reg := registry.Start(t, registry.Options{})
+	reg.Push(t, "busybox:test", registry.Image{})
+	d := framework.NewDaemon(t, framework.Options{InsecureRegistries: []string{reg.Addr}, DropIn: dropIn})
+	for _, dir := range dirs {
+		dir = filepath.Join(d.Dir, dir)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=700"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Start()
+	e := &env{d: d, reg: reg, image: reg.Addr + "/busybox:test"}
+	if _, err := d.Image.PullImage(framework.Ctx(t), &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // fill writes dir/filler until the filesystem is full.
