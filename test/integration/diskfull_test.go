@@ -98,8 +98,9 @@ func TestFullDiskKeepsExitCodes(t *testing.T) {
 
 // TestFullExitsDiskKeepsExitCode: a container that exits while the exits
 // disk is full keeps its code: its monitor stays until the record can be
-// written (the container looks running meanwhile), instead of dying and
-// leaving the daemon an unknown code (255, ContainerMonitorLost).
+// written (the container looks running meanwhile, also to a restarted
+// daemon), instead of dying and leaving the daemon an unknown code (255,
+// ContainerMonitorLost).
 func TestFullExitsDiskKeepsExitCode(t *testing.T) {
 	e := startOnTmpfs(t, "", "1m", "exits")
 	exits := filepath.Join(e.d.Dir, "exits")
@@ -110,6 +111,13 @@ func TestFullExitsDiskKeepsExitCode(t *testing.T) {
 	time.Sleep(4 * time.Second) // the exit, then two of the daemon's monitor polls
 	if st := e.status(t, id); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
 		t.Fatalf("exited on a full exits disk: %v code %d %s %q, want still running", st.State, st.ExitCode, st.Reason, st.Message)
+	}
+	// A daemon restarted meanwhile finds the waiting monitor alive.
+	e.d.Stop()
+	e.d.Start()
+	time.Sleep(3 * time.Second)
+	if st := e.status(t, id); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Fatalf("after a restart on a full exits disk: %v code %d %s %q, want still running", st.State, st.ExitCode, st.Reason, st.Message)
 	}
 	if err := os.Remove(filepath.Join(exits, "filler")); err != nil {
 		t.Fatal(err)
