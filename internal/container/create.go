@@ -364,7 +364,7 @@ func (m *Manager) createRootfs(id string, img *image.ContainerImage, u *sandbox.
 	return mp, nil
 }
 
-func (m *Manager) deleteRootfs(id string) { m.layers.DeleteLayer(id) }
+func (m *Manager) deleteRootfs(id string) error { return m.layers.DeleteLayer(id) }
 
 // imageFile opens a file of the image rootfs without following symlinks out of it.
 func imageFile(rootfs, name string) *os.File {

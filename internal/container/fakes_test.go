@@ -145,7 +145,7 @@ func (f *fakeLayers) CreateLayer(id, _ string, _ *sandbox.Userns) (string, error
 	return p, os.MkdirAll(filepath.Join(p, "etc"), 0o755)
 }
 
-func (f *fakeLayers) DeleteLayer(id string) { _ = os.RemoveAll(filepath.Join(f.dir, id)) }
+func (f *fakeLayers) DeleteLayer(id string) error { return os.RemoveAll(filepath.Join(f.dir, id)) }
 
 func (f *fakeLayers) MountImage(imageID string) (string, error) {
 	if imageID == f.failMount {

@@ -151,9 +151,14 @@ func (m *Manager) reapLater(ctx context.Context, rt ociRuntime, c *Container) {
 			return
 		}
 		m.reaps.storage.Lock()
-		m.deleteRootfs(c.ID)
+		err := m.deleteRootfs(c.ID)
 		m.unmountImages(c)
 		m.reaps.storage.Unlock()
+		if err != nil {
+			// The bundle stays, so the next start's sweep retries.
+			log.Error("delete removed container's writable layer", "container", c.ID, "error", err)
+			return
+		}
 		for _, p := range []string{c.Bundle + "-volumes", c.Bundle} {
 			if err := os.RemoveAll(p); err != nil {
 				log.Error("remove container bundle", "container", c.ID, "error", err)

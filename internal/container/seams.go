@@ -79,7 +79,7 @@ type imageLayers interface {
 	ForContainer(ctx context.Context, ref string) (*image.ContainerImage, error)
 	// CreateLayer's layer is shifted into u, the pod's user namespace (nil: none).
 	CreateLayer(id, imageID string, u *sandbox.Userns) (mountPoint string, err error)
-	DeleteLayer(id string)
+	DeleteLayer(id string) error
 	MountImage(imageID string) (mountPoint string, err error)
 	UnmountImage(imageID string)
 }
@@ -91,7 +91,7 @@ func (s storeLayers) CreateLayer(id, imageID string, u *sandbox.Userns) (string,
 	return makeLayer(s.Store(), id, imageID, "", layerOptions(u))
 }
 
-func (s storeLayers) DeleteLayer(id string) { dropLayer(s.Store(), id) }
+func (s storeLayers) DeleteLayer(id string) error { return dropLayer(s.Store(), id) }
 
 func (s storeLayers) MountImage(imageID string) (string, error) {
 	return s.Store().MountImage(imageID, []string{"ro"}, "")

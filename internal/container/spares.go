@@ -118,7 +118,7 @@ func (p *spares) giveBack(imageID string, s spare) {
 	}
 	p.mu.Unlock()
 	if !keep {
-		dropLayer(p.store(), s.id)
+		_ = dropLayer(p.store(), s.id)
 	}
 }
 
@@ -131,7 +131,7 @@ func (p *spares) dropLater(imageID, id string) {
 	p.gone[imageID] = append(p.gone[imageID], done)
 	go func() {
 		defer p.bg.Done()
-		dropLayer(p.store(), id)
+		_ = dropLayer(p.store(), id)
 		p.mu.Lock()
 		p.gone[imageID] = slices.DeleteFunc(p.gone[imageID], func(c chan struct{}) bool { return c == done })
 		if len(p.gone[imageID]) == 0 {
@@ -169,7 +169,7 @@ func (p *spares) fill(imageID string, done chan struct{}) {
 	}
 	p.mu.Unlock()
 	if !keep {
-		dropLayer(p.store(), id)
+		_ = dropLayer(p.store(), id)
 		return
 	}
 	// Only from here on does a create take it (tests wait for this line).
@@ -191,7 +191,7 @@ func (p *spares) drop(imageID string) {
 		<-c
 	}
 	if s, ok := p.take(imageID); ok {
-		dropLayer(p.store(), s.id)
+		_ = dropLayer(p.store(), s.id)
 	}
 }
 
@@ -211,7 +211,7 @@ func (p *spares) close() {
 		<-d
 	}
 	for _, s := range ready {
-		dropLayer(p.store(), s.id)
+		_ = dropLayer(p.store(), s.id)
 	}
 	p.bg.Wait()
 }
@@ -227,7 +227,7 @@ func (p *spares) sweep(claimed func(id string) bool) {
 	for _, c := range cs {
 		if c.Metadata == spareMark && !claimed(c.ID) {
 			p.log.Debug("deleting stale spare layer", "id", c.ID)
-			dropLayer(st, c.ID)
+			_ = dropLayer(st, c.ID)
 		}
 	}
 }
@@ -253,11 +253,6 @@ func realPath(p string) string {
 		return real
 	}
 	return p
-}
-
-func dropLayer(st storage.Store, id string) {
-	_, _ = st.Unmount(id, true)
-	_ = st.DeleteContainer(id)
 }
 
 // prepareTargets creates the files every container bind-mounts over (the

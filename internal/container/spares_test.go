@@ -80,6 +80,10 @@ type deleteStore struct {
 
 func (s *deleteStore) Unmount(string, bool) (bool, error) { return false, nil }
 
+func (s *deleteStore) Container(string) (*storage.Container, error) {
+	return nil, storage.ErrContainerUnknown
+}
+
 func (s *deleteStore) DeleteContainer(id string) error {
 	<-s.release
 	s.mu.Lock()

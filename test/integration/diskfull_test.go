@@ -2,6 +2,7 @@ package integration
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -125,6 +126,48 @@ func TestFullExitsDiskKeepsExitCode(t *testing.T) {
 	if st := e.waitExited(t, id); st.ExitCode != 4 || st.Reason != "Error" {
 		t.Errorf("once there is space: code %d reason %s, want 4 Error", st.ExitCode, st.Reason)
 	}
+}
+
+// TestEvictingTheFillerFreesTheDisk: a container fills the storage disk
+// through its own rootfs, as a pod does when the kubelet evicts it for disk
+// pressure. Removing it must give the space back (containers/storage alone
+// writes its records before it deletes any file, so on a full disk it freed
+// nothing), and containers can be created again; with both drivers.
+func TestEvictingTheFillerFreesTheDisk(t *testing.T) {
+	for _, driver := range []string{"overlay", "vfs"} {
+		t.Run(driver, func(t *testing.T) {
+			e := startOnTmpfs(t, "[crio]\nstorage_driver = \""+driver+"\"\n", "64m", "storage")
+			ctx, disk := framework.Ctx(t), filepath.Join(e.d.Dir, "storage")
+			podID, podCfg := e.pod(t, "hog")
+			id := e.create(t, podID, podCfg, "hog", "sh", "-c", "dd if=/dev/zero of=/big bs=1M; touch /filled; sleep 3600")
+			e.start(t, id)
+			waitFor(t, "the disk to fill", func() (bool, string) {
+				free := freeBytes(t, disk)
+				return free < 1<<20, fmt.Sprintf("%d bytes free", free)
+			})
+			if _, err := e.d.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: podID}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the space to come back", func() (bool, string) {
+				free := freeBytes(t, disk)
+				return free > 32<<20, fmt.Sprintf("%d bytes free", free)
+			})
+			podID, podCfg = e.pod(t, "after")
+			e.start(t, e.create(t, podID, podCfg, "after", "true"))
+			if l := grepLines(e.d.Logs(), "level=ERROR"); l != "" {
+				t.Errorf("errors logged:\n%s", l)
+			}
+		})
+	}
+}
+
+func freeBytes(t *testing.T, dir string) uint64 {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Bavail * uint64(st.Bsize)
 }
 
 // startOnTmpfs starts a daemon (with dropIn) whose dirs (under its Dir)
