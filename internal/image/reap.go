@@ -310,7 +310,13 @@ func (s *Service) reapLater(ctx context.Context, id string, names []string) erro
 // deleteImage deletes image id and the layers only it used; an image
 // already gone is no error.
 func (s *Service) deleteImage(id string) error {
-	_, err := s.store.DeleteImage(id, true)
+	released, err := s.reserve.around(func() error {
+		_, err := s.store.DeleteImage(id, true)
+		return err
+	})
+	if released {
+		s.log.Warn("storage disk full: released the space reserve to delete an image", "id", id, "err", err)
+	}
 	if errors.Is(err, storage.ErrImageUnknown) || errors.Is(err, storage.ErrNotAnImage) || errors.Is(err, storage.ErrLayerUnknown) {
 		return nil
 	}

@@ -100,8 +100,9 @@ type Service struct {
 
 	fs fsCache
 
-	reaps imageReaps // removed images still being deleted
-	views viewCache  // status/list answers until the image store changes
+	reaps   imageReaps   // removed images still being deleted
+	reserve spaceReserve // room for deletions on a full disk
+	views   viewCache    // status/list answers until the image store changes
 }
 
 // New opens (creating if needed) the containers/storage store.
@@ -159,6 +160,8 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("create image reap dir: %w", err)
 	}
 	pruneStaging(store)
+	s.reserve.path = reservePath(opts.Root)
+	s.reserve.ensure()
 	s.sweepReaps()
 	s.initViews()
 	s.pulls.init()

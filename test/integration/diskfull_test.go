@@ -161,6 +161,47 @@ func TestEvictingTheFillerFreesTheDisk(t *testing.T) {
 	}
 }
 
+// TestRemovingAnImageOnAFullDisk: the kubelet's image garbage collection
+// on a full storage disk frees space. The daemon keeps a 4 MiB reserve in
+// the storage root and releases it when a deletion fails for lack of room
+// for containers/storage's records.
+func TestRemovingAnImageOnAFullDisk(t *testing.T) {
+	e := startOnTmpfs(t, "[crio]\nstorage_driver = \"overlay\"\n", "64m", "storage")
+	ctx, disk := framework.Ctx(t), filepath.Join(e.d.Dir, "storage")
+	if st, err := os.Stat(filepath.Join(disk, "crio-space-reserve")); err != nil || st.Size() != 4<<20 {
+		t.Fatalf("no 4 MiB reserve: %v %v", st, err)
+	}
+	fill(t, disk)
+	if _, err := e.d.Image.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: e.image}}); err != nil {
+		t.Fatal(err)
+	}
+	full := freeBytes(t, disk)
+	waitFor(t, "the reserve's release", func() (bool, string) {
+		l := grepLines(e.d.Logs(), "released the space reserve")
+		return strings.Contains(l, "level=WARN"), l
+	})
+	waitFor(t, "the image's layers to be deleted", func() (bool, string) {
+		free := freeBytes(t, disk)
+		return free > full+512<<10, fmt.Sprintf("%d bytes free, %d when full", free, full)
+	})
+	if l := grepLines(e.d.Logs(), "level=ERROR"); l != "" {
+		t.Errorf("errors logged:\n%s", l)
+	}
+	// With the filler gone the reserve is made again, and the image stays
+	// deleted across a restart.
+	if err := os.Remove(filepath.Join(disk, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	e.d.Stop()
+	e.d.Start()
+	if st, err := os.Stat(filepath.Join(disk, "crio-space-reserve")); err != nil || st.Size() != 4<<20 {
+		t.Errorf("reserve not made again: %v %v", st, err)
+	}
+	if l, err := e.d.Image.ListImages(ctx, &runtimeapi.ListImagesRequest{}); err != nil || len(l.Images) != 0 {
+		t.Errorf("images after a restart: %v %v", l, err)
+	}
+}
+
 func freeBytes(t *testing.T, dir string) uint64 {
 	t.Helper()
 	var st syscall.Statfs_t
