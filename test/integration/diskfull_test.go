@@ -139,7 +139,7 @@ func TestEvictingTheFillerFreesTheDisk(t *testing.T) {
 			e := startOnTmpfs(t, "[crio]\nstorage_driver = \""+driver+"\"\n", "64m", "storage")
 			ctx, disk := framework.Ctx(t), filepath.Join(e.d.Dir, "storage")
 			podID, podCfg := e.pod(t, "hog")
-			id := e.create(t, podID, podCfg, "hog", "sh", "-c", "dd if=/dev/zero of=/big bs=1M; touch /filled; sleep 3600")
+			id := e.create(t, podID, podCfg, "hog", "sh", "-c", "dd if=/dev/zero of=/big bs=1M; sleep 3600")
 			e.start(t, id)
 			waitFor(t, "the disk to fill", func() (bool, string) {
 				free := freeBytes(t, disk)
@@ -163,8 +163,8 @@ func TestEvictingTheFillerFreesTheDisk(t *testing.T) {
 
 // TestRemovingAnImageOnAFullDisk: the kubelet's image garbage collection
 // on a full storage disk frees space. The daemon keeps a 4 MiB reserve in
-// the storage root and releases it when a deletion fails for lack of room
-// for containers/storage's records.
+// the storage root and releases it for a deletion on a disk with less room
+// than that, so containers/storage can rewrite its records.
 func TestRemovingAnImageOnAFullDisk(t *testing.T) {
 	e := startOnTmpfs(t, "[crio]\nstorage_driver = \"overlay\"\n", "64m", "storage")
 	ctx, disk := framework.Ctx(t), filepath.Join(e.d.Dir, "storage")
