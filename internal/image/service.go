@@ -191,8 +191,13 @@ func (s *Service) Shutdown() error {
 	s.views.mu.Unlock()
 	s.closeFsLocks()
 	// Mounted layers of running containers are expected: they stay mounted
-	// for the containers, which outlive the daemon.
-	if _, err := s.store.Shutdown(false); err != nil && !errors.Is(err, storage.ErrLayerUsedByContainer) {
+	// for the containers, which outlive the daemon. On a full disk the
+	// store's last record write needs the reserve.
+	_, err := s.reserve.around(func() error {
+		_, err := s.store.Shutdown(false)
+		return err
+	})
+	if err != nil && !errors.Is(err, storage.ErrLayerUsedByContainer) {
 		return fmt.Errorf("shut down image store: %w", err)
 	}
 	return nil

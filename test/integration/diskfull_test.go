@@ -187,12 +187,14 @@ func TestRemovingAnImageOnAFullDisk(t *testing.T) {
 	if l := grepLines(e.d.Logs(), "level=ERROR"); l != "" {
 		t.Errorf("errors logged:\n%s", l)
 	}
-	// With the filler gone the reserve is made again, and the image stays
-	// deleted across a restart.
+	// The daemon stops cleanly on the full disk (the store's last record
+	// write takes the reserve); with the filler gone the reserve is made
+	// again, and the image stays deleted across the restart.
+	fill(t, disk)
+	e.d.Stop()
 	if err := os.Remove(filepath.Join(disk, "filler")); err != nil {
 		t.Fatal(err)
 	}
-	e.d.Stop()
 	e.d.Start()
 	if st, err := os.Stat(filepath.Join(disk, "crio-space-reserve")); err != nil || st.Size() != 4<<20 {
 		t.Errorf("reserve not made again: %v %v", st, err)
