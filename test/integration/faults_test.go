@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -38,13 +39,24 @@ func runcState(t *testing.T, d *framework.Daemon, id string) map[string]any {
 	return st
 }
 
+// runcList lists the runtime's containers. A container the daemon deletes
+// in the background meanwhile can make one `runc list` fail (its state
+// read half-way through the deletion), so it tries a few times.
 func runcList(t *testing.T, d *framework.Daemon) []string {
 	t.Helper()
-	out, err := exec.Command("runc", "--root", runcRoot(d), "list", "-q").Output()
-	if err != nil {
-		t.Fatalf("runc list: %v", err)
+	var err error
+	for range 5 {
+		var out []byte
+		if out, err = exec.Command("runc", "--root", runcRoot(d), "list", "-q").Output(); err == nil {
+			return strings.Fields(string(out))
+		}
+		if ee, ok := err.(*exec.ExitError); ok {
+			err = fmt.Errorf("%w: %s", err, ee.Stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return strings.Fields(string(out))
+	t.Fatalf("runc list: %v", err)
+	return nil
 }
 
 func sharedPIDPod(name string) *runtimeapi.PodSandboxConfig {
