@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crio-runtime/crio/internal/errdefs"
 	"github.com/crio-runtime/crio/pkg/monitor"
 	"golang.org/x/sys/unix"
 )
@@ -300,26 +301,25 @@ func (m *monitorState) waitAndRecord(pid int) {
 	}
 	rec.OOMKilled = m.oom.finish()
 	err = monitor.WriteExit(m.cfg.ExitDir, m.cfg.ID, &rec)
-	if err != nil && outOfSpace(err) {
+	if errdefs.OutOfSpace(err) {
 		// The exit code is nowhere else: the monitor stays until its record
 		// can be written (the daemon reads it then; until then the container
 		// looks running), rather than leave the daemon a dead monitor and an
 		// unknown code. Attach clients get their EOF now.
 		m.log.Error("write exit record; trying again until there is space", "code", rec.ExitCode, "err", err)
 		m.hub.close(drainTimeout)
-		for delay := exitRetryMin; err != nil && outOfSpace(err); delay = min(2*delay, exitRetryMax) {
+		for delay := exitRetryMin; errdefs.OutOfSpace(err); delay = min(2*delay, exitRetryMax) {
 			time.Sleep(delay)
 			err = monitor.WriteExit(m.cfg.ExitDir, m.cfg.ID, &rec)
 		}
 		if err == nil {
 			m.log.Info("exit record written", "code", rec.ExitCode)
-			return
 		}
 	}
 	if err != nil {
 		m.log.Error("write exit record", "err", err)
 	}
-	m.hub.close(drainTimeout)
+	m.hub.close(drainTimeout) // after a retry, a no-op: the clients are gone
 }
 
 // How often a monitor tries again to write an exit record on a full disk.
@@ -327,10 +327,6 @@ const (
 	exitRetryMin = 100 * time.Millisecond
 	exitRetryMax = 2 * time.Second
 )
-
-func outOfSpace(err error) bool {
-	return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT)
-}
 
 // reapUntil waits for pid, reaping every other child (runtime leftovers
 // reparented to us as subreaper) on the way; their exits are kept in keep

@@ -13,7 +13,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -186,7 +185,7 @@ func toStatus(err error) error {
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+	case errdefs.OutOfSpace(err):
 		// grpc's code for "the entire file system is out of space"
 		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, fs.ErrNotExist):

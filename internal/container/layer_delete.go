@@ -8,7 +8,8 @@ import (
 	"strings"
 
 	"github.com/containers/storage"
-	"golang.org/x/sys/unix"
+
+	"github.com/crio-runtime/crio/internal/errdefs"
 )
 
 // dropLayer unmounts and deletes storage container id with its writable
@@ -25,7 +26,7 @@ func dropLayer(st storage.Store, id string) error {
 	}
 	_, _ = st.Unmount(id, true)
 	err := st.DeleteContainer(id)
-	if err == nil || !outOfSpace(err) || layerID == "" {
+	if err == nil || !errdefs.OutOfSpace(err) || layerID == "" {
 		return unlessGone(err)
 	}
 	if ferr := emptyUpper(st, layerID); ferr != nil {
@@ -44,10 +45,6 @@ func unlessGone(err error) error {
 		return nil
 	}
 	return err
-}
-
-func outOfSpace(err error) bool {
-	return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT)
 }
 
 // emptyUpper removes what a container wrote to its writable layer (overlay:

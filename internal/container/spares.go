@@ -10,9 +10,9 @@ import (
 
 	"github.com/containers/storage"
 	securejoin "github.com/cyphar/filepath-securejoin"
-	"golang.org/x/sys/unix"
 
 	"github.com/crio-runtime/crio/internal/state"
+	"github.com/crio-runtime/crio/internal/stats"
 )
 
 // spareMark is the storage metadata of a layer made ahead of its container
@@ -33,11 +33,11 @@ const (
 // lowOnSpace says whether the file system holding dir has too little room
 // for a spare (false when it cannot tell).
 func lowOnSpace(dir string) bool {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
+	fs, err := stats.Filesystem(dir)
+	if err != nil {
 		return false
 	}
-	return st.Bavail*uint64(st.Bsize) < spareMinFree || (st.Files > 0 && st.Ffree < spareMinInodes)
+	return fs.Available < spareMinFree || (fs.Inodes > 0 && fs.InodesFree < spareMinInodes)
 }
 
 // maxSpares bounds how many images keep a spare layer (the most recently

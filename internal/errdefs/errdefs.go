@@ -7,7 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 )
+
+// OutOfSpace says err comes from a full file system or an exhausted quota.
+func OutOfSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
 
 // The kinds. Test with errors.Is; make with the constructors below.
 var (

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/crio-runtime/crio/internal/stats"
 )
 
 // reserveSize is the room kept in the storage root for deletions on a full
@@ -63,8 +65,10 @@ func (r *spaceReserve) ensureLocked() {
 // of space cannot simply be run again, as containers/storage has already
 // dropped from memory what it could not record. released says it did.
 func (r *spaceReserve) around(del func() error) (released bool, err error) {
-	var st unix.Statfs_t
-	if r.path == "" || unix.Statfs(filepath.Dir(r.path), &st) != nil || st.Bavail*uint64(st.Bsize) >= reserveSize {
+	if r.path == "" {
+		return false, del()
+	}
+	if fs, err := stats.Filesystem(filepath.Dir(r.path)); err != nil || fs.Available >= reserveSize {
 		return false, del()
 	}
 	r.mu.Lock()
